@@ -1,0 +1,88 @@
+/**
+ * The contract between the three parts of the offline emulator:
+ * - the engine (src/engine): an in-memory, multi-project Firestore with Google's semantics;
+ * - the server (src/server): gRPC + HTTP/1.1 on one port, decoding requests into these shapes;
+ * - the rules engine (src/rules): an AccessPolicy the engine consults for every non-owner request.
+ *
+ * Messages are the plain objects protobufjs produces for google.firestore.v1 with
+ * `{ longs: String, enums: String, bytes: Buffer, defaults: false, oneofs: false }`:
+ * int64 as decimal strings, enums as their names, bytes as Buffer, unset fields absent.
+ */
+import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
+
+export import v1 = google.firestore.v1;
+export type Value = google.firestore.v1.IValue;
+export type MapValue = google.firestore.v1.IMapValue;
+export type Document = google.firestore.v1.IDocument;
+export type Timestamp = google.protobuf.ITimestamp;
+export type StructuredQuery = google.firestore.v1.IStructuredQuery;
+
+/** Who is calling, from the Authorization header. */
+export type Caller =
+  /** `Authorization: Bearer owner` (firebase-admin, withSecurityRulesDisabled): rules are bypassed. */
+  | { kind: 'owner' }
+  /** No Authorization header. */
+  | { kind: 'anonymous' }
+  /** A Firebase ID token (signed or, in the emulator, unsigned); `token` is its decoded payload. */
+  | { kind: 'user'; uid: string; token: Record<string, unknown> };
+
+/** gRPC status codes the engine raises (numbers as in grpc's status.proto). */
+export enum Code {
+  OK = 0, CANCELLED = 1, UNKNOWN = 2, INVALID_ARGUMENT = 3, DEADLINE_EXCEEDED = 4, NOT_FOUND = 5,
+  ALREADY_EXISTS = 6, PERMISSION_DENIED = 7, RESOURCE_EXHAUSTED = 8, FAILED_PRECONDITION = 9, ABORTED = 10,
+  OUT_OF_RANGE = 11, UNIMPLEMENTED = 12, INTERNAL = 13, UNAVAILABLE = 14, UNAUTHENTICATED = 16,
+}
+
+/** Every error the engine or the rules raise reaches the client as this status and message. */
+export class RpcError extends Error {
+  constructor(readonly code: Code, message: string) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+/** Reads documents by full resource name (`projects/p/databases/d/documents/a/b`) as of one instant. */
+export interface DocumentReader {
+  get(name: string): Document | null;
+}
+
+export type AccessDecision =
+  | { allowed: true; lookups: number }
+  /** `message` names the path, the method and the rule line that decided, for debugging. */
+  | { allowed: false; message: string; lookups: number };
+
+export interface RequestContext {
+  caller: Exclude<Caller, { kind: 'owner' }>;
+  /** request.time */
+  time: Timestamp;
+}
+
+export interface WriteAccess {
+  /** Full resource name of the written document. */
+  name: string;
+  method: 'create' | 'update' | 'delete';
+  /** The stored document before this request (null if absent). */
+  before: Document | null;
+  /** The document as it would be after the whole request (null for delete). */
+  after: Document | null;
+}
+
+/**
+ * Security rules as the engine sees them. The engine calls it for every request from a non-owner caller,
+ * once the project has rules loaded. `before` reads the state the request started from (within a transaction:
+ * its snapshot); `after` reads the state as if every write of the batch/transaction had been applied.
+ */
+export interface AccessPolicy {
+  authorizeGet(ctx: RequestContext, name: string, before: DocumentReader): AccessDecision;
+  /** `parent` is the query's parent resource name; `query` as sent (collection group when allDescendants). */
+  authorizeQuery(ctx: RequestContext, parent: string, query: StructuredQuery, before: DocumentReader): AccessDecision;
+  /** All writes of one commit are judged together (batch semantics for getAfter and lookup limits). */
+  authorizeWrites(ctx: RequestContext, writes: WriteAccess[], before: DocumentReader, after: DocumentReader): AccessDecision;
+}
+
+/** What the engine reports after every successful commit, for Listen streams. */
+export interface CommitEvent {
+  commitTime: Timestamp;
+  /** Full resource names of the documents the commit created, changed or deleted. */
+  changed: string[];
+}
