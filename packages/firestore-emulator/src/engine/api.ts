@@ -10,7 +10,6 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 
-export import v1 = google.firestore.v1;
 export type Value = google.firestore.v1.IValue;
 export type MapValue = google.firestore.v1.IMapValue;
 export type Document = google.firestore.v1.IDocument;
