@@ -1,0 +1,45 @@
+import { Firestore, Transaction } from 'firebase-admin/firestore';
+import { paths, type AccessState, type SubscriptionStatus } from '@leadpulse/model';
+
+/** How long a lapsed subscription keeps full access before the organization turns read-only. */
+export const DEFAULT_BILLING_GRACE_DAYS = 7;
+
+export interface AccessInputs {
+  orgStatus: 'active' | 'deleting';
+  /** null: the organization has never subscribed (free plan). */
+  subscriptionStatus: SubscriptionStatus | null;
+  /** When the subscription stopped being in good standing (null if it is). */
+  lapsedSince: Date | null;
+  now: Date;
+  graceDays?: number;
+}
+
+const goodStanding: ReadonlySet<SubscriptionStatus> = new Set(['active', 'trialing']);
+
+/**
+ * The one place that decides what an organization's members may do (the rules read the result from member
+ * documents): nothing while it is being deleted; read-only once billing has lapsed past the grace period.
+ */
+export function deriveAccessState(inputs: AccessInputs): AccessState {
+  if (inputs.orgStatus === 'deleting') return 'none';
+  if (inputs.subscriptionStatus === null || goodStanding.has(inputs.subscriptionStatus)) return 'full';
+  const graceMs = (inputs.graceDays ?? DEFAULT_BILLING_GRACE_DAYS) * 24 * 60 * 60 * 1000;
+  const lapsedSince = inputs.lapsedSince ?? inputs.now;
+  return inputs.now.getTime() - lapsedSince.getTime() >= graceMs ? 'read_only' : 'full';
+}
+
+/**
+ * Writes `access` onto the organization and every member document inside `tx`. Firestore transactions need
+ * every read before the first write, so this reads the member list first and returns the write step.
+ */
+export async function prepareAccessUpdate(
+  db: Firestore,
+  tx: Transaction,
+  orgId: string,
+): Promise<(access: AccessState) => void> {
+  const members = await tx.get(db.collection(paths.members(orgId)));
+  return (access) => {
+    tx.update(db.doc(paths.org(orgId)), { access });
+    for (const member of members.docs) tx.update(member.ref, { access });
+  };
+}
