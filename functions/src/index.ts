@@ -2,5 +2,58 @@
  * Wires Cloud Functions triggers to their handlers; nothing else lives here.
  */
 import { initializeApp } from 'firebase-admin/app';
+import { getFirestore } from 'firebase-admin/firestore';
+import { defineInt } from 'firebase-functions/params';
+import { onCall } from 'firebase-functions/v2/https';
+import { requireCaller } from './common/callable';
+import { systemClock } from './common/clock';
+import * as orgs from './orgs';
+import * as billing from './billing';
+import { onRequest } from 'firebase-functions/v2/https';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
 
 initializeApp();
+
+// Organizations and membership (issue 5).
+const maxOrgsPerOwner = defineInt('MAX_ORGS_PER_OWNER', {
+  default: orgs.DEFAULT_MAX_ORGS_PER_OWNER,
+  description: 'Active organizations one user may own',
+});
+const inviteTtlDays = defineInt('INVITE_TTL_DAYS', {
+  default: orgs.DEFAULT_INVITE_TTL_DAYS,
+  description: 'Days an invitation link stays valid (1-30)',
+});
+const membershipDeps = () => ({
+  db: getFirestore(),
+  clock: systemClock,
+  ...orgs.checkMembershipLimits({ maxOrgsPerOwner: maxOrgsPerOwner.value(), inviteTtlDays: inviteTtlDays.value() }),
+});
+export const createOrganization = onCall((request) => orgs.createOrganization(membershipDeps(), requireCaller(request), request.data));
+export const inviteMember = onCall((request) => orgs.inviteMember(membershipDeps(), requireCaller(request), request.data));
+export const acceptInvitation = onCall((request) => orgs.acceptInvitation(membershipDeps(), requireCaller(request), request.data));
+export const revokeInvitation = onCall((request) => orgs.revokeInvitation(membershipDeps(), requireCaller(request), request.data));
+export const changeRole = onCall((request) => orgs.changeRole(membershipDeps(), requireCaller(request), request.data));
+export const removeMember = onCall((request) => orgs.removeMember(membershipDeps(), requireCaller(request), request.data));
+export const leaveOrganization = onCall((request) => orgs.leaveOrganization(membershipDeps(), requireCaller(request), request.data));
+export const transferOwnership = onCall((request) => orgs.transferOwnership(membershipDeps(), requireCaller(request), request.data));
+
+// Stripe billing (issue 6).
+const stripeSecrets = [billing.stripeSecretKey];
+export const stripeWebhook = onRequest({ secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret] }, (req, res) =>
+  billing.serveStripeWebhook(billing.webhookDeps(), req, res),
+);
+export const createCheckoutSession = onCall({ secrets: stripeSecrets }, (request) =>
+  billing.createCheckoutSession(billing.checkoutDeps(), requireCaller(request), request.data),
+);
+export const createBillingPortalSession = onCall({ secrets: stripeSecrets }, (request) =>
+  billing.createBillingPortalSession(billing.checkoutDeps(), requireCaller(request), request.data),
+);
+export const linkStripeCustomer = onCall({ secrets: stripeSecrets }, (request) =>
+  billing.linkStripeCustomer(billing.billingDeps(), requireCaller(request), request.data),
+);
+export const replayStripeEvents = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+  billing.replayStripeEvents(billing.billingDeps(), requireCaller(request), request.data),
+);
+export const billingGraceSweep = onSchedule('every 1 hours', async () => {
+  await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock });
+});

@@ -2,12 +2,13 @@ import { z } from 'zod';
 
 /**
  * A Firestore Timestamp from either SDK (firebase-admin's or the web client's): both expose seconds,
- * nanoseconds and toMillis(). Structural, so this package needs neither SDK.
+ * nanoseconds, toMillis() and toDate(). Structural, so this package needs neither SDK.
  */
 export interface TimestampLike {
   seconds: number;
   nanoseconds: number;
   toMillis(): number;
+  toDate(): Date;
 }
 export const timestampSchema = z.custom<TimestampLike>(
   (value) =>
@@ -15,9 +16,37 @@ export const timestampSchema = z.custom<TimestampLike>(
     value !== null &&
     typeof (value as TimestampLike).seconds === 'number' &&
     typeof (value as TimestampLike).nanoseconds === 'number' &&
-    typeof (value as TimestampLike).toMillis === 'function',
+    typeof (value as TimestampLike).toMillis === 'function' &&
+    typeof (value as TimestampLike).toDate === 'function',
   { message: 'expected a Firestore Timestamp' },
 );
+
+/**
+ * Regular expressions that the zod schemas and firestore.rules both apply. They are written in the syntax
+ * JavaScript and RE2 (the rules engine's) read alike, and firestore.rules carries them verbatim (as rules
+ * string literals, so every backslash doubled); test/access proves the two sides accept the same values.
+ * Each matches a whole string (rules `matches()` is always anchored; zod gets `^...$`).
+ */
+export const patterns = {
+  /** A practical e-mail address: dot-separated local part, dot-separated host names, a letters-only TLD. */
+  email:
+    "[A-Za-z0-9_%+'-]+(\\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}",
+  /** An https URL with a host name, optional port, and printable ASCII after it. */
+  httpsUrl: 'https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?([/?#][!-~]*)?',
+  /** One line of text: no control characters (tags, pipeline stages: the rules join lists on a newline). */
+  singleLine: '[^\\x00-\\x1f\\x7f]*',
+  /** A name shown in the UI: one line, not starting or ending with a space (zod trims before checking). */
+  displayName: '([^\\x00-\\x1f\\x7f ]([^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f ])?)?',
+  /** A BCP 47 language tag such as `en` or `pt-BR`. */
+  locale: '[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*',
+  /** A document id the client may name in a field (contactId): Firestore auto-ids and our own ids. */
+  docId: '[A-Za-z0-9_-]+',
+} as const;
+
+/** The zod form of a shared pattern: anchored at both ends, like rules `matches()`. */
+export function anchored(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
 
 /** Firebase Auth uids are at most 128 characters. */
 export const uidSchema = z.string().min(1).max(128);
@@ -26,8 +55,20 @@ export const docIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_-]+$/, 'must contain only letters, digits, "_" and "-"');
-export const emailSchema = z.string().max(320).email();
+  .regex(anchored(patterns.docId), 'must contain only letters, digits, "_" and "-"');
+export const emailSchema = z.string().max(320).regex(anchored(patterns.email), 'must be an e-mail address');
+export const httpsUrlSchema = z.string().max(2048).regex(anchored(patterns.httpsUrl), 'must be an https URL');
+/** A one-line label of at most `max` characters (a tag, a pipeline stage). */
+export const labelSchema = (max: number) =>
+  z.string().min(1).max(max).regex(anchored(patterns.singleLine), 'must be one line without control characters');
+/** A name people see (organization, person): trimmed, then 1..`max` characters on one line. */
+export const displayNameSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(anchored(patterns.displayName), 'must be one line without control characters');
 
 export const roles = ['owner', 'admin', 'member', 'viewer'] as const;
 export const roleSchema = z.enum(roles);

@@ -1,12 +1,27 @@
 import { z } from 'zod';
-import { emailSchema, roleSchema, timestampSchema, uidSchema } from './common';
+import { docIdSchema, emailSchema, roleSchema, timestampSchema, uidSchema } from './common';
+import { brandingSchema, organizationSchema } from './org';
 
 /** Roles an invitation can grant: ownership only moves by transfer. */
 export const invitableRoleSchema = roleSchema.exclude(['owner']);
+export type InvitableRole = z.infer<typeof invitableRoleSchema>;
 
-/** `orgs/{orgId}/invites/{inviteId}`: server-only. The token itself is never stored, only its hash. */
+/**
+ * E-mail addresses as membership compares them: trimmed and lower-cased (Firebase Auth matches addresses
+ * case-insensitively), so an invitation for "Ana@Example.com" is accepted by ana@example.com.
+ */
+export const normalizedEmailSchema = z.string().trim().toLowerCase().pipe(emailSchema);
+
+/** An invitation token: 32 random bytes, base64url without padding. */
+export const inviteTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an invitation token');
+
+/**
+ * `orgs/{orgId}/invites/{inviteId}`: server-only, one per invited address (the id is derived from the
+ * address, so re-inviting replaces). The token itself is never stored, only its sha256; the invitation is
+ * deleted when accepted (single use) or revoked.
+ */
 export const inviteSchema = z.strictObject({
-  email: emailSchema,
+  email: normalizedEmailSchema,
   role: invitableRoleSchema,
   tokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest'),
   invitedBy: uidSchema,
@@ -51,3 +66,58 @@ export const auditEntrySchema = z.strictObject({
   at: timestampSchema,
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+// Arguments of the membership callables (functions/src/orgs), shared with the web client.
+
+/**
+ * A member's uid as an argument: also a document id, so no "/", not "." or "..", not `__reserved__` (a uid is at
+ * most 128 characters, well under the 1500-byte id limit).
+ */
+const memberUidSchema = uidSchema.refine(
+  (uid) => !uid.includes('/') && uid !== '.' && uid !== '..' && !/^__.*__$/.test(uid),
+  'must be usable as a document id',
+);
+
+export const createOrganizationArgsSchema = z.strictObject({
+  name: organizationSchema.shape.name,
+  branding: brandingSchema.optional(),
+});
+export const inviteMemberArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  email: normalizedEmailSchema,
+  role: invitableRoleSchema,
+});
+export const acceptInvitationArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  inviteId: docIdSchema,
+  token: inviteTokenSchema,
+});
+export const revokeInvitationArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  inviteId: docIdSchema,
+});
+export const changeRoleArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  uid: memberUidSchema,
+  role: invitableRoleSchema,
+});
+export const removeMemberArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  uid: memberUidSchema,
+});
+export const leaveOrganizationArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+});
+export const transferOwnershipArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  newOwnerUid: memberUidSchema,
+});
+
+/** What `inviteMember` returns: the data of the accept link sent to the invitee. */
+export interface InvitationLink {
+  orgId: string;
+  inviteId: string;
+  token: string;
+  /** ISO 8601. */
+  expiresAt: string;
+}

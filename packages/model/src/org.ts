@@ -1,19 +1,21 @@
 import { z } from 'zod';
-import { accessStateSchema, roleSchema, timestampSchema, uidSchema, emailSchema } from './common';
+import { accessStateSchema, displayNameSchema, emailSchema, httpsUrlSchema, roleSchema, timestampSchema, uidSchema } from './common';
 
 export const orgStatusSchema = z.enum(['active', 'deleting']);
 
 /** Fields owners and admins may change from the client; everything else on the organization is server-owned. */
 export const orgDisplayFields = ['name', 'branding'] as const;
 
+export const orgLimits = { name: 100 } as const;
+
 export const brandingSchema = z.strictObject({
   primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #RRGGBB colour').optional(),
-  logoUrl: z.string().url().max(2048).startsWith('https://', 'must be an https URL').optional(),
+  logoUrl: httpsUrlSchema.optional(),
 });
 
 /** `orgs/{orgId}` */
 export const organizationSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: displayNameSchema(orgLimits.name),
   branding: brandingSchema.optional(),
   ownerUid: uidSchema,
   plan: z.string().min(1).max(64),
@@ -24,7 +26,15 @@ export const organizationSchema = z.strictObject({
 });
 export type Organization = z.infer<typeof organizationSchema>;
 
-/** `orgs/{orgId}/members/{uid}`: written only by the server. `access` mirrors the organization's. */
+/** What a client may send to update `orgs/{orgId}`: display fields only (firestore.rules checks the same). */
+export const organizationDisplayUpdateSchema = organizationSchema.pick({ name: true, branding: true }).partial();
+export type OrganizationDisplayUpdate = z.infer<typeof organizationDisplayUpdateSchema>;
+
+/**
+ * `orgs/{orgId}/members/{uid}`: written only by the server. The document id is the member's uid, repeated in
+ * `uid` so that a collection-group query can find a person's memberships (rules allow it only for their own
+ * uid). `access` mirrors the organization's, so the rules decide membership, role and state with one lookup.
+ */
 export const memberSchema = z.strictObject({
   uid: uidSchema,
   orgId: z.string().min(1),

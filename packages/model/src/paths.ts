@@ -7,6 +7,12 @@
 export const orgCollections = ['members', 'contacts', 'messages', 'config', 'billing', 'invites', 'auditLog'] as const;
 export type OrgCollection = (typeof orgCollections)[number];
 
+/**
+ * Collection groups a client may query. Only `members`, and only with `where('uid', '==', <own uid>)`: that is
+ * how the web client finds the organizations a person belongs to (firestore.rules denies any other).
+ */
+export const collectionGroups = { members: 'members' } as const;
+
 /** Top-level collections only Cloud Functions read or write (the rules deny every client). */
 export const serverCollections = {
   stripeEvents: 'stripeEvents',

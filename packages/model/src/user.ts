@@ -1,12 +1,17 @@
 import { z } from 'zod';
-import { emailSchema, timestampSchema } from './common';
+import { anchored, displayNameSchema, emailSchema, httpsUrlSchema, patterns, timestampSchema } from './common';
 
-/** `users/{uid}`: the person's own profile. No privilege fields: roles live on member documents only. */
+export const userProfileLimits = { displayName: 100, locale: 35 } as const;
+
+/**
+ * `users/{uid}`: the person's own profile, which only they write (firestore.rules checks the same fields).
+ * No privilege fields: roles live on member documents only, and the rules reject any field not listed here.
+ */
 export const userProfileSchema = z.strictObject({
-  displayName: z.string().trim().min(1).max(100),
+  displayName: displayNameSchema(userProfileLimits.displayName),
   email: emailSchema,
-  photoUrl: z.string().url().max(2048).startsWith('https://', 'must be an https URL').optional(),
-  locale: z.string().min(2).max(35).optional(),
+  photoUrl: httpsUrlSchema.optional(),
+  locale: z.string().min(2).max(userProfileLimits.locale).regex(anchored(patterns.locale), 'must be a language tag such as en or pt-BR').optional(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });

@@ -1,36 +1,60 @@
 /**
- * The rules engine's entry point, as the server uses it: `compileRules` turns the rules files a client PUTs to
+ * The rules engine's entry point, as the server uses it: `compileRules` turns the rules file a client PUTs to
  * `/emulator/v1/projects/{id}:securityRules` into an AccessPolicy, or throws RulesCompileError naming line and
- * column. Until the evaluator lands, every non-owner request is denied (never allowed).
+ * column. Parsing and name resolution happen here, once; requests only evaluate. See README.md in this folder
+ * for what is supported and where the engine is knowingly stricter than Google's.
  */
-import { AccessPolicy, AccessDecision } from '../engine/api';
+import type { AccessPolicy } from '../engine/api';
+import { compileProgram } from './compiler';
+import { coverageReport } from './coverage';
+import { RulesCompileError } from './errors';
+import { parseRules } from './parser';
+import { RulesPolicy } from './policy';
+
+export { RulesCompileError };
 
 export interface RulesFile {
   name: string;
   content: string;
 }
 
-export class RulesCompileError extends Error {
-  constructor(message: string, readonly line: number, readonly column: number) {
-    super(message);
-    this.name = 'RulesCompileError';
-  }
+export interface CompileOptions {
+  /** Called with each line debug() prints (Google's emulator writes them to firestore-debug.log). */
+  onDebug?: (line: string) => void;
+  /** Record per-expression values for coverageReport() (default true, as Google's emulator does). */
+  coverage?: boolean;
 }
 
 export interface CompiledRules {
   policy: AccessPolicy;
   /** JSON for `GET /emulator/v1/projects/{id}:ruleCoverage`. */
   coverageReport(): unknown;
+  /** The last debug() lines (at most 1,000), oldest first. */
+  debugLog(): string[];
+  rulesVersion: '1' | '2';
 }
 
-export function compileRules(_files: RulesFile[]): CompiledRules {
-  const deny = (method: string) => (): AccessDecision => ({
-    allowed: false,
-    lookups: 0,
-    message: `${method} denied: the rules evaluator is not implemented yet, so loaded rules deny every client request`,
+const DEBUG_LOG_LINES = 1000;
+
+export function compileRules(files: RulesFile[], options: CompileOptions = {}): CompiledRules {
+  if (files.length !== 1) {
+    throw new RulesCompileError(`expected exactly one rules file, got ${files.length}`, 1, 1);
+  }
+  const [file] = files;
+  const program = compileProgram(parseRules(file.content), file.name, file.content);
+  const debugLines: string[] = [];
+  const policy = new RulesPolicy(program, {
+    recordCoverage: options.coverage ?? true,
+    debug(line) {
+      debugLines.push(line);
+      if (debugLines.length > DEBUG_LOG_LINES) debugLines.shift();
+      options.onDebug?.(line);
+    },
   });
   return {
-    policy: { authorizeGet: deny('get'), authorizeQuery: deny('list'), authorizeWrites: deny('write') },
-    coverageReport: () => ({ rules: { files: [] }, report: [] }),
+    policy,
+    coverageReport: () => coverageReport(program),
+    debugLog: () => [...debugLines],
+    rulesVersion: program.version,
   };
 }

@@ -1,0 +1,140 @@
+import { Timestamp } from 'firebase-admin/firestore';
+import { HttpsError } from 'firebase-functions/v2/https';
+import {
+  organizationSchema,
+  paths,
+  serverCollections,
+  stripeCustomerSchema,
+  stripeEventRecordSchema,
+  subscriptionMirrorSchema,
+  type StripeEventRecord,
+  type SubscriptionMirror,
+} from '@leadpulse/model';
+import { readDocument } from '../common/documents';
+import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
+import { writeAuditEntry } from '../orgs/audit';
+import { processChange, type BillingDeps, type ProcessResult } from './apply-change';
+
+/**
+ * The organization's Stripe customer, created on first use. Stripe receives the organization id and the billing
+ * e-mail, nothing else (P13). The idempotency key is derived from the organization (and the customer it replaces),
+ * so concurrent first checkouts get the same customer from Stripe instead of two.
+ */
+export async function ensureOrgCustomer(deps: BillingDeps, orgId: string, billingEmail: string): Promise<string> {
+  const mirror = readDocument(subscriptionMirrorSchema, await deps.db.doc(paths.subscription(orgId)).get());
+  if (mirror && !mirror.customerDeleted) return mirror.customerId;
+  const idempotencyKey = mirror ? `org-customer-${orgId}-after-${mirror.customerId}` : `org-customer-${orgId}`;
+  const customer = await deps.stripe.customers.create({ email: billingEmail, metadata: { orgId } }, { idempotencyKey });
+  await linkCustomerToOrg(deps, { orgId, customerId: customer.id, auditActorUid: null });
+  return customer.id;
+}
+
+export interface CustomerLink {
+  orgId: string;
+  customerId: string;
+  /** Who linked it, for an audit entry; null when the link is part of an action audited on its own (checkout). */
+  auditActorUid: string | null;
+}
+
+/**
+ * Makes `customerId` the organization's customer: writes the link (`stripeCustomers/{id}`) and the mirror in one
+ * transaction, then re-applies the events that arrived for this customer before the link existed. Idempotent.
+ */
+export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): Promise<ProcessResult[]> {
+  const { db } = deps;
+  const orgRef = db.doc(paths.org(link.orgId));
+  const linkRef = db.doc(paths.stripeCustomer(link.customerId));
+  const mirrorRef = db.doc(paths.subscription(link.orgId));
+  await db.runTransaction(async (tx) => {
+    const [orgSnapshot, linkSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, linkRef, mirrorRef);
+    const org = readDocument(organizationSchema, orgSnapshot);
+    if (!org) throw new HttpsError('not-found', `organization ${link.orgId} does not exist`);
+    if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
+    const existingLink = readDocument(stripeCustomerSchema, linkSnapshot);
+    if (existingLink && existingLink.orgId !== link.orgId) {
+      throw new HttpsError('failed-precondition', `customer ${link.customerId} belongs to another organization`);
+    }
+    const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
+    if (mirror && mirror.customerId !== link.customerId && !mirror.customerDeleted) {
+      throw new HttpsError('failed-precondition', `the organization already has customer ${mirror.customerId}`);
+    }
+    const now = deps.clock();
+    const createLink = () => {
+      if (!existingLink) tx.create(linkRef, stripeCustomerSchema.parse({ orgId: link.orgId, createdAt: Timestamp.fromDate(now) }));
+    };
+    if (mirror?.customerId === link.customerId) return createLink();
+
+    const access = mirror
+      ? mirror.access
+      : deriveAccessState({ orgStatus: org.status, subscriptionStatus: null, lapsedSince: null, now });
+    const writeAccess = access === org.access ? null : await prepareAccessUpdate(db, tx, link.orgId);
+    createLink();
+    const next: SubscriptionMirror = mirror
+      ? { ...mirror, customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
+      : {
+          customerId: link.customerId,
+          customerDeleted: false,
+          subscriptionId: null,
+          subscriptionCreated: null,
+          status: null,
+          plan: null,
+          priceId: null,
+          seats: 0,
+          currentPeriodEnd: null,
+          cancelAtPeriodEnd: false,
+          trialEnd: null,
+          lapsedSince: null,
+          access,
+          lastEventCreated: 0,
+          updatedAt: Timestamp.fromDate(now),
+        };
+    tx.set(mirrorRef, subscriptionMirrorSchema.parse(next));
+    writeAccess?.(access);
+    if (link.auditActorUid !== null) {
+      writeAuditEntry(
+        db,
+        tx,
+        link.orgId,
+        {
+          action: 'billing.subscription_changed',
+          actorUid: link.auditActorUid,
+          targetId: link.customerId,
+          details: { customerLinked: true, replacedCustomerId: mirror?.customerId ?? null },
+        },
+        now,
+      );
+    }
+  });
+  return reapplyUnmatched(deps, link.customerId);
+}
+
+/** Most unmatched events one call re-applies; more are left for the next link or an operator's replay. */
+const REAPPLY_LIMIT = 500;
+
+/** Re-applies, oldest first, the ledger entries of `customerId` that were unmatched (e.g. before it was linked). */
+export async function reapplyUnmatched(deps: BillingDeps, customerId: string): Promise<ProcessResult[]> {
+  const snapshot = await deps.db
+    .collection(serverCollections.stripeEvents)
+    .where('customerId', '==', customerId)
+    .where('outcome', '==', 'unmatched')
+    .limit(REAPPLY_LIMIT)
+    .get();
+  const entries = snapshot.docs
+    .map((doc) => ({ id: doc.id, record: readDocument(stripeEventRecordSchema, doc) as StripeEventRecord }))
+    .sort((a, b) => a.record.created - b.record.created || a.id.localeCompare(b.id));
+  const results: ProcessResult[] = [];
+  for (const entry of entries) results.push(await replayLedgerEntry(deps, entry.id));
+  return results;
+}
+
+/** Re-processes one ledger entry from its stored change; its effect is re-derived from Stripe's current truth. */
+export async function replayLedgerEntry(deps: BillingDeps, eventId: string): Promise<ProcessResult> {
+  const record = readDocument(stripeEventRecordSchema, await deps.db.doc(paths.stripeEvent(eventId)).get());
+  if (!record) throw new HttpsError('not-found', `no ledger entry for ${eventId}`);
+  return processChange(
+    deps,
+    { id: eventId, type: record.type, created: record.created, livemode: record.livemode },
+    record.change,
+    'replay',
+  );
+}

@@ -1,0 +1,11 @@
+/** The membership callables' handlers (wired in functions/src/index.ts). */
+export { createOrganization, INITIAL_PLAN } from './create-organization';
+export { inviteMember, acceptInvitation, revokeInvitation, inviteIdFor } from './invitations';
+export { changeRole, removeMember, leaveOrganization, transferOwnership } from './members';
+export {
+  checkMembershipLimits,
+  DEFAULT_INVITE_TTL_DAYS,
+  DEFAULT_MAX_ORGS_PER_OWNER,
+  type MembershipDeps,
+  type MembershipLimits,
+} from './membership-access';

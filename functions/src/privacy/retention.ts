@@ -1,0 +1,240 @@
+import { Timestamp, type Query } from 'firebase-admin/firestore';
+import * as logger from 'firebase-functions/logger';
+import {
+  accountDeletionRequestSchema,
+  orgDeletionRequestSchema,
+  serverCollections,
+  type OrgCollection,
+} from '@leadpulse/model';
+import { deleteAccount, type AccountDeletionDeps } from '../accounts/account-deletion';
+import { readDocument } from '../common/documents';
+import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter } from './bulk';
+import { DAY_MS } from './config';
+import { purgeOrganization, type PurgeDeps } from './org-purge';
+
+/**
+ * Data that expires: deleted once `field` is more than `days` old (P6, P7, P9). `field` is a timestamp on every
+ * document of the class; documents without it are never matched, so a class must always set it.
+ */
+export interface ExpiryRule {
+  kind: 'expiry';
+  /** Key in the run report. */
+  key: string;
+  dataClass: string;
+  location: string;
+  kept: string;
+  source: { collection: string } | { collectionGroup: OrgCollection };
+  field: string;
+  days: number;
+}
+
+/** Data whose deletion was requested: deleted organizations (P5) and interrupted account deletions (P4). */
+export interface RequestRule {
+  kind: 'organizations' | 'accounts';
+  key: string;
+  dataClass: string;
+  location: string;
+  kept: string;
+}
+
+export type RetentionRule = ExpiryRule | RequestRule;
+
+/** An account deletion request older than this is a run that stopped; the job finishes it. */
+export const STALE_ACCOUNT_DELETION_MS = 15 * 60 * 1000;
+
+/** The retention table: every class of data the backend deletes on a schedule, and when (docs/privacy.md). */
+export const retentionTable: readonly RetentionRule[] = [
+  {
+    kind: 'organizations',
+    key: 'organizations',
+    dataClass: 'Deleted organization (everything under it)',
+    location: 'orgs/{orgId}/**, deletionRequests/{orgId}',
+    kept: 'until the undo grace period ends (7 days by default), then purged; gone at most 30 days after the request',
+  },
+  {
+    kind: 'accounts',
+    key: 'accounts',
+    dataClass: 'Deleted account (profile, memberships, consent, Auth user)',
+    location: 'users/{uid}, orgs/*/members/{uid}, marketingConsents/{uid}, deletionRequests/account:{uid}',
+    kept: 'deleted when requested; a deletion interrupted for 15 minutes is finished by the next run',
+  },
+  {
+    kind: 'expiry',
+    key: 'usageEvents',
+    dataClass: 'Usage analytics',
+    location: 'usageEvents/*',
+    kept: '180 days after receipt',
+    source: { collection: serverCollections.usageEvents },
+    field: 'receivedAt',
+    days: 180,
+  },
+  {
+    kind: 'expiry',
+    key: 'auditLog',
+    dataClass: 'Audit log (logs)',
+    location: 'orgs/*/auditLog/*',
+    kept: '180 days after the action',
+    source: { collectionGroup: 'auditLog' },
+    field: 'at',
+    days: 180,
+  },
+  {
+    kind: 'expiry',
+    key: 'stripeEvents',
+    dataClass: 'Stripe event ledger (logs)',
+    location: 'stripeEvents/*',
+    kept: '180 days after receipt',
+    source: { collection: serverCollections.stripeEvents },
+    field: 'receivedAt',
+    days: 180,
+  },
+  {
+    kind: 'expiry',
+    key: 'deletionReceipts',
+    dataClass: 'Deletion receipts (logs; no personal data)',
+    location: 'deletionReceipts/*',
+    kept: '180 days after the deletion completed',
+    source: { collection: serverCollections.deletionReceipts },
+    field: 'completedAt',
+    days: 180,
+  },
+  {
+    kind: 'expiry',
+    key: 'marketingConsents',
+    dataClass: 'Marketing data after opt-out',
+    location: 'marketingConsents/{uid}',
+    kept: '30 days after opting out (kept while opted in)',
+    source: { collection: serverCollections.marketingConsents },
+    field: 'optedOutAt',
+    days: 30,
+  },
+  {
+    kind: 'expiry',
+    key: 'invites',
+    dataClass: 'Invitations (the invitee e-mail address)',
+    location: 'orgs/*/invites/*',
+    kept: 'until accepted or revoked; 7 days after they expire',
+    source: { collectionGroup: 'invites' },
+    field: 'expiresAt',
+    days: 7,
+  },
+  {
+    kind: 'expiry',
+    key: 'billingRecords',
+    dataClass: 'Billing records (tax)',
+    location: 'billingRecords/{invoiceId}',
+    kept: '7 years (until retainUntil, set by billing to the issue date + 7 years)',
+    source: { collection: serverCollections.billingRecords },
+    field: 'retainUntil',
+    days: 0,
+  },
+];
+
+export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage'> {
+  /** Starts no new work after this long, leaving the rest to the next run (the function timeout is longer). */
+  budgetMs?: number;
+}
+
+export const DEFAULT_RETENTION_BUDGET_MS = 20 * 60 * 1000;
+
+export interface RetentionReport {
+  /** ISO 8601: the clock the run measured ages against. */
+  now: string;
+  /** Documents deleted, by rule key (for organizations: everything their purges deleted). */
+  purged: Record<string, number>;
+  organizations: Array<{ orgId: string; outcome: string; deletedDocuments?: number; error?: string }>;
+  accounts: Array<{ outcome: string; error?: string }>;
+  /** Organizations still present after their deadline (each is also logged as an error). */
+  overdueOrganizations: string[];
+  /** False when the budget ran out before every rule had run to the end. */
+  complete: boolean;
+}
+
+/**
+ * The retention job (P5, P6, P7, P9): applies every rule of the table against `deps.clock()`, each a page at a
+ * time, and reports what it deleted. One failing organization does not stop the others; the report names it.
+ */
+export async function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
+  const now = deps.clock();
+  const started = Date.now();
+  const budgetMs = deps.budgetMs ?? DEFAULT_RETENTION_BUDGET_MS;
+  const outOfTime = () => Date.now() - started > budgetMs;
+  const report: RetentionReport = { now: now.toISOString(), purged: {}, organizations: [], accounts: [], overdueOrganizations: [], complete: true };
+
+  for (const rule of retentionTable) {
+    if (outOfTime()) {
+      report.complete = false;
+      break;
+    }
+    if (rule.kind === 'expiry') {
+      const { handled, complete } = await expire(deps, rule, now, outOfTime);
+      report.purged[rule.key] = handled;
+      if (!complete) report.complete = false;
+    } else if (rule.kind === 'organizations') await purgeDueOrganizations(deps, now, report, outOfTime);
+    else await resumeStaleAccountDeletions(deps, now, report);
+  }
+  return report;
+}
+
+async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTime: () => boolean): Promise<{ handled: number; complete: boolean }> {
+  const { db } = deps;
+  const base: Query = 'collection' in rule.source ? db.collection(rule.source.collection) : db.collectionGroup(rule.source.collectionGroup);
+  const cutoff = Timestamp.fromMillis(now.getTime() - rule.days * DAY_MS);
+  const query = base.where(rule.field, '<', cutoff).orderBy(rule.field);
+  return withBulkWriter(db, deps, (writer) =>
+    drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime),
+  );
+}
+
+async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: RetentionReport, outOfTime: () => boolean): Promise<void> {
+  const { db } = deps;
+  const due = await db.collection(serverCollections.deletionRequests).where('graceEndsAt', '<=', Timestamp.fromDate(now)).get();
+  report.purged.organizations = 0;
+  for (const snapshot of due.docs) {
+    const request = readDocument(orgDeletionRequestSchema, snapshot);
+    if (!request) continue;
+    if (outOfTime()) {
+      report.complete = false;
+      return;
+    }
+    const purgeDeps: PurgeDeps = {
+      db,
+      clock: deps.clock,
+      cancelSubscription: deps.orgDeletion.cancelSubscription,
+      pageSize: deps.pageSize,
+      bulkWriter: deps.bulkWriter,
+      leaseMs: deps.leaseMs,
+      onPage: deps.onPage,
+    };
+    try {
+      const outcome = await purgeOrganization(purgeDeps, request.orgId);
+      if (outcome.status === 'purged') {
+        report.purged.organizations += outcome.receipt.deletedDocuments;
+        report.organizations.push({ orgId: request.orgId, outcome: outcome.status, deletedDocuments: outcome.receipt.deletedDocuments });
+        continue;
+      }
+      report.organizations.push({ orgId: request.orgId, outcome: outcome.status });
+    } catch (error) {
+      report.organizations.push({ orgId: request.orgId, outcome: 'failed', error: String(error) });
+    }
+    if (request.deadline.toMillis() <= now.getTime()) {
+      report.overdueOrganizations.push(request.orgId);
+      logger.error('organization deletion is past its deadline', { orgId: request.orgId, deadline: request.deadline.toDate().toISOString() });
+    }
+  }
+}
+
+async function resumeStaleAccountDeletions(deps: RetentionDeps, now: Date, report: RetentionReport): Promise<void> {
+  const { db } = deps;
+  const requests = await db.collection(serverCollections.deletionRequests).where('kind', '==', 'account').get();
+  for (const snapshot of requests.docs) {
+    const request = readDocument(accountDeletionRequestSchema, snapshot);
+    if (!request || now.getTime() - request.requestedAt.toMillis() < STALE_ACCOUNT_DELETION_MS) continue;
+    try {
+      await deleteAccount(deps, request.uid, request.initiatedBy, request.reason);
+      report.accounts.push({ outcome: 'deleted' });
+    } catch (error) {
+      report.accounts.push({ outcome: 'failed', error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The engine's public API: an in-memory, multi-project, multi-database Firestore with Google's semantics.
+ * The server decodes each RPC into the plain protobufjs shapes described in ./api and calls a `Database`
+ * method; every method validates the whole request and throws RpcError(code, message) as Google's emulator
+ * would, and never applies part of a request that fails.
+ *
+ * Objects returned by the engine (documents, values) are shared with its store: treat them as read-only.
+ * Timestamps the engine returns carry `seconds` as a decimal string and `nanos` as a number.
+ */
+import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
+
+import type { AccessPolicy, Caller, CommitEvent, Document, Timestamp } from './api';
+import { FirestoreEngine } from './engine';
+
+export * from './api';
+
+export interface EngineOptions {
+  /** Wall clock in epoch milliseconds (fractions allowed). Commit times are taken from it with microsecond
+   *  precision and forced strictly increasing per database. Default: the process's high-resolution clock
+   *  (performance.timeOrigin + performance.now()). Lock waits and idle expiry use real time regardless. */
+  clock?: () => number;
+  /** Called after every rules decision (only when a policy is set and the caller is not the owner). */
+  onAccessDecision?: (projectId: string, info: AccessDecisionReport) => void;
+  /** A transaction nobody has used for this long is abandoned: its locks are released and later use of it
+   *  fails. Default 60 000 ms. */
+  transactionIdleTimeoutMs?: number;
+  /** How long a write or transactional read waits for a document lock held by another transaction before it
+   *  fails with ABORTED. Default 10 000 ms. */
+  lockWaitTimeoutMs?: number;
+  /** How long old document versions stay readable through `read_time`. Default 3 600 000 ms (one hour). */
+  versionRetentionMs?: number;
+}
+
+export interface AccessDecisionReport {
+  databaseId: string;
+  /** 'get': one document read (BatchGetDocuments, a Listen document target); 'list': a query, an aggregation,
+   *  ListDocuments or a Listen query target; 'write': one commit, all its writes judged together. */
+  method: 'get' | 'list' | 'write';
+  /** get: the document's resource name; list: the query's parent resource name followed by `/{collectionId}`
+   *  (collection groups and all-descendant queries: `/{collectionId=**}`, kindless: `/**`); write: the
+   *  first written document's name (all of them are in `writes`). */
+  path: string;
+  /** write only: every written document with its rules method. */
+  writes?: { name: string; method: 'create' | 'update' | 'delete' }[];
+  allowed: boolean;
+  /** Document lookups (get/exists/getAfter) the rules made. */
+  lookups: number;
+  /** The policy's message when denied. */
+  message?: string;
+}
+
+export interface Engine {
+  /** The database `projects/{projectId}/databases/{databaseId}`, created empty on first use. */
+  database(projectId: string, databaseId: string): Database;
+  /** Deletes every document of every database of the project and aborts its open transactions
+   *  (REST `DELETE /emulator/v1/projects/{id}/databases/(default)/documents`). Rules stay loaded. */
+  clearProject(projectId: string): void;
+  /** Rules for every database of the project. null (the initial state) means no rules loaded: open access,
+   *  as Google's emulator started without a rules file. */
+  setAccessPolicy(projectId: string, policy: AccessPolicy | null): void;
+  /** Calls `listener` after every successful commit (Commit, BatchWrite, clearProject) of that database;
+   *  returns the unsubscribe function. Listeners run synchronously after the data is visible. */
+  onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void;
+}
+
+/** What a Listen target contains at one read time. */
+export interface TargetSnapshot {
+  readTime: Timestamp;
+  /** Query targets: the matching documents in query order (with projection, offset and limit applied).
+   *  Document targets: the existing documents, in request order. */
+  documents: Document[];
+  /** Document targets only: the requested names that do not exist at `readTime` (in request order). */
+  missing: string[];
+}
+
+export interface Database {
+  readonly projectId: string;
+  readonly databaseId: string;
+  /** `projects/{projectId}/databases/{databaseId}` */
+  readonly name: string;
+
+  getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<google.firestore.v1.IDocument>;
+  /** One response per requested document (in request order); the first also carries `transaction` when the
+   *  request asked for `newTransaction`. */
+  batchGetDocuments(
+    req: google.firestore.v1.IBatchGetDocumentsRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]>;
+  /** Atomic. Besides update/delete/transform, a write may be `{ verify: name, currentDocument }` (field 5 of the
+   *  Write message the web SDK compiles in, used by its transactions): the precondition is checked, nothing written. */
+  commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<google.firestore.v1.ICommitResponse>;
+  beginTransaction(
+    req: google.firestore.v1.IBeginTransactionRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IBeginTransactionResponse>;
+  rollback(req: google.firestore.v1.IRollbackRequest, caller: Caller): Promise<void>;
+  /** One response per result document (each with `readTime`), or a single response with only `readTime` when
+   *  nothing matched; the first carries `transaction` for `newTransaction`. The server streams them in order. */
+  runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunQueryResponse[]>;
+  runAggregationQuery(
+    req: google.firestore.v1.IRunAggregationQueryRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IRunAggregationQueryResponse[]>;
+  /** Non-atomic: one WriteResult and one status per write. */
+  batchWrite(
+    req: google.firestore.v1.IBatchWriteRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IBatchWriteResponse>;
+  listDocuments(
+    req: google.firestore.v1.IListDocumentsRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IListDocumentsResponse>;
+  listCollectionIds(
+    req: google.firestore.v1.IListCollectionIdsRequest,
+    caller: Caller,
+  ): Promise<google.firestore.v1.IListCollectionIdsResponse>;
+
+  /**
+   * For the server's Listen stream: evaluates the `query` or `documents` part of a target as of `readTime`
+   * (default: now), rules-checked for `caller` (a denial throws PERMISSION_DENIED). The other target fields
+   * (target_id, resume_token, read_time, once, expected_count) are the stream's business and are not read.
+   * Call it again with the `commitTime` of a CommitEvent to see the state right after that commit. A `readTime`
+   * must not be later than `currentReadTime()` nor older than the version retention window.
+   */
+  runTarget(target: google.firestore.v1.ITarget, caller: Caller, readTime?: Timestamp): Promise<TargetSnapshot>;
+  /** The time a read now would be served at (never before the last commit). */
+  currentReadTime(): Timestamp;
+}
+
+export function createEngine(options: EngineOptions = {}): Engine {
+  return new FirestoreEngine(options);
+}

@@ -1,0 +1,568 @@
+/**
+ * Structured queries: validation into a prepared form, and execution against a store at one read time.
+ * Semantics follow Firestore: filters match only values of the filter value's type class, != and not-in
+ * exclude missing fields and nulls, orderBy excludes documents missing an ordered field, inequality fields
+ * are implicitly ordered (lexicographically) after the explicit orders, and `__name__` always ends the order.
+ */
+import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
+import { Code, Document, RpcError, StructuredQuery, Value } from './api';
+import { compareSegments, comparePaths, NameParser } from './paths';
+import type { DocEntry, Store } from './store';
+import type { Micros } from './time';
+import {
+  compareValues,
+  formatFieldPath,
+  getField,
+  isNaNValue,
+  isNullValue,
+  kindOf,
+  normalizeValue,
+  parseFieldPath,
+  projectFields,
+  typeOrder,
+  valuesEqual,
+} from './values';
+
+type Filter = google.firestore.v1.StructuredQuery.IFilter;
+
+/** `__name__` as a field path. */
+const NAME = '__name__';
+
+export interface OrderField {
+  /** null for `__name__`. */
+  path: string[] | null;
+  descending: boolean;
+}
+
+interface PreparedCursor {
+  values: Value[];
+  before: boolean;
+}
+
+type Predicate = (doc: Document, entry: DocEntry) => boolean;
+
+export interface PreparedQuery {
+  parent: string[];
+  parentName: string;
+  /** null for a kindless query (every document below the parent). */
+  collectionId: string | null;
+  allDescendants: boolean;
+  predicate: Predicate | null;
+  orderBy: OrderField[];
+  startAt: PreparedCursor | null;
+  endAt: PreparedCursor | null;
+  offset: number;
+  limit: number | null;
+  /** null: all fields; otherwise the selected field paths (empty for `__name__` only). */
+  projection: string[][] | null;
+  /** Bounds on `__name__` implied by top-level filters, used to start and stop name-ordered scans. */
+  nameLow: { segments: string[]; inclusive: boolean } | null;
+  nameHigh: { segments: string[]; inclusive: boolean } | null;
+  /** The request as sent, for the access policy. */
+  source: StructuredQuery;
+}
+
+function invalid(message: string): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, message);
+}
+
+function unimplemented(feature: string): RpcError {
+  return new RpcError(Code.UNIMPLEMENTED, `The offline Firestore emulator does not implement ${feature}.`);
+}
+
+const INEQUALITY_OPERATORS = new Set([
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+  'NOT_EQUAL',
+  'NOT_IN',
+]);
+const MAX_DISJUNCTION_VALUES = 30;
+const MAX_NOT_IN_VALUES = 10;
+
+/** Validates a structured query under `parentName` and prepares it for execution. */
+export function prepareQuery(parentName: string, query: StructuredQuery | null | undefined, names: NameParser): PreparedQuery {
+  if (!query) throw invalid('Missing structured_query.');
+  const parent = names.parent(parentName);
+  const known = new Set(['select', 'from', 'where', 'orderBy', 'startAt', 'endAt', 'offset', 'limit', 'findNearest']);
+  for (const key of Object.keys(query)) {
+    if (!known.has(key) && (query as Record<string, unknown>)[key] !== undefined) {
+      throw unimplemented(`the structured query field "${key}"`);
+    }
+  }
+  if (query.findNearest) throw unimplemented('vector search (find_nearest)');
+
+  const from = query.from ?? [];
+  if (from.length !== 1) throw invalid(`A query must have exactly one collection selector in "from", got ${from.length}.`);
+  const selector = from[0];
+  const allDescendants = Boolean(selector.allDescendants);
+  const collectionId = selector.collectionId ? selector.collectionId : null;
+  if (collectionId === null && !allDescendants) {
+    throw invalid('A query\'s collection selector needs a collection_id unless all_descendants is set.');
+  }
+  if (collectionId !== null && (collectionId.includes('/') || collectionId === '.' || collectionId === '..')) {
+    throw invalid(`Invalid collection id "${collectionId}".`);
+  }
+
+  const inequalityFields = new Map<string, string[]>();
+  const context: FilterContext = { names, inequalityFields, nameLow: null, nameHigh: null };
+  const predicate = query.where ? compileFilter(query.where, context, true) : null;
+
+  const orderBy: OrderField[] = [];
+  const ordered = new Set<string>();
+  for (const order of query.orderBy ?? []) {
+    const fieldPath = order.field?.fieldPath;
+    const path = fieldPath === NAME ? null : parseFieldPath(fieldPath, 'order_by');
+    const key = path === null ? NAME : formatFieldPath(path);
+    if (ordered.has(key)) throw invalid(`order_by contains the field "${key}" more than once.`);
+    ordered.add(key);
+    const direction = order.direction ?? 'ASCENDING';
+    if (direction !== 'ASCENDING' && direction !== 'DESCENDING') {
+      throw invalid(`order_by "${key}" has an invalid direction ${String(direction)}.`);
+    }
+    orderBy.push({ path, descending: direction === 'DESCENDING' });
+  }
+  const lastDescending = orderBy.length > 0 ? orderBy[orderBy.length - 1].descending : false;
+  const implicit = [...inequalityFields.entries()].filter(([key]) => !ordered.has(key) && key !== NAME);
+  implicit.sort(([, a], [, b]) => compareFieldPaths(a, b));
+  for (const [key, path] of implicit) {
+    ordered.add(key);
+    orderBy.push({ path, descending: lastDescending });
+  }
+  if (!ordered.has(NAME)) orderBy.push({ path: null, descending: lastDescending });
+
+  const startAt = prepareCursor(query.startAt, orderBy, names, 'start_at');
+  const endAt = prepareCursor(query.endAt, orderBy, names, 'end_at');
+
+  const offset = query.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) throw invalid(`offset must be a non-negative integer, got ${offset}.`);
+  let limit: number | null = null;
+  if (query.limit) {
+    const value = query.limit.value ?? 0;
+    if (!Number.isInteger(value) || value < 0) throw invalid(`limit must be a non-negative integer, got ${value}.`);
+    limit = value;
+  }
+
+  let projection: string[][] | null = null;
+  if (query.select) {
+    const fields = query.select.fields ?? [];
+    if (fields.length > 0) {
+      projection = [];
+      for (const field of fields) {
+        if (field.fieldPath === NAME) continue;
+        projection.push(parseFieldPath(field.fieldPath, 'select'));
+      }
+    }
+  }
+
+  return {
+    parent,
+    parentName: names.name(parent),
+    collectionId,
+    allDescendants,
+    predicate,
+    orderBy,
+    startAt,
+    endAt,
+    offset,
+    limit,
+    projection,
+    nameLow: context.nameLow,
+    nameHigh: context.nameHigh,
+    source: query,
+  };
+}
+
+function compareFieldPaths(a: readonly string[], b: readonly string[]): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const order = compareSegments(a[i], b[i]);
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+function prepareCursor(
+  cursor: google.firestore.v1.ICursor | null | undefined,
+  orderBy: OrderField[],
+  names: NameParser,
+  what: string,
+): PreparedCursor | null {
+  if (!cursor) return null;
+  const values = cursor.values ?? [];
+  if (values.length === 0) return null;
+  if (values.length > orderBy.length) {
+    throw invalid(`${what} has ${values.length} values but the query orders by only ${orderBy.length} fields.`);
+  }
+  const prepared = values.map((value, i) => {
+    if (orderBy[i].path === null) {
+      if (kindOf(value) !== 'referenceValue' || names.referenceSegments(value.referenceValue!, true) === null) {
+        throw invalid(`${what} value ${i} orders by __name__ and must be a document reference.`);
+      }
+      return value;
+    }
+    return normalizeValue(value, `${what}[${i}]`, names, { forQuery: true });
+  });
+  return { values: prepared, before: Boolean(cursor.before) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Filters
+
+interface FilterContext {
+  names: NameParser;
+  inequalityFields: Map<string, string[]>;
+  nameLow: PreparedQuery['nameLow'];
+  nameHigh: PreparedQuery['nameHigh'];
+}
+
+function compileFilter(filter: Filter, context: FilterContext, topLevelAnd: boolean): Predicate {
+  const set = [filter.compositeFilter, filter.fieldFilter, filter.unaryFilter].filter((part) => part);
+  if (set.length !== 1) throw invalid('A filter must set exactly one of composite_filter, field_filter, unary_filter.');
+  if (filter.compositeFilter) {
+    const op = filter.compositeFilter.op;
+    const parts = filter.compositeFilter.filters ?? [];
+    if (op !== 'AND' && op !== 'OR') throw invalid(`Composite filter operator ${String(op)} is not valid (AND or OR).`);
+    if (parts.length === 0) throw invalid('A composite filter must contain at least one filter.');
+    const predicates = parts.map((part) => compileFilter(part, context, topLevelAnd && op === 'AND'));
+    if (predicates.length === 1) return predicates[0];
+    return op === 'AND'
+      ? (doc, entry) => predicates.every((predicate) => predicate(doc, entry))
+      : (doc, entry) => predicates.some((predicate) => predicate(doc, entry));
+  }
+  if (filter.unaryFilter) return compileUnary(filter.unaryFilter, context);
+  return compileFieldFilter(filter.fieldFilter!, context, topLevelAnd);
+}
+
+function noteInequality(context: FilterContext, path: string[] | null): void {
+  if (path === null) context.inequalityFields.set(NAME, []);
+  else context.inequalityFields.set(formatFieldPath(path), path);
+}
+
+function compileUnary(filter: google.firestore.v1.StructuredQuery.IUnaryFilter, context: FilterContext): Predicate {
+  const fieldPath = filter.field?.fieldPath;
+  const path = fieldPath === NAME ? null : parseFieldPath(fieldPath, 'unary filter');
+  const read = fieldReader(path);
+  switch (filter.op) {
+    case 'IS_NAN':
+      return (doc, entry) => {
+        const value = read(doc, entry);
+        return value !== undefined && isNaNValue(value);
+      };
+    case 'IS_NULL':
+      return (doc, entry) => {
+        const value = read(doc, entry);
+        return value !== undefined && isNullValue(value);
+      };
+    case 'IS_NOT_NAN':
+      noteInequality(context, path);
+      return (doc, entry) => {
+        const value = read(doc, entry);
+        return value !== undefined && !isNullValue(value) && !isNaNValue(value);
+      };
+    case 'IS_NOT_NULL':
+      noteInequality(context, path);
+      return (doc, entry) => {
+        const value = read(doc, entry);
+        return value !== undefined && !isNullValue(value);
+      };
+    default:
+      throw invalid(`Unary filter operator ${String(filter.op)} is not valid.`);
+  }
+}
+
+function fieldReader(path: string[] | null): (doc: Document, entry: DocEntry) => Value | undefined {
+  if (path === null) return (doc) => ({ referenceValue: doc.name! });
+  return (doc) => getField(doc.fields ?? {}, path);
+}
+
+function compileFieldFilter(
+  filter: google.firestore.v1.StructuredQuery.IFieldFilter,
+  context: FilterContext,
+  topLevelAnd: boolean,
+): Predicate {
+  const fieldPath = filter.field?.fieldPath;
+  const isName = fieldPath === NAME;
+  const path = isName ? null : parseFieldPath(fieldPath, 'field filter');
+  const label = isName ? NAME : formatFieldPath(path!);
+  const op = filter.op;
+  if (!filter.value) throw invalid(`Field filter on "${label}" has no value.`);
+  const value = normalizeValue(filter.value, `filter on ${label}`, context.names, { forQuery: true });
+  const isList = op === 'IN' || op === 'NOT_IN' || op === 'ARRAY_CONTAINS_ANY';
+  let list: Value[] = [];
+  if (isList) {
+    if (kindOf(value) !== 'arrayValue') throw invalid(`A filter with ${op} on "${label}" needs an array value.`);
+    list = value.arrayValue!.values ?? [];
+    if (list.length === 0) throw invalid(`A filter with ${op} on "${label}" needs a non-empty array.`);
+    const max = op === 'NOT_IN' ? MAX_NOT_IN_VALUES : MAX_DISJUNCTION_VALUES;
+    if (list.length > max) throw invalid(`'${op}' supports up to ${max} comparison values.`);
+  }
+  if (isName) {
+    if (op === 'ARRAY_CONTAINS' || op === 'ARRAY_CONTAINS_ANY') {
+      throw invalid(`Filters on __name__ cannot use ${op}.`);
+    }
+    for (const candidate of isList ? list : [value]) {
+      if (kindOf(candidate) !== 'referenceValue' || context.names.referenceSegments(candidate.referenceValue!, true) === null) {
+        throw invalid(`A filter on __name__ must compare against document references, got ${JSON.stringify(candidate)}.`);
+      }
+    }
+    if (topLevelAnd) noteNameBound(context, op, value);
+  }
+  if (op !== undefined && op !== null && INEQUALITY_OPERATORS.has(op)) noteInequality(context, path);
+
+  const read = fieldReader(path);
+  const order = isList ? 0 : typeOrder(value);
+  const compare = (doc: Document, entry: DocEntry): number | null => {
+    const field = read(doc, entry);
+    if (field === undefined || typeOrder(field) !== order) return null;
+    return compareValues(field, value);
+  };
+  switch (op) {
+    case 'LESS_THAN':
+      return (doc, entry) => {
+        const c = compare(doc, entry);
+        return c !== null && c < 0;
+      };
+    case 'LESS_THAN_OR_EQUAL':
+      return (doc, entry) => {
+        const c = compare(doc, entry);
+        return c !== null && c <= 0;
+      };
+    case 'GREATER_THAN':
+      return (doc, entry) => {
+        const c = compare(doc, entry);
+        return c !== null && c > 0;
+      };
+    case 'GREATER_THAN_OR_EQUAL':
+      return (doc, entry) => {
+        const c = compare(doc, entry);
+        return c !== null && c >= 0;
+      };
+    case 'EQUAL':
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        return field !== undefined && valuesEqual(field, value);
+      };
+    case 'NOT_EQUAL':
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        return field !== undefined && !isNullValue(field) && !valuesEqual(field, value);
+      };
+    case 'ARRAY_CONTAINS':
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        if (field === undefined || kindOf(field) !== 'arrayValue') return false;
+        return (field.arrayValue!.values ?? []).some((element) => valuesEqual(element, value));
+      };
+    case 'IN':
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        return field !== undefined && list.some((candidate) => valuesEqual(field, candidate));
+      };
+    case 'ARRAY_CONTAINS_ANY':
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        if (field === undefined || kindOf(field) !== 'arrayValue') return false;
+        const elements = field.arrayValue!.values ?? [];
+        return elements.some((element) => list.some((candidate) => valuesEqual(element, candidate)));
+      };
+    case 'NOT_IN': {
+      // As Firestore: a not-in list containing null matches nothing; missing fields and nulls never match.
+      if (list.some(isNullValue)) return () => false;
+      return (doc, entry) => {
+        const field = read(doc, entry);
+        return field !== undefined && !isNullValue(field) && !list.some((candidate) => valuesEqual(field, candidate));
+      };
+    }
+    default:
+      throw invalid(`Field filter operator ${String(op)} is not valid.`);
+  }
+}
+
+/** Records `__name__` bounds of top-level AND filters so name-ordered scans start and stop early. */
+function noteNameBound(context: FilterContext, op: string | null | undefined, value: Value): void {
+  const segments = context.names.referenceSegments(value.referenceValue ?? '', true);
+  if (!segments || !value.referenceValue!.startsWith(`${context.names.root}/`)) return;
+  const low = (inclusive: boolean) => {
+    const current = context.nameLow;
+    const order = current ? comparePaths(segments, current.segments) : 1;
+    if (!current || order > 0 || (order === 0 && !inclusive)) context.nameLow = { segments, inclusive };
+  };
+  const high = (inclusive: boolean) => {
+    const current = context.nameHigh;
+    const order = current ? comparePaths(segments, current.segments) : -1;
+    if (!current || order < 0 || (order === 0 && !inclusive)) context.nameHigh = { segments, inclusive };
+  };
+  if (op === 'GREATER_THAN') low(false);
+  else if (op === 'GREATER_THAN_OR_EQUAL') low(true);
+  else if (op === 'LESS_THAN') high(false);
+  else if (op === 'LESS_THAN_OR_EQUAL') high(true);
+  else if (op === 'EQUAL') {
+    low(true);
+    high(true);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Execution
+
+interface Candidate {
+  entry: DocEntry;
+  doc: Document;
+}
+
+function orderValue(candidate: Candidate, field: OrderField): Value | undefined {
+  if (field.path === null) return { referenceValue: candidate.entry.name };
+  return getField(candidate.doc.fields ?? {}, field.path);
+}
+
+function compareCandidates(orderBy: OrderField[]): (a: Candidate, b: Candidate) => number {
+  return (a, b) => {
+    for (const field of orderBy) {
+      const order =
+        field.path === null
+          ? comparePaths(a.entry.segments, b.entry.segments)
+          : compareValues(orderValue(a, field)!, orderValue(b, field)!);
+      if (order !== 0) return field.descending ? -order : order;
+    }
+    return 0;
+  };
+}
+
+/** Position of a candidate relative to a cursor, in query order, over the cursor's values. */
+function compareToCursor(candidate: Candidate, cursor: PreparedCursor, orderBy: OrderField[]): number {
+  for (let i = 0; i < cursor.values.length; i++) {
+    const field = orderBy[i];
+    const order = compareValues(orderValue(candidate, field)!, cursor.values[i]);
+    if (order !== 0) return field.descending ? -order : order;
+  }
+  return 0;
+}
+
+function afterStart(candidate: Candidate, query: PreparedQuery): boolean {
+  if (!query.startAt) return true;
+  const order = compareToCursor(candidate, query.startAt, query.orderBy);
+  return query.startAt.before ? order >= 0 : order > 0;
+}
+
+function beforeEnd(candidate: Candidate, query: PreparedQuery): boolean {
+  if (!query.endAt) return true;
+  const order = compareToCursor(candidate, query.endAt, query.orderBy);
+  return query.endAt.before ? order < 0 : order <= 0;
+}
+
+function hasOrderFields(doc: Document, orderBy: OrderField[]): boolean {
+  for (const field of orderBy) {
+    if (field.path !== null && getField(doc.fields ?? {}, field.path) === undefined) return false;
+  }
+  return true;
+}
+
+/** The entries a query may match, in ascending or descending name order, starting near `from`. */
+function scan(store: Store, query: PreparedQuery, from: readonly string[] | null, descending: boolean): Iterable<DocEntry> {
+  if (query.collectionId !== null && !query.allDescendants) {
+    return store.collection([...query.parent, query.collectionId].join('/'), from, descending);
+  }
+  if (query.collectionId === null) return store.descendants(query.parent, from, descending);
+  const collections = store.collectionsInGroup(query.collectionId, query.parent);
+  if (collections.length === 1) return store.collection(collections[0], from, descending);
+  return mergeCollections(store, collections, from, descending);
+}
+
+function* mergeCollections(
+  store: Store,
+  collections: string[],
+  from: readonly string[] | null,
+  descending: boolean,
+): Generator<DocEntry> {
+  const entries: DocEntry[] = [];
+  for (const path of collections) for (const entry of store.collection(path, from, descending)) entries.push(entry);
+  entries.sort((a, b) => (descending ? -1 : 1) * comparePaths(a.segments, b.segments));
+  yield* entries;
+}
+
+/** The cursor's `__name__` position as segments of this database, when the cursor is on the name alone. */
+function nameCursorKey(cursor: PreparedCursor | null, names: NameParser): readonly string[] | null {
+  if (!cursor || cursor.values.length !== 1) return null;
+  const reference = cursor.values[0].referenceValue!;
+  if (!reference.startsWith(`${names.root}/`)) return null;
+  return reference.slice(names.root.length + 1).split('/');
+}
+
+export interface QueryResult {
+  entries: DocEntry[];
+  documents: Document[];
+}
+
+/** Runs a prepared query as of `micros`; documents come back projected. */
+export function executeQuery(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): QueryResult {
+  const matched =
+    query.orderBy.length === 1 ? executeByName(store, query, micros, names) : executeSorted(store, query, micros);
+  const projection = query.projection;
+  return {
+    entries: matched.map((candidate) => candidate.entry),
+    documents: matched.map(({ doc }) => (projection === null ? doc : projectDocument(doc, projection))),
+  };
+}
+
+/** A document with only the given field paths (a projection or a read mask). */
+export function projectDocument(doc: Document, paths: readonly (readonly string[])[]): Document {
+  const fields = projectFields(doc.fields ?? {}, paths);
+  return { name: doc.name, fields, createTime: doc.createTime, updateTime: doc.updateTime };
+}
+
+/** Ordered by `__name__` only: walk the name index from the cursor or name bound and stop at the limit. */
+function executeByName(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): Candidate[] {
+  const descending = query.orderBy[0].descending;
+  let from = nameCursorKey(query.startAt, names);
+  const bound = descending ? query.nameHigh : query.nameLow;
+  // Start at whichever of the cursor and the name bound comes later in scan order.
+  if (bound && (from === null || comparePaths(bound.segments, from) * (descending ? -1 : 1) > 0)) from = bound.segments;
+  const stop = descending ? query.nameLow : query.nameHigh;
+  const results: Candidate[] = [];
+  let skipped = 0;
+  for (const entry of scan(store, query, from, descending)) {
+    if (stop) {
+      const order = comparePaths(entry.segments, stop.segments) * (descending ? -1 : 1);
+      if (order > 0 || (order === 0 && !stop.inclusive)) break;
+    }
+    const doc = entry.at(micros);
+    if (doc === null) continue;
+    const candidate = { entry, doc };
+    if (!afterStart(candidate, query)) continue;
+    if (!beforeEnd(candidate, query)) break;
+    if (query.predicate && !query.predicate(doc, entry)) continue;
+    if (skipped < query.offset) {
+      skipped++;
+      continue;
+    }
+    if (query.limit !== null && results.length >= query.limit) break;
+    results.push(candidate);
+  }
+  return results;
+}
+
+function executeSorted(store: Store, query: PreparedQuery, micros: Micros): Candidate[] {
+  const candidates: Candidate[] = [];
+  for (const entry of scan(store, query, null, false)) {
+    const doc = entry.at(micros);
+    if (doc === null || !hasOrderFields(doc, query.orderBy)) continue;
+    if (query.predicate && !query.predicate(doc, entry)) continue;
+    candidates.push({ entry, doc });
+  }
+  candidates.sort(compareCandidates(query.orderBy));
+  const results: Candidate[] = [];
+  let skipped = 0;
+  for (const candidate of candidates) {
+    if (!afterStart(candidate, query)) continue;
+    if (!beforeEnd(candidate, query)) break;
+    if (skipped < query.offset) {
+      skipped++;
+      continue;
+    }
+    if (query.limit !== null && results.length >= query.limit) break;
+    results.push(candidate);
+  }
+  return results;
+}

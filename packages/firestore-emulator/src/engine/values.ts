@@ -1,0 +1,603 @@
+/**
+ * Firestore values: their type order and total order, equality as queries and array transforms see it,
+ * validation and normalization of values a client writes, and storage sizes.
+ */
+import { Code, MapValue, RpcError, Value } from './api';
+import { checkTimestamp, timestampNanos, timestampSeconds } from './time';
+import { compareUtf8, comparePaths, isWellFormedUtf16, NameParser, utf8Length } from './paths';
+
+/** Positions in Firestore's cross-type order. */
+export const enum TypeOrder {
+  Null = 0,
+  Boolean = 1,
+  Number = 2,
+  Timestamp = 3,
+  String = 4,
+  Bytes = 5,
+  Reference = 6,
+  GeoPoint = 7,
+  Array = 8,
+  Vector = 9,
+  Map = 10,
+}
+
+export type ValueKind =
+  | 'nullValue'
+  | 'booleanValue'
+  | 'integerValue'
+  | 'doubleValue'
+  | 'timestampValue'
+  | 'stringValue'
+  | 'bytesValue'
+  | 'referenceValue'
+  | 'geoPointValue'
+  | 'arrayValue'
+  | 'mapValue';
+
+/** Which member of the Value oneof is set; null when none is. */
+export function kindOf(value: Value): ValueKind | null {
+  // protobufjs objects carry only the members that were set; check the common ones first.
+  if (value.stringValue !== undefined && value.stringValue !== null) return 'stringValue';
+  if (value.integerValue !== undefined && value.integerValue !== null) return 'integerValue';
+  if (value.mapValue !== undefined && value.mapValue !== null) return 'mapValue';
+  if (value.booleanValue !== undefined && value.booleanValue !== null) return 'booleanValue';
+  if (value.doubleValue !== undefined && value.doubleValue !== null) return 'doubleValue';
+  if (value.timestampValue !== undefined && value.timestampValue !== null) return 'timestampValue';
+  if (value.arrayValue !== undefined && value.arrayValue !== null) return 'arrayValue';
+  if (value.nullValue !== undefined) return 'nullValue';
+  if (value.referenceValue !== undefined && value.referenceValue !== null) return 'referenceValue';
+  if (value.bytesValue !== undefined && value.bytesValue !== null) return 'bytesValue';
+  if (value.geoPointValue !== undefined && value.geoPointValue !== null) return 'geoPointValue';
+  return null;
+}
+
+export function isVector(value: Value): boolean {
+  const type = value.mapValue?.fields?.__type__;
+  return type !== undefined && type.stringValue === '__vector__';
+}
+
+export function typeOrder(value: Value): TypeOrder {
+  switch (kindOf(value)) {
+    case 'nullValue':
+      return TypeOrder.Null;
+    case 'booleanValue':
+      return TypeOrder.Boolean;
+    case 'integerValue':
+    case 'doubleValue':
+      return TypeOrder.Number;
+    case 'timestampValue':
+      return TypeOrder.Timestamp;
+    case 'stringValue':
+      return TypeOrder.String;
+    case 'bytesValue':
+      return TypeOrder.Bytes;
+    case 'referenceValue':
+      return TypeOrder.Reference;
+    case 'geoPointValue':
+      return TypeOrder.GeoPoint;
+    case 'arrayValue':
+      return TypeOrder.Array;
+    case 'mapValue':
+      return isVector(value) ? TypeOrder.Vector : TypeOrder.Map;
+    case null:
+      throw new RpcError(Code.INVALID_ARGUMENT, 'A value has none of its fields set.');
+  }
+}
+
+export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
+
+export function isNumber(value: Value): boolean {
+  return value.integerValue !== undefined && value.integerValue !== null
+    ? true
+    : value.doubleValue !== undefined && value.doubleValue !== null;
+}
+
+export function isNaNValue(value: Value): boolean {
+  return typeof value.doubleValue === 'number' && Number.isNaN(value.doubleValue);
+}
+
+export function isNullValue(value: Value): boolean {
+  return kindOf(value) === 'nullValue';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Integers are int64: numbers while exact, bigints beyond 2^53.
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export function integerOf(value: Value): number | bigint {
+  const raw = value.integerValue!;
+  if (typeof raw === 'number') return raw;
+  const text = String(raw);
+  if (text.length <= 15) return Number(text);
+  const big = BigInt(text);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+export function integerValue(n: number | bigint): Value {
+  return { integerValue: String(n) };
+}
+
+/** The numeric value of an integer or double as a double (used by increment and aggregations). */
+export function numberAsDouble(value: Value): number {
+  if (value.doubleValue !== undefined && value.doubleValue !== null) return value.doubleValue;
+  return Number(integerOf(value));
+}
+
+function compareIntegerWithDouble(integer: number | bigint, double: number): number {
+  if (Number.isNaN(double)) return 1;
+  if (typeof integer === 'number') return integer < double ? -1 : integer > double ? 1 : 0;
+  if (double === Infinity) return -1;
+  if (double === -Infinity) return 1;
+  const floor = Math.floor(double);
+  const whole = BigInt(floor);
+  if (integer < whole) return -1;
+  if (integer > whole) return 1;
+  return floor < double ? -1 : 0;
+}
+
+function compareNumbers(a: Value, b: Value): number {
+  const aIsInteger = a.integerValue !== undefined && a.integerValue !== null;
+  const bIsInteger = b.integerValue !== undefined && b.integerValue !== null;
+  if (aIsInteger && bIsInteger) {
+    const x = integerOf(a);
+    const y = integerOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (aIsInteger) return compareIntegerWithDouble(integerOf(a), b.doubleValue!);
+  if (bIsInteger) return 0 - compareIntegerWithDouble(integerOf(b), a.doubleValue!);
+  const x = a.doubleValue!;
+  const y = b.doubleValue!;
+  // NaN sorts before every other number and equal to itself; -0 equals 0.
+  if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
+  if (Number.isNaN(y)) return 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function compareArrays(a: Value[], b: Value[]): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const order = compareValues(a[i], b[i]);
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+export function sortedKeys(fields: Record<string, Value>): string[] {
+  return Object.keys(fields).sort(compareUtf8);
+}
+
+function compareMaps(a: Record<string, Value>, b: Record<string, Value>): number {
+  const aKeys = sortedKeys(a);
+  const bKeys = sortedKeys(b);
+  const length = Math.min(aKeys.length, bKeys.length);
+  for (let i = 0; i < length; i++) {
+    const keyOrder = compareUtf8(aKeys[i], bKeys[i]);
+    if (keyOrder !== 0) return keyOrder;
+    const valueOrder = compareValues(a[aKeys[i]], b[bKeys[i]]);
+    if (valueOrder !== 0) return valueOrder;
+  }
+  return aKeys.length - bKeys.length;
+}
+
+function vectorElements(value: Value): Value[] {
+  return value.mapValue?.fields?.value?.arrayValue?.values ?? [];
+}
+
+/** Firestore's total order over values (the order of orderBy and of range filters). */
+export function compareValues(a: Value, b: Value): number {
+  const aOrder = typeOrder(a);
+  const bOrder = typeOrder(b);
+  if (aOrder !== bOrder) return aOrder - bOrder;
+  switch (aOrder) {
+    case TypeOrder.Null:
+      return 0;
+    case TypeOrder.Boolean:
+      return Number(Boolean(a.booleanValue)) - Number(Boolean(b.booleanValue));
+    case TypeOrder.Number:
+      return compareNumbers(a, b);
+    case TypeOrder.Timestamp: {
+      const seconds = timestampSeconds(a.timestampValue!) - timestampSeconds(b.timestampValue!);
+      if (seconds !== 0) return seconds < 0 ? -1 : 1;
+      return Math.sign(timestampNanos(a.timestampValue!) - timestampNanos(b.timestampValue!));
+    }
+    case TypeOrder.String:
+      return compareUtf8(a.stringValue!, b.stringValue!);
+    case TypeOrder.Bytes:
+      return compareBytes(a.bytesValue!, b.bytesValue!);
+    case TypeOrder.Reference:
+      return comparePaths(a.referenceValue!.split('/'), b.referenceValue!.split('/'));
+    case TypeOrder.GeoPoint: {
+      const latitude = compareDoubles(a.geoPointValue!.latitude ?? 0, b.geoPointValue!.latitude ?? 0);
+      return latitude !== 0 ? latitude : compareDoubles(a.geoPointValue!.longitude ?? 0, b.geoPointValue!.longitude ?? 0);
+    }
+    case TypeOrder.Array:
+      return compareArrays(a.arrayValue!.values ?? [], b.arrayValue!.values ?? []);
+    case TypeOrder.Vector: {
+      const x = vectorElements(a);
+      const y = vectorElements(b);
+      return x.length !== y.length ? x.length - y.length : compareArrays(x, y);
+    }
+    case TypeOrder.Map:
+      return compareMaps(a.mapValue!.fields ?? {}, b.mapValue!.fields ?? {});
+  }
+}
+
+function compareDoubles(x: number, y: number): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Equality as the equality filters (==, in, array-contains) use it: numerically across integers and
+ * doubles, -0 equal to 0, and NaN equal to nothing (NaN is matched only by IS_NAN).
+ */
+export function valuesEqual(a: Value, b: Value): boolean {
+  if (containsNaN(a) || containsNaN(b)) return false;
+  return typeOrder(a) === typeOrder(b) && compareValues(a, b) === 0;
+}
+
+/** Equality as arrayUnion/arrayRemove use it: numeric across types, and NaN equal to NaN. */
+export function valuesEquivalent(a: Value, b: Value): boolean {
+  return typeOrder(a) === typeOrder(b) && compareValues(a, b) === 0;
+}
+
+function containsNaN(value: Value): boolean {
+  if (isNaNValue(value)) return true;
+  const kind = kindOf(value);
+  if (kind === 'arrayValue') return (value.arrayValue!.values ?? []).some(containsNaN);
+  if (kind === 'mapValue') return Object.values(value.mapValue!.fields ?? {}).some(containsNaN);
+  return false;
+}
+
+/** Exact identity of stored values (integer 1 and double 1.0 differ, as do 0 and -0): was a document changed? */
+export function valuesIdentical(a: Value, b: Value): boolean {
+  const kind = kindOf(a);
+  if (kind !== kindOf(b)) return false;
+  switch (kind) {
+    case 'nullValue':
+      return true;
+    case 'booleanValue':
+      return Boolean(a.booleanValue) === Boolean(b.booleanValue);
+    case 'integerValue':
+      return String(a.integerValue) === String(b.integerValue);
+    case 'doubleValue':
+      return Object.is(a.doubleValue, b.doubleValue);
+    case 'timestampValue':
+      return compareValues(a, b) === 0;
+    case 'stringValue':
+      return a.stringValue === b.stringValue;
+    case 'bytesValue':
+      return compareBytes(a.bytesValue!, b.bytesValue!) === 0;
+    case 'referenceValue':
+      return a.referenceValue === b.referenceValue;
+    case 'geoPointValue':
+      return (
+        Object.is(a.geoPointValue!.latitude ?? 0, b.geoPointValue!.latitude ?? 0) &&
+        Object.is(a.geoPointValue!.longitude ?? 0, b.geoPointValue!.longitude ?? 0)
+      );
+    case 'arrayValue': {
+      const x = a.arrayValue!.values ?? [];
+      const y = b.arrayValue!.values ?? [];
+      return x.length === y.length && x.every((value, i) => valuesIdentical(value, y[i]));
+    }
+    case 'mapValue':
+      return fieldsIdentical(a.mapValue!.fields ?? {}, b.mapValue!.fields ?? {});
+    case null:
+      return true;
+  }
+}
+
+export function fieldsIdentical(a: Record<string, Value>, b: Record<string, Value>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    const other = b[key];
+    if (other === undefined || !valuesIdentical(a[key], other)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Validation of values a client writes (or compares against), returning the stored form.
+
+/** "Maximum depth of fields in a map or array: 20". */
+export const MAX_VALUE_DEPTH = 20;
+
+function invalid(message: string): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, message);
+}
+
+const CANONICAL_SMALL_INTEGER = /^-?(?:0|[1-9]\d{0,14})$/;
+
+export interface NormalizeOptions {
+  /** A value a query compares against: arrays may hold arrays (`in [[1, 2]]`), and references may use the
+   *  legacy numeric ids the SDKs use as bounds (`__id-9223372036854775808__`). */
+  forQuery?: boolean;
+}
+
+/**
+ * Validates a value and returns it in stored form: integers as canonical decimal strings, timestamps
+ * truncated to microseconds (Firestore's precision). `where` names the field for error messages.
+ */
+export function normalizeValue(value: Value, where: string, names: NameParser, options: NormalizeOptions = {}, depth = 1): Value {
+  if (value === null || typeof value !== 'object') throw invalid(`${where}: a value must be a Value message.`);
+  if (depth > MAX_VALUE_DEPTH) {
+    throw invalid(`${where}: value is nested more than ${MAX_VALUE_DEPTH} levels deep (maps and arrays).`);
+  }
+  const kind = kindOf(value);
+  switch (kind) {
+    case null: {
+      const unknown = Object.keys(value).find((key) => (value as Record<string, unknown>)[key] !== undefined);
+      if (unknown) {
+        const message = `${where}: the offline Firestore emulator does not implement the value type "${unknown}".`;
+        throw new RpcError(Code.UNIMPLEMENTED, message);
+      }
+      throw invalid(`${where}: the value has none of its fields set.`);
+    }
+    case 'nullValue':
+      return NULL_VALUE;
+    case 'booleanValue':
+      return value;
+    case 'integerValue': {
+      const raw = value.integerValue;
+      const text = typeof raw === 'number' ? (Number.isSafeInteger(raw) ? String(raw) : '') : String(raw);
+      if (CANONICAL_SMALL_INTEGER.test(text)) return value.integerValue === text ? value : { integerValue: text };
+      let big: bigint;
+      try {
+        big = BigInt(text);
+      } catch {
+        throw invalid(`${where}: "${String(raw)}" is not a 64-bit integer.`);
+      }
+      if (big < INT64_MIN || big > INT64_MAX) throw invalid(`${where}: ${text} does not fit in a 64-bit integer.`);
+      return { integerValue: big.toString() };
+    }
+    case 'doubleValue':
+      if (typeof value.doubleValue !== 'number') throw invalid(`${where}: doubleValue must be a number.`);
+      return value;
+    case 'timestampValue': {
+      const ts = value.timestampValue!;
+      checkTimestamp(ts, where);
+      const nanos = timestampNanos(ts);
+      const truncated = nanos - (nanos % 1000);
+      const seconds = String(timestampSeconds(ts));
+      if (ts.seconds === seconds && ts.nanos === truncated) return value;
+      return { timestampValue: { seconds, nanos: truncated } };
+    }
+    case 'stringValue':
+      if (typeof value.stringValue !== 'string') throw invalid(`${where}: stringValue must be a string.`);
+      if (!isWellFormedUtf16(value.stringValue)) throw invalid(`${where}: string value is not valid UTF-8.`);
+      return value;
+    case 'bytesValue':
+      if (!(value.bytesValue instanceof Uint8Array)) throw invalid(`${where}: bytesValue must be bytes.`);
+      return value;
+    case 'referenceValue': {
+      const reference = value.referenceValue!;
+      if (!isWellFormedUtf16(reference) || names.referenceSegments(reference, Boolean(options.forQuery)) === null) {
+        throw invalid(`${where}: "${reference}" is not a valid document reference (projects/{p}/databases/{d}/documents/...).`);
+      }
+      return value;
+    }
+    case 'geoPointValue': {
+      const latitude = value.geoPointValue!.latitude ?? 0;
+      const longitude = value.geoPointValue!.longitude ?? 0;
+      if (!(latitude >= -90 && latitude <= 90)) throw invalid(`${where}: latitude ${latitude} is not in [-90, 90].`);
+      if (!(longitude >= -180 && longitude <= 180)) {
+        throw invalid(`${where}: longitude ${longitude} is not in [-180, 180].`);
+      }
+      return { geoPointValue: { latitude, longitude } };
+    }
+    case 'arrayValue': {
+      const values = value.arrayValue!.values ?? [];
+      const normalized = values.map((element, i) => {
+        if (!options.forQuery && element && kindOf(element) === 'arrayValue') {
+          throw invalid(`${where}: an array cannot directly contain another array (element ${i}).`);
+        }
+        return normalizeValue(element, `${where}[${i}]`, names, options, depth + 1);
+      });
+      return { arrayValue: { values: normalized } };
+    }
+    case 'mapValue':
+      return { mapValue: { fields: normalizeFields(value.mapValue!.fields ?? {}, where, names, options, depth + 1) } };
+  }
+}
+
+export function normalizeFields(
+  fields: Record<string, Value>,
+  where: string,
+  names: NameParser,
+  options: NormalizeOptions = {},
+  depth = 1,
+): Record<string, Value> {
+  const result: Record<string, Value> = {};
+  for (const key of Object.keys(fields)) {
+    const path = where ? `${where}.${quoteSegment(key)}` : quoteSegment(key);
+    if (key === '') throw invalid(`Field names cannot be empty (in ${where || 'the document'}).`);
+    if (!isWellFormedUtf16(key)) throw invalid(`Field name in ${where || 'the document'} is not valid UTF-8.`);
+    if (utf8Length(key) > MAX_FIELD_PATH_BYTES) throw invalid(`Field name ${path.slice(0, 100)}... is longer than 1500 bytes.`);
+    result[key] = normalizeValue(fields[key], path, names, options, depth);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Storage size, as documented in "Storage size calculations".
+
+function stringSize(text: string): number {
+  return utf8Length(text) + 1;
+}
+
+/** Size of a document name: each collection and document id as a string, plus 16. */
+export function documentNameSize(segments: readonly string[]): number {
+  let size = 16;
+  for (const id of segments) size += stringSize(id);
+  return size;
+}
+
+export function valueSize(value: Value): number {
+  switch (kindOf(value)) {
+    case 'nullValue':
+    case 'booleanValue':
+      return 1;
+    case 'integerValue':
+    case 'doubleValue':
+    case 'timestampValue':
+      return 8;
+    case 'stringValue':
+      return stringSize(value.stringValue!);
+    case 'bytesValue':
+      return value.bytesValue!.byteLength;
+    case 'referenceValue': {
+      const path = value.referenceValue!.split('/documents/')[1] ?? '';
+      return documentNameSize(path.split('/'));
+    }
+    case 'geoPointValue':
+      return 16;
+    case 'arrayValue':
+      return (value.arrayValue!.values ?? []).reduce((sum, element) => sum + valueSize(element), 0);
+    case 'mapValue':
+      return isVector(value) ? 8 * vectorElements(value).length : fieldsSize(value.mapValue!.fields ?? {});
+    case null:
+      return 0;
+  }
+}
+
+export function fieldsSize(fields: Record<string, Value>): number {
+  let size = 0;
+  for (const key of Object.keys(fields)) size += stringSize(key) + valueSize(fields[key]);
+  return size;
+}
+
+export const MAX_DOCUMENT_BYTES = 1_048_576;
+
+export function documentSize(segments: readonly string[], fields: Record<string, Value>): number {
+  return documentNameSize(segments) + fieldsSize(fields) + 32;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Field paths: `a.b`, with backquoted segments for anything but [a-zA-Z_][a-zA-Z_0-9]*.
+
+export const MAX_FIELD_PATH_BYTES = 1500;
+const SIMPLE_SEGMENT = /^[a-zA-Z_][a-zA-Z_0-9]*$/;
+
+export function quoteSegment(segment: string): string {
+  return SIMPLE_SEGMENT.test(segment) ? segment : '`' + segment.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+}
+
+export function formatFieldPath(segments: readonly string[]): string {
+  return segments.map(quoteSegment).join('.');
+}
+
+const parsedFieldPaths = new Map<string, string[]>();
+
+/** Parses a field path as the API spells it; throws INVALID_ARGUMENT naming `what` when malformed. */
+export function parseFieldPath(path: string | null | undefined, what: string): string[] {
+  if (path === undefined || path === null || path === '') throw invalid(`${what}: the field path is empty.`);
+  const cached = parsedFieldPaths.get(path);
+  if (cached) return cached;
+  if (!isWellFormedUtf16(path)) throw invalid(`${what}: field path is not valid UTF-8.`);
+  if (utf8Length(path) > MAX_FIELD_PATH_BYTES) throw invalid(`${what}: field path is longer than 1500 bytes.`);
+  const segments: string[] = [];
+  let i = 0;
+  while (i <= path.length) {
+    if (path[i] === '`') {
+      let segment = '';
+      i++;
+      for (;;) {
+        if (i >= path.length) throw invalid(`${what}: unterminated backquote in field path "${path}".`);
+        const char = path[i];
+        if (char === '\\') {
+          if (i + 1 >= path.length) throw invalid(`${what}: dangling escape in field path "${path}".`);
+          segment += path[i + 1];
+          i += 2;
+        } else if (char === '`') {
+          i++;
+          break;
+        } else {
+          segment += char;
+          i++;
+        }
+      }
+      if (segment === '') throw invalid(`${what}: empty field name in field path "${path}".`);
+      segments.push(segment);
+    } else {
+      let end = path.indexOf('.', i);
+      if (end === -1) end = path.length;
+      const segment = path.slice(i, end);
+      if (!SIMPLE_SEGMENT.test(segment)) {
+        throw invalid(
+          `${what}: invalid field path "${path}": "${segment}" must be backquoted (simple names are [a-zA-Z_][a-zA-Z_0-9]*).`,
+        );
+      }
+      segments.push(segment);
+      i = end;
+    }
+    if (i === path.length) break;
+    if (path[i] !== '.') throw invalid(`${what}: invalid field path "${path}": expected "." at offset ${i}.`);
+    i++;
+    if (i === path.length) throw invalid(`${what}: invalid field path "${path}": it ends with ".".`);
+  }
+  if (parsedFieldPaths.size > 10_000) parsedFieldPaths.clear();
+  parsedFieldPaths.set(path, segments);
+  return segments;
+}
+
+export function getField(fields: Record<string, Value>, path: readonly string[]): Value | undefined {
+  let current: Record<string, Value> | undefined = fields;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next: Value | undefined = current[path[i]];
+    if (next === undefined || next.mapValue === undefined || next.mapValue === null) return undefined;
+    current = next.mapValue.fields ?? {};
+  }
+  const value = current[path[path.length - 1]];
+  return value;
+}
+
+/** Returns a copy of `fields` with `path` set to `value`, replacing non-map intermediates by maps. */
+export function setField(fields: Record<string, Value>, path: readonly string[], value: Value): Record<string, Value> {
+  const result = { ...fields };
+  if (path.length === 1) {
+    result[path[0]] = value;
+    return result;
+  }
+  const child = fields[path[0]];
+  const childFields = child?.mapValue ? (child.mapValue.fields ?? {}) : {};
+  result[path[0]] = { mapValue: { fields: setField(childFields, path.slice(1), value) } };
+  return result;
+}
+
+/** Returns a copy of `fields` without `path` (unchanged when absent). */
+export function deleteField(fields: Record<string, Value>, path: readonly string[]): Record<string, Value> {
+  if (!(path[0] in fields)) return fields;
+  if (path.length === 1) {
+    const result = { ...fields };
+    delete result[path[0]];
+    return result;
+  }
+  const child = fields[path[0]];
+  if (!child.mapValue) return fields;
+  const childFields = child.mapValue.fields ?? {};
+  const updated = deleteField(childFields, path.slice(1));
+  if (updated === childFields) return fields;
+  return { ...fields, [path[0]]: { mapValue: { fields: updated } as MapValue } };
+}
+
+export function fieldPathIsPrefix(prefix: readonly string[], path: readonly string[]): boolean {
+  if (prefix.length > path.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false;
+  return true;
+}
+
+/** Keeps only the given field paths of `fields` (a projection or a read mask). */
+export function projectFields(fields: Record<string, Value>, paths: readonly (readonly string[])[]): Record<string, Value> {
+  let result: Record<string, Value> = {};
+  for (const path of paths) {
+    const value = getField(fields, path);
+    if (value !== undefined) result = setField(result, path, value);
+  }
+  return result;
+}

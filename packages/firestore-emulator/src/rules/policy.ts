@@ -1,0 +1,297 @@
+/**
+ * The AccessPolicy the engine consults: finds the match blocks whose full pattern matches the document path,
+ * evaluates their allow statements for the request method, and returns the decision with the number of
+ * document lookups the rules made.
+ *
+ * Matching (https://firebase.google.com/docs/firestore/security/rules-structure): `{x}` matches one segment,
+ * `{x=**}` zero or more in rules_version '2' (one or more in '1'). Overlapping matches: the request is allowed
+ * if any allow statement of any matching block evaluates to true; one that is false or errors does not block
+ * another. Allow statements are evaluated in source order and evaluation stops at the first that allows.
+ *
+ * Lookup limits (https://firebase.google.com/docs/firestore/security/rules-conditions#access_call_limits):
+ * 10 per single-document request or query; 20 per multi-document request (a batch or transaction commit), of
+ * which each operation may use 10. A lookup counts once per document per request: "cached calls do not count
+ * towards the limits", and the cache here spans the whole request (get() and getAfter() of one document are
+ * two lookups, of two states). Past a limit the request is denied.
+ */
+import type { AccessDecision, AccessPolicy, DocumentReader, RequestContext, StructuredQuery, WriteAccess } from '../engine/api';
+import { Evaluator, type Activation, type DocumentLookups, type EvaluationHooks } from './evaluator';
+import type { MatchSite, Method, PatternSegment, Program } from './program';
+import { queryBranches, queryProperties, type QueryBranch } from './query';
+import {
+  EvalError,
+  LimitError,
+  PlainMap,
+  RPath,
+  RValue,
+  ResourceMap,
+  Timestamp,
+  Unknown,
+  fromJson,
+  mapOf,
+  render,
+} from './values';
+
+export const MAX_LOOKUPS_PER_OPERATION = 10;
+export const MAX_LOOKUPS_MULTI_DOCUMENT = 20;
+
+/** One segment of a document path being matched; the symbols stand for what a query leaves open. */
+type PathItem = string | typeof ANY_DOCUMENT_ID | typeof ANY_ANCESTORS;
+/** Any document id (the id of the documents a query returns). */
+const ANY_DOCUMENT_ID = Symbol('any document id');
+/** Any number of collection/document pairs (where a collection group's collections can be). */
+const ANY_ANCESTORS = Symbol('any ancestors');
+
+interface DocumentName {
+  project: string;
+  database: string;
+  /** Segments after /documents. */
+  segments: string[];
+}
+
+function parseName(name: string): DocumentName {
+  const parts = name.split('/');
+  if (parts[0] !== 'projects' || parts[2] !== 'databases' || parts[4] !== 'documents') {
+    throw new EvalError(`not a Firestore document resource name: ${name}`);
+  }
+  return { project: parts[1], database: parts[3], segments: parts.slice(5).filter((s) => s !== '') };
+}
+
+type Outcome = { allowed: true } | { allowed: false; reason: string };
+
+class RequestLookups {
+  /** Distinct documents read so far in this request. */
+  total = 0;
+  private readonly cache = new Map<string, ResourceMap | null>();
+
+  constructor(readonly limit: number, private readonly before: DocumentReader, private readonly after: DocumentReader | null) {}
+
+  operation(): DocumentLookups {
+    let count = 0;
+    return {
+      read: (name: string, afterState: boolean): ResourceMap | null => {
+        const key = (afterState ? 'after:' : 'before:') + name;
+        const cached = this.cache.get(key);
+        if (cached !== undefined) return cached;
+        const reader = afterState ? this.after : this.before;
+        if (!reader) throw new EvalError('getAfter() and existsAfter() can only be used in write rules');
+        if (count + 1 > MAX_LOOKUPS_PER_OPERATION) {
+          throw new LimitError(`more than ${MAX_LOOKUPS_PER_OPERATION} document lookups (get, exists, getAfter, existsAfter) for one document`);
+        }
+        if (this.total + 1 > this.limit) throw new LimitError(`more than ${this.limit} document lookups in one request`);
+        count++;
+        this.total++;
+        const doc = reader.get(name);
+        const value = doc ? new ResourceMap(doc, name) : null;
+        this.cache.set(key, value);
+        return value;
+      },
+    };
+  }
+}
+
+export class RulesPolicy implements AccessPolicy {
+  private readonly authCache = new WeakMap<object, RValue>();
+
+  constructor(private readonly program: Program, private readonly hooks: EvaluationHooks) {}
+
+  authorizeGet(ctx: RequestContext, name: string, before: DocumentReader): AccessDecision {
+    const lookups = new RequestLookups(MAX_LOOKUPS_PER_OPERATION, before, null);
+    try {
+      const target = parseName(name);
+      const doc = before.get(name);
+      const path = documentPath(target);
+      const activation: Activation = {
+        request: this.request(ctx, 'get', path),
+        resource: doc ? new ResourceMap(doc, name) : null,
+        project: target.project,
+        database: target.database,
+        lookups: lookups.operation(),
+      };
+      return this.decision(this.decide('get', items(target), activation), 'get', path.toString(), lookups);
+    } catch (error) {
+      return this.failure(error, 'get', name, lookups);
+    }
+  }
+
+  authorizeWrites(ctx: RequestContext, writes: WriteAccess[], before: DocumentReader, after: DocumentReader): AccessDecision {
+    const lookups = new RequestLookups(writes.length > 1 ? MAX_LOOKUPS_MULTI_DOCUMENT : MAX_LOOKUPS_PER_OPERATION, before, after);
+    for (const write of writes) {
+      try {
+        const target = parseName(write.name);
+        const path = documentPath(target);
+        const activation: Activation = {
+          request: this.request(ctx, write.method, path, {
+            resource: write.after ? new ResourceMap(write.after, write.name) : null,
+          }),
+          resource: write.before ? new ResourceMap(write.before, write.name) : null,
+          project: target.project,
+          database: target.database,
+          lookups: lookups.operation(),
+        };
+        const decision = this.decision(this.decide(write.method, items(target), activation), write.method, path.toString(), lookups);
+        if (!decision.allowed) return decision;
+      } catch (error) {
+        return this.failure(error, write.method, write.name, lookups);
+      }
+    }
+    return { allowed: true, lookups: lookups.total };
+  }
+
+  authorizeQuery(ctx: RequestContext, parent: string, query: StructuredQuery, before: DocumentReader): AccessDecision {
+    const lookups = new RequestLookups(MAX_LOOKUPS_PER_OPERATION, before, null);
+    let shown = parent;
+    try {
+      const target = parseName(parent);
+      const from = query.from ?? [];
+      if (from.length !== 1 || !from[0].collectionId) throw new EvalError('a query must select exactly one collection');
+      const { collectionId, allDescendants } = from[0];
+      const base = ['databases', target.database, 'documents', ...target.segments];
+      shown = `/${base.join('/')}${allDescendants ? '/**' : ''}/${collectionId}/{any document}`;
+      if (allDescendants && this.program.version !== '2') {
+        return { allowed: false, lookups: 0, message: `list ${shown}: collection group queries need rules_version = '2'` };
+      }
+      const operation = lookups.operation(); // every branch is part of one operation: the query
+      const properties = queryProperties(query);
+      for (const branch of queryBranches(query.where)) {
+        const symbolic = symbolicDocument(base, collectionId as string, !!allDescendants, branch);
+        const activation: Activation = {
+          request: this.request(ctx, 'list', symbolic.path, { query: properties }),
+          resource: mapOf({ __name__: symbolic.path, id: symbolic.id, data: branch.data }),
+          project: target.project,
+          database: target.database,
+          lookups: operation,
+        };
+        const outcome = this.decide('list', symbolic.items, activation);
+        if (!outcome.allowed) {
+          const where = branch.description === 'no equality filters' ? '' : ` (query branch where ${branch.description})`;
+          return { allowed: false, lookups: lookups.total, message: `list ${shown}${where}: ${outcome.reason}` };
+        }
+      }
+      return { allowed: true, lookups: lookups.total };
+    } catch (error) {
+      return this.failure(error, 'list', shown, lookups);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private decision(outcome: Outcome, method: Method, path: string, lookups: RequestLookups): AccessDecision {
+    if (outcome.allowed) return { allowed: true, lookups: lookups.total };
+    return { allowed: false, lookups: lookups.total, message: `${method} ${path}: ${outcome.reason}` };
+  }
+
+  private failure(error: unknown, method: Method, path: string, lookups: RequestLookups): AccessDecision {
+    if (error instanceof LimitError || error instanceof EvalError) {
+      return { allowed: false, lookups: lookups.total, message: `${method} ${path}: ${error.message}` };
+    }
+    throw error;
+  }
+
+  /** Evaluates every allow statement for `method` of every match site matching the path, in source order. */
+  private decide(method: Method, path: PathItem[], activation: Activation): Outcome {
+    const evaluator = new Evaluator(activation, this.hooks);
+    const outcomes: string[] = [];
+    for (const site of this.program.sites) {
+      const allows = site.allows[method];
+      if (allows.length === 0) continue;
+      const bindings = matchSite(site, path, this.program.version);
+      if (!bindings) continue;
+      evaluator.wildcards = bindings;
+      for (const allow of allows) {
+        if (!allow.condition) return { allowed: true };
+        try {
+          const value = evaluator.evaluate(allow.condition, null);
+          if (value === true) return { allowed: true };
+          outcomes.push(`${value === false ? 'false' : `not a bool (${render(value)})`} for '${method}' @ L${allow.loc.line}`);
+        } catch (error) {
+          if (error instanceof LimitError) {
+            return { allowed: false, reason: `${error.message}, evaluating the allow statement @ L${allow.loc.line}` };
+          }
+          if (!(error instanceof EvalError)) throw error;
+          const at = error.loc ? ` (L${error.loc.line}:${error.loc.column})` : '';
+          outcomes.push(`${error.message}${at} for '${method}' @ L${allow.loc.line}`);
+        }
+      }
+    }
+    if (outcomes.length === 0) return { allowed: false, reason: `no allow statement for '${method}' matches this path` };
+    return { allowed: false, reason: outcomes.join('; ') };
+  }
+
+  private request(ctx: RequestContext, method: Method, path: RValue, extra: Record<string, RValue> = {}): RValue {
+    return mapOf({
+      auth: this.auth(ctx),
+      method,
+      path,
+      time: new Timestamp(BigInt(String(ctx.time.seconds ?? 0)) * 1_000_000_000n + BigInt(ctx.time.nanos ?? 0)),
+      ...extra,
+    });
+  }
+
+  /** request.auth: null when signed out, else { uid, token } with the decoded ID-token claims. */
+  private auth(ctx: RequestContext): RValue {
+    const caller = ctx.caller;
+    if (caller.kind !== 'user') return null;
+    let auth = this.authCache.get(caller);
+    if (auth === undefined) {
+      auth = new PlainMap(new Map<string, RValue>([['uid', caller.uid], ['token', fromJson(caller.token)]]));
+      this.authCache.set(caller, auth);
+    }
+    return auth;
+  }
+}
+
+function documentPath(target: DocumentName): RPath {
+  return new RPath(['databases', target.database, 'documents', ...target.segments]);
+}
+
+function items(target: DocumentName): PathItem[] {
+  return ['databases', target.database, 'documents', ...target.segments];
+}
+
+/** The documents a query can return, as a path with open parts, and the matching resource.__name__ / id. */
+function symbolicDocument(base: string[], collectionId: string, collectionGroup: boolean, branch: QueryBranch): { items: PathItem[]; path: RValue; id: RValue } {
+  if (branch.name) {
+    const segments = branch.name.segments as string[];
+    return { items: [...segments], path: branch.name, id: segments[segments.length - 1] };
+  }
+  const id = new Unknown('resource.id (the query does not constrain __name__)');
+  if (collectionGroup) {
+    return {
+      items: [...base, ANY_ANCESTORS, collectionId, ANY_DOCUMENT_ID],
+      path: new Unknown('the path of a document of the collection group'),
+      id,
+    };
+  }
+  return { items: [...base, collectionId, ANY_DOCUMENT_ID], path: new RPath([...base, collectionId, id]), id };
+}
+
+/**
+ * Wildcard bindings if the site's pattern matches the path for every value of its open parts, else null.
+ * An open document id matches only a `{x}` or `{x=**}` wildcard (bound to an unknown); open ancestors only a
+ * recursive wildcard.
+ */
+function matchSite(site: MatchSite, path: PathItem[], version: '1' | '2'): RValue[] | null {
+  const bindings: RValue[] = new Array(site.wildcardCount);
+  const minRecursive = version === '2' ? 0 : 1;
+  const match = (pi: number, qi: number): boolean => {
+    if (pi === site.pattern.length) return qi === path.length;
+    const segment: PatternSegment = site.pattern[pi];
+    if (segment.kind === 'literal') return qi < path.length && path[qi] === segment.text && match(pi + 1, qi + 1);
+    if (segment.kind === 'wildcard') {
+      const item = path[qi];
+      if (qi >= path.length || item === ANY_ANCESTORS) return false;
+      bindings[segment.index] = item === ANY_DOCUMENT_ID ? new Unknown(`{${segment.name}} (any document id)`) : item;
+      return match(pi + 1, qi + 1);
+    }
+    for (let end = qi + minRecursive; end <= path.length; end++) {
+      const consumed = path.slice(qi, end);
+      bindings[segment.index] = consumed.includes(ANY_ANCESTORS)
+        ? new Unknown(`{${segment.name}=**} (the path above a collection group)`)
+        : new RPath(consumed.map((s) => (s === ANY_DOCUMENT_ID ? new Unknown(`{${segment.name}=**} (any document id)`) : (s as string))));
+      if (match(pi + 1, end)) return true;
+    }
+    return false;
+  };
+  return match(0, 0) ? bindings : null;
+}

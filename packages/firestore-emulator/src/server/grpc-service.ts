@@ -1,0 +1,221 @@
+/**
+ * The google.firestore.v1.Firestore gRPC service, on @grpc/grpc-js. Each RPC reads the caller from the
+ * Authorization header, routes by the resource name in the request to one engine database, and returns what the
+ * engine answers; the engine raises RpcError with Google's codes and messages, which become the call's status.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
+import { Caller, Code, RpcError } from '../engine/api';
+import type { Database } from '../engine';
+import { callerFromAuthorization } from './auth';
+import { EmulatorState } from './emulator-state';
+import { ListenSession } from './listen';
+import { codecFor, firestoreService, FIRESTORE_SERVICE_NAME, MessageCodec } from './protobuf';
+import { databaseFromDocumentsPath, databaseFromName, DatabaseRef } from './resource-names';
+import { WriteSession } from './write-session';
+
+/** What a request deserializer hands to a handler: the message, or why the bytes were not one. */
+type Decoded<T> = { message: T } | { error: RpcError };
+
+export function createGrpcServer(state: EmulatorState): grpc.Server {
+  const server = new grpc.Server({
+    // Firestore documents reach 1 MiB and batches 500 of them; the SDKs send up to their own (large) limits.
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+    // Per-call channelz bookkeeping costs time on every request and nothing here reads it.
+    'grpc.enable_channelz': 0,
+  });
+  server.addService(serviceDefinition(), implementation(state));
+  return server;
+}
+
+function serviceDefinition(): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const method of firestoreService.methodsArray) {
+    const request = codecFor<object>(method.resolvedRequestType!.fullName.slice(1));
+    const response = codecFor<object>(method.resolvedResponseType!.fullName.slice(1));
+    definition[method.name] = {
+      path: `/${FIRESTORE_SERVICE_NAME}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: (message: object) => request.encode(message),
+      requestDeserialize: (bytes: Buffer) => safeDecode(request, bytes),
+      responseSerialize: (message: object) => response.encode(message),
+      responseDeserialize: (bytes: Buffer) => response.decode(bytes),
+    };
+  }
+  return definition;
+}
+
+/** A deserializer that throws gets grpc-js's own status and message; ours are Google's (see MessageCodec). */
+function safeDecode<T>(codec: MessageCodec<T>, bytes: Buffer): Decoded<T> {
+  try {
+    return { message: codec.decode(bytes) };
+  } catch (error) {
+    return { error: error as RpcError };
+  }
+}
+
+function implementation(state: EmulatorState): grpc.UntypedServiceImplementation {
+  const at = (ref: DatabaseRef): Database => state.database(ref.projectId, ref.databaseId);
+  return {
+    GetDocument: unary<google.firestore.v1.IGetDocumentRequest, google.firestore.v1.IDocument>((req, caller) =>
+      at(databaseFromDocumentsPath(req.name, 'name')).getDocument(req, caller),
+    ),
+    BatchGetDocuments: serverStreaming<google.firestore.v1.IBatchGetDocumentsRequest, google.firestore.v1.IBatchGetDocumentsResponse>((req, caller) =>
+      at(databaseFromName(req.database, 'database')).batchGetDocuments(req, caller),
+    ),
+    BeginTransaction: unary<google.firestore.v1.IBeginTransactionRequest, google.firestore.v1.IBeginTransactionResponse>((req, caller) =>
+      at(databaseFromName(req.database, 'database')).beginTransaction(req, caller),
+    ),
+    Commit: unary<google.firestore.v1.ICommitRequest, google.firestore.v1.ICommitResponse>((req, caller) =>
+      at(databaseFromName(req.database, 'database')).commit(req, caller),
+    ),
+    Rollback: unary<google.firestore.v1.IRollbackRequest, object>(async (req, caller) => {
+      await at(databaseFromName(req.database, 'database')).rollback(req, caller);
+      return {};
+    }),
+    RunQuery: serverStreaming<google.firestore.v1.IRunQueryRequest, google.firestore.v1.IRunQueryResponse>((req, caller) =>
+      at(databaseFromDocumentsPath(req.parent, 'parent')).runQuery(req, caller),
+    ),
+    RunAggregationQuery: serverStreaming<google.firestore.v1.IRunAggregationQueryRequest, google.firestore.v1.IRunAggregationQueryResponse>(
+      (req, caller) => at(databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
+    ),
+    BatchWrite: unary<google.firestore.v1.IBatchWriteRequest, google.firestore.v1.IBatchWriteResponse>((req, caller) =>
+      at(databaseFromName(req.database, 'database')).batchWrite(req, caller),
+    ),
+    ListDocuments: unary<google.firestore.v1.IListDocumentsRequest, google.firestore.v1.IListDocumentsResponse>((req, caller) =>
+      at(databaseFromDocumentsPath(req.parent, 'parent')).listDocuments(req, caller),
+    ),
+    ListCollectionIds: unary<google.firestore.v1.IListCollectionIdsRequest, google.firestore.v1.IListCollectionIdsResponse>((req, caller) =>
+      at(databaseFromDocumentsPath(req.parent, 'parent')).listCollectionIds(req, caller),
+    ),
+    CreateDocument: unary<google.firestore.v1.ICreateDocumentRequest, google.firestore.v1.IDocument>(() => {
+      throw unimplemented('CreateDocument');
+    }),
+    UpdateDocument: unary<google.firestore.v1.IUpdateDocumentRequest, google.firestore.v1.IDocument>(() => {
+      throw unimplemented('UpdateDocument');
+    }),
+    DeleteDocument: unary<google.firestore.v1.IDeleteDocumentRequest, object>(() => {
+      throw unimplemented('DeleteDocument');
+    }),
+    PartitionQuery: unary<google.firestore.v1.IPartitionQueryRequest, google.firestore.v1.IPartitionQueryResponse>(() => {
+      throw unimplemented('PartitionQuery');
+    }),
+    Listen: bidiStreaming<google.firestore.v1.IListenRequest, google.firestore.v1.IListenResponse>((caller, output) => new ListenSession(state, caller, output)),
+    Write: bidiStreaming<google.firestore.v1.IWriteRequest, google.firestore.v1.IWriteResponse>((caller, output) => new WriteSession(state, caller, output)),
+  };
+}
+
+function unimplemented(method: string): RpcError {
+  return new RpcError(
+    Code.UNIMPLEMENTED,
+    `${FIRESTORE_SERVICE_NAME}.${method} is not implemented by the offline Firestore emulator`,
+  );
+}
+
+function callerOf(metadata: grpc.Metadata): Caller {
+  const [authorization] = metadata.get('authorization');
+  return callerFromAuthorization(typeof authorization === 'string' ? authorization : authorization?.toString());
+}
+
+function messageOf<T>(decoded: Decoded<T>): T {
+  if ('error' in decoded) throw decoded.error;
+  return decoded.message;
+}
+
+function unary<Req, Res>(run: (request: Req, caller: Caller) => Promise<Res>) {
+  return (call: grpc.ServerUnaryCall<Decoded<Req>, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    Promise.resolve()
+      .then(() => run(messageOf(call.request), callerOf(call.metadata)))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toStatus(error)),
+      );
+  };
+}
+
+function serverStreaming<Req, Res>(run: (request: Req, caller: Caller) => Promise<Res[]>) {
+  return (call: grpc.ServerWritableStream<Decoded<Req>, Res>): void => {
+    Promise.resolve()
+      .then(() => run(messageOf(call.request), callerOf(call.metadata)))
+      .then(
+        (responses) => {
+          for (const response of responses) call.write(response);
+          call.end();
+        },
+        (error: unknown) => call.emit('error', toStatus(error)),
+      );
+  };
+}
+
+/** The server side of one bidirectional stream, as a session sees it. */
+export interface StreamOutput<Res> {
+  send(response: Res): void;
+  /** Ends the stream with OK. */
+  end(): void;
+  /** Ends the stream with the error's status. */
+  fail(error: unknown): void;
+}
+
+/** One session per bidirectional stream (Listen, Write). */
+export interface StreamSession<Req> {
+  handle(request: Req): void;
+  /** The client half-closed: end the stream once the work already requested is answered. */
+  clientDone(): void;
+  /** The stream is over (ended, failed or cancelled): release what the session holds. Idempotent. */
+  close(): void;
+}
+
+function bidiStreaming<Req, Res>(open: (caller: Caller, output: StreamOutput<Res>) => StreamSession<Req>) {
+  return (call: grpc.ServerDuplexStream<Decoded<Req>, Res>): void => {
+    let finished = false;
+    let session: StreamSession<Req> | undefined;
+    const finish = (error?: unknown): void => {
+      if (finished) return;
+      finished = true;
+      session?.close();
+      if (error === undefined) call.end();
+      else call.emit('error', toStatus(error));
+    };
+    const output: StreamOutput<Res> = {
+      send: (response) => {
+        if (!finished) call.write(response);
+      },
+      end: () => finish(),
+      fail: (error) => finish(error),
+    };
+    try {
+      session = open(callerOf(call.metadata), output);
+    } catch (error) {
+      finish(error);
+      return;
+    }
+    const opened = session;
+    call.on('data', (decoded: Decoded<Req>) => {
+      if (finished) return;
+      try {
+        opened.handle(messageOf(decoded));
+      } catch (error) {
+        finish(error);
+      }
+    });
+    call.on('end', () => {
+      if (!finished) opened.clientDone();
+    });
+    const abandon = (): void => {
+      finished = true;
+      opened.close();
+    };
+    call.on('cancelled', abandon);
+    call.on('error', abandon);
+  };
+}
+
+function toStatus(error: unknown): grpc.ServerErrorResponse {
+  if (error instanceof RpcError) return Object.assign(new Error(error.message), { code: error.code as number as grpc.status, details: error.message });
+  // Not an error the engine meant to raise: a bug in the emulator, reported as Google reports its own failures.
+  console.error('[firestore-emulator] internal error:', error);
+  const message = error instanceof Error ? error.message : String(error);
+  return Object.assign(new Error(message), { code: grpc.status.INTERNAL, details: `Internal error in the offline emulator: ${message}` });
+}

@@ -1,0 +1,151 @@
+/**
+ * The HTTP/1.1 side of the port: the emulator endpoints `@firebase/rules-unit-testing` and the Firebase CLI call,
+ * plus our own extension `:rulesDecisions`. Errors use Google's JSON error shape
+ * `{ error: { code, message, status } }`.
+ */
+import type { IncomingMessage, ServerResponse } from 'http';
+import { z } from 'zod';
+import { compileRules, RulesCompileError } from '../rules';
+import { EmulatorState } from './emulator-state';
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+const SecurityRulesBody = z.object({
+  rules: z.object({
+    files: z.array(z.object({ name: z.string().optional(), content: z.string() })).min(1),
+  }),
+  /** Sent by the Firebase CLI's rules watcher: report compile issues with 200 instead of failing. */
+  ignore_errors: z.boolean().optional(),
+});
+
+const SinceQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly grpcStatus: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Route = (state: EmulatorState, projectId: string, request: IncomingMessage, url: URL) => Promise<unknown>;
+
+const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
+  { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/([^/:]+):securityRules$/, run: putSecurityRules },
+  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/([^/:]+)\/databases\/\(default\)\/documents$/, run: clearDocuments },
+  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/([^/:]+):ruleCoverage$/, run: getRuleCoverage },
+  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/([^/:]+):rulesDecisions$/, run: getRulesDecisions },
+  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/([^/:]+):rulesDecisions$/, run: clearRulesDecisions },
+];
+
+export function createRestHandler(state: EmulatorState) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    route(state, request)
+      .then((body) => {
+        if (typeof body === 'string') send(response, 200, body, 'text/plain; charset=utf-8');
+        else send(response, 200, JSON.stringify(body), 'application/json; charset=utf-8');
+      })
+      .catch((error: unknown) => {
+        const failure = error instanceof HttpError ? error : internalError(error);
+        const body = { error: { code: failure.status, message: failure.message, status: failure.grpcStatus }, ...failure.extra };
+        send(response, failure.status, JSON.stringify(body), 'application/json; charset=utf-8');
+      });
+  };
+}
+
+async function route(state: EmulatorState, request: IncomingMessage): Promise<unknown> {
+  const url = new URL(request.url ?? '/', 'http://emulator');
+  const path = decodeURIComponent(url.pathname);
+  if (path === '/' && request.method === 'GET') return 'Ok';
+  for (const candidate of PROJECT_ROUTES) {
+    const match = candidate.pattern.exec(path);
+    if (match && request.method === candidate.method) return candidate.run(state, match[1], request, url);
+  }
+  if (path.startsWith('/emulator/') || path.startsWith('/v1/') || path.startsWith('/v1beta1/')) {
+    throw new HttpError(501, 'UNIMPLEMENTED', `${request.method} ${path} is not implemented by the offline Firestore emulator`);
+  }
+  throw new HttpError(404, 'NOT_FOUND', `${request.method} ${path} is not an endpoint of the offline Firestore emulator`);
+}
+
+async function putSecurityRules(state: EmulatorState, projectId: string, request: IncomingMessage): Promise<unknown> {
+  const parsed = SecurityRulesBody.safeParse(await readJson(request));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HttpError(400, 'INVALID_ARGUMENT', `Invalid securityRules body: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const files = parsed.data.rules.files.map((file, index) => ({ name: file.name ?? defaultFileName(index), content: file.content }));
+  try {
+    state.loadRules(projectId, compileRules(files));
+    return { issues: [] };
+  } catch (error) {
+    if (!(error instanceof RulesCompileError)) throw error;
+    const fileName = files.length === 1 ? files[0].name : undefined;
+    const issues = [
+      {
+        sourcePosition: { fileName, line: error.line, column: error.column },
+        description: error.message,
+        severity: 'ERROR',
+      },
+    ];
+    // The previous rules stay loaded, as in Google's emulator.
+    if (parsed.data.ignore_errors) return { issues };
+    const where = `${fileName ?? 'rules'}:${error.line}:${error.column}`;
+    throw new HttpError(400, 'INVALID_ARGUMENT', `Compilation error in ${where}: ${error.message}`, { issues });
+  }
+}
+
+async function clearDocuments(state: EmulatorState, projectId: string): Promise<unknown> {
+  state.clearDocuments(projectId);
+  return {};
+}
+
+async function getRuleCoverage(state: EmulatorState, projectId: string): Promise<unknown> {
+  const rules = state.rulesOf(projectId);
+  if (!rules) throw new HttpError(404, 'NOT_FOUND', `No security rules are loaded for project "${projectId}"`);
+  return rules.coverageReport();
+}
+
+async function getRulesDecisions(state: EmulatorState, projectId: string, _request: IncomingMessage, url: URL): Promise<unknown> {
+  const query = SinceQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!query.success) throw new HttpError(400, 'INVALID_ARGUMENT', 'Query parameter "since" must be a non-negative integer');
+  return { decisions: state.decisions.list(projectId, query.data.since) };
+}
+
+async function clearRulesDecisions(state: EmulatorState, projectId: string): Promise<unknown> {
+  state.decisions.clear(projectId);
+  return {};
+}
+
+function defaultFileName(index: number): string {
+  return index === 0 ? 'firestore.rules' : `firestore.${index}.rules`;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'INVALID_ARGUMENT', `Request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
+  }
+}
+
+function internalError(error: unknown): HttpError {
+  console.error('[firestore-emulator] internal error:', error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new HttpError(500, 'INTERNAL', `Internal error in the offline emulator: ${message}`);
+}
+
+function send(response: ServerResponse, status: number, body: string, contentType: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

@@ -1,0 +1,125 @@
+/**
+ * One port, two protocols; malformed requests; the Authorization header; methods not served.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Firestore } from 'firebase-admin/firestore';
+import {
+  adminClient,
+  decodeMessage,
+  emulatorUrl,
+  encodeMessage,
+  offlineEmulator,
+  rawUnaryCall,
+  rejectionOf,
+  uniqueProjectId,
+  type GrpcFailure,
+} from './support';
+
+const projectId = uniqueProjectId('conf-transport');
+const database = `projects/${projectId}/databases/(default)`;
+let db: Firestore;
+let close: () => Promise<void>;
+
+beforeAll(() => {
+  ({ db, close } = adminClient(projectId));
+});
+afterAll(() => close());
+
+const UNIMPLEMENTED = 12;
+const INVALID_ARGUMENT = 3;
+const INTERNAL = 13;
+
+describe('one port serves gRPC and HTTP/1.1', () => {
+  it('answers GET / with Ok and serves firebase-admin on the same host:port', async () => {
+    const response = await fetch(emulatorUrl('/'));
+    expect(response.status).toBe(200);
+    expect((await response.text()).trim()).toBe('Ok');
+
+    await db.doc('port/one').set({ served: 'grpc' });
+    expect((await db.doc('port/one').get()).data()).toEqual({ served: 'grpc' });
+  });
+
+  it('answers a method the service does not have with UNIMPLEMENTED naming it', async () => {
+    const failure = (await rejectionOf(rawUnaryCall('NoSuchMethod', Buffer.alloc(0)))) as unknown as GrpcFailure;
+    expect(failure.code).toBe(UNIMPLEMENTED);
+    expect(failure.details).toContain('NoSuchMethod');
+  });
+});
+
+describe('malformed requests', () => {
+  it('refuses bytes that are not a protobuf message as Google does (INTERNAL "Invalid protobuf byte sequence")', async () => {
+    // Field 1 (database), length-delimited, claims 100 bytes and carries 2.
+    const truncated = Buffer.from([0x0a, 100, 0x61, 0x62]);
+    const failure = (await rejectionOf(rawUnaryCall('Commit', truncated))) as unknown as GrpcFailure;
+    expect(failure.code).toBe(INTERNAL);
+    expect(failure.details).toContain('Invalid protobuf byte sequence');
+  });
+
+  it('refuses a string field that is not UTF-8, and writes nothing', async () => {
+    const name = `${database}/documents/utf8/doc`;
+    const valid = encodeMessage('google.firestore.v1.CommitRequest', {
+      database,
+      writes: [{ update: { name, fields: { text: { stringValue: 'MARK' } } } }],
+    });
+    // Replace the 4 bytes of "MARK" by 4 bytes that are not UTF-8 (a lone continuation byte, then 0xff).
+    const at = valid.indexOf(Buffer.from('MARK'));
+    const corrupted = Buffer.concat([valid.subarray(0, at), Buffer.from([0x80, 0xff, 0xfe, 0x80]), valid.subarray(at + 4)]);
+    const failure = (await rejectionOf(rawUnaryCall('Commit', corrupted))) as unknown as GrpcFailure;
+    expect(failure.code).toBe(INTERNAL);
+    expect(failure.details).toContain('Invalid protobuf byte sequence');
+    expect((await db.doc('utf8/doc').get()).exists).toBe(false);
+  });
+
+  it('accepts the same request when it is well-formed (the check above is about the bytes)', async () => {
+    const request = encodeMessage('google.firestore.v1.CommitRequest', {
+      database,
+      writes: [{ update: { name: `${database}/documents/utf8/fine`, fields: { text: { stringValue: 'é ✓' } } } }],
+    });
+    const response = decodeMessage('google.firestore.v1.CommitResponse', await rawUnaryCall('Commit', request));
+    expect(response.commitTime).toBeDefined();
+    expect((await db.doc('utf8/fine').get()).get('text')).toBe('é ✓');
+  });
+});
+
+describe('the Authorization header', () => {
+  const beginTransaction = encodeMessage('google.firestore.v1.BeginTransactionRequest', { database });
+
+  it('accepts Bearer owner, an unsigned JWT, and no header at all', async () => {
+    const unsignedJwt = [
+      Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url'),
+      Buffer.from(JSON.stringify({ sub: 'alice', user_id: 'alice', iat: 0 })).toString('base64url'),
+      '',
+    ].join('.');
+    for (const authorization of ['Bearer owner', `Bearer ${unsignedJwt}`, null]) {
+      const response = decodeMessage('google.firestore.v1.BeginTransactionResponse', await rawUnaryCall('BeginTransaction', beginTransaction, authorization));
+      expect(response.transaction).toBeDefined();
+    }
+  });
+
+  it('refuses a bearer token that is not a JWT as Google does (INVALID_ARGUMENT "invalid jwt")', async () => {
+    for (const authorization of ['Bearer not-a-jwt', 'Bearer a.b.c', 'Basic dXNlcjpwYXNz']) {
+      const failure = (await rejectionOf(rawUnaryCall('BeginTransaction', beginTransaction, authorization))) as unknown as GrpcFailure;
+      expect(failure.code).toBe(INVALID_ARGUMENT);
+      expect(failure.details.toLowerCase()).toContain('invalid jwt');
+    }
+  });
+});
+
+describe.skipIf(!offlineEmulator)('what the offline emulator does not implement fails loudly', () => {
+  it('answers PartitionQuery (collectionGroup().getPartitions()) with UNIMPLEMENTED naming it', async () => {
+    const partitions = async () => {
+      for await (const partition of db.collectionGroup('anything').getPartitions(2)) void partition;
+    };
+    const error = await rejectionOf(partitions());
+    expect(error.code).toBe(UNIMPLEMENTED);
+    expect(error.message).toContain('PartitionQuery');
+  });
+
+  it('answers REST endpoints it does not serve with 501 naming the request', async () => {
+    const response = await fetch(emulatorUrl(`/v1/projects/${projectId}/databases/(default)/documents/a/b`));
+    expect(response.status).toBe(501);
+    const body = (await response.json()) as { error: { status: string; message: string } };
+    expect(body.error.status).toBe('UNIMPLEMENTED');
+    expect(body.error.message).toContain(`/v1/projects/${projectId}/databases/(default)/documents/a/b`);
+  });
+});

@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import { Code, Database } from '../../src/engine';
+import {
+  collection,
+  commit,
+  DATABASE,
+  doc,
+  expectRpcError,
+  getData,
+  ids,
+  OWNER,
+  plainFields,
+  ROOT,
+  set,
+  setup,
+  where,
+} from './helpers';
+
+const EXPIRED = 'The referenced transaction has expired or is no longer valid.';
+const CONTENTION = 'Too much contention on these documents. Please try again.';
+
+async function begin(db: Database, retryTransaction?: Uint8Array): Promise<Uint8Array> {
+  const { transaction } = await db.beginTransaction({ database: DATABASE, options: { readWrite: retryTransaction ? { retryTransaction } : {} } }, OWNER);
+  return transaction!;
+}
+
+async function readIn(db: Database, transaction: Uint8Array, path: string): Promise<Record<string, unknown> | null> {
+  const [response] = await db.batchGetDocuments({ database: DATABASE, documents: [doc(path)], transaction }, OWNER);
+  return response.found ? plainFields(response.found.fields) : null;
+}
+
+/** Whether a promise is still pending after the engine had a chance to run everything ready. */
+async function isPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return !settled;
+}
+
+/** A read-modify-write increment the way firebase-admin runs it: lazy begin, retry with the same id on ABORTED. */
+async function transactionalIncrement(db: Database, path: string): Promise<number> {
+  let previous: Uint8Array | undefined;
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    let transaction: Uint8Array | undefined;
+    try {
+      const [response] = await db.batchGetDocuments(
+        { database: DATABASE, documents: [doc(path)], newTransaction: { readWrite: previous ? { retryTransaction: previous } : {} } },
+        OWNER,
+      );
+      transaction = response.transaction!;
+      const current = Number(plainFields(response.found?.fields).n ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await db.commit({ database: DATABASE, writes: [set(path, { n: current + 1 })], transaction }, OWNER);
+      return attempt;
+    } catch (error) {
+      if ((error as { code?: number }).code !== Code.ABORTED) throw error;
+      if (transaction) await db.rollback({ database: DATABASE, transaction }, OWNER).catch(() => undefined);
+      previous = transaction ?? previous;
+    }
+  }
+  throw new Error('gave up after 5 attempts');
+}
+
+describe('read times (MVCC)', () => {
+  it('reads documents and queries as of a past read time', async () => {
+    const { db } = setup();
+    const first = await commit(db, [set('c/a', { v: 1 })]);
+    const second = await commit(db, [set('c/a', { v: 2 }), set('c/b', { v: 1 })]);
+    await commit(db, [{ delete: doc('c/a') }]);
+    const at = async (readTime: typeof first.commitTime) => {
+      const responses = await db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a'), doc('c/b')], readTime }, OWNER);
+      return responses.map((r) => (r.found ? plainFields(r.found.fields) : null));
+    };
+    expect(await at(first.commitTime)).toEqual([{ v: 1 }, null]);
+    expect(await at(second.commitTime)).toEqual([{ v: 2 }, { v: 1 }]);
+    expect(await at(db.currentReadTime())).toEqual([null, { v: 1 }]);
+    const query = await db.runQuery({ parent: ROOT, structuredQuery: collection('c'), readTime: first.commitTime }, OWNER);
+    expect(query.map((r) => r.document?.name)).toEqual([doc('c/a')]);
+    expect(query[0].readTime).toEqual(first.commitTime);
+  });
+
+  it('read-only transactions see one snapshot and take no locks', async () => {
+    const { db } = setup();
+    const first = await commit(db, [set('c/a', { v: 1 })]);
+    const { transaction } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
+    await commit(db, [set('c/a', { v: 2 })]); // not blocked: read-only transactions lock nothing
+    expect(await readIn(db, transaction!, 'c/a')).toEqual({ v: 1 });
+    const past = await db.beginTransaction({ database: DATABASE, options: { readOnly: { readTime: first.commitTime } } }, OWNER);
+    expect(await readIn(db, past.transaction!, 'c/a')).toEqual({ v: 1 });
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [set('c/a', { v: 3 })], transaction: transaction! }, OWNER),
+      Code.INVALID_ARGUMENT,
+      /read-only transaction/,
+    );
+  });
+
+  it('rejects read times in the future, below microseconds, or older than the retention window', async () => {
+    let now = 1_700_000_000_000;
+    const { db } = setup({ clock: () => now, versionRetentionMs: 60_000 });
+    const read = (readTime: { seconds: string; nanos: number }) =>
+      db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
+    await expectRpcError(read({ seconds: '1700000001', nanos: 0 }), Code.INVALID_ARGUMENT, /future/);
+    await expectRpcError(read({ seconds: '1699999999', nanos: 1 }), Code.INVALID_ARGUMENT, /microsecond/);
+    now += 120_000;
+    await expectRpcError(read({ seconds: '1700000000', nanos: 0 }), Code.FAILED_PRECONDITION, /older than/);
+    await expectRpcError(
+      db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime: { seconds: '1700000000' }, newTransaction: {} }, OWNER),
+      Code.INVALID_ARGUMENT,
+      /Only one of/,
+    );
+  });
+
+  it('keeps the versions reads inside the retention window need, while pruning older ones', async () => {
+    let now = 1_700_000_000_000;
+    const { db } = setup({ clock: () => now, versionRetentionMs: 60_000 });
+    await commit(db, [set('c/a', { v: 1 })]);
+    now += 30_000;
+    const second = await commit(db, [set('c/a', { v: 2 })]);
+    now += 40_000; // the first version is now superseded for longer than the window: pruned by this commit
+    await commit(db, [set('c/a', { v: 3 })]);
+    const read = (readTime: typeof second.commitTime) =>
+      db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
+    expect(plainFields((await read(second.commitTime))[0].found!.fields)).toEqual({ v: 2 });
+    await expectRpcError(read({ seconds: '1700000005', nanos: 0 }), Code.FAILED_PRECONDITION, /older than/);
+  });
+});
+
+describe('read-write transactions', () => {
+  it('commits writes atomically and reports the new transaction in the first response', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/a', { n: 1 })]);
+    const responses = await db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a'), doc('c/b')], newTransaction: { readWrite: {} } }, OWNER);
+    expect(responses[0].transaction).toBeInstanceOf(Buffer);
+    expect(responses[1].transaction).toBeUndefined();
+    const result = await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 }), set('c/b', { n: 1 })], transaction: responses[0].transaction! }, OWNER);
+    expect(result.writeResults).toHaveLength(2);
+    expect(await getData(db, 'c/a')).toEqual({ n: 2 });
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [], transaction: responses[0].transaction! }, OWNER),
+      Code.ABORTED,
+      EXPIRED,
+    );
+  });
+
+  it('makes a non-transactional write wait for the lock, then applies it after the commit', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/a', { n: 1 })]);
+    const transaction = await begin(db);
+    expect(await readIn(db, transaction, 'c/a')).toEqual({ n: 1 });
+    const outside = commit(db, [set('c/a', { n: 100 })]);
+    expect(await isPending(outside)).toBe(true);
+    await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 })], transaction }, OWNER);
+    await outside;
+    expect(await getData(db, 'c/a')).toEqual({ n: 100 });
+  });
+
+  it('times out a blocked non-transactional write with ABORTED and changes nothing', async () => {
+    const { db } = setup({ lockWaitTimeoutMs: 50 });
+    await commit(db, [set('c/a', { n: 1 })]);
+    const transaction = await begin(db);
+    await readIn(db, transaction, 'c/a');
+    await expectRpcError(commit(db, [set('c/b', { n: 1 }), set('c/a', { n: 100 })]), Code.ABORTED, CONTENTION);
+    expect(await getData(db, 'c/b')).toBeNull();
+    await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 })], transaction }, OWNER);
+    expect(await getData(db, 'c/a')).toEqual({ n: 2 });
+  });
+
+  it('wound-wait: an older transaction aborts a younger holder; a younger one waits for an older holder', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/x', { n: 0 }), set('c/y', { n: 0 })]);
+    const older = await begin(db);
+    const younger = await begin(db);
+    await readIn(db, younger, 'c/x');
+    // The older transaction takes the lock from the younger one, which is aborted.
+    expect(await readIn(db, older, 'c/x')).toEqual({ n: 0 });
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [set('c/x', { n: 1 })], transaction: younger }, OWNER),
+      Code.ABORTED,
+      CONTENTION,
+    );
+    // A retry keeps its age: still younger, so it waits for the older holder instead of aborting it.
+    const retried = await begin(db, younger);
+    const waiting = readIn(db, retried, 'c/x');
+    expect(await isPending(waiting)).toBe(true);
+    await db.commit({ database: DATABASE, writes: [set('c/x', { n: 1 })], transaction: older }, OWNER);
+    expect(await waiting).toEqual({ n: 1 });
+    await db.commit({ database: DATABASE, writes: [set('c/x', { n: 2 })], transaction: retried }, OWNER);
+    expect(await getData(db, 'c/x')).toEqual({ n: 2 });
+  });
+
+  it('wounds a younger transaction while it waits for a lock', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/x', { n: 0 }), set('c/y', { n: 0 })]);
+    const oldest = await begin(db);
+    const middle = await begin(db);
+    const youngest = await begin(db);
+    await readIn(db, oldest, 'c/x');
+    await readIn(db, youngest, 'c/y');
+    const youngestWaits = readIn(db, youngest, 'c/x'); // waits for the oldest
+    expect(await isPending(youngestWaits)).toBe(true);
+    await readIn(db, middle, 'c/y'); // middle is older than youngest: wounds it, taking c/y
+    await expectRpcError(youngestWaits, Code.ABORTED, CONTENTION);
+  });
+
+  it('ten concurrent transactional increments end at exactly ten within five attempts each', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/counter', { n: 0 })]);
+    const attempts = await Promise.all(Array.from({ length: 10 }, () => transactionalIncrement(db, 'c/counter')));
+    expect(await getData(db, 'c/counter')).toEqual({ n: 10 });
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(5);
+  });
+
+  it('aborts a commit when a query it ran would now return a different result (no phantoms)', async () => {
+    const { db } = setup();
+    await commit(db, [set('q/a', { open: true })]);
+    const [first] = await db.runQuery(
+      { parent: ROOT, structuredQuery: collection('q', { where: where('open', 'EQUAL', true) }), newTransaction: { readWrite: {} } },
+      OWNER,
+    );
+    const transaction = first.transaction!;
+    await commit(db, [set('q/b', { open: true })]); // a new matching document: not locked, so not blocked
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [set('q/count', { n: 1 })], transaction }, OWNER),
+      Code.ABORTED,
+      CONTENTION,
+    );
+    expect(await getData(db, 'q/count')).toBeNull();
+  });
+
+  it('locks query results, so a concurrent write to them waits for the transaction', async () => {
+    const { db } = setup();
+    await commit(db, [set('q/a', { open: true })]);
+    const [first] = await db.runQuery(
+      { parent: ROOT, structuredQuery: collection('q'), newTransaction: { readWrite: {} } },
+      OWNER,
+    );
+    const outside = commit(db, [set('q/a', { open: false })]);
+    expect(await isPending(outside)).toBe(true);
+    await db.commit({ database: DATABASE, writes: [set('q/seen', { n: 1 })], transaction: first.transaction! }, OWNER);
+    await outside;
+    expect(await ids(db, collection('q', { where: where('open', 'EQUAL', true) }))).toEqual([]);
+  });
+
+  it('rollback releases the locks; a finished transaction cannot be used or rolled back again', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/a', { n: 1 })]);
+    const transaction = await begin(db);
+    await readIn(db, transaction, 'c/a');
+    await db.rollback({ database: DATABASE, transaction }, OWNER);
+    await commit(db, [set('c/a', { n: 5 })]);
+    await expectRpcError(readIn(db, transaction, 'c/a'), Code.ABORTED, EXPIRED);
+    await expectRpcError(db.rollback({ database: DATABASE, transaction }, OWNER), Code.ABORTED, EXPIRED);
+  });
+
+  it('expires an idle transaction: its locks go and its commit is refused', async () => {
+    const { db } = setup({ transactionIdleTimeoutMs: 30 });
+    await commit(db, [set('c/a', { n: 1 })]);
+    const transaction = await begin(db);
+    await readIn(db, transaction, 'c/a');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await commit(db, [set('c/a', { n: 7 })]); // the expired holder no longer blocks
+    await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 })], transaction }, OWNER), Code.ABORTED, EXPIRED);
+    expect(await getData(db, 'c/a')).toEqual({ n: 7 });
+  });
+
+  it('validates transaction ids and retry tokens', async () => {
+    const { db } = setup();
+    await expectRpcError(readIn(db, Buffer.from('nope'), 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
+    await expectRpcError(begin(db, Buffer.from('nope')), Code.INVALID_ARGUMENT, 'Invalid transaction.');
+    const committed = await begin(db);
+    await db.commit({ database: DATABASE, writes: [], transaction: committed }, OWNER);
+    await expectRpcError(begin(db, committed), Code.INVALID_ARGUMENT, 'Invalid retry transaction.');
+    const { transaction: readOnly } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
+    await expectRpcError(begin(db, readOnly!), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
+    await expectRpcError(
+      db.beginTransaction({ database: DATABASE, options: { readOnly: {}, readWrite: {} } }, OWNER),
+      Code.INVALID_ARGUMENT,
+    );
+    const other = setup().engine.database('another-project', '(default)');
+    const foreign = await other.beginTransaction({ database: 'projects/another-project/databases/(default)', options: {} }, OWNER);
+    await expectRpcError(readIn(db, foreign.transaction!, 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
+  });
+
+  it('a failed commit ends the transaction and releases its locks', async () => {
+    const { db } = setup();
+    await commit(db, [set('c/a', { n: 1 })]);
+    const transaction = await begin(db);
+    await readIn(db, transaction, 'c/a');
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 }, { currentDocument: { exists: false } })], transaction }, OWNER),
+      Code.ALREADY_EXISTS,
+    );
+    await commit(db, [set('c/a', { n: 3 })]);
+    expect(await getData(db, 'c/a')).toEqual({ n: 3 });
+    const retried = await begin(db, transaction); // not committed: may be retried
+    expect(await readIn(db, retried, 'c/a')).toEqual({ n: 3 });
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * `npm start`: the whole local backend with the demo seed.
+ *
+ * - Firestore: Google's emulator when Java 21+ and its JAR (downloaded once by firebase-tools) are present,
+ *   started by the Firebase CLI with firebase.json's rules; otherwise our offline emulator, in this process,
+ *   with firestore.rules loaded.
+ * - Auth and Functions: the Firebase CLI's emulators (they need no network), Auth imported from
+ *   emulator-data/, Functions built from functions/ first.
+ * - Firestore is then seeded through firebase-admin from scripts/seed-data.ts (emulator-data/ has no
+ *   Firestore export: see scripts/seed.ts).
+ *
+ * Ctrl-C stops everything.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
+import { demoPassword, demoProjectId, demoUsers } from './seed-data';
+import { emulatorDataDir, seedFirestore } from './seed';
+
+const root = join(__dirname, '..');
+
+interface HostPort {
+  host: string;
+  port: number;
+}
+interface EmulatorPorts {
+  auth: HostPort;
+  functions: HostPort;
+  firestore: HostPort;
+  hub: HostPort;
+}
+
+function emulatorPorts(): EmulatorPorts {
+  const config = JSON.parse(readFileSync(join(root, 'firebase.json'), 'utf8')) as { emulators: EmulatorPorts };
+  return config.emulators;
+}
+
+/** Google's Firestore emulator runs only on Java 21+, from the JAR firebase-tools downloads into its cache. */
+function googleFirestoreAvailable(): { ok: true } | { ok: false; why: string } {
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (java.error) return { ok: false, why: 'no java on PATH' };
+  const major = Number(/version "(\d+)/.exec(`${java.stderr}${java.stdout}`)?.[1] ?? 0);
+  if (major < 21) return { ok: false, why: `Java ${major || 'unknown'} (Google's emulator needs 21+)` };
+  // The file firebase-tools expects (lib/emulator/downloadableEmulatorInfo.json), in its emulator cache.
+  const info = JSON.parse(readFileSync(require.resolve('firebase-tools/lib/emulator/downloadableEmulatorInfo.json'), 'utf8')) as {
+    firestore: { downloadPathRelativeToCacheDir: string };
+  };
+  const cacheDir = process.env.FIREBASE_EMULATORS_PATH ?? join(homedir(), '.cache', 'firebase', 'emulators');
+  const jar = join(cacheDir, info.firestore.downloadPathRelativeToCacheDir);
+  return existsSync(jar) ? { ok: true } : { ok: false, why: `${jar} is not downloaded` };
+}
+
+/**
+ * Compiles functions/ to functions/lib. The compiled code requires `@leadpulse/model`, whose package points at
+ * TypeScript sources; the compiled copy of the model (functions/lib/packages/model) is linked under
+ * functions/lib/node_modules so that Node resolves it first. Type errors are reported, not fatal: tsc still
+ * emits, and a local backend that runs is more useful than none.
+ */
+function buildFunctions(): void {
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'functions')], { encoding: 'utf8' });
+  if (tsc.status !== 0) console.warn(`functions/ has type errors (running what tsc emitted):\n${tsc.stdout}${tsc.stderr}`);
+  const lib = join(root, 'functions', 'lib');
+  if (!existsSync(join(lib, 'functions', 'src', 'index.js'))) throw new Error('functions/ did not compile to functions/lib/functions/src/index.js');
+  const linked = join(lib, 'node_modules', '@leadpulse', 'model');
+  mkdirSync(linked, { recursive: true });
+  writeFileSync(join(linked, 'package.json'), `${JSON.stringify({ name: '@leadpulse/model', private: true, main: '../../../packages/model/src/index.js' }, null, 2)}\n`);
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+/** Polls the Emulator Hub until it lists every emulator in `names`, or the CLI exits. */
+async function waitForEmulators(hub: HostPort, names: string[], cli: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (cli.exitCode !== null) throw new Error(`the Firebase CLI exited (code ${cli.exitCode}) before the emulators were ready`);
+    try {
+      const running = (await (await fetch(`http://${hub.host}:${hub.port}/emulators`)).json()) as Record<string, unknown>;
+      if (names.every((name) => name in running)) return;
+    } catch {
+      // The hub is not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the emulators ${names.join(', ')} were not ready within 120 s`);
+}
+
+function printSummary(ports: EmulatorPorts, firestore: string): void {
+  const at = (hp: HostPort) => `${hp.host}:${hp.port}`;
+  const lines = [
+    '',
+    'LeadPulse local backend is running (Ctrl-C to stop)',
+    `  Firestore  ${at(ports.firestore)}  ${firestore}`,
+    `  Auth       ${at(ports.auth)}`,
+    `  Functions  ${at(ports.functions)}  (http://${at(ports.functions)}/${demoProjectId}/us-central1/<name>)`,
+    `  Project    ${demoProjectId}`,
+    '',
+    `Demo sign-ins (password for all: ${demoPassword}):`,
+    ...demoUsers.map((u) => `  ${u.email.padEnd(28)} ${u.role.padEnd(7)} of ${u.orgId.padEnd(7)} ${u.displayName}`),
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  const ports = emulatorPorts();
+  const google = googleFirestoreAvailable();
+  console.log(google.ok ? "Firestore: Google's emulator" : `Firestore: the offline emulator (Google's is unavailable: ${google.why})`);
+
+  buildFunctions();
+
+  let ours: RunningEmulator | undefined;
+  if (!google.ok) ours = await startEmulator({ ...ports.firestore, rulesFile: join(root, 'firestore.rules') });
+  const firestoreHost = `${ports.firestore.host}:${ports.firestore.port}`;
+
+  const only = google.ok ? 'auth,functions,firestore' : 'auth,functions';
+  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir], {
+    cwd: root,
+    // Functions reach our Firestore through this variable (the CLI sets it itself for its own emulator).
+    env: google.ok ? process.env : { ...process.env, FIRESTORE_EMULATOR_HOST: firestoreHost },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping the emulators...');
+    if (cli.exitCode === null) cli.kill('SIGINT');
+    await waitForExit(cli);
+    await ours?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  cli.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`The Firebase CLI exited (code ${code}).`);
+      void stop(code ?? 1);
+    }
+  });
+
+  try {
+    await waitForEmulators(ports.hub, google.ok ? ['auth', 'functions', 'firestore'] : ['auth', 'functions'], cli);
+    const count = await seedFirestore(firestoreHost);
+    console.log(`Seeded ${count} Firestore documents.`);
+    printSummary(ports, google.ok ? "(Google's emulator, firebase.json rules)" : '(offline emulator, firestore.rules)');
+  } catch (error) {
+    console.error(error);
+    await stop(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+/**
+ * The zod schemas (packages/model) and firestore.rules agree on every document a client writes: documents
+ * generated from the schemas' bounds, and documents exactly at the bounds, pass zod and the rules; every
+ * invalid variant is denied by the rules (PERMISSION_DENIED, nothing stored) and rejected by zod, except the
+ * faults only the rules can see, which each variant names. Real requests through the emulator.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { getDoc, doc, setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
+import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { paths } from '@leadpulse/model';
+import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { outcome, rulesTestEnvironment } from '../support/rules';
+import { principals } from './contract';
+import { documentKinds, type DocumentKind, type KindId } from './documents';
+import { laneSeed, writeSeed } from './fixtures';
+import { NOW, describeRequest, runOnClient, storedData } from './requests';
+
+const projectId = uniqueProjectId('access-schemas');
+const admin = adminFirestore(projectId);
+let env: RulesTestEnvironment;
+const clients = new Map<string, ClientFirestore>();
+
+/** The web client of `uid` (one per person: a profile can only be created by its owner). */
+function clientOf(uid: string): ClientFirestore {
+  let db = clients.get(uid);
+  if (!db) {
+    db = env.authenticatedContext(uid).firestore() as unknown as ClientFirestore;
+    clients.set(uid, db);
+  }
+  return db;
+}
+
+beforeAll(async () => {
+  setLogLevel('silent');
+  const seed = laneSeed('active', principals, false);
+  seed.set(paths.user('u-viewer-a'), { displayName: 'Viewer', email: 'u-viewer-a@example.com', createdAt: new Date(), updatedAt: new Date() });
+  await writeSeed(admin.db, seed);
+  env = await rulesTestEnvironment(projectId);
+});
+
+afterAll(async () => {
+  await env?.cleanup();
+  await admin.close();
+});
+
+function zodIssues(kind: DocumentKind, data: Record<string, unknown>, writer: string): string[] {
+  const result = kind.schema.safeParse(storedData(kind.stored(data, writer)));
+  return result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+}
+
+const kindIds = Object.keys(documentKinds) as KindId[];
+
+describe.each(kindIds)('%s', (kindId) => {
+  const kind = documentKinds[kindId];
+  let sample = 0;
+
+  it('valid documents generated from the schema pass zod and the rules', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 1 << 30 }).chain((n) => kind.arbitrary(kind.writer(n)).map((data) => ({ n, data }))), async ({ n, data }) => {
+        const writer = kind.writer(n);
+        expect(zodIssues(kind, data, writer)).toEqual([]);
+        const request = kind.request(data, writer, n);
+        const result = await outcome(() => runOnClient(clientOf(writer), request));
+        expect({ request: describeRequest(request), allowed: result.allowed }).toEqual({ request: describeRequest(request), allowed: true });
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('documents exactly at the bounds pass zod and the rules', async () => {
+    for (const data of kind.atBounds(kind.writer(sample))) {
+      const writer = kind.writer(sample++);
+      expect(zodIssues(kind, data, writer)).toEqual([]);
+      const result = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample)));
+      expect(result.allowed).toBe(true);
+    }
+  });
+
+  it('the valid document every variant below starts from passes zod and the rules', async () => {
+    const writer = kind.writer(2_000_000);
+    const data = kind.base(writer);
+    expect(zodIssues(kind, data, writer)).toEqual([]);
+    const result = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample++)));
+    expect(result.allowed).toBe(true);
+  });
+
+  const variants = kind.invalid(kind.writer(0));
+  it.each(variants.map((v) => [v.name, v] as const))('rejects %s', async (_name, variant) => {
+    const writer = kind.writer(1_000_000 + variants.indexOf(variant));
+    if (variant.rulesOnly) expect(zodIssues(kind, variant.data, writer), `zod cannot see: ${variant.rulesOnly}`).toEqual([]);
+    else expect(zodIssues(kind, variant.data, writer)).not.toEqual([]);
+
+    const request = kind.request(variant.data, writer, sample++);
+    const result = await outcome(() => runOnClient(clientOf(writer), request));
+    expect(result.allowed).toBe(false);
+    // Denied creates stored nothing (updates are checked against their field in the matrix).
+    if (request.kind === 'create') expect((await admin.db.doc(request.path).get()).exists).toBe(false);
+  });
+});
+
+describe('denied writes change nothing', () => {
+  it('a batch that moves a contact from A to B is denied whole: A keeps it, B gains nothing', async () => {
+    const db = clientOf('u-member-a');
+    const from = paths.contact('org-a', 'c1');
+    const to = paths.contact('org-b', 'moved-c1');
+    const moved = { name: 'Contact c1', status: 'lead', createdBy: 'u-member-a', createdAt: NOW, updatedAt: NOW };
+    const result = await outcome(() => runOnClient(db, { kind: 'batch', writes: [{ kind: 'delete', path: from }, { kind: 'create', path: to, data: moved }] }));
+    expect(result.allowed).toBe(false);
+    expect((await admin.db.doc(from).get()).exists).toBe(true);
+    expect((await admin.db.doc(to).get()).exists).toBe(false);
+    expect((await getDoc(doc(db, from))).exists()).toBe(true);
+  });
+});

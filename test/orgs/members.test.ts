@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import { paths } from '@leadpulse/model';
+import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { changeRole, createOrganization, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
+import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
+import {
+  START,
+  caller,
+  deps,
+  expectAuditEntries,
+  expectExactlyOneOwner,
+  expectRejectedWithoutWrites,
+  manualClock,
+  readAuditLog,
+  readMember,
+  readMembers,
+  readOrg,
+  seedOrg,
+  uniqueUid,
+  type Deps,
+  type SeededOrg,
+} from './support';
+
+let db: Firestore;
+let close: () => Promise<void>;
+beforeAll(() => {
+  ({ db, close } = adminFirestore(uniqueProjectId('orgs-members')));
+});
+afterAll(() => close());
+
+async function fixture(limits: Partial<Deps> = {}): Promise<{ d: Deps; org: SeededOrg }> {
+  const d = { ...deps(db, manualClock().clock), ...limits };
+  return { d, org: await seedOrg(d) };
+}
+
+const at = Timestamp.fromDate(START);
+
+describe('changeRole', () => {
+  it('lets the owner grant and take away admin, keeping the member access state in step', async () => {
+    const { d, org } = await fixture();
+    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only'));
+    // A stale copy on a member document is brought back in step by the next role change.
+    await db.doc(paths.member(org.orgId, org.member.uid)).update({ access: 'full' });
+
+    expect(await changeRole(d, org.owner, { orgId: org.orgId, uid: org.member.uid, role: 'admin' })).toEqual({ uid: org.member.uid, role: 'admin' });
+    expect(await readMember(db, org.orgId, org.member.uid)).toMatchObject({ role: 'admin', access: 'read_only' });
+    await changeRole(d, org.owner, { orgId: org.orgId, uid: org.admin.uid, role: 'viewer' });
+    expect(await readMember(db, org.orgId, org.admin.uid)).toMatchObject({ role: 'viewer', access: 'read_only' });
+
+    await expectAuditEntries(db, org.orgId, { action: 'member.role_changed' }, [
+      { action: 'member.role_changed', actorUid: org.owner.uid, targetUid: org.member.uid, details: { from: 'member', to: 'admin' }, at },
+      { action: 'member.role_changed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { from: 'admin', to: 'viewer' }, at },
+    ]);
+  });
+
+  it('lets an admin move people between member and viewer', async () => {
+    const { d, org } = await fixture();
+    await changeRole(d, org.admin, { orgId: org.orgId, uid: org.member.uid, role: 'viewer' });
+    await changeRole(d, org.admin, { orgId: org.orgId, uid: org.viewer.uid, role: 'member' });
+    expect((await readMember(db, org.orgId, org.member.uid))?.role).toBe('viewer');
+    expect((await readMember(db, org.orgId, org.viewer.uid))?.role).toBe('member');
+  });
+
+  it('writes nothing when the role does not change', async () => {
+    const { d, org } = await fixture();
+    const before = await readAuditLog(db, org.orgId);
+    const memberBefore = await db.doc(paths.member(org.orgId, org.member.uid)).get();
+    expect(await changeRole(d, org.admin, { orgId: org.orgId, uid: org.member.uid, role: 'member' })).toEqual({ uid: org.member.uid, role: 'member' });
+    expect(await readAuditLog(db, org.orgId)).toEqual(before);
+    expect((await db.doc(paths.member(org.orgId, org.member.uid)).get()).updateTime).toEqual(memberBefore.updateTime);
+  });
+
+  it('keeps admin grants with the owner', async () => {
+    const { d, org } = await fixture();
+    const change = (uid: string, role: string) => () => changeRole(d, org.admin, { orgId: org.orgId, uid, role });
+    await expectRejectedWithoutWrites(db, change(org.member.uid, 'admin'), 'permission-denied', /owner/);
+    await changeRole(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid, role: 'admin' });
+    await expectRejectedWithoutWrites(db, change(org.viewer.uid, 'member'), 'permission-denied', /owner/);
+    await expectRejectedWithoutWrites(db, change(org.admin.uid, 'viewer'), 'permission-denied', /owner/);
+  });
+
+  it('never changes the owner (not even by the owner): ownership moves only by transfer', async () => {
+    const { d, org } = await fixture();
+    for (const actor of [org.owner, org.admin]) {
+      await expectRejectedWithoutWrites(
+        db,
+        () => changeRole(d, actor, { orgId: org.orgId, uid: org.owner.uid, role: 'admin' }),
+        'failed-precondition',
+        /transferOwnership/,
+      );
+    }
+    await expectExactlyOneOwner(db, org.orgId);
+  });
+
+  it('refuses members, viewers and strangers; unknown targets are not-found', async () => {
+    const { d, org } = await fixture();
+    const args = { orgId: org.orgId, uid: org.viewer.uid, role: 'member' };
+    await expectRejectedWithoutWrites(db, () => changeRole(d, org.member, args), 'permission-denied');
+    await expectRejectedWithoutWrites(db, () => changeRole(d, org.viewer, args), 'permission-denied');
+    await expectRejectedWithoutWrites(db, () => changeRole(d, caller(uniqueUid('stranger')), args), 'permission-denied', /not a member/);
+    await expectRejectedWithoutWrites(db, () => changeRole(d, org.owner, { ...args, uid: 'nobody' }), 'not-found');
+  });
+
+  it.each([
+    ['the owner role', { orgId: 'o', uid: 'u', role: 'owner' }, 'role'],
+    ['a missing uid', { orgId: 'o', role: 'member' }, 'uid'],
+    ['a uid with a slash', { orgId: 'o', uid: 'a/b', role: 'member' }, 'uid'],
+    ['a reserved uid', { orgId: 'o', uid: '__x__', role: 'member' }, 'uid'],
+    ['an unknown field', { orgId: 'o', uid: 'u', role: 'member', access: 'full' }, '(arguments)'],
+  ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
+    const { d, org } = await fixture();
+    const error = await expectRejectedWithoutWrites(db, () => changeRole(d, org.owner, args), 'invalid-argument');
+    expect(error.details).toEqual({ field });
+  });
+});
+
+describe('removeMember', () => {
+  it('deletes the member document and audits; owners remove admins, admins remove members and viewers', async () => {
+    const { d, org } = await fixture();
+    expect(await removeMember(d, org.admin, { orgId: org.orgId, uid: org.viewer.uid })).toEqual({ uid: org.viewer.uid });
+    await removeMember(d, org.admin, { orgId: org.orgId, uid: org.member.uid });
+    await removeMember(d, org.owner, { orgId: org.orgId, uid: org.admin.uid });
+    expect((await readMembers(db, org.orgId)).map((member) => member.uid)).toEqual([org.owner.uid]);
+    await expectAuditEntries(db, org.orgId, { action: 'member.removed' }, [
+      { action: 'member.removed', actorUid: org.admin.uid, targetUid: org.viewer.uid, details: { role: 'viewer' }, at },
+      { action: 'member.removed', actorUid: org.admin.uid, targetUid: org.member.uid, details: { role: 'member' }, at },
+      { action: 'member.removed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { role: 'admin' }, at },
+    ]);
+  });
+
+  it('refuses to remove the owner, oneself, or (for an admin) another admin', async () => {
+    const { d, org } = await fixture();
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /owner/);
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /leaveOrganization/);
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.admin.uid }), 'failed-precondition', /leaveOrganization/);
+    await changeRole(d, org.owner, { orgId: org.orgId, uid: org.member.uid, role: 'admin' });
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied', /owner/);
+    await expectExactlyOneOwner(db, org.orgId);
+  });
+
+  it('refuses members, viewers and strangers; unknown targets are not-found; bad arguments name the field', async () => {
+    const { d, org } = await fixture();
+    const args = { orgId: org.orgId, uid: org.viewer.uid };
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.member, args), 'permission-denied');
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.viewer, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied');
+    await expectRejectedWithoutWrites(db, () => removeMember(d, caller(uniqueUid('stranger')), args), 'permission-denied');
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: 'nobody' }), 'not-found');
+    const error = await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: '' }), 'invalid-argument');
+    expect(error.details).toEqual({ field: 'uid' });
+  });
+
+  it('refuses while the organization is being deleted', async () => {
+    const { d, org } = await fixture();
+    await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
+    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid }), 'failed-precondition');
+  });
+});
+
+describe('leaveOrganization', () => {
+  it('deletes the caller’s membership and audits, for every role but the owner', async () => {
+    const { d, org } = await fixture();
+    for (const leaver of [org.viewer, org.member, org.admin]) {
+      expect(await leaveOrganization(d, leaver, { orgId: org.orgId })).toEqual({ orgId: org.orgId });
+      expect(await readMember(db, org.orgId, leaver.uid)).toBeUndefined();
+    }
+    await expectAuditEntries(db, org.orgId, { action: 'member.left' }, [
+      { action: 'member.left', actorUid: org.viewer.uid, targetUid: org.viewer.uid, details: { role: 'viewer' }, at },
+      { action: 'member.left', actorUid: org.member.uid, targetUid: org.member.uid, details: { role: 'member' }, at },
+      { action: 'member.left', actorUid: org.admin.uid, targetUid: org.admin.uid, details: { role: 'admin' }, at },
+    ]);
+  });
+
+  it('refuses the owner, non-members and bad arguments', async () => {
+    const { d, org } = await fixture();
+    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.owner, { orgId: org.orgId }), 'failed-precondition', /transfer ownership/);
+    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, caller(uniqueUid('stranger')), { orgId: org.orgId }), 'permission-denied');
+    const error = await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.member, { org: org.orgId }), 'invalid-argument');
+    expect(error.details).toEqual({ field: 'orgId' });
+    await expectExactlyOneOwner(db, org.orgId);
+  });
+});
+
+describe('transferOwnership', () => {
+  it('makes an admin the owner and the previous owner an admin, in step with the organization', async () => {
+    const { d, org } = await fixture();
+    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only'));
+    await db.doc(paths.member(org.orgId, org.admin.uid)).update({ access: 'full' });
+    await db.doc(paths.member(org.orgId, org.owner.uid)).update({ access: 'none' });
+    expect(await transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid })).toEqual({
+      orgId: org.orgId,
+      ownerUid: org.admin.uid,
+    });
+    expect((await readOrg(db, org.orgId)).ownerUid).toBe(org.admin.uid);
+    expect(await readMember(db, org.orgId, org.admin.uid)).toMatchObject({ role: 'owner', access: 'read_only' });
+    expect(await readMember(db, org.orgId, org.owner.uid)).toMatchObject({ role: 'admin', access: 'read_only' });
+    expect(await expectExactlyOneOwner(db, org.orgId)).toBe(org.admin.uid);
+    await expectAuditEntries(db, org.orgId, { action: 'org.ownership_transferred' }, [
+      { action: 'org.ownership_transferred', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { previousOwnerUid: org.owner.uid }, at },
+    ]);
+
+    // The former owner now is an ordinary admin: it can leave, and the new owner cannot.
+    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.admin, { orgId: org.orgId }), 'failed-precondition');
+    await leaveOrganization(d, org.owner, { orgId: org.orgId });
+    await expectExactlyOneOwner(db, org.orgId);
+  });
+
+  it('goes only to an existing admin, and only from the owner', async () => {
+    const { d, org } = await fixture();
+    const transfer = (actor = org.owner, newOwnerUid = org.admin.uid) => () => transferOwnership(d, actor, { orgId: org.orgId, newOwnerUid });
+    await expectRejectedWithoutWrites(db, transfer(org.owner, org.member.uid), 'failed-precondition', /only to an admin/);
+    await expectRejectedWithoutWrites(db, transfer(org.owner, org.viewer.uid), 'failed-precondition', /only to an admin/);
+    await expectRejectedWithoutWrites(db, transfer(org.owner, 'nobody'), 'not-found');
+    await expectRejectedWithoutWrites(db, transfer(org.owner, org.owner.uid), 'failed-precondition', /already own/);
+    await expectRejectedWithoutWrites(db, transfer(org.admin, org.admin.uid), 'permission-denied');
+    await expectRejectedWithoutWrites(db, transfer(org.member), 'permission-denied');
+    await expectRejectedWithoutWrites(db, transfer(caller(uniqueUid('stranger'))), 'permission-denied');
+    const error = await expectRejectedWithoutWrites(db, () => transferOwnership(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
+    expect(error.details).toEqual({ field: 'newOwnerUid' });
+    await expectExactlyOneOwner(db, org.orgId);
+  });
+
+  it('respects the new owner’s bound on owned organizations', async () => {
+    const { d, org } = await fixture({ maxOrgsPerOwner: 1 });
+    await createOrganization(d, org.admin, { name: 'The admin’s own' });
+    await expectRejectedWithoutWrites(
+      db,
+      () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),
+      'failed-precondition',
+      /new owner already owns 1/,
+    );
+  });
+
+  it('refuses while the organization is being deleted', async () => {
+    const { d, org } = await fixture();
+    await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
+    await expectRejectedWithoutWrites(
+      db,
+      () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),
+      'failed-precondition',
+      /being deleted/,
+    );
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * P5, P6, P7, P9: the retention job, driven by a controlled clock. Every data class of the table is deleted once
+ * its time has come and not a moment before; deleted organizations are purged after their grace period;
+ * interrupted account deletions are finished; each run reports what it deleted.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCollections } from '@leadpulse/model';
+import { deleteAccount } from '../../functions/src/accounts/account-deletion';
+import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
+import { retentionTable, runRetention, STALE_ACCOUNT_DELETION_MS, type RetentionDeps } from '../../functions/src/privacy/retention';
+import {
+  DAY,
+  START,
+  caller,
+  dumpProject,
+  freshProject,
+  manualClock,
+  RecordingAuth,
+  recordingCancellation,
+  seedBillingRecord,
+  seedOrg,
+  seedUser,
+} from './support';
+
+let db: Firestore;
+let close: () => Promise<void>;
+let time: ReturnType<typeof manualClock>;
+let deps: RetentionDeps;
+let auth: RecordingAuth;
+
+beforeEach(() => {
+  ({ db, close } = freshProject('privacy-retention'));
+  time = manualClock();
+  auth = new RecordingAuth();
+  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel }, pageSize: 2 };
+});
+afterEach(async () => close());
+
+const ago = (days: number, ms = 0) => Timestamp.fromMillis(START.getTime() - days * DAY - ms);
+
+async function paths_(collection: string): Promise<string[]> {
+  return (await db.collection(collection).get()).docs.map((d) => d.id).sort();
+}
+
+describe('the retention table', () => {
+  it('declares every data class the promises name', () => {
+    expect(retentionTable.map((rule) => rule.key)).toEqual([
+      'organizations',
+      'accounts',
+      'usageEvents',
+      'auditLog',
+      'stripeEvents',
+      'deletionReceipts',
+      'marketingConsents',
+      'invites',
+      'billingRecords',
+    ]);
+    const days = Object.fromEntries(retentionTable.flatMap((rule) => (rule.kind === 'expiry' ? [[rule.key, rule.days]] : [])));
+    expect(days).toMatchObject({ usageEvents: 180, auditLog: 180, stripeEvents: 180, marketingConsents: 30, billingRecords: 0 });
+  });
+});
+
+describe('runRetention', () => {
+  it('deletes each class exactly when its time has come, and reports it', async () => {
+    time.set(START);
+    const at = Timestamp.fromDate(START);
+    // Usage events: 180 days after receipt.
+    await db.doc(paths.usageEvent('old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(180, 1) });
+    await db.doc(paths.usageEvent('edge')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(180) });
+    await db.doc(paths.usageEvent('new')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(1) });
+    // Audit log entries (in any organization): 180 days.
+    await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
+    for (const [id, when] of [['old1', ago(200)], ['old2', ago(181)], ['recent', ago(179)]] as const) {
+      await db.doc(paths.auditEntry('orgA', id)).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-a', at: when }));
+    }
+    // Stripe event ledger: 180 days after receipt (billing's record shape; only receivedAt matters here).
+    await db.doc(paths.stripeEvent('evt_old')).set({ type: 'invoice.paid', receivedAt: ago(181) });
+    await db.doc(paths.stripeEvent('evt_new')).set({ type: 'invoice.paid', receivedAt: ago(30) });
+    // Deletion receipts: 180 days.
+    await db.doc(paths.deletionReceipt('organization-gone')).set({ kind: 'organization', completedAt: ago(181) });
+    await db.doc(paths.deletionReceipt('organization-recent')).set({ kind: 'organization', completedAt: ago(10) });
+    // Marketing data: 30 days after opting out; kept while opted in.
+    const consent = (status: 'opted_in' | 'opted_out', optedOutAt: Timestamp | null) =>
+      marketingConsentSchema.parse({ email: 'a@example.com', status, source: 'settings', updatedAt: at, optedOutAt });
+    await db.doc(paths.marketingConsent('out-long-ago')).set(consent('opted_out', ago(31)));
+    await db.doc(paths.marketingConsent('out-recently')).set(consent('opted_out', ago(29)));
+    await db.doc(paths.marketingConsent('still-in')).set(consent('opted_in', null));
+    // Invitations: 7 days after they expire.
+    const invite = (expiresAt: Timestamp) =>
+      inviteSchema.parse({ email: 'x@example.com', role: 'member', tokenHash: 'c'.repeat(64), invitedBy: 'owner-a', createdAt: ago(40), expiresAt });
+    await db.doc(paths.invite('orgA', 'expired-long-ago')).set(invite(ago(8)));
+    await db.doc(paths.invite('orgA', 'expired-recently')).set(invite(ago(6)));
+    await db.doc(paths.invite('orgA', 'valid')).set(invite(ago(-3)));
+    // Billing records: 7 years (until retainUntil).
+    await seedBillingRecord(db, 'orgA', 'in_7y_ago', new Date(START.getTime() - 7 * 365 * DAY - 1));
+    await seedBillingRecord(db, 'orgA', 'in_recent', new Date(START.getTime() - 6 * 365 * DAY));
+
+    const report = await runRetention(deps);
+
+    expect(report.purged).toEqual({
+      organizations: 0,
+      usageEvents: 1,
+      auditLog: 2,
+      stripeEvents: 1,
+      deletionReceipts: 1,
+      marketingConsents: 1,
+      invites: 1,
+      billingRecords: 1,
+    });
+    expect(report).toMatchObject({ now: START.toISOString(), complete: true, organizations: [], accounts: [], overdueOrganizations: [] });
+    expect(await paths_(serverCollections.usageEvents)).toEqual(['edge', 'new']);
+    expect(await paths_(paths.auditLog('orgA'))).toEqual(['recent']);
+    expect(await paths_(serverCollections.stripeEvents)).toEqual(['evt_new']);
+    expect(await paths_(serverCollections.deletionReceipts)).toEqual(['organization-recent']);
+    expect(await paths_(serverCollections.marketingConsents)).toEqual(['out-recently', 'still-in']);
+    expect(await paths_(paths.invites('orgA'))).toEqual(['expired-recently', 'valid']);
+    expect(await paths_(serverCollections.billingRecords)).toEqual(['in_recent']);
+
+    // A second run at the same time finds nothing more.
+    const again = await runRetention(deps);
+    expect(Object.values(again.purged).every((count) => count === 0)).toBe(true);
+
+    // Thirty days on, the rest of the opted-out marketing data and the edge usage event go too.
+    time.advance(2 * DAY);
+    const later = await runRetention(deps);
+    expect(later.purged).toMatchObject({ usageEvents: 1, marketingConsents: 1 });
+    expect(await paths_(serverCollections.marketingConsents)).toEqual(['still-in']);
+  });
+
+  it('purges a deleted organization once its grace period is over, and never another one', async () => {
+    const seeded = await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }], contacts: 3, messagesPerContact: 1 });
+    await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }], contacts: 2 });
+    await requestOrganizationDeletion({ ...deps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
+
+    time.advance(7 * DAY - 1);
+    const early = await runRetention(deps);
+    expect(early.organizations).toEqual([]);
+    expect((await db.doc(paths.org('orgA')).get()).exists).toBe(true);
+
+    time.advance(1);
+    const due = await runRetention(deps);
+    const expected = Object.values(seeded.counts).reduce((a, b) => a + b, 0) + 1; // + the request's audit entry
+    expect(due.organizations).toEqual([{ orgId: 'orgA', outcome: 'purged', deletedDocuments: expected }]);
+    expect(due.purged.organizations).toBe(expected);
+    const remaining = [...(await dumpProject(db)).keys()];
+    expect(remaining.filter((path) => path.startsWith('orgs/orgA'))).toEqual([]);
+    expect(remaining.filter((path) => path.startsWith('orgs/orgB')).length).toBe(4);
+  });
+
+  it('finishes an account deletion that stopped, once it has been idle for 15 minutes', async () => {
+    await seedUser(db, 'quitter', START, { consent: true });
+    auth.addUser('quitter');
+    await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }, { uid: 'quitter', role: 'member' }], contacts: 2 });
+    const crashing = { ...deps, onStep: () => Promise.reject(new Error('instance died')) };
+    await expect(deleteAccount(crashing, 'quitter', 'self')).rejects.toThrow('instance died');
+
+    time.advance(STALE_ACCOUNT_DELETION_MS - 1);
+    expect((await runRetention(deps)).accounts).toEqual([]);
+    time.advance(1);
+    expect((await runRetention(deps)).accounts).toEqual([{ outcome: 'deleted' }]);
+    expect((await db.doc(paths.user('quitter')).get()).exists).toBe(false);
+    expect((await db.doc(paths.member('orgA', 'quitter')).get()).exists).toBe(false);
+    expect(auth.users.has('quitter')).toBe(false);
+    expect(await paths_(serverCollections.deletionRequests)).toEqual([]);
+  });
+
+  it('stops starting new work when its time budget is spent, and says so', async () => {
+    for (let i = 0; i < 5; i++) await db.doc(paths.usageEvent(`e${i}`)).set({ receivedAt: ago(200) });
+    const report = await runRetention({ ...deps, budgetMs: -1 });
+    expect(report.complete).toBe(false);
+    expect(await paths_(serverCollections.usageEvents)).toHaveLength(5);
+  });
+});
