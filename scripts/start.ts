@@ -29,7 +29,6 @@ interface EmulatorPorts {
   auth: HostPort;
   functions: HostPort;
   firestore: HostPort;
-  hub: HostPort;
 }
 
 function emulatorPorts(): EmulatorPorts {
@@ -72,20 +71,17 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
-/** Polls the Emulator Hub until it lists every emulator in `names`, or the CLI exits. */
-async function waitForEmulators(hub: HostPort, names: string[], cli: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (cli.exitCode !== null) throw new Error(`the Firebase CLI exited (code ${cli.exitCode}) before the emulators were ready`);
-    try {
-      const running = (await (await fetch(`http://${hub.host}:${hub.port}/emulators`)).json()) as Record<string, unknown>;
-      if (names.every((name) => name in running)) return;
-    } catch {
-      // The hub is not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the emulators ${names.join(', ')} were not ready within 120 s`);
+/** Resolves when the CLI prints that its emulators are ready (after Functions have loaded), rejects if it exits. */
+function waitUntilReady(cli: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    cli.stdout!.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      seen = (seen + chunk.toString('utf8')).slice(-500);
+      if (seen.includes('All emulators ready')) resolve();
+    });
+    cli.once('exit', (code) => reject(new Error(`the Firebase CLI exited (code ${code}) before its emulators were ready`)));
+  });
 }
 
 function printSummary(ports: EmulatorPorts, firestore: string): void {
@@ -106,6 +102,8 @@ function printSummary(ports: EmulatorPorts, firestore: string): void {
 }
 
 async function main(): Promise<void> {
+  // firebase-admin (seeding) would otherwise probe for a Google Cloud metadata server.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const ports = emulatorPorts();
   const google = googleFirestoreAvailable();
   console.log(google.ok ? "Firestore: Google's emulator" : `Firestore: the offline emulator (Google's is unavailable: ${google.why})`);
@@ -117,11 +115,13 @@ async function main(): Promise<void> {
   const firestoreHost = `${ports.firestore.host}:${ports.firestore.port}`;
 
   const only = google.ok ? 'auth,functions,firestore' : 'auth,functions';
-  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir], {
+  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase.js'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir], {
     cwd: root,
     // Functions reach our Firestore through this variable (the CLI sets it itself for its own emulator).
     env: google.ok ? process.env : { ...process.env, FIRESTORE_EMULATOR_HOST: firestoreHost },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group: Ctrl-C reaches only us, and we forward one SIGINT (two would skip its clean shutdown).
+    detached: true,
   });
 
   let stopping = false;
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    await waitForEmulators(ports.hub, google.ok ? ['auth', 'functions', 'firestore'] : ['auth', 'functions'], cli);
+    await waitUntilReady(cli);
     const count = await seedFirestore(firestoreHost);
     console.log(`Seeded ${count} Firestore documents.`);
     printSummary(ports, google.ok ? "(Google's emulator, firebase.json rules)" : '(offline emulator, firestore.rules)');

@@ -87,6 +87,13 @@ describe('stripeWebhook rejects what is not a valid signed event', () => {
     await expectNothingWritten();
   });
 
+  it('refuses signed JSON that is not an event object', async () => {
+    const response = await deliver(url(), '[1, 2, 3]', { timestamp: now() });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/^invalid event: \(event\): /);
+    await expectNothingWritten();
+  });
+
   it('refuses an empty body', async () => {
     const response = await deliver(url(), '', { timestamp: now() });
     expect(response).toEqual({ status: 400, body: { error: 'empty body' } });

@@ -137,7 +137,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: strin
 
 function failure(prefix: string, error: z.ZodError): { ok: false; reason: string } {
   const issue = error.issues[0];
-  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(event)';
   return { ok: false, reason: `${field}: ${issue.message}` };
 }
 

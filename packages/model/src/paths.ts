@@ -24,13 +24,16 @@ export const serverCollections = {
   marketingConsents: 'marketingConsents',
 } as const;
 
+// TextEncoder, not Buffer: the web client imports this module in browsers.
+const utf8 = new TextEncoder();
+
 /** Throws unless `id` is usable as one Firestore document id (no slash, not `.`/`..`, not `__reserved__`). */
 export function assertDocumentId(id: string, what = 'document id'): string {
   if (typeof id !== 'string' || id.length === 0) throw new Error(`${what} must be a non-empty string`);
   if (id.includes('/')) throw new Error(`${what} must not contain "/": ${JSON.stringify(id)}`);
   if (id === '.' || id === '..') throw new Error(`${what} must not be "." or ".."`);
   if (/^__.*__$/.test(id)) throw new Error(`${what} must not match __.*__ (reserved): ${JSON.stringify(id)}`);
-  if (Buffer.byteLength(id, 'utf8') > 1500) throw new Error(`${what} must be at most 1500 bytes`);
+  if (utf8.encode(id).length > 1500) throw new Error(`${what} must be at most 1500 bytes`);
   return id;
 }
 

@@ -23,7 +23,7 @@ import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnaps
 import { comparePaths, compareUtf8, NameParser } from './paths';
 import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './query';
 import { Store } from './store';
-import { checkTimestamp, formatMicros, Micros, timestampNanos, timestampToMicros, toTimestamp } from './time';
+import { checkTimestamp, formatMicros, Micros, requestTime, timestampNanos, timestampToMicros, toTimestamp } from './time';
 import { CONTENTION_MESSAGE, Transaction, Transactions } from './transactions';
 import { getField, integerOf, isNumber, kindOf, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
 import { applyWrites, AppliedWrites, prepareWrite } from './writes';
@@ -668,7 +668,7 @@ class FirestoreDatabase implements Database {
       accesses[0].name,
       (ctx) => this.policy()!.authorizeWrites(ctx, accesses, before, after),
       accesses.map(({ name, method }) => ({ name, method })),
-      toTimestamp(commitMicros),
+      requestTime(commitMicros),
     );
   }
 }

@@ -16,6 +16,15 @@ export function toTimestamp(micros: Micros): Timestamp {
 }
 
 /** Seconds of a decoded Timestamp (string with `longs: String`, but numbers and Longs are accepted too). */
+/**
+ * The request time of a commit: what REQUEST_TIME (serverTimestamp) writes and what rules see as
+ * `request.time`. The proto gives it millisecond precision, and `request.time == request.resource.data.at`
+ * must hold, so both use this one instant.
+ */
+export function requestTime(commitMicros: Micros): Timestamp {
+  return toTimestamp(Math.floor(commitMicros / 1000) * 1000);
+}
+
 export function timestampSeconds(ts: Timestamp): number {
   const seconds = ts.seconds;
   if (seconds === undefined || seconds === null) return 0;

@@ -6,7 +6,7 @@
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 import { Code, Document, RpcError, Timestamp, Value } from './api';
 import { NameParser } from './paths';
-import { checkTimestamp, Micros, timestampsEqual, toTimestamp } from './time';
+import { checkTimestamp, Micros, requestTime, timestampsEqual, toTimestamp } from './time';
 import {
   compareValues,
   deleteField,
@@ -224,7 +224,7 @@ export function applyWrites(
 ): AppliedWrites {
   const commitTime = toTimestamp(commitMicros);
   // serverTimestamp() has millisecond precision.
-  const requestTime: Value = { timestampValue: toTimestamp(Math.floor(commitMicros / 1000) * 1000) };
+  const serverTimestamp: Value = { timestampValue: requestTime(commitMicros) };
   const outcomes = new Map<string, DocumentOutcome>();
   const writeResults: google.firestore.v1.IWriteResult[] = [];
 
@@ -260,7 +260,7 @@ export function applyWrites(
     }
     const transformResults: Value[] = [];
     for (const transform of write.transforms) {
-      const value = applyTransform(transform, getField(fields, transform.path), requestTime);
+      const value = applyTransform(transform, getField(fields, transform.path), serverTimestamp);
       transformResults.push(transform.kind === 'append' || transform.kind === 'remove' ? NULL_VALUE : value);
       fields = setField(fields, transform.path, value);
     }

@@ -22,6 +22,7 @@ import {
   EvalError,
   LimitError,
   PlainMap,
+  RMap,
   RPath,
   RValue,
   ResourceMap,
@@ -62,31 +63,80 @@ type Outcome = { allowed: true } | { allowed: false; reason: string };
 class RequestLookups {
   /** Distinct documents read so far in this request. */
   total = 0;
-  private readonly cache = new Map<string, ResourceMap | null>();
+  readonly cache = new Map<string, ResourceMap | null>();
 
-  constructor(readonly limit: number, private readonly before: DocumentReader, private readonly after: DocumentReader | null) {}
+  constructor(readonly limit: number, readonly before: DocumentReader, readonly after: DocumentReader | null) {}
 
   operation(): DocumentLookups {
-    let count = 0;
-    return {
-      read: (name: string, afterState: boolean): ResourceMap | null => {
-        const key = (afterState ? 'after:' : 'before:') + name;
-        const cached = this.cache.get(key);
-        if (cached !== undefined) return cached;
-        const reader = afterState ? this.after : this.before;
-        if (!reader) throw new EvalError('getAfter() and existsAfter() can only be used in write rules');
-        if (count + 1 > MAX_LOOKUPS_PER_OPERATION) {
-          throw new LimitError(`more than ${MAX_LOOKUPS_PER_OPERATION} document lookups (get, exists, getAfter, existsAfter) for one document`);
-        }
-        if (this.total + 1 > this.limit) throw new LimitError(`more than ${this.limit} document lookups in one request`);
-        count++;
-        this.total++;
-        const doc = reader.get(name);
-        const value = doc ? new ResourceMap(doc, name) : null;
-        this.cache.set(key, value);
-        return value;
-      },
-    };
+    return new OperationLookups(this);
+  }
+}
+
+/** The lookups of one operation (one document) of a request: at most 10 new documents. */
+class OperationLookups implements DocumentLookups {
+  private count = 0;
+
+  constructor(private readonly request: RequestLookups) {}
+
+  read(name: string, afterState: boolean): ResourceMap | null {
+    const request = this.request;
+    const key = (afterState ? 'after:' : 'before:') + name;
+    const cached = request.cache.get(key);
+    if (cached !== undefined) return cached;
+    const reader = afterState ? request.after : request.before;
+    if (!reader) throw new EvalError('getAfter() and existsAfter() can only be used in write rules');
+    if (this.count + 1 > MAX_LOOKUPS_PER_OPERATION) {
+      throw new LimitError(`more than ${MAX_LOOKUPS_PER_OPERATION} document lookups (get, exists, getAfter, existsAfter) for one document`);
+    }
+    if (request.total + 1 > request.limit) throw new LimitError(`more than ${request.limit} document lookups in one request`);
+    this.count++;
+    request.total++;
+    const doc = reader.get(name);
+    const value = doc ? new ResourceMap(doc, name) : null;
+    request.cache.set(key, value);
+    return value;
+  }
+}
+
+/** The `request` variable; `time` and `auth` are converted only if a rule reads them. */
+class RequestMap extends RMap {
+  private time: Timestamp | undefined;
+  private authValue: RValue | undefined;
+
+  constructor(
+    private readonly policy: RulesPolicy,
+    private readonly ctx: RequestContext,
+    private readonly method: Method,
+    private readonly path: RValue,
+    /** request.resource (create, update: the document after the write; delete: null). */
+    private readonly resource?: RValue,
+    /** request.query (lists). */
+    private readonly query?: RValue,
+  ) {
+    super();
+  }
+
+  get(key: string): RValue | undefined {
+    switch (key) {
+      case 'auth':
+        return this.authValue === undefined ? (this.authValue = this.policy.auth(this.ctx)) : this.authValue;
+      case 'method':
+        return this.method;
+      case 'path':
+        return this.path;
+      case 'time':
+        return (this.time ??= new Timestamp(BigInt(String(this.ctx.time.seconds ?? 0)) * 1_000_000_000n + BigInt(this.ctx.time.nanos ?? 0)));
+      case 'resource':
+        return this.resource;
+      case 'query':
+        return this.query;
+      default:
+        return undefined;
+    }
+  }
+
+  keys(): string[] {
+    return ['auth', 'method', 'path', 'time', 'resource', 'query'].filter((k) => this.get(k) !== undefined);
   }
 }
 
@@ -102,13 +152,13 @@ export class RulesPolicy implements AccessPolicy {
       const doc = before.get(name);
       const path = documentPath(target);
       const activation: Activation = {
-        request: this.request(ctx, 'get', path),
+        request: new RequestMap(this, ctx, 'get', path),
         resource: doc ? new ResourceMap(doc, name) : null,
         project: target.project,
         database: target.database,
         lookups: lookups.operation(),
       };
-      return this.decision(this.decide('get', items(target), activation), 'get', path.toString(), lookups);
+      return this.decision(this.decide('get', items(target), activation), 'get', path, lookups);
     } catch (error) {
       return this.failure(error, 'get', name, lookups);
     }
@@ -121,15 +171,13 @@ export class RulesPolicy implements AccessPolicy {
         const target = parseName(write.name);
         const path = documentPath(target);
         const activation: Activation = {
-          request: this.request(ctx, write.method, path, {
-            resource: write.after ? new ResourceMap(write.after, write.name) : null,
-          }),
+          request: new RequestMap(this, ctx, write.method, path, write.after ? new ResourceMap(write.after, write.name) : null),
           resource: write.before ? new ResourceMap(write.before, write.name) : null,
           project: target.project,
           database: target.database,
           lookups: lookups.operation(),
         };
-        const decision = this.decision(this.decide(write.method, items(target), activation), write.method, path.toString(), lookups);
+        const decision = this.decision(this.decide(write.method, items(target), activation), write.method, path, lookups);
         if (!decision.allowed) return decision;
       } catch (error) {
         return this.failure(error, write.method, write.name, lookups);
@@ -156,7 +204,7 @@ export class RulesPolicy implements AccessPolicy {
       for (const branch of queryBranches(query.where)) {
         const symbolic = symbolicDocument(base, collectionId as string, !!allDescendants, branch);
         const activation: Activation = {
-          request: this.request(ctx, 'list', symbolic.path, { query: properties }),
+          request: new RequestMap(this, ctx, 'list', symbolic.path, undefined, properties),
           resource: mapOf({ __name__: symbolic.path, id: symbolic.id, data: branch.data }),
           project: target.project,
           database: target.database,
@@ -176,9 +224,9 @@ export class RulesPolicy implements AccessPolicy {
 
   // ---------------------------------------------------------------------------------------------------------
 
-  private decision(outcome: Outcome, method: Method, path: string, lookups: RequestLookups): AccessDecision {
+  private decision(outcome: Outcome, method: Method, path: RPath, lookups: RequestLookups): AccessDecision {
     if (outcome.allowed) return { allowed: true, lookups: lookups.total };
-    return { allowed: false, lookups: lookups.total, message: `${method} ${path}: ${outcome.reason}` };
+    return { allowed: false, lookups: lookups.total, message: `${method} ${path.toString()}: ${outcome.reason}` };
   }
 
   private failure(error: unknown, method: Method, path: string, lookups: RequestLookups): AccessDecision {
@@ -218,18 +266,8 @@ export class RulesPolicy implements AccessPolicy {
     return { allowed: false, reason: outcomes.join('; ') };
   }
 
-  private request(ctx: RequestContext, method: Method, path: RValue, extra: Record<string, RValue> = {}): RValue {
-    return mapOf({
-      auth: this.auth(ctx),
-      method,
-      path,
-      time: new Timestamp(BigInt(String(ctx.time.seconds ?? 0)) * 1_000_000_000n + BigInt(ctx.time.nanos ?? 0)),
-      ...extra,
-    });
-  }
-
   /** request.auth: null when signed out, else { uid, token } with the decoded ID-token claims. */
-  private auth(ctx: RequestContext): RValue {
+  auth(ctx: RequestContext): RValue {
     const caller = ctx.caller;
     if (caller.kind !== 'user') return null;
     let auth = this.authCache.get(caller);
