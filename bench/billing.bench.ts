@@ -28,7 +28,7 @@ function percentile(sorted: number[], p: number): number {
 function summary(label: string, millis: number[], reads: number[]): string {
   const sorted = [...millis].sort((a, b) => a - b);
   const readRange = `${Math.min(...reads)}–${Math.max(...reads)}`;
-  return `${label.padEnd(22)} n=${String(millis.length).padStart(4)}  p50 ${percentile(sorted, 50).toFixed(2)} ms  p99 ${percentile(sorted, 99).toFixed(2)} ms  max ${sorted.at(-1)!.toFixed(2)} ms  reads/event ${readRange}`;
+  return `${label.padEnd(24)} n=${String(millis.length).padStart(4)}  p50 ${percentile(sorted, 50).toFixed(2)} ms  p99 ${percentile(sorted, 99).toFixed(2)} ms  max ${sorted.at(-1)!.toFixed(2)} ms  reads/event ${readRange}`;
 }
 
 export async function run(): Promise<void> {
@@ -95,6 +95,23 @@ export async function run(): Promise<void> {
       delivered.push(event);
     }
 
+    // Worst case: every event flips the organization's access (unpaid for 30 days ↔ paid), so the handler also
+    // lists the subscription's open invoices, reads every member and rewrites their access.
+    for (const subscriptionId of subscriptions) {
+      const customer = stripe.subscriptions.get(subscriptionId)!.customer as string;
+      stripe.addInvoice({ customer, subscription: subscriptionId, total: 3600, status: 'open', created: seconds - 30 * 86_400 });
+    }
+    const flips = { millis: [] as number[], reads: [] as number[] };
+    for (let index = 0; index < EVENTS / 2; index++) {
+      seconds += 1;
+      const round = Math.floor(index / subscriptions.length);
+      const subscription = stripe.updateSubscription(subscriptions[index % subscriptions.length], { status: round % 2 === 0 ? 'unpaid' : 'active' });
+      const { elapsed, reads, body } = await handle(JSON.stringify(stripe.event('customer.subscription.updated', subscription)));
+      if (!('outcome' in body) || body.outcome !== 'applied') throw new Error(`expected applied, got ${JSON.stringify(body)}`);
+      flips.millis.push(elapsed);
+      flips.reads.push(reads);
+    }
+
     const duplicates = { millis: [] as number[], reads: [] as number[] };
     for (const event of delivered) {
       const { elapsed, reads, body } = await handle(event);
@@ -105,6 +122,7 @@ export async function run(): Promise<void> {
 
     console.log(`stripeWebhook handler on the offline emulator (${ORGS} orgs × ${MEMBERS_PER_ORG} members, re-fetch from a local Stripe server)`);
     console.log(summary('new event (applied)', fresh.millis, fresh.reads));
+    console.log(summary('new event, access flip', flips.millis, flips.reads));
     console.log(summary('duplicate event', duplicates.millis, duplicates.reads));
     console.log('reads: counted by instrumenting the Admin SDK (the offline emulator exposes no read counter)');
   } finally {

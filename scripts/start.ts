@@ -77,8 +77,9 @@ function waitUntilReady(cli: ChildProcess): Promise<void> {
     let seen = '';
     cli.stdout!.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
-      seen = (seen + chunk.toString('utf8')).slice(-500);
+      seen += chunk.toString('utf8');
       if (seen.includes('All emulators ready')) resolve();
+      seen = seen.slice(-100);
     });
     cli.once('exit', (code) => reject(new Error(`the Firebase CLI exited (code ${code}) before its emulators were ready`)));
   });

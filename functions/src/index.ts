@@ -4,12 +4,11 @@
 import { initializeApp } from 'firebase-admin/app';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineInt } from 'firebase-functions/params';
-import { onCall } from 'firebase-functions/v2/https';
+import { onCall, onRequest } from 'firebase-functions/v2/https';
 import { requireCaller } from './common/callable';
 import { systemClock } from './common/clock';
 import * as orgs from './orgs';
 import * as billing from './billing';
-import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 
 initializeApp();

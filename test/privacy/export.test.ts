@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { handleExportRequest, type ExportDeps, type IdTokenVerifier } from '../../functions/src/privacy/export';
-import { START, digest, dumpProject, freshProject, manualClock, seedOrg, seedUser, uid, under } from './support';
+import { START, canonical, digest, dumpProject, freshProject, manualClock, seedOrg, seedUser, uid, under } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -96,7 +96,7 @@ describe('organization export', () => {
       // Exactly the organization's documents (the audit entry of this export included), nothing of org B.
       expect([...exported.keys()].sort()).toEqual(stored.map(([path]) => path).sort());
       expect(trailer).toEqual({ complete: true, documents: stored.length });
-      for (const [path, doc] of stored) expect(JSON.stringify(exported.get(path)), path).toBe(JSON.stringify(JSON.parse(doc.data)));
+      for (const [path, doc] of stored) expect(canonical(exported.get(path)), path).toBe(doc.data);
       expect(exported.get(paths.contact('orgA', 'contact000000'))).toMatchObject({
         name: 'Customer 0',
         createdAt: { $timestamp: '2030-03-01T10:00:00.000000000Z' },

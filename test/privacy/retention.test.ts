@@ -93,8 +93,8 @@ describe('runRetention', () => {
     await db.doc(paths.invite('orgA', 'expired-recently')).set(invite(ago(6)));
     await db.doc(paths.invite('orgA', 'valid')).set(invite(ago(-3)));
     // Billing records: 7 years (until retainUntil).
-    await seedBillingRecord(db, 'orgA', 'in_7y_ago', new Date(START.getTime() - 7 * 365 * DAY - 1));
-    await seedBillingRecord(db, 'orgA', 'in_recent', new Date(START.getTime() - 6 * 365 * DAY));
+    await seedBillingRecord(db, 'orgA', 'in_7yAgo', new Date(START.getTime() - 7 * 365 * DAY - 1));
+    await seedBillingRecord(db, 'orgA', 'in_recent1', new Date(START.getTime() - 6 * 365 * DAY));
 
     const report = await runRetention(deps);
 
@@ -115,7 +115,7 @@ describe('runRetention', () => {
     expect(await paths_(serverCollections.deletionReceipts)).toEqual(['organization-recent']);
     expect(await paths_(serverCollections.marketingConsents)).toEqual(['out-recently', 'still-in']);
     expect(await paths_(paths.invites('orgA'))).toEqual(['expired-recently', 'valid']);
-    expect(await paths_(serverCollections.billingRecords)).toEqual(['in_recent']);
+    expect(await paths_(serverCollections.billingRecords)).toEqual(['in_recent1']);
 
     // A second run at the same time finds nothing more.
     const again = await runRetention(deps);

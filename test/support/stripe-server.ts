@@ -92,7 +92,12 @@ export class LocalStripe {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const local = new LocalStripe(server, (server.address() as AddressInfo).port);
-    server.on('request', (req, res) => void local.handle(req, res));
+    server.on('request', (req, res) => {
+      local.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { type: 'api_error', message: `local Stripe server failed: ${(error as Error).message}` } }));
+      });
+    });
     return local;
   }
 

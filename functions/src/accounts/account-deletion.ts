@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { Timestamp, type DocumentReference, type Firestore } from 'firebase-admin/firestore';
+import { Timestamp, type DocumentReference, type Firestore, type Query } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
@@ -32,18 +32,24 @@ import { requireOperator, type AccountAuth } from './account-auth';
  * the person's tombstone: what the organization owns stays, without who did it. A new uid-bearing field must be
  * added here (test/privacy/account-deletion.test.ts checks the fields the model declares today).
  */
-export const personReferences: ReadonlyArray<{ collectionGroup: OrgCollection | 'orgs' | 'deletionRequests'; field: string }> = [
-  { collectionGroup: 'orgs', field: 'ownerUid' },
-  { collectionGroup: 'contacts', field: 'createdBy' },
-  { collectionGroup: 'messages', field: 'sentBy' },
-  { collectionGroup: 'config', field: 'updatedBy' },
-  { collectionGroup: 'invites', field: 'invitedBy' },
-  { collectionGroup: 'auditLog', field: 'actorUid' },
-  { collectionGroup: 'auditLog', field: 'targetUid' },
-  { collectionGroup: 'auditLog', field: 'details.invitedBy' },
-  { collectionGroup: 'auditLog', field: 'details.previousOwnerUid' },
-  { collectionGroup: 'deletionRequests', field: 'requestedBy' },
+export const personReferences: ReadonlyArray<{ source: { collection: 'orgs' | 'deletionRequests' } | { collectionGroup: OrgCollection }; field: string }> = [
+  { source: { collection: 'orgs' }, field: 'ownerUid' },
+  { source: { collectionGroup: 'contacts' }, field: 'createdBy' },
+  { source: { collectionGroup: 'messages' }, field: 'sentBy' },
+  { source: { collectionGroup: 'config' }, field: 'updatedBy' },
+  { source: { collectionGroup: 'invites' }, field: 'invitedBy' },
+  { source: { collectionGroup: 'auditLog' }, field: 'actorUid' },
+  { source: { collectionGroup: 'auditLog' }, field: 'targetUid' },
+  { source: { collectionGroup: 'auditLog' }, field: 'details.invitedBy' },
+  { source: { collectionGroup: 'auditLog' }, field: 'details.previousOwnerUid' },
+  { source: { collection: 'deletionRequests' }, field: 'requestedBy' },
 ];
+
+/** The documents naming `uid` in one reference field. */
+function referencing(db: Firestore, reference: (typeof personReferences)[number], uid: string): Query {
+  const base = 'collection' in reference.source ? db.collection(reference.source.collection) : db.collectionGroup(reference.source.collectionGroup);
+  return base.where(reference.field, '==', uid);
+}
 
 /** The steps of an account deletion, in order; each can be repeated, so a crash anywhere is resumed by a rerun. */
 export type AccountDeletionStep = 'recorded' | 'anonymized' | 'memberships' | 'profile' | 'auth';
@@ -98,9 +104,10 @@ export async function deleteAccount(
 
   const tombstone = request.tombstone;
   await withBulkWriter(db, deps, async (writer) => {
-    for (const { collectionGroup, field } of personReferences) {
-      const query = db.collectionGroup(collectionGroup).where(field, '==', uid);
-      await drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => updateAll(writer, refs, { [field]: tombstone }));
+    for (const reference of personReferences) {
+      await drainQuery(referencing(db, reference, uid), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) =>
+        updateAll(writer, refs, { [reference.field]: tombstone }),
+      );
     }
   });
   await deps.onStep?.('anonymized');
@@ -200,8 +207,8 @@ async function refuseWhileOwningSharedOrgs(db: Firestore, uid: string, ownedOrgI
 }
 
 async function isReferenced(db: Firestore, uid: string): Promise<boolean> {
-  for (const { collectionGroup, field } of personReferences) {
-    if (!(await db.collectionGroup(collectionGroup).where(field, '==', uid).select().limit(1).get()).empty) return true;
+  for (const reference of personReferences) {
+    if (!(await referencing(db, reference, uid).select().limit(1).get()).empty) return true;
   }
   return false;
 }

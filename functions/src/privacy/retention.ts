@@ -238,3 +238,11 @@ async function resumeStaleAccountDeletions(deps: RetentionDeps, now: Date, repor
     }
   }
 }
+
+/** Logs a run's report: an error when an organization failed or is overdue, so that alerting picks it up. */
+export function logRetentionReport(report: RetentionReport): RetentionReport {
+  const failed = report.organizations.some((org) => org.outcome === 'failed') || report.accounts.some((account) => account.outcome === 'failed');
+  if (failed || report.overdueOrganizations.length > 0) logger.error('retention run needs attention', report);
+  else logger.info('retention run', report);
+  return report;
+}

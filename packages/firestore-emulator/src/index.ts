@@ -5,7 +5,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { createEngine, Engine } from './engine';
-import { compileRules, RulesFile } from './rules';
+import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
 import { createGrpcServer } from './server/grpc-service';
@@ -34,14 +34,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
   const startupRules = options.rulesFile ? readRulesFile(options.rulesFile) : null;
-  // Fail at start, not at the first request, when the rules file does not compile.
-  if (startupRules) compileRules(startupRules);
+  if (startupRules) checkCompiles(startupRules);
 
   const decisions = new AccessDecisionLog();
   const engine = createEngine({ onAccessDecision: (projectId, report) => decisions.record(projectId, report) });
   const state = new EmulatorState(engine, startupRules, decisions);
   const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
   return { host, port: listener.port, engine, stop: () => listener.close() };
+}
+
+/** Fails at start, not at the first request, when the rules file does not compile. */
+function checkCompiles(files: RulesFile[]): void {
+  try {
+    compileRules(files);
+  } catch (error) {
+    if (!(error instanceof RulesCompileError)) throw error;
+    throw new Error(`${files[0].name}:${error.line}:${error.column}: ${error.message}`);
+  }
 }
 
 function readRulesFile(file: string): RulesFile[] {

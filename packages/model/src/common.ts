@@ -21,6 +21,9 @@ export const timestampSchema = z.custom<TimestampLike>(
   { message: 'expected a Firestore Timestamp' },
 );
 
+/** One character of a single line of text: anything but a control character. */
+const lineCharacter = '[^\\x00-\\x1f\\x7f]';
+
 /**
  * Regular expressions that the zod schemas and firestore.rules both apply. They are written in the syntax
  * JavaScript and RE2 (the rules engine's) read alike, and firestore.rules carries them verbatim (as rules
@@ -34,7 +37,9 @@ export const patterns = {
   /** An https URL with a host name, optional port, and printable ASCII after it. */
   httpsUrl: 'https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?([/?#][!-~]*)?',
   /** One line of text: no control characters (tags, pipeline stages: the rules join lists on a newline). */
-  singleLine: '[^\\x00-\\x1f\\x7f]*',
+  singleLine: `${lineCharacter}*`,
+  /** A list of one-line labels of 1..max characters, joined on newlines (how the rules check a list). */
+  labelList: (max: number) => `${lineCharacter}{1,${max}}(\\n${lineCharacter}{1,${max}})*`,
   /** A name shown in the UI: one line, not starting or ending with a space (zod trims before checking). */
   displayName: '([^\\x00-\\x1f\\x7f ]([^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f ])?)?',
   /** A BCP 47 language tag such as `en` or `pt-BR`. */
@@ -58,9 +63,13 @@ export const docIdSchema = z
   .regex(anchored(patterns.docId), 'must contain only letters, digits, "_" and "-"');
 export const emailSchema = z.string().max(320).regex(anchored(patterns.email), 'must be an e-mail address');
 export const httpsUrlSchema = z.string().max(2048).regex(anchored(patterns.httpsUrl), 'must be an https URL');
-/** A one-line label of at most `max` characters (a tag, a pipeline stage). */
+/**
+ * A one-line label of 1..`max` characters (a tag, a pipeline stage). The rules can bound list items only by a
+ * regular expression, which counts Unicode code points, so this schema counts them too (`u` flag) where other
+ * strings count UTF-16 units like `.max()` and rules `size()`.
+ */
 export const labelSchema = (max: number) =>
-  z.string().min(1).max(max).regex(anchored(patterns.singleLine), 'must be one line without control characters');
+  z.string().regex(new RegExp(`^${lineCharacter}{1,${max}}$`, 'u'), `must be 1 to ${max} characters on one line`);
 /** A name people see (organization, person): trimmed, then 1..`max` characters on one line. */
 export const displayNameSchema = (max: number) =>
   z

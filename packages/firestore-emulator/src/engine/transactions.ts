@@ -1,10 +1,13 @@
 /**
  * Transactions of one database. Read-write transactions are pessimistic: every document they read or write
  * is locked exclusively until they commit or roll back. Conflicts resolve by wound-wait: a transaction that
- * wants a lock held by a younger one aborts it ("wounds" it); a younger one waits for an older holder. Age
- * is fixed when a transaction first begins and kept across retries (`read_write.retry_transaction`), so a
- * retried transaction eventually becomes the oldest and cannot starve. Waits only go from younger to older,
- * so there are no deadlocks. Non-transactional writes wait for the locks of the documents they write.
+ * wants a lock held by a younger one aborts it ("wounds" it) on the spot: the victim's locks are released and
+ * any lock wait of it fails with ABORTED at once, even while it is blocked; a younger one waits for an older
+ * holder. Age is fixed when a transaction first begins and kept across retries
+ * (`read_write.retry_transaction`), so a retried transaction eventually becomes the oldest and cannot starve;
+ * two retries of one transaction share its age and the one begun first counts as older. Waits only go from
+ * younger to older, so there are no deadlocks. Non-transactional writes wait for the locks of the documents
+ * they write (they hold none, so they never take part in a deadlock).
  *
  * Timers here use the wall clock (Date.now), not the engine's commit clock.
  */
@@ -32,20 +35,28 @@ export class Transaction {
   readonly queries: RecordedQuery[] = [];
   lastUsedMs = Date.now();
   finishedAtMs = 0;
-  /** Set while the transaction waits for a lock: wounding it rejects the wait. */
-  cancelWait: ((error: RpcError) => void) | null = null;
+  /** Rejecters of the lock waits in progress (concurrent requests may each wait): ending the transaction
+   *  rejects them all. */
+  readonly pendingWaits = new Set<(error: RpcError) => void>();
 
   constructor(
     readonly id: Buffer,
     readonly readWrite: boolean,
-    /** Lower is older. */
+    /** Age: lower is older. Retries share the age of the transaction they retry. */
     readonly priority: number,
+    /** Order of creation, unique: breaks ties between transactions of the same age. */
+    readonly sequence: number,
     /** Read-only transactions read this snapshot; read-write ones read the latest (locked) state. */
     readonly readMicros: Micros | null,
   ) {}
 
   get key(): string {
     return this.id.toString('hex');
+  }
+
+  /** Wound-wait order: a strict total order, so of two conflicting transactions exactly one waits. */
+  isOlderThan(other: Transaction): boolean {
+    return this.priority !== other.priority ? this.priority < other.priority : this.sequence < other.sequence;
   }
 }
 
@@ -55,7 +66,8 @@ export interface TransactionTimeouts {
 }
 
 interface Waiter {
-  priority: number;
+  /** null for a non-transactional write: woken after every transaction waiting for the same lock. */
+  transaction: Transaction | null;
   wake: () => void;
 }
 
@@ -68,6 +80,7 @@ export class Transactions {
   private readonly holders = new Map<string, Transaction>();
   private readonly waiters = new Map<string, Waiter[]>();
   private nextPriority = 1;
+  private nextSequence = 1;
   private lastSweepMs = Date.now();
 
   constructor(private readonly timeouts: TransactionTimeouts) {}
@@ -78,7 +91,7 @@ export class Transactions {
     if (options?.readOnly && options.readWrite) throw invalid('Transaction options cannot be both read_only and read_write.');
     let transaction: Transaction;
     if (options?.readOnly) {
-      transaction = new Transaction(randomBytes(16), false, this.nextPriority++, snapshotMicros());
+      transaction = new Transaction(randomBytes(16), false, this.nextPriority++, this.nextSequence++, snapshotMicros());
     } else {
       const retry = options?.readWrite?.retryTransaction;
       let priority = this.nextPriority++;
@@ -90,7 +103,7 @@ export class Transactions {
         if (previous.state === 'active') this.finish(previous, 'rolledBack');
         priority = previous.priority;
       }
-      transaction = new Transaction(randomBytes(16), true, priority, null);
+      transaction = new Transaction(randomBytes(16), true, priority, this.nextSequence++, null);
     }
     this.byKey.set(transaction.key, transaction);
     return transaction;
@@ -124,20 +137,18 @@ export class Transactions {
     this.finish(transaction, 'rolledBack');
   }
 
+  /** Ends a transaction: releases its locks, and fails at once any request of it still waiting for a lock. */
   finish(transaction: Transaction, state: Exclude<TransactionState, 'active'>): void {
     transaction.state = state;
     transaction.finishedAtMs = Date.now();
     this.release(transaction);
+    const error = new RpcError(Code.ABORTED, state === 'aborted' ? transaction.abortMessage : EXPIRED_MESSAGE);
+    for (const reject of [...transaction.pendingWaits]) reject(error);
   }
 
   private abort(transaction: Transaction, message: string): void {
     transaction.abortMessage = message;
     this.finish(transaction, 'aborted');
-    const cancel = transaction.cancelWait;
-    if (cancel) {
-      transaction.cancelWait = null;
-      cancel(new RpcError(Code.ABORTED, message));
-    }
   }
 
   /** Aborts every transaction (the database was cleared). */
@@ -148,7 +159,7 @@ export class Transactions {
   }
 
   private isIdle(transaction: Transaction): boolean {
-    return transaction.cancelWait === null && Date.now() - transaction.lastUsedMs > this.timeouts.idleTimeoutMs;
+    return transaction.pendingWaits.size === 0 && Date.now() - transaction.lastUsedMs > this.timeouts.idleTimeoutMs;
   }
 
   /** Locks `names` for a read-write transaction (wound-wait). Throws ABORTED when wounded or timed out. */
@@ -167,7 +178,7 @@ export class Transactions {
           this.abort(holder, EXPIRED_MESSAGE);
           continue;
         }
-        if (transaction.priority < holder.priority) {
+        if (transaction.isOlderThan(holder)) {
           this.abort(holder, CONTENTION_MESSAGE);
           continue;
         }
@@ -211,39 +222,37 @@ export class Transactions {
     return null;
   }
 
+  /**
+   * Resolves when the lock on `name` is released or at `untilMs` (the caller then looks again); rejects when
+   * `transaction` ends meanwhile (wounded, rolled back, expired).
+   */
   private waitFor(name: string, transaction: Transaction | null, untilMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let list = this.waiters.get(name);
       if (!list) this.waiters.set(name, (list = []));
+      const settle = () => {
+        clearTimeout(timer);
+        transaction?.pendingWaits.delete(rejectWait);
+        const current = this.waiters.get(name);
+        const index = current ? current.indexOf(waiter) : -1;
+        if (index >= 0) current!.splice(index, 1);
+        if (current?.length === 0) this.waiters.delete(name);
+      };
+      const rejectWait = (error: RpcError) => {
+        settle();
+        reject(error);
+      };
       const waiter: Waiter = {
-        priority: transaction ? transaction.priority : Number.POSITIVE_INFINITY,
+        transaction,
         wake: () => {
-          clearTimeout(timer);
-          if (transaction) transaction.cancelWait = null;
+          settle();
           resolve();
         },
       };
       list.push(waiter);
-      const remove = () => {
-        const current = this.waiters.get(name);
-        if (!current) return;
-        const index = current.indexOf(waiter);
-        if (index >= 0) current.splice(index, 1);
-        if (current.length === 0) this.waiters.delete(name);
-      };
-      const timer = setTimeout(() => {
-        remove();
-        if (transaction) transaction.cancelWait = null;
-        resolve();
-      }, Math.max(1, untilMs - Date.now()));
+      transaction?.pendingWaits.add(rejectWait);
+      const timer = setTimeout(waiter.wake, Math.max(1, untilMs - Date.now()));
       timer.unref();
-      if (transaction) {
-        transaction.cancelWait = (error) => {
-          clearTimeout(timer);
-          remove();
-          reject(error);
-        };
-      }
     });
   }
 
@@ -253,8 +262,8 @@ export class Transactions {
       const list = this.waiters.get(name);
       if (!list) continue;
       this.waiters.delete(name);
-      // Oldest first: promise continuations run in the order they were resolved.
-      list.sort((a, b) => a.priority - b.priority);
+      // Promise continuations run in the order they were resolved.
+      list.sort(wakeOrder);
       for (const waiter of list) waiter.wake();
     }
     transaction.locks.clear();
@@ -270,6 +279,14 @@ export class Transactions {
       else if (transaction.state !== 'active' && now - transaction.finishedAtMs > FINISHED_RETENTION_MS) this.byKey.delete(key);
     }
   }
+}
+
+/** The waiters of one lock are woken oldest transaction first, non-transactional writes last. */
+function wakeOrder(a: Waiter, b: Waiter): number {
+  if (a.transaction === b.transaction) return 0;
+  if (a.transaction === null) return 1;
+  if (b.transaction === null) return -1;
+  return a.transaction.isOlderThan(b.transaction) ? -1 : 1;
 }
 
 function invalid(message: string): RpcError {

@@ -59,51 +59,55 @@ function safeDecode<T>(codec: MessageCodec<T>, bytes: Buffer): Decoded<T> {
 function implementation(state: EmulatorState): grpc.UntypedServiceImplementation {
   const at = (ref: DatabaseRef): Database => state.database(ref.projectId, ref.databaseId);
   return {
-    GetDocument: unary<google.firestore.v1.IGetDocumentRequest, google.firestore.v1.IDocument>((req, caller) =>
+    GetDocument: unary((req: google.firestore.v1.IGetDocumentRequest, caller) =>
       at(databaseFromDocumentsPath(req.name, 'name')).getDocument(req, caller),
     ),
-    BatchGetDocuments: serverStreaming<google.firestore.v1.IBatchGetDocumentsRequest, google.firestore.v1.IBatchGetDocumentsResponse>((req, caller) =>
+    BatchGetDocuments: serverStreaming((req: google.firestore.v1.IBatchGetDocumentsRequest, caller) =>
       at(databaseFromName(req.database, 'database')).batchGetDocuments(req, caller),
     ),
-    BeginTransaction: unary<google.firestore.v1.IBeginTransactionRequest, google.firestore.v1.IBeginTransactionResponse>((req, caller) =>
+    BeginTransaction: unary((req: google.firestore.v1.IBeginTransactionRequest, caller) =>
       at(databaseFromName(req.database, 'database')).beginTransaction(req, caller),
     ),
-    Commit: unary<google.firestore.v1.ICommitRequest, google.firestore.v1.ICommitResponse>((req, caller) =>
+    Commit: unary((req: google.firestore.v1.ICommitRequest, caller) =>
       at(databaseFromName(req.database, 'database')).commit(req, caller),
     ),
-    Rollback: unary<google.firestore.v1.IRollbackRequest, object>(async (req, caller) => {
+    Rollback: unary(async (req: google.firestore.v1.IRollbackRequest, caller) => {
       await at(databaseFromName(req.database, 'database')).rollback(req, caller);
       return {};
     }),
-    RunQuery: serverStreaming<google.firestore.v1.IRunQueryRequest, google.firestore.v1.IRunQueryResponse>((req, caller) =>
+    RunQuery: serverStreaming((req: google.firestore.v1.IRunQueryRequest, caller) =>
       at(databaseFromDocumentsPath(req.parent, 'parent')).runQuery(req, caller),
     ),
-    RunAggregationQuery: serverStreaming<google.firestore.v1.IRunAggregationQueryRequest, google.firestore.v1.IRunAggregationQueryResponse>(
-      (req, caller) => at(databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
+    RunAggregationQuery: serverStreaming((req: google.firestore.v1.IRunAggregationQueryRequest, caller) =>
+      at(databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
     ),
-    BatchWrite: unary<google.firestore.v1.IBatchWriteRequest, google.firestore.v1.IBatchWriteResponse>((req, caller) =>
+    BatchWrite: unary((req: google.firestore.v1.IBatchWriteRequest, caller) =>
       at(databaseFromName(req.database, 'database')).batchWrite(req, caller),
     ),
-    ListDocuments: unary<google.firestore.v1.IListDocumentsRequest, google.firestore.v1.IListDocumentsResponse>((req, caller) =>
+    ListDocuments: unary((req: google.firestore.v1.IListDocumentsRequest, caller) =>
       at(databaseFromDocumentsPath(req.parent, 'parent')).listDocuments(req, caller),
     ),
-    ListCollectionIds: unary<google.firestore.v1.IListCollectionIdsRequest, google.firestore.v1.IListCollectionIdsResponse>((req, caller) =>
+    ListCollectionIds: unary((req: google.firestore.v1.IListCollectionIdsRequest, caller) =>
       at(databaseFromDocumentsPath(req.parent, 'parent')).listCollectionIds(req, caller),
     ),
-    CreateDocument: unary<google.firestore.v1.ICreateDocumentRequest, google.firestore.v1.IDocument>(() => {
+    CreateDocument: unary(async () => {
       throw unimplemented('CreateDocument');
     }),
-    UpdateDocument: unary<google.firestore.v1.IUpdateDocumentRequest, google.firestore.v1.IDocument>(() => {
+    UpdateDocument: unary(async () => {
       throw unimplemented('UpdateDocument');
     }),
-    DeleteDocument: unary<google.firestore.v1.IDeleteDocumentRequest, object>(() => {
+    DeleteDocument: unary(async () => {
       throw unimplemented('DeleteDocument');
     }),
-    PartitionQuery: unary<google.firestore.v1.IPartitionQueryRequest, google.firestore.v1.IPartitionQueryResponse>(() => {
+    PartitionQuery: unary(async () => {
       throw unimplemented('PartitionQuery');
     }),
-    Listen: bidiStreaming<google.firestore.v1.IListenRequest, google.firestore.v1.IListenResponse>((caller, output) => new ListenSession(state, caller, output)),
-    Write: bidiStreaming<google.firestore.v1.IWriteRequest, google.firestore.v1.IWriteResponse>((caller, output) => new WriteSession(state, caller, output)),
+    Listen: bidiStreaming(
+      (caller, output: StreamOutput<google.firestore.v1.IListenResponse>) => new ListenSession(state, caller, output),
+    ),
+    Write: bidiStreaming(
+      (caller, output: StreamOutput<google.firestore.v1.IWriteResponse>) => new WriteSession(state, caller, output),
+    ),
   };
 }
 
@@ -213,9 +217,13 @@ function bidiStreaming<Req, Res>(open: (caller: Caller, output: StreamOutput<Res
 }
 
 function toStatus(error: unknown): grpc.ServerErrorResponse {
-  if (error instanceof RpcError) return Object.assign(new Error(error.message), { code: error.code as number as grpc.status, details: error.message });
+  if (error instanceof RpcError) return statusError(error.code as number as grpc.status, error.message);
   // Not an error the engine meant to raise: a bug in the emulator, reported as Google reports its own failures.
   console.error('[firestore-emulator] internal error:', error);
   const message = error instanceof Error ? error.message : String(error);
-  return Object.assign(new Error(message), { code: grpc.status.INTERNAL, details: `Internal error in the offline emulator: ${message}` });
+  return statusError(grpc.status.INTERNAL, `Internal error in the offline emulator: ${message}`);
+}
+
+function statusError(code: grpc.status, details: string): grpc.ServerErrorResponse {
+  return Object.assign(new Error(details), { code, details });
 }

@@ -86,6 +86,20 @@ describe('Listen', () => {
   });
 });
 
+describe('auth on streams', () => {
+  it('ends a Listen stream whose bearer token is not a JWT with INVALID_ARGUMENT', async () => {
+    const stream = new RawBidiStream('Listen', 'google.firestore.v1.ListenRequest', 'google.firestore.v1.ListenResponse', 'Bearer not-a-jwt');
+    try {
+      stream.send({ database, addTarget: { targetId: 1, documents: { documents: [`${documents}/auth/x`] } } });
+      await stream.waitForCount(1);
+      expect(stream.status?.code).toBe(3);
+      expect(stream.received).toEqual([]);
+    } finally {
+      stream.close();
+    }
+  });
+});
+
 describe('Write', () => {
   it('answers the handshake with a stream id and token, then each batch with results, a commit time and a new token', async () => {
     const stream = new RawBidiStream('Write', 'google.firestore.v1.WriteRequest', 'google.firestore.v1.WriteResponse');

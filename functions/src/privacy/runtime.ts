@@ -1,0 +1,68 @@
+import { getAuth } from 'firebase-admin/auth';
+import { getFirestore } from 'firebase-admin/firestore';
+import * as logger from 'firebase-functions/logger';
+import { defineInt, defineSecret } from 'firebase-functions/params';
+import { adminAccountAuth } from '../accounts/account-auth';
+import type { AccountDeletionDeps } from '../accounts/account-deletion';
+import { systemClock } from '../common/clock';
+import type { ContactErasureDeps } from './contact-erasure';
+import { DEFAULT_ORG_DELETION_GRACE_DAYS, checkGraceDays } from './config';
+import type { ExportDeps } from './export';
+import type { MarketingDeps, UnsubscribeDeps } from './marketing';
+import type { CancelSubscription, OrgDeletionDeps } from './org-deletion';
+import type { PurgeDeps } from './org-purge';
+import type { RetentionDeps } from './retention';
+import type { UsageEventDeps } from './usage-events';
+
+/** Configuration and secrets of the privacy functions (docs/privacy.md says how to set them). */
+export const orgDeletionGraceDays = defineInt('ORG_DELETION_GRACE_DAYS', {
+  default: DEFAULT_ORG_DELETION_GRACE_DAYS,
+  description: 'Days an owner may cancel an organization deletion before it is purged (0-29; the purge deadline is 30 days)',
+});
+/** HMAC key of the one-click unsubscribe links (at least 32 bytes; rotating it invalidates links already sent). */
+export const unsubscribeSigningKey = defineSecret('UNSUBSCRIBE_SIGNING_KEY');
+
+/** Progress of purges and account deletions, in the logs. */
+const logPurgePage: PurgeDeps['onPage'] = (phase, page) => {
+  if (phase === 'deleted') logger.debug('purge page deleted', { page: page.page, collection: page.collectionPath, documents: page.refs.length });
+};
+const logAccountStep: AccountDeletionDeps['onStep'] = (step) => logger.debug('account deletion step done', { step });
+
+export function orgDeletionDeps(cancelSubscription: CancelSubscription): OrgDeletionDeps {
+  return { db: getFirestore(), clock: systemClock, graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription };
+}
+
+export function accountDeletionDeps(cancelSubscription: CancelSubscription): AccountDeletionDeps {
+  return {
+    db: getFirestore(),
+    clock: systemClock,
+    auth: adminAccountAuth(getAuth()),
+    orgDeletion: { graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription },
+    onStep: logAccountStep,
+  };
+}
+
+export function retentionDeps(cancelSubscription: CancelSubscription): RetentionDeps {
+  return { ...accountDeletionDeps(cancelSubscription), onPage: logPurgePage };
+}
+
+export function erasureDeps(): ContactErasureDeps {
+  return { db: getFirestore(), clock: systemClock };
+}
+
+export function exportDeps(): ExportDeps {
+  // Revoked tokens (a removed operator, a signed-out device) are refused too.
+  return { db: getFirestore(), clock: systemClock, verifyIdToken: (token) => getAuth().verifyIdToken(token, true) };
+}
+
+export function usageDeps(): UsageEventDeps {
+  return { db: getFirestore(), clock: systemClock };
+}
+
+export function marketingDeps(): MarketingDeps {
+  return { db: getFirestore(), clock: systemClock };
+}
+
+export function unsubscribeDeps(): UnsubscribeDeps {
+  return { ...marketingDeps(), signingKey: unsubscribeSigningKey.value() };
+}

@@ -1,0 +1,66 @@
+/**
+ * The demo seed of `npm start`: emulator-data/ is exactly what scripts/seed.ts writes, every demo document
+ * fits its schema, and under firestore.rules each demo user sees their own organization and nothing of the
+ * other one.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
+import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { paths } from '@leadpulse/model';
+import { emulatorDataDir, emulatorDataFiles, seedFirestore } from '../../scripts/seed';
+import { demoDocuments, demoOrgs, demoUsers } from '../../scripts/seed-data';
+import { uniqueProjectId } from '../support/firestore';
+import { outcome, rulesTestEnvironment } from '../support/rules';
+import { runOnClient } from './requests';
+
+const projectId = uniqueProjectId('access-demo');
+let env: RulesTestEnvironment;
+
+beforeAll(async () => {
+  setLogLevel('silent');
+  await seedFirestore(process.env.FIRESTORE_EMULATOR_HOST!, projectId);
+  env = await rulesTestEnvironment(projectId);
+});
+
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+describe('emulator-data', () => {
+  it.each([...emulatorDataFiles()])('%s is what scripts/seed.ts writes (run `npx tsx scripts/seed.ts` after changing the seed)', (file, content) => {
+    expect(readFileSync(join(emulatorDataDir, file), 'utf8')).toBe(content);
+  });
+
+  it('has a verified e-mail and password user for every role of both organizations', () => {
+    const accounts = JSON.parse(emulatorDataFiles().get('auth_export/accounts.json')!) as { users: { localId: string; emailVerified: boolean; passwordHash: string }[] };
+    expect(accounts.users.map((u) => u.localId).sort()).toEqual(demoUsers.map((u) => u.uid).sort());
+    expect(accounts.users.every((u) => u.emailVerified && u.passwordHash.startsWith('fakeHash:'))).toBe(true);
+    expect(new Set(demoUsers.map((u) => `${u.orgId}/${u.role}`)).size).toBe(demoOrgs.length * 4);
+  });
+});
+
+describe('demo data under the rules', () => {
+  it('has contacts, messages, configuration and a billing mirror in each organization', () => {
+    const docs = [...demoDocuments(new Date()).keys()];
+    for (const org of demoOrgs) {
+      for (const prefix of [paths.contacts(org.id), paths.messages(org.id), paths.configs(org.id), paths.billingDocs(org.id)]) {
+        expect(docs.some((path) => path.startsWith(`${prefix}/`)), prefix).toBe(true);
+      }
+    }
+  });
+
+  it.each(demoUsers.map((u) => [u.email, u] as const))('%s reads their organization and nothing of the other', async (_email, user) => {
+    const db = env.authenticatedContext(user.uid).firestore() as unknown as ClientFirestore;
+    const other = demoOrgs.find((org) => org.id !== user.orgId)!.id;
+    const can = async (request: Parameters<typeof runOnClient>[1]) => (await outcome(() => runOnClient(db, request))).allowed;
+    expect(await can({ kind: 'list', collectionPath: paths.contacts(user.orgId) })).toBe(true);
+    expect(await can({ kind: 'get', path: paths.org(user.orgId) })).toBe(true);
+    expect(await can({ kind: 'get', path: paths.subscription(user.orgId) })).toBe(user.role === 'owner' || user.role === 'admin');
+    expect(await can({ kind: 'list', collectionPath: paths.contacts(other) })).toBe(false);
+    expect(await can({ kind: 'get', path: paths.org(other) })).toBe(false);
+    const memberships = (await runOnClient(db, { kind: 'group', collectionId: 'members', where: { field: 'uid', value: user.uid } })) as { docs: { ref: { path: string } }[] };
+    expect(memberships.docs.map((d) => d.ref.path)).toEqual([paths.member(user.orgId, user.uid)]);
+  });
+});
