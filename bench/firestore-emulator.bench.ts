@@ -1,11 +1,15 @@
 /**
  * The offline Firestore emulator against `@firestore-emulator/server` (the npm alternative), side by side in one
- * run, through firebase-admin: 1000 sequential set(), 1000 sequential get(), then (ours; theirs where it can)
- * a query returning 10,000 documents and recursiveDelete() of those 10,000 documents (theirs lacks the RPCs
- * recursiveDelete needs, which the table shows as a failure).
+ * run, through firebase-admin: 1000 sequential set() and get(), loading 10,000 documents, a query returning them
+ * and recursiveDelete() of them (theirs lacks the RPCs recursiveDelete needs; the table shows the failure).
+ *
+ * For set() and get() a third column shows the floor: a gRPC server that answers with canned bytes and does no
+ * work. No emulator can beat it, so `theirs / floor` bounds the ratio any emulator could reach on those rows.
  */
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import * as protobuf from 'protobufjs';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { FirestoreServer } from '@firestore-emulator/server';
@@ -13,57 +17,62 @@ import { startEmulator } from '../packages/firestore-emulator/src';
 
 const SEQUENTIAL_OPS = 1000;
 const LARGE_COLLECTION = 10_000;
+/** Sequential timings are taken this many times, alternating the servers; the best round is reported, which
+ *  filters out pauses caused by other processes on a shared machine. */
+const ROUNDS = 3;
 
-interface Contender {
-  label: string;
+interface Server {
   db: Firestore;
   stop: () => Promise<void>;
 }
 
-/** A result in milliseconds, or why the contender could not do it. */
+/** A result in milliseconds, or why the server could not do it. */
 type Outcome = { ms: number } | { failed: string };
-
-/** Sequential timings are taken this many times, alternating the emulators; the best round is reported, which
- *  filters out pauses caused by other processes on a shared machine. */
-const ROUNDS = 3;
 
 export async function run(): Promise<void> {
   const ours = await startOurs();
   const theirs = await startTheirs();
+  const floor = await startFloor();
   try {
-    for (const contender of [ours, theirs]) await warmUp(contender.db);
-    const rows: [string, Outcome, Outcome][] = [];
-    const sets: [Outcome[], Outcome[]] = [[], []];
-    const gets: [Outcome[], Outcome[]] = [[], []];
+    const sequential = [ours, theirs, floor];
+    for (const server of sequential) await warmUp(server.db);
+    const sets: Outcome[][] = sequential.map(() => []);
+    const gets: Outcome[][] = sequential.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [index, contender] of [ours, theirs].entries()) {
-        sets[index].push(await timed(() => sequentialSets(contender.db)));
-        gets[index].push(await timed(() => sequentialGets(contender.db)));
+      for (const [index, server] of sequential.entries()) {
+        sets[index].push(await timed(() => sequentialSets(server.db)));
+        gets[index].push(await timed(() => sequentialGets(server.db)));
       }
     }
-    rows.push([`${SEQUENTIAL_OPS} × set(), sequential (best of ${ROUNDS})`, best(sets[0]), best(sets[1])]);
-    rows.push([`${SEQUENTIAL_OPS} × get(), sequential (best of ${ROUNDS})`, best(gets[0]), best(gets[1])]);
-    rows.push([`load ${LARGE_COLLECTION} docs (20 batches of 500)`, await timed(() => load(ours.db)), await timed(() => load(theirs.db))]);
-    rows.push([`query returning ${LARGE_COLLECTION} docs`, await timed(() => queryAll(ours.db)), await timed(() => queryAll(theirs.db))]);
-    rows.push([`recursiveDelete of ${LARGE_COLLECTION} docs (throttling off)`, await timed(() => deleteAll(ours.db)), await timed(() => deleteAll(theirs.db))]);
-    printTable(ours.label, theirs.label, rows);
+    const notApplicable: Outcome = { failed: 'n/a' };
+    const rows: [string, Outcome, Outcome, Outcome][] = [
+      [`${SEQUENTIAL_OPS} × set(), sequential (best of ${ROUNDS})`, ...(sets.map(best) as [Outcome, Outcome, Outcome])],
+      [`${SEQUENTIAL_OPS} × get(), sequential (best of ${ROUNDS})`, ...(gets.map(best) as [Outcome, Outcome, Outcome])],
+      [`load ${LARGE_COLLECTION} docs (20 batches of 500)`, await timed(() => load(ours.db)), await timed(() => load(theirs.db)), notApplicable],
+      [`query returning ${LARGE_COLLECTION} docs`, await timed(() => queryAll(ours.db)), await timed(() => queryAll(theirs.db)), notApplicable],
+      [
+        `recursiveDelete of ${LARGE_COLLECTION} docs (throttling off)`,
+        await timed(() => deleteAll(ours.db)),
+        await timed(() => deleteAll(theirs.db)),
+        notApplicable,
+      ],
+    ];
+    printTable(rows);
   } finally {
-    await ours.stop();
-    await theirs.stop();
+    for (const server of [ours, theirs, floor]) await server.stop();
   }
 }
 
 function best(outcomes: Outcome[]): Outcome {
-  const times = outcomes.filter((outcome): outcome is { ms: number } => 'ms' in outcome);
-  if (times.length < outcomes.length) return outcomes.find((outcome) => 'failed' in outcome)!;
-  return { ms: Math.min(...times.map((outcome) => outcome.ms)) };
+  const failure = outcomes.find((outcome) => 'failed' in outcome);
+  if (failure) return failure;
+  return { ms: Math.min(...outcomes.map((outcome) => (outcome as { ms: number }).ms)) };
 }
 
-async function startOurs(): Promise<Contender> {
+async function startOurs(): Promise<Server> {
   const emulator = await startEmulator({ host: '127.0.0.1', port: 0 });
   const client = adminFor(`${emulator.host}:${emulator.port}`);
   return {
-    label: 'ours',
     db: client.db,
     stop: async () => {
       await client.close();
@@ -72,18 +81,13 @@ async function startOurs(): Promise<Contender> {
   };
 }
 
-async function startTheirs(): Promise<Contender> {
-  const port = await freePort();
+async function startTheirs(): Promise<Server> {
   const server = new FirestoreServer();
   // Its start() binds 0.0.0.0; bind its gRPC server to loopback only, as ours does.
-  const grpcServer = (server as unknown as { server: { bindAsync: (address: string, credentials: unknown, callback: (error: Error | null) => void) => void } }).server;
-  const { ServerCredentials } = await import('@grpc/grpc-js');
-  await new Promise<void>((resolve, reject) =>
-    grpcServer.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
-  );
+  const grpcServer = (server as unknown as { server: grpc.Server }).server;
+  const port = await bindLoopback(grpcServer);
   const client = adminFor(`127.0.0.1:${port}`);
   return {
-    label: '@firestore-emulator/server',
     db: client.db,
     stop: async () => {
       await client.close();
@@ -92,14 +96,65 @@ async function startTheirs(): Promise<Contender> {
   };
 }
 
+/** Answers Commit and BatchGetDocuments with fixed documents, doing nothing else. */
+async function startFloor(): Promise<Server> {
+  const protos = protobuf.Root.fromJSON(require('@google-cloud/firestore/build/protos/v1.json') as protobuf.INamespace);
+  const encode = (typeName: string, message: object) => {
+    const type = protos.lookupType(typeName);
+    return Buffer.from(type.encode(type.fromObject(message)).finish());
+  };
+  const batchGetRequest = protos.lookupType('google.firestore.v1.BatchGetDocumentsRequest');
+  const time = { seconds: '1700000000', nanos: 0 };
+  const commitResponse = encode('google.firestore.v1.CommitResponse', { writeResults: [{ updateTime: time }], commitTime: time });
+  const bytes = (value: Buffer) => value;
+  const method = (name: string, responseStream: boolean) => ({
+    path: `/google.firestore.v1.Firestore/${name}`,
+    requestStream: false,
+    responseStream,
+    requestSerialize: bytes,
+    requestDeserialize: bytes,
+    responseSerialize: bytes,
+    responseDeserialize: bytes,
+  });
+  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+  server.addService(
+    { Commit: method('Commit', false), BatchGetDocuments: method('BatchGetDocuments', true) },
+    {
+      Commit: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, commitResponse),
+      BatchGetDocuments: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        const [name] = (batchGetRequest.decode(call.request) as unknown as { documents: string[] }).documents;
+        const i = Number(name.slice(name.lastIndexOf('/d') + 2));
+        call.write(encode('google.firestore.v1.BatchGetDocumentsResponse', { found: { name, fields: { i: { integerValue: String(i) } }, createTime: time, updateTime: time }, readTime: time }));
+        call.end();
+      },
+    },
+  );
+  const port = await bindLoopback(server);
+  const client = adminFor(`127.0.0.1:${port}`);
+  return {
+    db: client.db,
+    stop: async () => {
+      await client.close();
+      server.forceShutdown();
+    },
+  };
+}
+
+async function bindLoopback(server: grpc.Server): Promise<number> {
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
+  return port;
+}
+
 /** firebase-admin reads FIRESTORE_EMULATOR_HOST when its Firestore is created, so each gets its own. */
 function adminFor(host: string): { db: Firestore; close: () => Promise<void> } {
   const previous = process.env.FIRESTORE_EMULATOR_HOST;
   process.env.FIRESTORE_EMULATOR_HOST = host;
   try {
     const app = initializeApp({ projectId: `demo-bench-${randomUUID().slice(0, 8)}` }, `bench-${randomUUID()}`);
-    const db = getFirestore(app);
-    return { db, close: () => deleteApp(app) };
+    return { db: getFirestore(app), close: () => deleteApp(app) };
   } finally {
     if (previous === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
     else process.env.FIRESTORE_EMULATOR_HOST = previous;
@@ -119,8 +174,8 @@ function freePort(): Promise<number> {
 
 async function warmUp(db: Firestore): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    await db.doc(`warmup/w${i}`).set({ i });
-    await db.doc(`warmup/w${i}`).get();
+    await db.doc(`sequential/d${i}`).set(sampleDocument(i));
+    await db.doc(`sequential/d${i}`).get();
   }
 }
 
@@ -171,9 +226,17 @@ async function timed(work: () => Promise<void>): Promise<Outcome> {
   }
 }
 
-function printTable(oursLabel: string, theirsLabel: string, rows: [string, Outcome, Outcome][]): void {
-  const cell = (outcome: Outcome) => ('ms' in outcome ? `${outcome.ms.toFixed(0)} ms` : `failed: ${outcome.failed}`);
-  const ratio = (a: Outcome, b: Outcome) => ('ms' in a && 'ms' in b ? `${(b.ms / a.ms).toFixed(2)}× faster` : 'n/a');
-  const table = rows.map(([name, a, b]) => ({ operation: name, [oursLabel]: cell(a), [theirsLabel]: cell(b), 'ours vs theirs': ratio(a, b) }));
-  console.table(table);
+function printTable(rows: [string, Outcome, Outcome, Outcome][]): void {
+  const cell = (outcome: Outcome) => ('ms' in outcome ? `${outcome.ms.toFixed(0)} ms` : outcome.failed === 'n/a' ? 'n/a' : `failed: ${outcome.failed}`);
+  const ratio = (slow: Outcome, fast: Outcome) => ('ms' in slow && 'ms' in fast ? `${(slow.ms / fast.ms).toFixed(2)}×` : 'n/a');
+  console.table(
+    rows.map(([operation, ours, theirs, floor]) => ({
+      operation,
+      ours: cell(ours),
+      '@firestore-emulator/server': cell(theirs),
+      'theirs / ours': ratio(theirs, ours),
+      'floor (no-op server)': cell(floor),
+      'theirs / floor (best possible)': ratio(theirs, floor),
+    })),
+  );
 }

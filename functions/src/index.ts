@@ -9,6 +9,7 @@ import { requireCaller } from './common/callable';
 import { systemClock } from './common/clock';
 import * as orgs from './orgs';
 import * as billing from './billing';
+import * as privacy from './privacy';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 
 initializeApp();
@@ -56,3 +57,17 @@ export const replayStripeEvents = onCall({ secrets: stripeSecrets, timeoutSecond
 export const billingGraceSweep = onSchedule('every 1 hours', async () => {
   await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock });
 });
+
+// Privacy promises (issue 7): docs/privacy.md.
+export const cancelOrganizationDeletion = onCall((request) =>
+  privacy.cancelOrganizationDeletion({ db: getFirestore(), clock: systemClock }, requireCaller(request), request.data),
+);
+export const eraseContact = onCall({ timeoutSeconds: 540 }, (request) => privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data));
+export const exportData = onRequest({ cors: true, timeoutSeconds: 3600, memory: '512MiB' }, (req, res) =>
+  privacy.handleExportRequest(privacy.exportDeps(), req, res),
+);
+export const recordUsageEvent = onCall((request) => privacy.recordUsageEvent(privacy.usageDeps(), requireCaller(request), request.data));
+export const setMarketingConsent = onCall((request) => privacy.setMarketingConsent(privacy.marketingDeps(), requireCaller(request), request.data));
+export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] }, (req, res) =>
+  privacy.handleUnsubscribeRequest(privacy.unsubscribeDeps(), req, res),
+);

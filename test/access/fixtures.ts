@@ -28,7 +28,7 @@ export const orgIds: Record<OrgKey, string> = { A: 'org-a', B: 'org-b' };
 /** A member of each organization who is none of the principals: the target of member-row cells. */
 export const teammateUid = (org: OrgKey) => `u-teammate-${org.toLowerCase()}`;
 /** A person with a profile, who is no principal. */
-export const someoneElseUid = 'u-someone-else';
+const someoneElseUid = 'u-someone-else';
 /** The uid an unauthenticated client's payloads name (they are denied before any field is read). */
 export const anonymousUid = 'u-anonymous';
 
@@ -122,7 +122,7 @@ export interface CellCall {
 const marker = (cell: Pick<Cell, 'principal'>) => `by ${cell.principal}`;
 
 /** The documents a row's operations target, and the payloads of its writes (valid for the caller). */
-export interface RowTargets {
+interface RowTargets {
   collectionPath: string;
   ids: { get: string; create: string; update: string; delete: string };
   create: DocumentData;
@@ -130,7 +130,7 @@ export interface RowTargets {
   update: DocumentData;
 }
 
-export function rowTargets(cell: Pick<Cell, 'row' | 'org' | 'principal'>, principal: Principal): RowTargets | null {
+function rowTargets(cell: Pick<Cell, 'row' | 'org' | 'principal'>, principal: Principal): RowTargets | null {
   const self = principal.uid ?? anonymousUid;
   const orgId = orgIds[cell.org];
   const mark = marker(cell);

@@ -20,7 +20,7 @@ export async function loadPolicy(): Promise<AccessPolicy> {
 }
 
 /** A JavaScript value as a Firestore Value; NOW becomes `time`. */
-export function toValue(value: unknown, time: Timestamp): Value {
+function toValue(value: unknown, time: Timestamp): Value {
   if (value === NOW) return { timestampValue: time };
   if (value instanceof ClientTime) return { timestampValue: timestampOf(value.millis) };
   if (value === null) return { nullValue: 'NULL_VALUE' };

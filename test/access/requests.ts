@@ -54,7 +54,7 @@ export function describeRequest(request: AccessRequest): string {
 }
 
 /** Replaces the time markers in document data, recursively. */
-export function mapTimes(data: unknown, now: () => unknown, client: (t: ClientTime) => unknown): unknown {
+function mapTimes(data: unknown, now: () => unknown, client: (t: ClientTime) => unknown): unknown {
   if (data === NOW) return now();
   if (data instanceof ClientTime) return client(data);
   if (Array.isArray(data)) return data.map((item) => mapTimes(item, now, client));
@@ -65,7 +65,7 @@ export function mapTimes(data: unknown, now: () => unknown, client: (t: ClientTi
 }
 
 /** The data as the web client sends it. */
-export function clientData(data: DocumentData): DocumentData {
+function clientData(data: DocumentData): DocumentData {
   return mapTimes(data, () => serverTimestamp(), (t) => ClientTimestamp.fromMillis(t.millis)) as DocumentData;
 }
 

@@ -57,13 +57,15 @@ describe.each(kindIds)('%s', (kindId) => {
   let sample = 0;
 
   it('valid documents generated from the schema pass zod and the rules', async () => {
+    // Writers are fixed per kind except for profiles, whose id is their owner's uid: each run gets a new person
+    // (also when fast-check shrinks and replays a case).
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 1 << 30 }).chain((n) => kind.arbitrary(kind.writer(n)).map((data) => ({ n, data }))), async ({ n, data }) => {
-        const writer = kind.writer(n);
+      fc.asyncProperty(kind.arbitrary(kind.writer(0)), async (data) => {
+        const writer = kind.writer(sample++);
         expect(zodIssues(kind, data, writer)).toEqual([]);
-        const request = kind.request(data, writer, n);
+        const request = kind.request(data, writer, sample);
         const result = await outcome(() => runOnClient(clientOf(writer), request));
-        expect({ request: describeRequest(request), allowed: result.allowed }).toEqual({ request: describeRequest(request), allowed: true });
+        expect({ request: describeRequest(request), data, allowed: result.allowed }).toEqual({ request: describeRequest(request), data, allowed: true });
       }),
       { numRuns: 25 },
     );

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { deletionReceiptSchema, orgDeletionRequestSchema, paths, type Organization } from '@leadpulse/model';
+import { checkGraceDays } from '../../functions/src/privacy/config';
 import {
   cancelOrganizationDeletion,
   requestOrganizationDeletion,
@@ -130,6 +131,14 @@ describe('requestOrganizationDeletion', () => {
     expect(new Set(results.map((r) => r.graceEndsAt)).size).toBe(1);
     const audit = await db.collection(paths.auditLog('orgA')).where('action', '==', 'org.deletion_requested').get();
     expect(audit.size).toBe(1);
+  });
+});
+
+describe('ORG_DELETION_GRACE_DAYS', () => {
+  it('leaves at least a day before the 30-day deadline', () => {
+    expect(checkGraceDays(0)).toBe(0);
+    expect(checkGraceDays(29)).toBe(29);
+    for (const bad of [30, -1, 2.5]) expect(() => checkGraceDays(bad)).toThrow(/ORG_DELETION_GRACE_DAYS must be an integer from 0 to 29/);
   });
 });
 

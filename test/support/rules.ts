@@ -12,7 +12,7 @@ export const rulesPath = join(__dirname, '..', '..', 'firestore.rules');
 /** True when our offline emulator drives the suite: only it reports rules lookups. */
 export const offlineEmulator = Boolean(process.env.LEADPULSE_OFFLINE_EMULATOR);
 
-export function emulatorHostPort(): { host: string; port: number } {
+function emulatorHostPort(): { host: string; port: number } {
   const value = process.env.FIRESTORE_EMULATOR_HOST;
   if (!value) throw new Error('FIRESTORE_EMULATOR_HOST is not set: run through vitest (global setup)');
   const url = new URL(`http://${value}`);

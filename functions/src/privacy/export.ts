@@ -28,7 +28,7 @@ export interface ExportDeps {
   pageSize?: number;
 }
 
-const DEFAULT_EXPORT_PAGE_SIZE = 300;
+const DEFAULT_EXPORT_PAGE_SIZE = 1000;
 
 /** A failure before the first byte of the export: answered with this status and a JSON body. */
 class ExportRefused extends Error {
