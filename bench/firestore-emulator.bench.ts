@@ -173,6 +173,7 @@ function freePort(): Promise<number> {
 }
 
 async function warmUp(db: Firestore): Promise<void> {
+  console.error('warmup');
   for (let i = 0; i < 50; i++) {
     await db.doc(`sequential/d${i}`).set(sampleDocument(i));
     await db.doc(`sequential/d${i}`).get();
@@ -216,6 +217,7 @@ async function deleteAll(db: Firestore): Promise<void> {
 }
 
 async function timed(work: () => Promise<void>): Promise<Outcome> {
+  console.error('step', work.toString().slice(0, 60));
   const started = performance.now();
   try {
     await work();

@@ -12,7 +12,7 @@
  * Ctrl-C stops everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
@@ -51,20 +51,10 @@ function googleFirestoreAvailable(): { ok: true } | { ok: false; why: string } {
   return existsSync(jar) ? { ok: true } : { ok: false, why: `${jar} is not downloaded` };
 }
 
-/**
- * Compiles functions/ to functions/lib. The compiled code requires `@leadpulse/model`, whose package points at
- * TypeScript sources; the compiled copy of the model (functions/lib/packages/model) is linked under
- * functions/lib/node_modules so that Node resolves it first. Type errors are reported, not fatal: tsc still
- * emits, and a local backend that runs is more useful than none.
- */
+/** Bundles functions/ into functions/lib/index.js (the build deploy uses), which the Functions emulator loads. */
 function buildFunctions(): void {
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'functions')], { encoding: 'utf8' });
-  if (tsc.status !== 0) console.warn(`functions/ has type errors (running what tsc emitted):\n${tsc.stdout}${tsc.stderr}`);
-  const lib = join(root, 'functions', 'lib');
-  if (!existsSync(join(lib, 'functions', 'src', 'index.js'))) throw new Error('functions/ did not compile to functions/lib/functions/src/index.js');
-  const linked = join(lib, 'node_modules', '@leadpulse', 'model');
-  mkdirSync(linked, { recursive: true });
-  writeFileSync(join(linked, 'package.json'), `${JSON.stringify({ name: '@leadpulse/model', private: true, main: '../../../packages/model/src/index.js' }, null, 2)}\n`);
+  const build = spawnSync('npm', ['run', 'build', '--workspace', 'functions'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`functions/ did not build:\n${build.stdout}${build.stderr}`);
 }
 
 function waitForExit(child: ChildProcess): Promise<void> {
