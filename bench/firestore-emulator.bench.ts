@@ -15,8 +15,8 @@ import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { FirestoreServer } from '@firestore-emulator/server';
 import { startEmulator } from '../packages/firestore-emulator/src';
 
-const SEQUENTIAL_OPS = 1000;
-const LARGE_COLLECTION = 10_000;
+const SEQUENTIAL_OPS = Number(process.env.BENCH_OPS ?? 1000);
+const LARGE_COLLECTION = Number(process.env.BENCH_LARGE ?? 10_000);
 /** Sequential timings are taken this many times, alternating the servers; the best round is reported, which
  *  filters out pauses caused by other processes on a shared machine. */
 const ROUNDS = 3;
@@ -173,7 +173,6 @@ function freePort(): Promise<number> {
 }
 
 async function warmUp(db: Firestore): Promise<void> {
-  console.error('warmup');
   for (let i = 0; i < 50; i++) {
     await db.doc(`sequential/d${i}`).set(sampleDocument(i));
     await db.doc(`sequential/d${i}`).get();
@@ -217,7 +216,6 @@ async function deleteAll(db: Firestore): Promise<void> {
 }
 
 async function timed(work: () => Promise<void>): Promise<Outcome> {
-  console.error('step', work.toString().slice(0, 60));
   const started = performance.now();
   try {
     await work();

@@ -4,13 +4,15 @@
 import { initializeApp } from 'firebase-admin/app';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineInt } from 'firebase-functions/params';
+import * as functionsV1 from 'firebase-functions/v1';
 import { onCall, onRequest } from 'firebase-functions/v2/https';
+import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { requireCaller } from './common/callable';
 import { systemClock } from './common/clock';
 import * as orgs from './orgs';
+import * as accounts from './accounts';
 import * as billing from './billing';
 import * as privacy from './privacy';
-import { onSchedule } from 'firebase-functions/v2/scheduler';
 
 initializeApp();
 
@@ -71,3 +73,23 @@ export const setMarketingConsent = onCall((request) => privacy.setMarketingConse
 export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] }, (req, res) =>
   privacy.handleUnsubscribeRequest(privacy.unsubscribeDeps(), req, res),
 );
+
+// Deleting an organization (or the account of its only member) cancels its Stripe subscriptions at once.
+const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
+export const requestOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
+  privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+);
+export const deleteMyAccount = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+  accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+);
+export const eraseUser = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+  accounts.eraseUser(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+);
+// Auth's user-deleted event exists only as a v1 trigger.
+export const onAuthUserDeleted = functionsV1
+  .runWith({ secrets: stripeSecrets, timeoutSeconds: 540 })
+  .auth.user()
+  .onDelete((user) => accounts.onAuthUserDeleted(privacy.accountDeletionDeps(cancelSubscription), user.uid));
+export const retention = onSchedule({ schedule: 'every 6 hours', timeoutSeconds: 1800, memory: '512MiB', secrets: stripeSecrets }, async () => {
+  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(cancelSubscription)));
+});

@@ -387,6 +387,22 @@ export class LocalStripe {
       const subscription = this.subscriptions.get(match[1]);
       return subscription ? [200, clone(subscription)] : missing('subscription', match[1]);
     }
+    if (method === 'GET' && path === '/v1/subscriptions') {
+      // Without `status`, Stripe lists every subscription that is not canceled; `status=all` lists them all.
+      const data = [...this.subscriptions.values()].filter(
+        (subscription) =>
+          (params.customer === undefined || subscription.customer === params.customer) &&
+          (params.status === 'all' || (params.status === undefined ? subscription.status !== 'canceled' : subscription.status === params.status)),
+      );
+      return [200, { object: 'list', url: '/v1/subscriptions', has_more: false, data: clone(data) }];
+    }
+    if (method === 'DELETE' && (match = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
+      const subscription = this.subscriptions.get(match[1]);
+      if (!subscription) return missing('subscription', match[1]);
+      if (subscription.status === 'canceled') return invalid('id', `No such subscription: '${match[1]}' is already canceled`);
+      Object.assign(subscription, { status: 'canceled', canceled_at: this.now(), ended_at: this.now() });
+      return [200, clone(subscription)];
+    }
     if (method === 'GET' && path === '/v1/invoices') {
       const data = [...this.invoices.values()].filter(
         (invoice) =>

@@ -32,6 +32,11 @@ function billingCatalog(): BillingCatalog {
   return catalogCache.catalog;
 }
 
+/** What calls to Stripe outside billing's own flows need (cancelling on organization deletion). */
+export function stripeDeps(): Pick<BillingDeps, 'db' | 'stripe'> {
+  return { db: getFirestore(), stripe: stripeClient() };
+}
+
 export function billingDeps(): BillingDeps {
   return { db: getFirestore(), stripe: stripeClient(), clock: systemClock, catalog: billingCatalog() };
 }
