@@ -15,8 +15,8 @@ import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { FirestoreServer } from '@firestore-emulator/server';
 import { startEmulator } from '../packages/firestore-emulator/src';
 
-const SEQUENTIAL_OPS = Number(process.env.BENCH_OPS ?? 1000);
-const LARGE_COLLECTION = Number(process.env.BENCH_LARGE ?? 10_000);
+const SEQUENTIAL_OPS = 1000;
+const LARGE_COLLECTION = 10_000;
 /** Sequential timings are taken this many times, alternating the servers; the best round is reported, which
  *  filters out pauses caused by other processes on a shared machine. */
 const ROUNDS = 3;
@@ -116,7 +116,7 @@ async function startFloor(): Promise<Server> {
     responseSerialize: bytes,
     responseDeserialize: bytes,
   });
-  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+  const server = new grpc.Server();
   server.addService(
     { Commit: method('Commit', false), BatchGetDocuments: method('BatchGetDocuments', true) },
     {

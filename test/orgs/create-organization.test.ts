@@ -80,7 +80,7 @@ describe('createOrganization', () => {
     ['a name over 100 characters', { name: 'x'.repeat(101) }, 'name'],
     ['a bad colour', { name: 'Acme', branding: { primaryColor: 'red' } }, 'branding.primaryColor'],
     ['an http logo', { name: 'Acme', branding: { logoUrl: 'http://example.com/logo.png' } }, 'branding.logoUrl'],
-    ['a privileged field', { name: 'Acme', ownerUid: 'someone-else' }, '(arguments)'],
+    ['a privileged field', { name: 'Acme', ownerUid: 'someone-else' }, 'ownerUid'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const error = await expectRejectedWithoutWrites(
       db,

@@ -162,7 +162,7 @@ describe('inviteMember', () => {
     ['a bad e-mail', { orgId: 'org', email: 'not-an-address', role: 'member' }, 'email'],
     ['the owner role', { orgId: 'org', email: 'a@example.com', role: 'owner' }, 'role'],
     ['an unknown role', { orgId: 'org', email: 'a@example.com', role: 'superuser' }, 'role'],
-    ['an unknown field', { orgId: 'org', email: 'a@example.com', role: 'member', expiresAt: 0 }, '(arguments)'],
+    ['an unknown field', { orgId: 'org', email: 'a@example.com', role: 'member', expiresAt: 0 }, 'expiresAt'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const { d, org } = await fixture();
     const error = await expectRejectedWithoutWrites(db, () => inviteMember(d, org.owner, args), 'invalid-argument');

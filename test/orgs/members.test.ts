@@ -107,7 +107,7 @@ describe('changeRole', () => {
     ['a missing uid', { orgId: 'o', role: 'member' }, 'uid'],
     ['a uid with a slash', { orgId: 'o', uid: 'a/b', role: 'member' }, 'uid'],
     ['a reserved uid', { orgId: 'o', uid: '__x__', role: 'member' }, 'uid'],
-    ['an unknown field', { orgId: 'o', uid: 'u', role: 'member', access: 'full' }, '(arguments)'],
+    ['an unknown field', { orgId: 'o', uid: 'u', role: 'member', access: 'full' }, 'access'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const { d, org } = await fixture();
     const error = await expectRejectedWithoutWrites(db, () => changeRole(d, org.owner, args), 'invalid-argument');

@@ -107,7 +107,7 @@ describe('eraseContact', () => {
       [{ orgId: 'orgA' }, 'contactId'],
       [{ contactId: target }, 'orgId'],
       [{ orgId: 'orgA', contactId: '../x' }, 'contactId'],
-      [{ orgId: 'orgA', contactId: target, messages: false }, '(arguments)'],
+      [{ orgId: 'orgA', contactId: target, messages: false }, 'messages'],
     ];
     for (const [data, field] of cases) {
       const error = await expectRefusedWithoutChange(db, () => eraseContact(deps, caller(owner), data), 'invalid-argument');

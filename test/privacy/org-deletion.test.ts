@@ -117,7 +117,7 @@ describe('requestOrganizationDeletion', () => {
       [{}, 'orgId'],
       [{ orgId: 'a/b' }, 'orgId'],
       [{ orgId: 42 }, 'orgId'],
-      [{ orgId: 'orgA', force: true }, '(arguments)'],
+      [{ orgId: 'orgA', force: true }, 'force'],
       [null, '(arguments)'],
     ];
     for (const [data, field] of cases) {

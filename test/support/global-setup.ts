@@ -4,6 +4,8 @@
  * a free port, and the variable is set before the test workers fork, so every SDK in them finds it.
  */
 export default async function setup(): Promise<(() => Promise<void>) | void> {
+  // firebase-admin would otherwise probe for a Google Cloud metadata server in every worker.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   if (process.env.FIRESTORE_EMULATOR_HOST) return;
   const { startEmulator } = await import('@leadpulse/firestore-emulator');
   const emulator = await startEmulator({ host: '127.0.0.1', port: 0 });

@@ -27,6 +27,8 @@ export function parseArgs<S extends z.ZodType>(schema: S, data: unknown): z.infe
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue.path.length > 0 ? issue.path.join('.') : '(arguments)';
+  // An unknown key is named itself, so the client sees which field it must not send.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  const field = path.length > 0 ? path.join('.') : '(arguments)';
   throw new HttpsError('invalid-argument', `${field}: ${issue.message}`, { field });
 }

@@ -22,8 +22,6 @@ export function createGrpcServer(state: EmulatorState): grpc.Server {
     // Firestore documents reach 1 MiB and batches 500 of them; the SDKs send up to their own (large) limits.
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
-    // Per-call channelz bookkeeping costs time on every request and nothing here reads it.
-    'grpc.enable_channelz': 0,
   });
   server.addService(serviceDefinition(), implementation(state));
   return server;
