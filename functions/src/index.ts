@@ -60,7 +60,7 @@ export const billingGraceSweep = onSchedule('every 1 hours', async () => {
   await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock });
 });
 
-// Privacy promises (issue 7): docs/privacy.md.
+// Privacy promises (issue 7): README, "Privacy promises".
 export const cancelOrganizationDeletion = onCall((request) =>
   privacy.cancelOrganizationDeletion({ db: getFirestore(), clock: systemClock }, requireCaller(request), request.data),
 );

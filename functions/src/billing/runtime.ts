@@ -7,7 +7,7 @@ import { parseBillingCatalog, type BillingCatalog } from './catalog';
 import type { CheckoutDeps } from './checkout';
 import type { WebhookDeps } from './webhook';
 
-/** Secrets and configuration of the billing functions (docs/billing.md says how to set them). */
+/** Secrets and configuration of the billing functions (the README's "Billing" section says how to set them). */
 export const stripeSecretKey = defineSecret('STRIPE_SECRET_KEY');
 export const stripeWebhookSecret = defineSecret('STRIPE_WEBHOOK_SECRET');
 export const billingCatalogParam = defineString('BILLING_CATALOG', {

@@ -42,7 +42,7 @@ export type RetentionRule = ExpiryRule | RequestRule;
 /** An account deletion request older than this is a run that stopped; the job finishes it. */
 export const STALE_ACCOUNT_DELETION_MS = 15 * 60 * 1000;
 
-/** The retention table: every class of data the backend deletes on a schedule, and when (docs/privacy.md). */
+/** The retention table: every class of data the backend deletes on a schedule, and when (printed in the README). */
 export const retentionTable: readonly RetentionRule[] = [
   {
     kind: 'organizations',

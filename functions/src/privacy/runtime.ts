@@ -14,7 +14,7 @@ import type { PurgeDeps } from './org-purge';
 import type { RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
 
-/** Configuration and secrets of the privacy functions (docs/privacy.md says how to set them). */
+/** Configuration and secrets of the privacy functions (the README's "Privacy promises" section says how to set them). */
 export const orgDeletionGraceDays = defineInt('ORG_DELETION_GRACE_DAYS', {
   default: DEFAULT_ORG_DELETION_GRACE_DAYS,
   description: 'Days an owner may cancel an organization deletion before it is purged (0-29; the purge deadline is 30 days)',
