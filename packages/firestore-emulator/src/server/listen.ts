@@ -126,9 +126,7 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
   private scheduleSync(database: Database): void {
     if (this.syncing || this.closed) return;
     this.syncing = true;
-    void this.syncUntilIdle(database).finally(() => {
-      this.syncing = false;
-    });
+    void this.syncUntilIdle(database);
   }
 
   private async syncUntilIdle(database: Database): Promise<void> {
@@ -136,6 +134,9 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
       while (!this.closed && this.hasWork()) await this.syncRound(database);
     } catch (error) {
       this.output.fail(error);
+    } finally {
+      // In the same step as the last hasWork() check, so no commit can slip in between and be left unsynced.
+      this.syncing = false;
     }
   }
 
