@@ -83,7 +83,7 @@ describe('setMarketingConsent', () => {
     for (const [data, field] of [
       [{ optIn: 'yes', source: 'signup' }, 'optIn'],
       [{ optIn: true, source: 'unsubscribe_link' }, 'source'],
-      [{ optIn: true, source: 'signup', email: 'x@y.z' }, '(arguments)'],
+      [{ optIn: true, source: 'signup', email: 'x@y.z' }, 'email'],
     ] as const) {
       const error = await expectRefusedWithoutChange(db, () => setMarketingConsent(deps, caller('cy'), data), 'invalid-argument');
       expect(error.details).toEqual({ field });
