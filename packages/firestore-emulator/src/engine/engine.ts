@@ -99,10 +99,9 @@ export class FirestoreEngine implements Engine {
     return database;
   }
 
-  clearProject(projectId: string): void {
-    const project = this.projects.get(projectId);
-    if (!project) return;
-    for (const database of project.databases.values()) database.clear();
+  clearDatabase(projectId: string, databaseId: string): void {
+    // A database never used has nothing to clear.
+    this.projects.get(projectId)?.databases.get(databaseId)?.clear();
   }
 
   setAccessPolicy(projectId: string, policy: AccessPolicy | null): void {

@@ -52,13 +52,13 @@ export interface AccessDecisionReport {
 export interface Engine {
   /** The database `projects/{projectId}/databases/{databaseId}`, created empty on first use. */
   database(projectId: string, databaseId: string): Database;
-  /** Deletes every document of every database of the project and aborts its open transactions
-   *  (REST `DELETE /emulator/v1/projects/{id}/databases/(default)/documents`). Rules stay loaded. */
-  clearProject(projectId: string): void;
+  /** Deletes every document of that one database and aborts its open transactions
+   *  (REST `DELETE /emulator/v1/projects/{id}/databases/{databaseId}/documents`). Rules stay loaded. */
+  clearDatabase(projectId: string, databaseId: string): void;
   /** Rules for every database of the project. null (the initial state) means no rules loaded: open access,
    *  as Google's emulator started without a rules file. */
   setAccessPolicy(projectId: string, policy: AccessPolicy | null): void;
-  /** Calls `listener` after every successful commit (Commit, BatchWrite, clearProject) of that database;
+  /** Calls `listener` after every successful commit (Commit, BatchWrite, clearDatabase) of that database;
    *  returns the unsubscribe function. Listeners run synchronously after the data is visible. */
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void;
 }

@@ -32,9 +32,9 @@ export class EmulatorState {
     return this.rulesByProject.get(projectId) ?? null;
   }
 
-  clearDocuments(projectId: string): void {
+  clearDocuments(projectId: string, databaseId: string): void {
     this.ensureProject(projectId);
-    this.engine.clearProject(projectId);
+    this.engine.clearDatabase(projectId, databaseId);
   }
 
   private ensureProject(projectId: string): void {

@@ -132,7 +132,10 @@ function unary<Req, Res>(run: (request: Req, caller: Caller) => Promise<Res>) {
       .then(() => run(messageOf(call.request), callerOf(call.metadata)))
       .then(
         (response) => callback(null, response),
-        (error: unknown) => callback(toStatus(error)),
+        (error: unknown) => {
+          sendHeaders(call);
+          callback(toStatus(error));
+        },
       );
   };
 }
@@ -146,9 +149,22 @@ function serverStreaming<Req, Res>(run: (request: Req, caller: Caller) => Promis
           for (const response of responses) call.write(response);
           call.end();
         },
-        (error: unknown) => call.emit('error', toStatus(error)),
+        (error: unknown) => {
+          sendHeaders(call);
+          call.emit('error', toStatus(error));
+        },
       );
   };
+}
+
+/**
+ * Sends the (empty) response headers before an error status. grpc-js would otherwise answer "trailers-only",
+ * which firebase-admin's server-streaming transport (google-gax through retry-request) takes for a connection
+ * that never answered: it silently re-sends the request twice, seconds apart, whatever the status code.
+ * Call it only before the first response message (a message sends the headers itself).
+ */
+function sendHeaders(call: { sendMetadata(metadata: grpc.Metadata): void }): void {
+  call.sendMetadata(new grpc.Metadata());
 }
 
 /** The server side of one bidirectional stream, as a session sees it. */
@@ -172,17 +188,24 @@ export interface StreamSession<Req> {
 function bidiStreaming<Req, Res>(open: (caller: Caller, output: StreamOutput<Res>) => StreamSession<Req>) {
   return (call: grpc.ServerDuplexStream<Decoded<Req>, Res>): void => {
     let finished = false;
+    let responded = false;
     let session: StreamSession<Req> | undefined;
     const finish = (error?: unknown): void => {
       if (finished) return;
       finished = true;
       session?.close();
-      if (error === undefined) call.end();
-      else call.emit('error', toStatus(error));
+      if (error === undefined) {
+        call.end();
+        return;
+      }
+      if (!responded) sendHeaders(call);
+      call.emit('error', toStatus(error));
     };
     const output: StreamOutput<Res> = {
       send: (response) => {
-        if (!finished) call.write(response);
+        if (finished) return;
+        responded = true;
+        call.write(response);
       },
       end: () => finish(),
       fail: (error) => finish(error),

@@ -31,14 +31,24 @@ class HttpError extends Error {
   }
 }
 
-type Route = (state: EmulatorState, projectId: string, request: IncomingMessage, url: URL) => Promise<unknown>;
+/** The ids a route's path names: the named groups of its pattern. */
+interface PathIds {
+  projectId: string;
+  databaseId?: string;
+}
+
+type Route = (state: EmulatorState, ids: PathIds, request: IncomingMessage, url: URL) => Promise<unknown>;
 
 const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
-  { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/([^/:]+):securityRules$/, run: putSecurityRules },
-  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/([^/:]+)\/databases\/\(default\)\/documents$/, run: clearDocuments },
-  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/([^/:]+):ruleCoverage$/, run: getRuleCoverage },
-  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/([^/:]+):rulesDecisions$/, run: getRulesDecisions },
-  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/([^/:]+):rulesDecisions$/, run: clearRulesDecisions },
+  { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):securityRules$/, run: putSecurityRules },
+  {
+    method: 'DELETE',
+    pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+)\/databases\/(?<databaseId>[^/:]+)\/documents$/,
+    run: clearDocuments,
+  },
+  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):ruleCoverage$/, run: getRuleCoverage },
+  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: getRulesDecisions },
+  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: clearRulesDecisions },
 ];
 
 export function createRestHandler(state: EmulatorState) {
@@ -62,7 +72,7 @@ async function route(state: EmulatorState, request: IncomingMessage): Promise<un
   if (path === '/' && request.method === 'GET') return 'Ok';
   for (const candidate of PROJECT_ROUTES) {
     const match = candidate.pattern.exec(path);
-    if (match && request.method === candidate.method) return candidate.run(state, match[1], request, url);
+    if (match && request.method === candidate.method) return candidate.run(state, match.groups as unknown as PathIds, request, url);
   }
   if (path.startsWith('/emulator/') || path.startsWith('/v1/') || path.startsWith('/v1beta1/')) {
     throw new HttpError(501, 'UNIMPLEMENTED', `${request.method} ${path} is not implemented by the offline Firestore emulator`);
@@ -70,7 +80,7 @@ async function route(state: EmulatorState, request: IncomingMessage): Promise<un
   throw new HttpError(404, 'NOT_FOUND', `${request.method} ${path} is not an endpoint of the offline Firestore emulator`);
 }
 
-async function putSecurityRules(state: EmulatorState, projectId: string, request: IncomingMessage): Promise<unknown> {
+async function putSecurityRules(state: EmulatorState, { projectId }: PathIds, request: IncomingMessage): Promise<unknown> {
   const parsed = SecurityRulesBody.safeParse(await readJson(request));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -97,24 +107,25 @@ async function putSecurityRules(state: EmulatorState, projectId: string, request
   }
 }
 
-async function clearDocuments(state: EmulatorState, projectId: string): Promise<unknown> {
-  state.clearDocuments(projectId);
+/** Clears one database of the project, as Google's emulator does; the others keep their documents. */
+async function clearDocuments(state: EmulatorState, { projectId, databaseId }: PathIds): Promise<unknown> {
+  state.clearDocuments(projectId, databaseId!);
   return {};
 }
 
-async function getRuleCoverage(state: EmulatorState, projectId: string): Promise<unknown> {
+async function getRuleCoverage(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
   const rules = state.rulesOf(projectId);
   if (!rules) throw new HttpError(404, 'NOT_FOUND', `No security rules are loaded for project "${projectId}"`);
   return rules.coverageReport();
 }
 
-async function getRulesDecisions(state: EmulatorState, projectId: string, _request: IncomingMessage, url: URL): Promise<unknown> {
+async function getRulesDecisions(state: EmulatorState, { projectId }: PathIds, _request: IncomingMessage, url: URL): Promise<unknown> {
   const query = SinceQuery.safeParse(Object.fromEntries(url.searchParams));
   if (!query.success) throw new HttpError(400, 'INVALID_ARGUMENT', 'Query parameter "since" must be a non-negative integer');
   return { decisions: state.decisions.list(projectId, query.data.since) };
 }
 
-async function clearRulesDecisions(state: EmulatorState, projectId: string): Promise<unknown> {
+async function clearRulesDecisions(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
   state.decisions.clear(projectId);
   return {};
 }

@@ -1,6 +1,7 @@
 /**
  * One port, two protocols; malformed requests; the Authorization header; methods not served.
  */
+import * as protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import {
@@ -113,6 +114,41 @@ describe.skipIf(!offlineEmulator)('what the offline emulator does not implement 
     const error = await rejectionOf(partitions());
     expect(error.code).toBe(UNIMPLEMENTED);
     expect(error.message).toContain('PartitionQuery');
+  });
+
+  // protobufjs (and so our decoder) skips fields it has no descriptor for; the request would lose their meaning.
+  it('refuses a request carrying a field the protos do not define, at any depth, with UNIMPLEMENTED naming it', async () => {
+    const UNKNOWN = 1000;
+    const withUnknownField = (message: Uint8Array): Buffer =>
+      Buffer.concat([message, protobuf.Writer.create().uint32((UNKNOWN << 3) | 0).uint32(1).finish()]);
+    const lengthDelimited = (fieldNumber: number, message: Uint8Array): Buffer =>
+      Buffer.from(protobuf.Writer.create().uint32((fieldNumber << 3) | 2).bytes(message).finish());
+    const name = `${database}/documents/unknown/field`;
+    const write = encodeMessage('google.firestore.v1.Write', { update: { name, fields: { a: { integerValue: '1' } } } });
+    const commitOf = (writeBytes: Uint8Array): Buffer =>
+      Buffer.concat([encodeMessage('google.firestore.v1.CommitRequest', { database }), lengthDelimited(2, writeBytes)]);
+
+    const onTheRequest = withUnknownField(commitOf(write));
+    const inAWrite = commitOf(withUnknownField(write));
+    // Document.fields is a map<string, Value>: the unknown field is in the value of entry "a".
+    const value = withUnknownField(encodeMessage('google.firestore.v1.Value', { integerValue: '1' }));
+    const entry = Buffer.concat([lengthDelimited(1, Buffer.from('a')), lengthDelimited(2, value)]);
+    const document = Buffer.concat([encodeMessage('google.firestore.v1.Document', { name }), lengthDelimited(2, entry)]);
+    const inAMapValue = commitOf(Buffer.concat([lengthDelimited(1, document)]));
+
+    for (const [request, message] of [
+      [onTheRequest, 'google.firestore.v1.CommitRequest'],
+      [inAWrite, 'google.firestore.v1.Write'],
+      [inAMapValue, 'google.firestore.v1.Value'],
+    ] as const) {
+      const failure = (await rejectionOf(rawUnaryCall('Commit', request))) as unknown as GrpcFailure;
+      expect(failure.code).toBe(UNIMPLEMENTED);
+      expect(failure.details).toContain(`field ${UNKNOWN} of ${message}`);
+    }
+    expect((await db.doc('unknown/field').get()).exists).toBe(false);
+    // The same request without the unknown field is accepted.
+    await rawUnaryCall('Commit', commitOf(write));
+    expect((await db.doc('unknown/field').get()).data()).toEqual({ a: 1 });
   });
 
   it('answers REST endpoints it does not serve with 501 naming the request', async () => {

@@ -1,7 +1,8 @@
 /**
  * The `firebase` web SDK in Node: getDoc/getDocs go through Listen, setDoc/updateDoc/deleteDoc and batches
- * through the Write stream (handshake, stream tokens, one response per batch), runTransaction through
- * BeginTransaction/BatchGetDocuments/Commit.
+ * through the Write stream (handshake, stream tokens, one response per batch), runTransaction optimistically:
+ * BatchGetDocuments without a transaction, then one Commit whose preconditions (on the written documents, and
+ * `verify` writes for those only read) fail if anything read has changed since.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Firestore as AdminFirestore } from 'firebase-admin/firestore';
@@ -106,7 +107,7 @@ describe('writes (the Write stream)', () => {
   });
 });
 
-describe('transactions (BeginTransaction / BatchGetDocuments / Commit)', () => {
+describe('transactions (BatchGetDocuments, then Commit with preconditions)', () => {
   it('runTransaction reads and writes, and ten concurrent increments end at 10', async () => {
     const ref = doc(db, 'webt/counter');
     await setDoc(ref, { value: 0 });
@@ -119,5 +120,29 @@ describe('transactions (BeginTransaction / BatchGetDocuments / Commit)', () => {
       ),
     );
     expect((await admin.doc('webt/counter').get()).get('value')).toBe(10);
+  });
+
+  it('a document read but not written is verified at commit: a change in between makes the transaction run again', async () => {
+    await admin.doc('webt/source').set({ n: 1 });
+    let attempts = 0;
+    await runTransaction(db, async (tx) => {
+      attempts += 1;
+      const source = await tx.get(doc(db, 'webt/source'));
+      // Changed after the transaction read it and before it commits (the web SDK takes no locks).
+      if (attempts === 1) await admin.doc('webt/source').set({ n: 2 });
+      tx.set(doc(db, 'webt/copy'), { n: source.get('n') as number });
+    });
+    expect(attempts).toBe(2);
+    expect((await admin.doc('webt/copy').get()).data()).toEqual({ n: 2 });
+
+    // Unchanged since the read: the verify passes and the transaction commits at once.
+    attempts = 0;
+    await runTransaction(db, async (tx) => {
+      attempts += 1;
+      const source = await tx.get(doc(db, 'webt/source'));
+      tx.set(doc(db, 'webt/copy'), { n: (source.get('n') as number) * 10 });
+    });
+    expect(attempts).toBe(1);
+    expect((await admin.doc('webt/copy').get()).data()).toEqual({ n: 20 });
   });
 });

@@ -110,7 +110,7 @@ describe('BatchWrite', () => {
 });
 
 describe('engine', () => {
-  it('keeps projects and databases apart, and clears a project', async () => {
+  it('keeps projects and databases apart, and clears one database', async () => {
     const { engine } = setup();
     const one = engine.database('p1', '(default)');
     const named = engine.database('p1', 'named');
@@ -124,12 +124,17 @@ describe('engine', () => {
       Boolean((await database.batchGetDocuments({ database: `projects/${project}/databases/${id}`, documents: [`projects/${project}/databases/${id}/documents/c/a`] }, OWNER))[0].found);
     const events: CommitEvent[] = [];
     engine.onCommit('p1', 'named', (event) => events.push(event));
-    engine.clearProject('p1');
-    expect(await exists(one, 'p1', '(default)')).toBe(false);
+    engine.clearDatabase('p1', 'named');
     expect(await exists(named, 'p1', 'named')).toBe(false);
+    expect(await exists(one, 'p1', '(default)')).toBe(true);
     expect(await exists(two, 'p2', '(default)')).toBe(true);
     expect(events.map((e) => e.changed)).toEqual([['projects/p1/databases/named/documents/c/a']]);
     expect(engine.database('p1', 'named')).toBe(named);
+    engine.clearDatabase('p1', '(default)');
+    expect(await exists(one, 'p1', '(default)')).toBe(false);
+    expect(await exists(two, 'p2', '(default)')).toBe(true);
+    // Clearing a database nobody has used is a no-op.
+    engine.clearDatabase('p3', 'unused');
   });
 
   it('GetDocument answers NOT_FOUND for a missing document', async () => {
