@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntrySchema, contactSchema, messageSchema, paths } from '@leadpulse/model';
 import { createBillingPortalSession, createCheckoutSession } from '../../functions/src/billing/checkout';
 import type { Caller } from '../../functions/src/common/callable';
+import { expectRefusedWithoutChange } from '../support/snapshot';
 import { readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
 
 let context: BillingTestContext;
@@ -60,7 +61,7 @@ describe('createCheckoutSession', () => {
   it('refuses members, viewers, other organizations and signed-out-of-org callers, before calling Stripe', async () => {
     const args = { orgId: 'shop', plan: 'team', seats: 3, requestId: randomUUID() };
     for (const uid of ['shop-member', 'shop-viewer', 'other-owner', 'stranger']) {
-      await expect(checkout(callerOf(uid), args)).rejects.toMatchObject({ code: 'permission-denied' });
+      await expectRefusedWithoutChange(context.db, () => checkout(callerOf(uid), args), 'permission-denied');
     }
     expect(context.stripe.requests).toEqual([]);
   });
@@ -79,12 +80,8 @@ describe('createCheckoutSession', () => {
       [{ orgId: 'shop', plan: 'team', seats: 3 }, 'requestId'],
     ];
     for (const [args, message] of cases) {
-      const error = await checkout(owner, args).then(
-        () => null,
-        (caught: { code: string; message: string }) => caught,
-      );
-      expect(error?.code, JSON.stringify(args)).toBe('invalid-argument');
-      expect(error?.message, JSON.stringify(args)).toContain(message);
+      const error = await expectRefusedWithoutChange(context.db, () => checkout(owner, args), 'invalid-argument');
+      expect(error.message, JSON.stringify(args)).toContain(message);
     }
     expect(context.stripe.requests).toEqual([]);
   });
@@ -132,10 +129,8 @@ describe('createCheckoutSession', () => {
     const first = await checkout(owner, { orgId: 'shop', plan: 'team', seats: 4, requestId });
     const retried = await checkout(owner, { orgId: 'shop', plan: 'team', seats: 4, requestId });
     expect(retried).toEqual(first);
-    await expect(checkout(owner, { orgId: 'shop', plan: 'team', seats: 5, requestId })).rejects.toMatchObject({
-      code: 'already-exists',
-      message: 'requestId was already used for a different request; send a new requestId',
-    });
+    const reused = await expectRefusedWithoutChange(context.db, () => checkout(owner, { orgId: 'shop', plan: 'team', seats: 5, requestId }), 'already-exists');
+    expect(reused.message).toBe('requestId was already used for a different request; send a new requestId');
   });
 
   it('after the subscription starts, checkout is refused and the portal opens; a later checkout gets no second trial', async () => {
@@ -144,10 +139,8 @@ describe('createCheckoutSession', () => {
     await context.send(context.stripe.event('checkout.session.completed', session));
     expect(await readMirror(context.db, 'shop')).toMatchObject({ status: 'trialing', plan: 'team', seats: 3 });
 
-    await expect(checkout(owner, { orgId: 'shop', plan: 'business', seats: 5, requestId: randomUUID() })).rejects.toMatchObject({
-      code: 'failed-precondition',
-    });
-    await expect(portal(callerOf('shop-member'), { orgId: 'shop', requestId: randomUUID() })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expectRefusedWithoutChange(context.db, () => checkout(owner, { orgId: 'shop', plan: 'business', seats: 5, requestId: randomUUID() }), 'failed-precondition');
+    await expectRefusedWithoutChange(context.db, () => portal(callerOf('shop-member'), { orgId: 'shop', requestId: randomUUID() }), 'permission-denied');
     const portalRequest = randomUUID();
     const opened = await portal(admin, { orgId: 'shop', requestId: portalRequest });
     expect(opened.url).toMatch(/^https:\/\/billing\.stripe\.com\/p\/session\/bps_/);
@@ -168,17 +161,13 @@ describe('createCheckoutSession', () => {
   });
 
   it('the portal needs a billing account first', async () => {
-    await expect(portal(callerOf('other-owner'), { orgId: 'other', requestId: randomUUID() })).rejects.toMatchObject({
-      code: 'failed-precondition',
-    });
+    await expectRefusedWithoutChange(context.db, () => portal(callerOf('other-owner'), { orgId: 'other', requestId: randomUUID() }), 'failed-precondition');
   });
 
   it('a caller without a verified e-mail must name the billing e-mail', async () => {
     const unverified: Caller = { uid: 'other-owner', email: 'other-owner@example.com', emailVerified: false, claims: {} };
-    await expect(checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, requestId: randomUUID() })).rejects.toMatchObject({
-      code: 'invalid-argument',
-      message: expect.stringContaining('billingEmail'),
-    });
+    const error = await expectRefusedWithoutChange(context.db, () => checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, requestId: randomUUID() }), 'invalid-argument');
+    expect(error.message).toContain('billingEmail');
     await checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, billingEmail: 'ap@other.example', requestId: randomUUID() });
     expect(stripeWrites().find((request) => request.path === '/v1/customers' && request.params.email === 'ap@other.example')).toBeDefined();
   });

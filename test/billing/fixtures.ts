@@ -5,7 +5,6 @@
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import {
   memberSchema,
-  orgCollections,
   organizationSchema,
   paths,
   stripeEventRecordSchema,
@@ -129,15 +128,4 @@ export async function readMirror(db: Firestore, orgId: string) {
 export async function readLedger(db: Firestore, eventId: string) {
   const snapshot = await db.doc(paths.stripeEvent(eventId)).get();
   return snapshot.exists ? stripeEventRecordSchema.parse(snapshot.data()) : null;
-}
-
-/**
- * Every document of the project, path → data, for "nothing else changed" checks: all documents of every
- * top-level collection and of every collection the organization tree uses, at any depth (collection groups).
- */
-export async function dumpProject(db: Firestore): Promise<Map<string, Record<string, unknown>>> {
-  const collectionIds = new Set<string>([...(await db.listCollections()).map((collection) => collection.id), ...orgCollections]);
-  const snapshots = await Promise.all([...collectionIds].map((id) => db.collectionGroup(id).get()));
-  const documents = snapshots.flatMap((snapshot) => snapshot.docs.map((doc): [string, Record<string, unknown>] => [doc.ref.path, doc.data()]));
-  return new Map(documents.sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -12,7 +12,8 @@ import { stripeEventRecordSchema } from '@leadpulse/model';
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
 import type { LocalStripe } from '../support/stripe-server';
-import { dumpProject, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { dumpProject } from '../support/snapshot';
+import { readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
 
 const ORGS = ['o0', 'o1', 'o2'];
 const MIN_EVENTS = 200;
@@ -196,7 +197,7 @@ async function expectDelivered(events: Array<Record<string, unknown>>) {
 async function observableState(db: Firestore) {
   const dump = await dumpProject(db);
   const state: Record<string, unknown> = {};
-  for (const [path, data] of dump) {
+  for (const [path, { data }] of dump) {
     if (/^orgs\/[^/]+(\/members\/[^/]+)?$/.test(path) || path.startsWith('billingRecords/') || path.startsWith('stripeCustomers/')) {
       state[path] = data;
     } else if (/^orgs\/[^/]+\/billing\/subscription$/.test(path)) {

@@ -5,11 +5,12 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deliver } from '../support/stripe-webhook';
-import { dumpProject, linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { dumpProject, type ProjectDump } from '../support/snapshot';
+import { linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
 
 let context: BillingTestContext;
 let subscription: Record<string, unknown>;
-let before: Awaited<ReturnType<typeof dumpProject>>;
+let before: ProjectDump;
 
 beforeAll(async () => {
   context = await startBillingTest('billing-input');

@@ -3,12 +3,11 @@ import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { createOrganization } from '../../functions/src/orgs';
+import { dumpProject, expectRefusedWithoutChange } from '../support/snapshot';
 import {
   START,
   caller,
   deps,
-  dumpDatabase,
-  expectRejectedWithoutWrites,
   manualClock,
   readAuditLog,
   readMembers,
@@ -68,9 +67,9 @@ describe('createOrganization', () => {
   it('requires a verified e-mail address', async () => {
     const d = deps(db, manualClock().clock);
     const unverified = caller(uniqueUid('unverified'), { emailVerified: false });
-    await expectRejectedWithoutWrites(db, () => createOrganization(d, unverified, { name: 'Acme' }), 'failed-precondition', /verify/);
+    await expectRefusedWithoutChange(db, () => createOrganization(d, unverified, { name: 'Acme' }), 'failed-precondition', /verify/);
     const noEmail = caller(uniqueUid('anonymous'), { email: null });
-    await expectRejectedWithoutWrites(db, () => createOrganization(d, noEmail, { name: 'Acme' }), 'failed-precondition', /verify/);
+    await expectRefusedWithoutChange(db, () => createOrganization(d, noEmail, { name: 'Acme' }), 'failed-precondition', /verify/);
   });
 
   it.each([
@@ -82,7 +81,7 @@ describe('createOrganization', () => {
     ['an http logo', { name: 'Acme', branding: { logoUrl: 'http://example.com/logo.png' } }, 'branding.logoUrl'],
     ['a privileged field', { name: 'Acme', ownerUid: 'someone-else' }, 'ownerUid'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
-    const error = await expectRejectedWithoutWrites(
+    const error = await expectRefusedWithoutChange(
       db,
       () => createOrganization(deps(db, manualClock().clock), caller(uniqueUid('owner')), args),
       'invalid-argument',
@@ -96,14 +95,14 @@ describe('createOrganization', () => {
     const owner = caller(uniqueUid('owner'));
     const { orgId: first } = await createOrganization(d, owner, { name: 'One' });
     await createOrganization(d, owner, { name: 'Two' });
-    await expectRejectedWithoutWrites(db, () => createOrganization(d, owner, { name: 'Three' }), 'failed-precondition', /2 organizations, the maximum/);
+    await expectRefusedWithoutChange(db, () => createOrganization(d, owner, { name: 'Three' }), 'failed-precondition', /2 organizations, the maximum/);
 
     // Another user is not affected by this owner's count.
     await createOrganization(d, caller(uniqueUid('other')), { name: 'Other' });
 
     await db.doc(paths.org(first)).update({ status: 'deleting', access: 'none' });
-    const before = Object.keys(await dumpDatabase(db)).length;
+    const before = (await dumpProject(db)).size;
     await createOrganization(d, owner, { name: 'Three' });
-    expect(Object.keys(await dumpDatabase(db)).length).toBe(before + 3);
+    expect((await dumpProject(db)).size).toBe(before + 3);
   });
 });

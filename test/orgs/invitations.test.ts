@@ -5,13 +5,12 @@ import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { acceptInvitation, inviteIdFor, inviteMember, revokeInvitation } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
+import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
 import {
   START,
   caller,
   deps,
-  dumpDatabase,
   expectAuditEntries,
-  expectRejectedWithoutWrites,
   manualClock,
   readAuditLog,
   readMember,
@@ -58,7 +57,7 @@ describe('inviteMember', () => {
       createdAt: Timestamp.fromDate(START),
       expiresAt: Timestamp.fromDate(new Date(START.getTime() + 7 * DAY_MS)),
     });
-    expect(JSON.stringify(await dumpDatabase(db))).not.toContain(link.token);
+    expect(storedText(await dumpProject(db))).not.toContain(link.token);
 
     await expectAuditEntries(db, org.orgId, { action: 'member.invited', targetId: link.inviteId }, [
       { action: 'member.invited', actorUid: org.owner.uid, targetId: link.inviteId, details: { role: 'admin', replaced: false }, at: Timestamp.fromDate(START) },
@@ -102,7 +101,7 @@ describe('inviteMember', () => {
       expect.objectContaining({ actorUid: org.admin.uid, details: { role: 'member', replaced: true } }),
     ]);
 
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: first.inviteId, token: first.token }),
       'not-found',
@@ -116,18 +115,18 @@ describe('inviteMember', () => {
   it('refuses callers who may not invite, and admins inviting or replacing admins', async () => {
     const { d, org } = await fixture();
     const args = { orgId: org.orgId, email: 'someone@example.com', role: 'member' };
-    await expectRejectedWithoutWrites(db, () => inviteMember(d, org.member, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => inviteMember(d, org.viewer, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => inviteMember(d, caller(uniqueUid('stranger')), args), 'permission-denied', /not a member/);
-    await expectRejectedWithoutWrites(db, () => inviteMember(d, org.admin, { ...args, role: 'admin' }), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, () => inviteMember(d, org.member, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => inviteMember(d, org.viewer, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => inviteMember(d, caller(uniqueUid('stranger')), args), 'permission-denied', /not a member/);
+    await expectRefusedWithoutChange(db, () => inviteMember(d, org.admin, { ...args, role: 'admin' }), 'permission-denied', /owner/);
 
     await inviteMember(d, org.owner, { ...args, role: 'admin' });
-    await expectRejectedWithoutWrites(db, () => inviteMember(d, org.admin, args), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, () => inviteMember(d, org.admin, args), 'permission-denied', /owner/);
   });
 
   it('refuses an organization that does not exist as it refuses a non-member', async () => {
     const { d, org } = await fixture();
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => inviteMember(d, org.owner, { orgId: 'no-such-org', email: 'x@example.com', role: 'member' }),
       'permission-denied',
@@ -136,7 +135,7 @@ describe('inviteMember', () => {
 
   it('refuses to invite an address that already belongs to a member', async () => {
     const { d, org } = await fixture();
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => inviteMember(d, org.owner, { orgId: org.orgId, email: org.member.email!.toUpperCase(), role: 'viewer' }),
       'failed-precondition',
@@ -147,7 +146,7 @@ describe('inviteMember', () => {
   it('refuses while the organization is being deleted', async () => {
     const { d, org } = await fixture();
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => inviteMember(d, org.owner, { orgId: org.orgId, email: 'late@example.com', role: 'member' }),
       'failed-precondition',
@@ -165,7 +164,7 @@ describe('inviteMember', () => {
     ['an unknown field', { orgId: 'org', email: 'a@example.com', role: 'member', expiresAt: 0 }, 'expiresAt'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const { d, org } = await fixture();
-    const error = await expectRejectedWithoutWrites(db, () => inviteMember(d, org.owner, args), 'invalid-argument');
+    const error = await expectRefusedWithoutChange(db, () => inviteMember(d, org.owner, args), 'invalid-argument');
     expect(error.details).toEqual({ field });
   });
 });
@@ -211,7 +210,7 @@ describe('acceptInvitation', () => {
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
     const args = { orgId: org.orgId, inviteId: link.inviteId, token: link.token };
     await acceptInvitation(d, invitee, args);
-    await expectRejectedWithoutWrites(db, () => acceptInvitation(d, invitee, args), 'not-found', /already used/);
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, args), 'not-found', /already used/);
   });
 
   it('works until the expiry and not from then on', async () => {
@@ -223,7 +222,7 @@ describe('acceptInvitation', () => {
     advance(7 * DAY_MS - 1);
     await acceptInvitation(d, early, { orgId: org.orgId, inviteId: earlyLink.inviteId, token: earlyLink.token });
     advance(1);
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, late, { orgId: org.orgId, inviteId: lateLink.inviteId, token: lateLink.token }),
       'failed-precondition',
@@ -237,14 +236,14 @@ describe('acceptInvitation', () => {
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
     const args = { orgId: org.orgId, inviteId: link.inviteId, token: link.token };
 
-    await expectRejectedWithoutWrites(db, () => acceptInvitation(d, caller(uniqueUid('other')), args), 'failed-precondition', /different e-mail/);
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, caller(uniqueUid('other')), args), 'failed-precondition', /different e-mail/);
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, caller(invitee.uid, { email: invitee.email, emailVerified: false }), args),
       'failed-precondition',
       /verify/,
     );
-    await expectRejectedWithoutWrites(db, () => acceptInvitation(d, caller(invitee.uid, { email: null }), args), 'failed-precondition', /verify/);
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, caller(invitee.uid, { email: null }), args), 'failed-precondition', /verify/);
     await acceptInvitation(d, invitee, args);
   });
 
@@ -258,7 +257,7 @@ describe('acceptInvitation', () => {
       { orgId: org.orgId, inviteId: inviteIdFor('nobody@example.com'), token: link.token },
       { orgId: 'no-such-org', inviteId: link.inviteId, token: link.token },
     ]) {
-      await expectRejectedWithoutWrites(db, () => acceptInvitation(d, invitee, args), 'not-found', /no such invitation/);
+      await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, args), 'not-found', /no such invitation/);
     }
   });
 
@@ -266,7 +265,7 @@ describe('acceptInvitation', () => {
     const { d, org } = await fixture();
     const newAddress = `${uniqueUid('renamed')}@example.com`;
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: newAddress, role: 'admin' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, caller(org.viewer.uid, { email: newAddress }), { orgId: org.orgId, inviteId: link.inviteId, token: link.token }),
       'failed-precondition',
@@ -280,7 +279,7 @@ describe('acceptInvitation', () => {
     const invitee = caller(uniqueUid('invitee'));
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token }),
       'failed-precondition',
@@ -295,7 +294,7 @@ describe('acceptInvitation', () => {
     ['a non-string orgId', { orgId: 7, inviteId: 'abc', token: 'A'.repeat(43) }, 'orgId'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const { d } = await fixture();
-    const error = await expectRejectedWithoutWrites(db, () => acceptInvitation(d, caller(uniqueUid('x')), args), 'invalid-argument');
+    const error = await expectRefusedWithoutChange(db, () => acceptInvitation(d, caller(uniqueUid('x')), args), 'invalid-argument');
     expect(error.details).toEqual({ field });
   });
 });
@@ -310,7 +309,7 @@ describe('revokeInvitation', () => {
     await expectAuditEntries(db, org.orgId, { action: 'member.invite_revoked' }, [
       { action: 'member.invite_revoked', actorUid: org.admin.uid, targetId: link.inviteId, details: { role: 'viewer' }, at: Timestamp.fromDate(START) },
     ]);
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token }),
       'not-found',
@@ -321,7 +320,7 @@ describe('revokeInvitation', () => {
     const { d, org } = await fixture();
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'future-admin@example.com', role: 'admin' });
     const args = { orgId: org.orgId, inviteId: link.inviteId };
-    await expectRejectedWithoutWrites(db, () => revokeInvitation(d, org.admin, args), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.admin, args), 'permission-denied', /owner/);
     await revokeInvitation(d, org.owner, args);
   });
 
@@ -329,15 +328,15 @@ describe('revokeInvitation', () => {
     const { d, org } = await fixture();
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'pending@example.com', role: 'member' });
     const args = { orgId: org.orgId, inviteId: link.inviteId };
-    await expectRejectedWithoutWrites(db, () => revokeInvitation(d, org.member, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => revokeInvitation(d, org.viewer, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => revokeInvitation(d, caller(uniqueUid('stranger')), args), 'permission-denied');
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.member, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.viewer, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, caller(uniqueUid('stranger')), args), 'permission-denied');
+    await expectRefusedWithoutChange(
       db,
       () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: inviteIdFor('nobody@example.com') }),
       'not-found',
     );
-    const error = await expectRejectedWithoutWrites(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
+    const error = await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'inviteId' });
   });
 
@@ -345,7 +344,7 @@ describe('revokeInvitation', () => {
     const { d, org } = await fixture();
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'pending@example.com', role: 'member' });
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: link.inviteId }),
       'failed-precondition',

@@ -4,13 +4,13 @@ import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { changeRole, createOrganization, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
+import { expectRefusedWithoutChange } from '../support/snapshot';
 import {
   START,
   caller,
   deps,
   expectAuditEntries,
   expectExactlyOneOwner,
-  expectRejectedWithoutWrites,
   manualClock,
   readAuditLog,
   readMember,
@@ -74,16 +74,16 @@ describe('changeRole', () => {
   it('keeps admin grants with the owner', async () => {
     const { d, org } = await fixture();
     const change = (uid: string, role: string) => () => changeRole(d, org.admin, { orgId: org.orgId, uid, role });
-    await expectRejectedWithoutWrites(db, change(org.member.uid, 'admin'), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, change(org.member.uid, 'admin'), 'permission-denied', /owner/);
     await changeRole(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid, role: 'admin' });
-    await expectRejectedWithoutWrites(db, change(org.viewer.uid, 'member'), 'permission-denied', /owner/);
-    await expectRejectedWithoutWrites(db, change(org.admin.uid, 'viewer'), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, change(org.viewer.uid, 'member'), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, change(org.admin.uid, 'viewer'), 'permission-denied', /owner/);
   });
 
   it('never changes the owner (not even by the owner): ownership moves only by transfer', async () => {
     const { d, org } = await fixture();
     for (const actor of [org.owner, org.admin]) {
-      await expectRejectedWithoutWrites(
+      await expectRefusedWithoutChange(
         db,
         () => changeRole(d, actor, { orgId: org.orgId, uid: org.owner.uid, role: 'admin' }),
         'failed-precondition',
@@ -96,10 +96,10 @@ describe('changeRole', () => {
   it('refuses members, viewers and strangers; unknown targets are not-found', async () => {
     const { d, org } = await fixture();
     const args = { orgId: org.orgId, uid: org.viewer.uid, role: 'member' };
-    await expectRejectedWithoutWrites(db, () => changeRole(d, org.member, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => changeRole(d, org.viewer, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => changeRole(d, caller(uniqueUid('stranger')), args), 'permission-denied', /not a member/);
-    await expectRejectedWithoutWrites(db, () => changeRole(d, org.owner, { ...args, uid: 'nobody' }), 'not-found');
+    await expectRefusedWithoutChange(db, () => changeRole(d, org.member, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => changeRole(d, org.viewer, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => changeRole(d, caller(uniqueUid('stranger')), args), 'permission-denied', /not a member/);
+    await expectRefusedWithoutChange(db, () => changeRole(d, org.owner, { ...args, uid: 'nobody' }), 'not-found');
   });
 
   it.each([
@@ -110,7 +110,7 @@ describe('changeRole', () => {
     ['an unknown field', { orgId: 'o', uid: 'u', role: 'member', access: 'full' }, 'access'],
   ])('rejects %s as invalid-argument naming the field', async (_, args, field) => {
     const { d, org } = await fixture();
-    const error = await expectRejectedWithoutWrites(db, () => changeRole(d, org.owner, args), 'invalid-argument');
+    const error = await expectRefusedWithoutChange(db, () => changeRole(d, org.owner, args), 'invalid-argument');
     expect(error.details).toEqual({ field });
   });
 });
@@ -131,29 +131,29 @@ describe('removeMember', () => {
 
   it('refuses to remove the owner, oneself, or (for an admin) another admin', async () => {
     const { d, org } = await fixture();
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /owner/);
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /leaveOrganization/);
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.admin.uid }), 'failed-precondition', /leaveOrganization/);
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /owner/);
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /leaveOrganization/);
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.admin.uid }), 'failed-precondition', /leaveOrganization/);
     await changeRole(d, org.owner, { orgId: org.orgId, uid: org.member.uid, role: 'admin' });
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied', /owner/);
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied', /owner/);
     await expectExactlyOneOwner(db, org.orgId);
   });
 
   it('refuses members, viewers and strangers; unknown targets are not-found; bad arguments name the field', async () => {
     const { d, org } = await fixture();
     const args = { orgId: org.orgId, uid: org.viewer.uid };
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.member, args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.viewer, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => removeMember(d, caller(uniqueUid('stranger')), args), 'permission-denied');
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: 'nobody' }), 'not-found');
-    const error = await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: '' }), 'invalid-argument');
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.member, args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.viewer, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => removeMember(d, caller(uniqueUid('stranger')), args), 'permission-denied');
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: 'nobody' }), 'not-found');
+    const error = await expectRefusedWithoutChange(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: '' }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'uid' });
   });
 
   it('refuses while the organization is being deleted', async () => {
     const { d, org } = await fixture();
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRejectedWithoutWrites(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid }), 'failed-precondition');
+    await expectRefusedWithoutChange(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid }), 'failed-precondition');
   });
 });
 
@@ -173,9 +173,9 @@ describe('leaveOrganization', () => {
 
   it('refuses the owner, non-members and bad arguments', async () => {
     const { d, org } = await fixture();
-    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.owner, { orgId: org.orgId }), 'failed-precondition', /transfer ownership/);
-    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, caller(uniqueUid('stranger')), { orgId: org.orgId }), 'permission-denied');
-    const error = await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.member, { org: org.orgId }), 'invalid-argument');
+    await expectRefusedWithoutChange(db, () => leaveOrganization(d, org.owner, { orgId: org.orgId }), 'failed-precondition', /transfer ownership/);
+    await expectRefusedWithoutChange(db, () => leaveOrganization(d, caller(uniqueUid('stranger')), { orgId: org.orgId }), 'permission-denied');
+    const error = await expectRefusedWithoutChange(db, () => leaveOrganization(d, org.member, { org: org.orgId }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'orgId' });
     await expectExactlyOneOwner(db, org.orgId);
   });
@@ -200,7 +200,7 @@ describe('transferOwnership', () => {
     ]);
 
     // The former owner now is an ordinary admin: it can leave, and the new owner cannot.
-    await expectRejectedWithoutWrites(db, () => leaveOrganization(d, org.admin, { orgId: org.orgId }), 'failed-precondition');
+    await expectRefusedWithoutChange(db, () => leaveOrganization(d, org.admin, { orgId: org.orgId }), 'failed-precondition');
     await leaveOrganization(d, org.owner, { orgId: org.orgId });
     await expectExactlyOneOwner(db, org.orgId);
   });
@@ -208,14 +208,14 @@ describe('transferOwnership', () => {
   it('goes only to an existing admin, and only from the owner', async () => {
     const { d, org } = await fixture();
     const transfer = (actor = org.owner, newOwnerUid = org.admin.uid) => () => transferOwnership(d, actor, { orgId: org.orgId, newOwnerUid });
-    await expectRejectedWithoutWrites(db, transfer(org.owner, org.member.uid), 'failed-precondition', /only to an admin/);
-    await expectRejectedWithoutWrites(db, transfer(org.owner, org.viewer.uid), 'failed-precondition', /only to an admin/);
-    await expectRejectedWithoutWrites(db, transfer(org.owner, 'nobody'), 'not-found');
-    await expectRejectedWithoutWrites(db, transfer(org.owner, org.owner.uid), 'failed-precondition', /already own/);
-    await expectRejectedWithoutWrites(db, transfer(org.admin, org.admin.uid), 'permission-denied');
-    await expectRejectedWithoutWrites(db, transfer(org.member), 'permission-denied');
-    await expectRejectedWithoutWrites(db, transfer(caller(uniqueUid('stranger'))), 'permission-denied');
-    const error = await expectRejectedWithoutWrites(db, () => transferOwnership(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
+    await expectRefusedWithoutChange(db, transfer(org.owner, org.member.uid), 'failed-precondition', /only to an admin/);
+    await expectRefusedWithoutChange(db, transfer(org.owner, org.viewer.uid), 'failed-precondition', /only to an admin/);
+    await expectRefusedWithoutChange(db, transfer(org.owner, 'nobody'), 'not-found');
+    await expectRefusedWithoutChange(db, transfer(org.owner, org.owner.uid), 'failed-precondition', /already own/);
+    await expectRefusedWithoutChange(db, transfer(org.admin, org.admin.uid), 'permission-denied');
+    await expectRefusedWithoutChange(db, transfer(org.member), 'permission-denied');
+    await expectRefusedWithoutChange(db, transfer(caller(uniqueUid('stranger'))), 'permission-denied');
+    const error = await expectRefusedWithoutChange(db, () => transferOwnership(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'newOwnerUid' });
     await expectExactlyOneOwner(db, org.orgId);
   });
@@ -223,7 +223,7 @@ describe('transferOwnership', () => {
   it('respects the new owner’s bound on owned organizations', async () => {
     const { d, org } = await fixture({ maxOrgsPerOwner: 1 });
     await createOrganization(d, org.admin, { name: 'The admin’s own' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),
       'failed-precondition',
@@ -234,7 +234,7 @@ describe('transferOwnership', () => {
   it('refuses while the organization is being deleted', async () => {
     const { d, org } = await fixture();
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRejectedWithoutWrites(
+    await expectRefusedWithoutChange(
       db,
       () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),
       'failed-precondition',

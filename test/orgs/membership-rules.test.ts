@@ -2,13 +2,12 @@
  * Membership changes as the rules see them (through @firebase/rules-unit-testing and the repository's
  * firestore.rules): the rules read the member document, so a change takes effect on the very next request.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { rulesTestEnvironment } from '../support/rules';
 import { acceptInvitation, changeRole, inviteMember, leaveOrganization, removeMember } from '../../functions/src/orgs';
 import { caller, deps, seedOrg, uniqueUid, type Deps, type SeededOrg } from './support';
 
@@ -19,11 +18,7 @@ let close: () => Promise<void>;
 let d: Deps;
 
 beforeAll(async () => {
-  const [host, port] = (process.env.FIRESTORE_EMULATOR_HOST ?? '').split(':');
-  env = await initializeTestEnvironment({
-    projectId,
-    firestore: { host, port: Number(port), rules: readFileSync(resolve(__dirname, '../../firestore.rules'), 'utf8') },
-  });
+  env = await rulesTestEnvironment(projectId);
   ({ db, close } = adminFirestore(projectId));
   // Real Firestore timestamps: the rules compare times with request.time.
   d = deps(db, () => new Date());

@@ -1,12 +1,11 @@
 /**
- * Shared helpers of the membership tests: callers, a controllable clock, a whole-database snapshot to prove
- * "nothing written", and organizations seeded through the handlers themselves.
+ * Shared helpers of the membership tests: callers, a controllable clock, readers and assertions of membership
+ * state, and organizations seeded through the handlers themselves ("nothing written" is ../support/snapshot).
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
-import { HttpsError } from 'firebase-functions/v2/https';
-import { orgCollections, paths, type Member, type Organization } from '@leadpulse/model';
+import { paths, type Member, type Organization } from '@leadpulse/model';
 import type { Caller } from '../../functions/src/common/callable';
 import * as orgs from '../../functions/src/orgs';
 
@@ -28,43 +27,6 @@ export function caller(uid: string, options: { email?: string | null; emailVerif
 
 export function uniqueUid(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;
-}
-
-/**
- * Every document of the project: each top-level collection and every organization subcollection, read as
- * collection groups (a few queries, whatever the size of the database).
- */
-export async function dumpDatabase(db: Firestore): Promise<Record<string, unknown>> {
-  const dump: Record<string, unknown> = {};
-  const groups = new Set([...(await db.listCollections()).map((collection) => collection.id), ...orgCollections]);
-  for (const group of groups) {
-    for (const snapshot of (await db.collectionGroup(group).get()).docs) {
-      dump[snapshot.ref.path] = { data: snapshot.data(), updateTime: snapshot.updateTime.toMillis() };
-    }
-  }
-  return dump;
-}
-
-/** Asserts that `action` fails with `code` (and a message matching `message`) and leaves the database as it was. */
-export async function expectRejectedWithoutWrites(
-  db: Firestore,
-  action: () => Promise<unknown>,
-  code: HttpsError['code'],
-  message?: RegExp,
-): Promise<HttpsError> {
-  const before = await dumpDatabase(db);
-  const error = await action().then(
-    (result) => {
-      throw new Error(`expected ${code}, got success: ${JSON.stringify(result)}`);
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(HttpsError);
-  const httpsError = error as HttpsError;
-  expect(httpsError.code, httpsError.message).toBe(code);
-  if (message) expect(httpsError.message).toMatch(message);
-  expect(await dumpDatabase(db)).toEqual(before);
-  return httpsError;
 }
 
 export async function readOrg(db: Firestore, orgId: string): Promise<Organization> {

@@ -30,12 +30,11 @@ import {
   type AccountDeletionDeps,
   type AccountDeletionStep,
 } from '../../functions/src/accounts/account-deletion';
+import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
 import {
   DAY,
   START,
   caller,
-  dumpProject,
-  expectRefusedWithoutChange,
   freshProject,
   manualClock,
   RecordingAuth,
@@ -116,9 +115,8 @@ afterEach(async () => close());
 /** The end state every way of deleting the person must reach. */
 async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Promise<string> {
   const dump = await dumpProject(db);
-  const everything = [...dump.entries()].map(([path, doc]) => `${path} ${doc.data}`).join('\n');
   // Neither the uid nor the e-mail address nor the name is anywhere in the project.
-  expect(everything).not.toContain(person);
+  expect(storedText(dump)).not.toContain(person);
   expect(auth.users.has(person)).toBe(false);
 
   const receipts = [...dump.keys()].filter((path) => path.startsWith('deletionReceipts/deleted-'));

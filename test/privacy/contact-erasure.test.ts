@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { messageSchema, paths } from '@leadpulse/model';
 import { eraseContact, type ContactErasureDeps } from '../../functions/src/privacy/contact-erasure';
-import { START, caller, digest, dumpProject, expectRefusedWithoutChange, freshProject, manualClock, seedOrg, uid, under } from './support';
+import { digest, dumpProject, expectRefusedWithoutChange, under } from '../support/snapshot';
+import { START, caller, freshProject, manualClock, onePersonPerRole, seedOrg, uid } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -19,19 +20,9 @@ let viewer: string;
 beforeEach(async () => {
   ({ db, close } = freshProject('privacy-erasure'));
   deps = { db, clock: manualClock().clock, pageSize: 3 };
-  [owner, admin, member, viewer] = ['owner', 'admin', 'member', 'viewer'].map(uid);
-  await seedOrg(db, {
-    orgId: 'orgA',
-    now: START,
-    members: [
-      { uid: owner, role: 'owner' },
-      { uid: admin, role: 'admin' },
-      { uid: member, role: 'member' },
-      { uid: viewer, role: 'viewer' },
-    ],
-    contacts: 3,
-    messagesPerContact: 7,
-  });
+  const people = onePersonPerRole('owner', 'admin', 'member', 'viewer');
+  ({ owner, admin, member, viewer } = people.uids);
+  await seedOrg(db, { orgId: 'orgA', now: START, members: people.members, contacts: 3, messagesPerContact: 7 });
   await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: uid('ownerB'), role: 'owner' }], contacts: 3, messagesPerContact: 2 });
 });
 afterEach(async () => close());
@@ -59,7 +50,7 @@ describe('eraseContact', () => {
       const rest = (path: string) => !erased(path) && !isAudit(path);
       expect(digest(after, rest)).toBe(digest(before, rest));
 
-      const audit = [...after.entries()].filter(([path]) => isAudit(path)).map(([, doc]) => JSON.parse(doc.data));
+      const audit = [...after.entries()].filter(([path]) => isAudit(path)).map(([, doc]) => doc.data);
       expect(audit).toEqual([
         { action: 'privacy.contact_erased', actorUid: who, targetId: target, details: { contacts: 1, messages: 7 }, at: { $timestamp: '2030-03-01T10:00:00.000000000Z' } },
       ]);

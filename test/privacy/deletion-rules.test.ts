@@ -3,15 +3,14 @@
  * write of its data is denied (no token refresh needed); cancelling gives access back at once. Real web-SDK
  * requests through @firebase/rules-unit-testing against the emulator with the project's rules.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { rulesTestEnvironment } from '../support/rules';
 import { RecordingAuth, caller, recordingCancellation, seedOrg } from './support';
 
 const projectId = uniqueProjectId('privacy-rules');
@@ -20,11 +19,7 @@ let db: Firestore;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const [host, port] = (process.env.FIRESTORE_EMULATOR_HOST ?? '').split(':');
-  env = await initializeTestEnvironment({
-    projectId,
-    firestore: { host, port: Number(port), rules: readFileSync(resolve(__dirname, '../../firestore.rules'), 'utf8') },
-  });
+  env = await rulesTestEnvironment(projectId);
   ({ db, close } = adminFirestore(projectId));
 });
 afterAll(async () => {

@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { handleExportRequest, type ExportDeps, type IdTokenVerifier } from '../../functions/src/privacy/export';
-import { START, canonical, digest, dumpProject, freshProject, manualClock, seedOrg, seedUser, uid, under } from './support';
+import { canonical, digest, dumpProject, under } from '../support/snapshot';
+import { START, freshProject, manualClock, onePersonPerRole, seedOrg, seedUser, uid } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -39,16 +40,13 @@ function tokenFor(who: string): string {
 beforeEach(async () => {
   ({ db, close } = freshProject('privacy-export'));
   deps = { db, clock: manualClock().clock, verifyIdToken, pageSize: 4 };
-  [owner, admin, member, viewer, ownerB] = ['owner', 'admin', 'member', 'viewer', 'ownerB'].map(uid);
+  const people = onePersonPerRole('owner', 'admin', 'member', 'viewer');
+  ({ owner, admin, member, viewer } = people.uids);
+  ownerB = uid('ownerB');
   await seedOrg(db, {
     orgId: 'orgA',
     now: START,
-    members: [
-      { uid: owner, role: 'owner' },
-      { uid: admin, role: 'admin' },
-      { uid: member, role: 'member' },
-      { uid: viewer, role: 'viewer' },
-    ],
+    members: people.members,
     contacts: 5,
     messagesPerContact: 2,
     invites: 1,
@@ -96,7 +94,7 @@ describe('organization export', () => {
       // Exactly the organization's documents (the audit entry of this export included), nothing of org B.
       expect([...exported.keys()].sort()).toEqual(stored.map(([path]) => path).sort());
       expect(trailer).toEqual({ complete: true, documents: stored.length });
-      for (const [path, doc] of stored) expect(canonical(exported.get(path)), path).toBe(doc.data);
+      for (const [path, doc] of stored) expect(canonical(exported.get(path)), path).toBe(canonical(doc.data));
       expect(exported.get(paths.contact('orgA', 'contact000000'))).toMatchObject({
         name: 'Customer 0',
         createdAt: { $timestamp: '2030-03-01T10:00:00.000000000Z' },

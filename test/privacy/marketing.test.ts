@@ -16,7 +16,8 @@ import {
   verifyUnsubscribeToken,
   type UnsubscribeDeps,
 } from '../../functions/src/privacy/marketing';
-import { DAY, START, caller, digest, dumpProject, expectRefusedWithoutChange, freshProject, manualClock } from './support';
+import { digest, dumpProject, expectRefusedWithoutChange } from '../support/snapshot';
+import { DAY, START, caller, freshProject, manualClock } from './support';
 
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
 

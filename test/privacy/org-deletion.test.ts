@@ -13,22 +13,20 @@ import {
   type OrgDeletionDeps,
 } from '../../functions/src/privacy/org-deletion';
 import { orgReceiptId, purgeOrganization, type PurgeDeps } from '../../functions/src/privacy/org-purge';
+import { canonical, digest, dumpProject, expectRefusedWithoutChange, under } from '../support/snapshot';
 import {
   DAY,
   START,
   caller,
-  digest,
-  dumpProject,
-  expectRefusedWithoutChange,
   freshProject,
   manualClock,
+  onePersonPerRole,
   recordingCancellation,
   seedBillingRecord,
   seedOrg,
   seedUser,
   subscriptionMirror,
   uid,
-  under,
   type SeededOrg,
 } from './support';
 
@@ -49,17 +47,12 @@ beforeEach(async () => {
   stripe = recordingCancellation();
   deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel };
   purgeDeps = { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: 7 };
-  owner = uid('owner');
-  admin = uid('admin');
-  member = uid('member');
+  const people = onePersonPerRole('owner', 'admin', 'member');
+  ({ owner, admin, member } = people.uids);
   org = await seedOrg(db, {
     orgId: 'orgA',
     now: START,
-    members: [
-      { uid: owner, role: 'owner' },
-      { uid: admin, role: 'admin' },
-      { uid: member, role: 'member' },
-    ],
+    members: people.members,
     contacts: 10,
     messagesPerContact: 2,
     invites: 2,
@@ -223,7 +216,7 @@ describe('purgeOrganization', () => {
     expect(receipt).toMatchObject({ kind: 'organization', subjectId: 'orgA', collections: expectedCounts, leftoverDocuments: 0 });
     expect(receipt.deletedDocuments).toBe(Object.values(expectedCounts).reduce((a, b) => a + b, 0));
     expect(receipt.completedAt.toMillis()).toBe(START.getTime() + 7 * DAY);
-    const receiptText = after.get(paths.deletionReceipt(orgReceiptId('orgA')))?.data ?? '';
+    const receiptText = canonical(after.get(paths.deletionReceipt(orgReceiptId('orgA')))?.data);
     for (const personal of [owner, admin, member, '@', 'Customer', 'Dear']) expect(receiptText).not.toContain(personal);
     expect((await db.doc(paths.deletionRequest('orgA')).get()).exists).toBe(false);
     expect(stripe.calls).toEqual(['orgA', 'orgA']);

@@ -7,7 +7,8 @@ import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { DEFAULT_PURGE_LEASE_MS, purgeOrganization, type PurgeDeps, type PurgePage } from '../../functions/src/privacy/org-purge';
-import { DAY, START, caller, dataOf, dumpProject, freshProject, manualClock, recordingCancellation, seedBillingRecord, seedOrg, under } from './support';
+import { dataOf, dumpProject, under } from '../support/snapshot';
+import { DAY, START, caller, freshProject, manualClock, recordingCancellation, seedBillingRecord, seedOrg } from './support';
 
 const PAGE_SIZE = 4;
 const OWNER = 'owner-1';

@@ -9,11 +9,11 @@ import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCo
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { retentionTable, runRetention, STALE_ACCOUNT_DELETION_MS, type RetentionDeps } from '../../functions/src/privacy/retention';
+import { dumpProject } from '../support/snapshot';
 import {
   DAY,
   START,
   caller,
-  dumpProject,
   freshProject,
   manualClock,
   RecordingAuth,

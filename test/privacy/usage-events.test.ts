@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { serverCollections, usageEventRecordSchema } from '@leadpulse/model';
 import { recordUsageEvent, type UsageEventDeps } from '../../functions/src/privacy/usage-events';
-import { caller, expectRefusedWithoutChange, freshProject, manualClock } from './support';
+import { expectRefusedWithoutChange } from '../support/snapshot';
+import { caller, freshProject, manualClock } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;

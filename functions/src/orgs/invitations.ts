@@ -18,6 +18,7 @@ import { writeAuditEntry } from './audit';
 import {
   displayNameOf,
   requireCallerMembership,
+  requireMayManageRole,
   requireVerifiedEmail,
   sameDigest,
   sha256Hex,
@@ -30,13 +31,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** One invitation per address and organization: the id derives from the address, so re-inviting replaces. */
 export function inviteIdFor(email: string): string {
   return sha256Hex(`invite:${email}`);
-}
-
-/** Owners manage every invitation; admins only those for members and viewers. */
-function requireMayManageInvitation(callerRole: Role, invitedRole: Role): void {
-  if (invitedRole === 'admin' && callerRole !== 'owner') {
-    throw new HttpsError('permission-denied', 'only the owner manages invitations for admins');
-  }
 }
 
 /**
@@ -55,13 +49,13 @@ export async function inviteMember(
   const token = randomBytes(32).toString('base64url');
   return db.runTransaction(async (tx) => {
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
-    requireMayManageInvitation(member.role, args.role);
+    requireMayManageRole(member.role, args.role, 'invitations for admins');
     const [earlier, sameAddress] = await Promise.all([
       tx.get(inviteRef),
       tx.get(db.collection(paths.members(args.orgId)).where('email', '==', args.email).limit(1)),
     ]);
     const replaced = readDocument(inviteSchema, earlier);
-    if (replaced) requireMayManageInvitation(member.role, replaced.role);
+    if (replaced) requireMayManageRole(member.role, replaced.role, 'invitations for admins');
     if (!sameAddress.empty) throw new HttpsError('failed-precondition', `${args.email} is already a member`);
 
     const now = deps.clock();
@@ -159,7 +153,7 @@ export async function revokeInvitation(
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     const invite = readDocument(inviteSchema, await tx.get(inviteRef));
     if (!invite) throw noSuchInvitation();
-    requireMayManageInvitation(member.role, invite.role);
+    requireMayManageRole(member.role, invite.role, 'invitations for admins');
     tx.delete(inviteRef);
     writeAuditEntry(
       db,

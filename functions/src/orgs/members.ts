@@ -10,6 +10,7 @@ import { parseArgs, type Caller } from '../common/callable';
 import { writeAuditEntry } from './audit';
 import {
   requireCallerMembership,
+  requireMayManageRole,
   requireMember,
   requireOwnershipQuota,
   type MembershipDeps,
@@ -18,13 +19,6 @@ import {
 
 // There is always exactly one owner: the owner's member document changes role only by transferOwnership, and
 // every handler reads the member documents it changes inside its transaction, so concurrent changes serialize.
-
-/** Owners manage admins, members and viewers; admins manage members and viewers. */
-function requireMayManage(callerRole: Role, targetRole: Role): void {
-  if (targetRole === 'admin' && callerRole !== 'owner') {
-    throw new HttpsError('permission-denied', 'only the owner manages admins');
-  }
-}
 
 /** Sets a member's role to admin, member or viewer (granting or taking away admin needs the owner). */
 export async function changeRole(
@@ -40,8 +34,8 @@ export async function changeRole(
     if (target.member.role === 'owner') {
       throw new HttpsError('failed-precondition', "the owner's role changes only by transferOwnership");
     }
-    requireMayManage(member.role, target.member.role);
-    requireMayManage(member.role, args.role);
+    requireMayManageRole(member.role, target.member.role, 'admins');
+    requireMayManageRole(member.role, args.role, 'admins');
     if (target.member.role === args.role) return { uid: args.uid, role: args.role };
 
     // The member document carries the organization's access state for the rules: keep it in step.
@@ -68,7 +62,7 @@ export async function removeMember(deps: MembershipDeps, caller: Caller, data: u
     if (target.member.role === 'owner') {
       throw new HttpsError('failed-precondition', 'the owner cannot be removed; ownership must be transferred first');
     }
-    requireMayManage(member.role, target.member.role);
+    requireMayManageRole(member.role, target.member.role, 'admins');
     tx.delete(target.ref);
     writeAuditEntry(
       db,

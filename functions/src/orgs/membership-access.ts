@@ -105,6 +105,16 @@ export async function requireMember(
 }
 
 /**
+ * The admin role is the owner's to grant and to manage: admins manage members and viewers (and invitations for
+ * them), never admins. `what` names what the caller was refused.
+ */
+export function requireMayManageRole(callerRole: Role, role: Role, what: 'admins' | 'invitations for admins'): void {
+  if (role === 'admin' && callerRole !== 'owner') {
+    throw new HttpsError('permission-denied', `only the owner manages ${what}`);
+  }
+}
+
+/**
  * Throws unless `uid` owns fewer active organizations than allowed. Runs as a query inside `tx`, so that a
  * concurrent creation or transfer for the same user conflicts with this one instead of slipping past it.
  */

@@ -71,10 +71,8 @@ export type StripeCustomerLink = z.infer<typeof stripeCustomerSchema>;
 export const invoiceStatusSchema = z.enum(['draft', 'open', 'paid', 'uncollectible', 'void']);
 export type InvoiceStatus = z.infer<typeof invoiceStatusSchema>;
 
-/** What an invoice event carries that the billing record and the subscription mirror need: amounts, no people. */
-export const invoiceFactsSchema = z.strictObject({
-  invoiceId: stripeInvoiceIdSchema,
-  invoiceNumber: z.string().max(255).nullable(),
+/** An invoice's amounts (smallest currency unit) and status: in the invoice facts and, copied, the billing record. */
+const invoiceAmountsShape = {
   currency: z.string().length(3),
   subtotal: z.number().int(),
   /** Sum of the invoice's taxes in the smallest currency unit; null when Stripe computed none. */
@@ -83,6 +81,13 @@ export const invoiceFactsSchema = z.strictObject({
   amountDue: z.number().int(),
   amountPaid: z.number().int(),
   status: invoiceStatusSchema,
+};
+
+/** What an invoice event carries that the billing record and the subscription mirror need: amounts, no people. */
+export const invoiceFactsSchema = z.strictObject({
+  invoiceId: stripeInvoiceIdSchema,
+  invoiceNumber: z.string().max(255).nullable(),
+  ...invoiceAmountsShape,
   /** Seconds: when the invoice was finalized (issued), or created if not yet finalized. */
   issuedAt: unixSecondsSchema,
   paidAt: unixSecondsSchema.nullable(),
@@ -171,13 +176,7 @@ export const billingRecordSchema = z.strictObject({
   invoiceNumber: z.string().max(255).nullable(),
   customerId: stripeCustomerIdSchema,
   orgId: z.string().min(1),
-  currency: z.string().length(3),
-  subtotal: z.number().int(),
-  tax: z.number().int().nullable(),
-  total: z.number().int(),
-  amountDue: z.number().int(),
-  amountPaid: z.number().int(),
-  status: invoiceStatusSchema,
+  ...invoiceAmountsShape,
   issuedAt: timestampSchema,
   paidAt: timestampSchema.nullable(),
   /** `issuedAt` plus BILLING_RECORD_RETENTION_YEARS. */
