@@ -512,35 +512,29 @@ export function projectDocument(doc: Document, paths: readonly (readonly string[
   return { name: doc.name, fields, createTime: doc.createTime, updateTime: doc.updateTime };
 }
 
-/** Ordered by `__name__` only: walk the name index from the cursor or name bound and stop at the limit. */
+/** Ordered by `__name__` only: walk the name index from the cursor or name bound, lazily, so the limit stops it. */
 function executeByName(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): Candidate[] {
+  const { predicate } = query;
+  // The filter is checked after the cursors, so the walk still stops at the end cursor.
+  const matches = predicate ? ({ doc, entry }: Candidate) => predicate(doc, entry) : undefined;
+  return takeWindow(nameOrderedCandidates(store, query, micros, names), query, matches);
+}
+
+function* nameOrderedCandidates(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): Generator<Candidate> {
   const descending = query.orderBy[0].descending;
   let from = nameCursorKey(query.startAt, names);
   const bound = descending ? query.nameHigh : query.nameLow;
   // Start at whichever of the cursor and the name bound comes later in scan order.
   if (bound && (from === null || comparePaths(bound.segments, from) * (descending ? -1 : 1) > 0)) from = bound.segments;
   const stop = descending ? query.nameLow : query.nameHigh;
-  const results: Candidate[] = [];
-  let skipped = 0;
   for (const entry of scan(store, query, from, descending)) {
     if (stop) {
       const order = comparePaths(entry.segments, stop.segments) * (descending ? -1 : 1);
-      if (order > 0 || (order === 0 && !stop.inclusive)) break;
+      if (order > 0 || (order === 0 && !stop.inclusive)) return;
     }
     const doc = entry.at(micros);
-    if (doc === null) continue;
-    const candidate = { entry, doc };
-    if (!afterStart(candidate, query)) continue;
-    if (!beforeEnd(candidate, query)) break;
-    if (query.predicate && !query.predicate(doc, entry)) continue;
-    if (skipped < query.offset) {
-      skipped++;
-      continue;
-    }
-    if (query.limit !== null && results.length >= query.limit) break;
-    results.push(candidate);
+    if (doc !== null) yield { entry, doc };
   }
-  return results;
 }
 
 function executeSorted(store: Store, query: PreparedQuery, micros: Micros): Candidate[] {
@@ -552,11 +546,17 @@ function executeSorted(store: Store, query: PreparedQuery, micros: Micros): Cand
     candidates.push({ entry, doc });
   }
   candidates.sort(compareCandidates(query.orderBy));
+  return takeWindow(candidates, query);
+}
+
+/** Applies the start and end cursors, the offset and the limit to candidates in query order. */
+function takeWindow(candidates: Iterable<Candidate>, query: PreparedQuery, matches?: (candidate: Candidate) => boolean): Candidate[] {
   const results: Candidate[] = [];
   let skipped = 0;
   for (const candidate of candidates) {
     if (!afterStart(candidate, query)) continue;
     if (!beforeEnd(candidate, query)) break;
+    if (matches && !matches(candidate)) continue;
     if (skipped < query.offset) {
       skipped++;
       continue;
