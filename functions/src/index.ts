@@ -61,9 +61,6 @@ export const billingGraceSweep = onSchedule('every 1 hours', async () => {
 });
 
 // Privacy promises (issue 7): README, "Privacy promises".
-export const cancelOrganizationDeletion = onCall((request) =>
-  privacy.cancelOrganizationDeletion({ db: getFirestore(), clock: systemClock }, requireCaller(request), request.data),
-);
 export const eraseContact = onCall({ timeoutSeconds: 540 }, (request) => privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data));
 export const exportData = onRequest({ cors: true, timeoutSeconds: 3600, memory: '512MiB' }, (req, res) =>
   privacy.handleExportRequest(privacy.exportDeps(), req, res),
@@ -78,6 +75,11 @@ export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] 
 const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
 export const requestOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
   privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+);
+// Cancelling it re-applies the Stripe events parked meanwhile, so billing comes back from Stripe's truth.
+const reconcileBilling = async (orgId: string) => (await billing.reapplyUnmatchedOfOrg(billing.billingDeps(), orgId)).length;
+export const cancelOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
+  privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling), requireCaller(request), request.data),
 );
 export const deleteMyAccount = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),

@@ -10,6 +10,7 @@ import { checkGraceDays } from '../../functions/src/privacy/config';
 import {
   cancelOrganizationDeletion,
   requestOrganizationDeletion,
+  type CancelOrgDeletionDeps,
   type OrgDeletionDeps,
 } from '../../functions/src/privacy/org-deletion';
 import { orgReceiptId, purgeOrganization, type PurgeDeps } from '../../functions/src/privacy/org-purge';
@@ -34,7 +35,7 @@ let db: Firestore;
 let close: () => Promise<void>;
 let time: ReturnType<typeof manualClock>;
 let stripe: ReturnType<typeof recordingCancellation>;
-let deps: OrgDeletionDeps;
+let deps: OrgDeletionDeps & CancelOrgDeletionDeps;
 let purgeDeps: PurgeDeps;
 let owner: string;
 let admin: string;
@@ -45,7 +46,7 @@ beforeEach(async () => {
   ({ db, close } = freshProject('privacy-orgdel'));
   time = manualClock();
   stripe = recordingCancellation();
-  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel };
+  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile };
   purgeDeps = { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: 7 };
   const people = onePersonPerRole('owner', 'admin', 'member');
   ({ owner, admin, member } = people.uids);
@@ -141,7 +142,8 @@ describe('cancelOrganizationDeletion', () => {
     await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
     time.advance(6 * DAY);
     // Canceled for 16 days, past billing's 7-day grace: read-only until the owner subscribes again.
-    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'read_only' });
+    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'read_only', billingReconciled: true });
+    expect(stripe.reconciled).toEqual(['orgA']);
     const restored = await readOrg();
     expect(restored).toMatchObject({ status: 'active', access: 'read_only' });
     expect(restored?.deletionRequestedAt).toBeUndefined();
@@ -157,7 +159,7 @@ describe('cancelOrganizationDeletion', () => {
   it('gives full access back to an organization that never subscribed', async () => {
     await db.doc(paths.subscription('orgA')).delete();
     await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
-    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'full' });
+    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'full', billingReconciled: true });
   });
 
   it('refuses after the grace period, for non-owners, and when nothing is being deleted', async () => {

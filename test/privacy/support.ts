@@ -1,6 +1,6 @@
 /**
  * Shared helpers of the privacy tests: a hand-moved clock, callers, and recording stand-ins for the two services
- * the emulator does not provide (Firebase Auth and Stripe's cancellation). Seeding lives in ./seed (re-exported
+ * the emulator does not provide (Firebase Auth and billing's Stripe calls). Seeding lives in ./seed (re-exported
  * here); whole-project dumps and digests in ../support/snapshot.
  */
 import { randomUUID } from 'node:crypto';
@@ -8,7 +8,7 @@ import type { Firestore } from 'firebase-admin/firestore';
 import type { Role } from '@leadpulse/model';
 import type { AccountAuth } from '../../functions/src/accounts/account-auth';
 import type { Caller } from '../../functions/src/common/callable';
-import type { CancelSubscription } from '../../functions/src/privacy/org-deletion';
+import type { CancelSubscription, ReconcileBilling } from '../../functions/src/privacy/org-deletion';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { START } from './seed';
 
@@ -64,9 +64,20 @@ export class RecordingAuth implements AccountAuth {
   }
 }
 
-/** Stands in for billing's Stripe cancellation: records the organizations, can be told to fail. */
-export function recordingCancellation(): { calls: string[]; cancel: CancelSubscription; failWith: (error: Error | null) => void } {
+/**
+ * Stands in for billing's Stripe side of an organization deletion: records the organizations whose subscriptions
+ * are cancelled (can be told to fail) and whose billing is reconciled when the deletion is cancelled (nothing parked
+ * here: the end to end case with Stripe is test/billing/deletion-cancelled.test.ts).
+ */
+export function recordingCancellation(): {
+  calls: string[];
+  cancel: CancelSubscription;
+  failWith: (error: Error | null) => void;
+  reconciled: string[];
+  reconcile: ReconcileBilling;
+} {
   const calls: string[] = [];
+  const reconciled: string[] = [];
   let failure: Error | null = null;
   return {
     calls,
@@ -74,6 +85,11 @@ export function recordingCancellation(): { calls: string[]; cancel: CancelSubscr
     cancel: async (orgId) => {
       calls.push(orgId);
       if (failure) throw failure;
+    },
+    reconciled,
+    reconcile: async (orgId) => {
+      reconciled.push(orgId);
+      return 0;
     },
   };
 }

@@ -206,7 +206,7 @@ async function planSubscriptionSync(
   const [orgSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, mirrorRef);
   const org = readDocument(organizationSchema, orgSnapshot);
   if (!org) return skip('ignored', 'org_missing', target.orgId);
-  // Nothing is written under an organization being purged; if its deletion is cancelled, operators replay.
+  // Nothing is written under an organization being purged; cancelling its deletion re-applies the event.
   if (org.status === 'deleting') return skip('unmatched', 'org_deleting', target.orgId);
   const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
   const sameSubscription = mirror?.subscriptionId === target.subscriptionId;

@@ -108,14 +108,26 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
   return reapplyUnmatched(deps, link.customerId);
 }
 
-/** Most unmatched events one call re-applies; more are left for the next link or an operator's replay. */
+/** Most unmatched events one call re-applies; more are left for the next link, cancellation or an operator's replay. */
 const REAPPLY_LIMIT = 500;
 
 /** Re-applies, oldest first, the ledger entries of `customerId` that were unmatched (e.g. before it was linked). */
-export async function reapplyUnmatched(deps: BillingDeps, customerId: string): Promise<ProcessResult[]> {
+export function reapplyUnmatched(deps: BillingDeps, customerId: string): Promise<ProcessResult[]> {
+  return reapplyUnmatchedWhere(deps, 'customerId', customerId);
+}
+
+/**
+ * Re-applies, oldest first, the ledger entries parked as unmatched for `orgId` (only `org_deleting` entries name
+ * an organization): run once its deletion is cancelled, so its billing is re-derived from Stripe's current truth.
+ */
+export function reapplyUnmatchedOfOrg(deps: BillingDeps, orgId: string): Promise<ProcessResult[]> {
+  return reapplyUnmatchedWhere(deps, 'orgId', orgId);
+}
+
+async function reapplyUnmatchedWhere(deps: BillingDeps, field: 'customerId' | 'orgId', value: string): Promise<ProcessResult[]> {
   const snapshot = await deps.db
     .collection(serverCollections.stripeEvents)
-    .where('customerId', '==', customerId)
+    .where(field, '==', value)
     .where('outcome', '==', 'unmatched')
     .limit(REAPPLY_LIMIT)
     .get();

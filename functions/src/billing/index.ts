@@ -1,6 +1,7 @@
 /** The billing functions' handlers and their runtime dependencies (wired in functions/src/index.ts). */
 export { cancelOrgSubscriptions } from './cancel-subscription';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
+export { reapplyUnmatchedOfOrg } from './customers';
 export { sweepLapsedGrace } from './grace-sweep';
 export { linkStripeCustomer, replayStripeEvents } from './operators';
 export { billingDeps, checkoutDeps, stripeDeps, stripeSecretKey, stripeWebhookSecret, webhookDeps } from './runtime';

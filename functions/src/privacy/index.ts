@@ -9,12 +9,20 @@ export {
   verifyUnsubscribeToken,
   UNSUBSCRIBE_LINK_TTL_DAYS,
 } from './marketing';
-export { cancelOrganizationDeletion, requestOrganizationDeletion, type CancelSubscription, type OrgDeletionDeps } from './org-deletion';
+export {
+  cancelOrganizationDeletion,
+  requestOrganizationDeletion,
+  type CancelOrgDeletionDeps,
+  type CancelSubscription,
+  type OrgDeletionDeps,
+  type ReconcileBilling,
+} from './org-deletion';
 export { purgeOrganization, type PurgeDeps, type PurgeOutcome } from './org-purge';
 export { logRetentionReport, retentionTable, runRetention, type RetentionDeps, type RetentionReport } from './retention';
 export { recordUsageEvent, type UsageEventDeps } from './usage-events';
 export {
   accountDeletionDeps,
+  cancelOrgDeletionDeps,
   erasureDeps,
   exportDeps,
   marketingDeps,

@@ -9,6 +9,7 @@ import {
   paths,
   requestOrganizationDeletionArgsSchema,
   subscriptionMirrorSchema,
+  type AccessState,
   type OrgDeletionRequest,
   type Organization,
 } from '@leadpulse/model';
@@ -137,18 +138,35 @@ export async function requestOrganizationDeletion(deps: OrgDeletionDeps, caller:
 }
 
 /**
+ * Re-derives the organization's billing from Stripe once its deletion is cancelled: the Stripe events parked
+ * (`unmatched`, `org_deleting`) while it was being deleted are re-applied through billing's own path. Returns how
+ * many were re-applied. Must be idempotent: once nothing is parked, it does nothing and asks Stripe nothing.
+ */
+export type ReconcileBilling = (orgId: string) => Promise<number>;
+
+export interface CancelOrgDeletionDeps extends Pick<OrgDeletionDeps, 'db' | 'clock'> {
+  reconcileBilling: ReconcileBilling;
+}
+
+export interface CancelledOrgDeletion {
+  orgId: string;
+  /** The access the organization has now, after billing was re-derived. */
+  access: AccessState;
+  /** false: Stripe could not be reached; the parked events wait for an operator's replay (logged). */
+  billingReconciled: boolean;
+}
+
+/**
  * `cancelOrganizationDeletion` (owner, before the grace period ends): the organization and its members get back
  * the access its billing allows. The subscription cancelled by the request stays cancelled (Stripe cannot revive
- * it); the owner subscribes again through checkout.
+ * it); the owner subscribes again through checkout. The transaction restores access from the mirror; the Stripe
+ * events that arrived meanwhile (e.g. that cancellation) were parked, so they are re-applied after the commit and
+ * bring mirror, plan and access to Stripe's truth. A Stripe failure there does not undo the cancellation.
  */
-export async function cancelOrganizationDeletion(
-  deps: Pick<OrgDeletionDeps, 'db' | 'clock'>,
-  caller: Caller,
-  data: unknown,
-): Promise<{ orgId: string; access: string }> {
+export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, caller: Caller, data: unknown): Promise<CancelledOrgDeletion> {
   const { orgId } = parseArgs(cancelOrganizationDeletionArgsSchema, data);
   const { db } = deps;
-  return db.runTransaction(async (tx) => {
+  const restoredAccess = await db.runTransaction(async (tx) => {
     const orgRef = db.doc(paths.org(orgId));
     const requestRef = db.doc(paths.deletionRequest(orgId));
     const [orgSnapshot, memberSnapshot, requestSnapshot, mirrorSnapshot] = await tx.getAll(
@@ -179,6 +197,24 @@ export async function cancelOrganizationDeletion(
     tx.update(orgRef, { status: 'active', deletionRequestedAt: FieldValue.delete() });
     tx.delete(requestRef);
     writeAuditEntry(db, tx, orgId, { action: 'org.deletion_cancelled', actorUid: caller.uid, targetId: orgId }, now);
-    return { orgId, access };
+    return access;
   });
+  const reapplied = await reconcileBillingReporting(deps.reconcileBilling, orgId);
+  if (reapplied === null || reapplied === 0) return { orgId, access: restoredAccess, billingReconciled: reapplied !== null };
+  // The re-applied events wrote the access Stripe's truth gives (billing derives it through deriveAccessState).
+  const org = readDocument(organizationSchema, await db.doc(paths.org(orgId)).get());
+  return { orgId, access: org?.access ?? restoredAccess, billingReconciled: true };
+}
+
+/** How many parked events were re-applied; null if Stripe (or Firestore) failed: logged for an operator's replay. */
+async function reconcileBillingReporting(reconcile: ReconcileBilling, orgId: string): Promise<number | null> {
+  try {
+    return await reconcile(orgId);
+  } catch (error) {
+    logger.error('deletion cancelled, but the Stripe events parked meanwhile could not be re-applied; replay them (replayStripeEvents)', {
+      orgId,
+      error: String(error),
+    });
+    return null;
+  }
 }

@@ -9,7 +9,7 @@ import type { ContactErasureDeps } from './contact-erasure';
 import { DEFAULT_ORG_DELETION_GRACE_DAYS, checkGraceDays } from './config';
 import type { ExportDeps } from './export';
 import type { MarketingDeps, UnsubscribeDeps } from './marketing';
-import type { CancelSubscription, OrgDeletionDeps } from './org-deletion';
+import type { CancelOrgDeletionDeps, CancelSubscription, OrgDeletionDeps, ReconcileBilling } from './org-deletion';
 import type { PurgeDeps } from './org-purge';
 import type { RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
@@ -30,6 +30,10 @@ const logAccountStep: AccountDeletionDeps['onStep'] = (step) => logger.debug('ac
 
 export function orgDeletionDeps(cancelSubscription: CancelSubscription): OrgDeletionDeps {
   return { db: getFirestore(), clock: systemClock, graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription };
+}
+
+export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling): CancelOrgDeletionDeps {
+  return { db: getFirestore(), clock: systemClock, reconcileBilling };
 }
 
 export function accountDeletionDeps(cancelSubscription: CancelSubscription): AccountDeletionDeps {
