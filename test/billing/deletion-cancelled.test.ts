@@ -104,12 +104,19 @@ describe('cancelling an organization deletion re-derives its billing from Stripe
     expect(await accessOf('acme')).toEqual({ status: 'active', plan: 'free', org: expected, members: [expected, expected, expected] });
     expect(await readLedger(context.db, eventId)).toMatchObject({ outcome: 'applied', reason: null, orgId: 'acme', replayCount: 1 });
     const audit = await context.db.collection(paths.auditLog('acme')).orderBy('at').get();
-    expect(audit.docs.map((doc) => auditEntrySchema.parse(doc.data())).map((entry) => [entry.action, entry.details?.status ?? null])).toEqual([
+    const entries = audit.docs.map((doc) => auditEntrySchema.parse(doc.data())).map((entry) => [entry.action, entry.details?.status ?? null]);
+    expect(entries).toHaveLength(4);
+    expect(entries.slice(0, 2)).toEqual([
       ['billing.subscription_changed', 'active'],
       ['org.deletion_requested', null],
-      ['org.deletion_cancelled', null],
-      ['billing.subscription_changed', 'canceled'],
     ]);
+    // The cancellation and the re-application share one instant of the test clock: their order by `at` is not defined.
+    expect(entries.slice(2)).toEqual(
+      expect.arrayContaining([
+        ['org.deletion_cancelled', null],
+        ['billing.subscription_changed', 'canceled'],
+      ]),
+    );
   });
 
   it('is idempotent: nothing is parked any more, a replay and a second delete-and-cancel change no billing data', async () => {
