@@ -2,20 +2,20 @@
  * Shared helpers of the membership tests: callers, a controllable clock, readers and assertions of membership
  * state, and organizations seeded through the handlers themselves ("nothing written" is ../support/snapshot).
  */
-import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths, type Member, type Organization } from '@leadpulse/model';
 import type { Caller } from '../../functions/src/common/callable';
 import * as orgs from '../../functions/src/orgs';
+import { manualClock as clockFrom } from '../support/clock';
+import { uniqueUid } from '../support/firestore';
+
+export { uniqueUid };
 
 export const START = new Date('2030-01-15T09:00:00.000Z');
 
-/** A clock the test moves by hand. */
-export function manualClock(start = START): { clock: () => Date; advance: (ms: number) => void } {
-  let now = start.getTime();
-  return { clock: () => new Date(now), advance: (ms) => (now += ms) };
-}
+/** A clock the test moves by hand, from START unless told otherwise. */
+export const manualClock = (start = START) => clockFrom(start);
 
 /** A signed-in caller with a verified address `<uid>@example.com` unless told otherwise. */
 export function caller(uid: string, options: { email?: string | null; emailVerified?: boolean; name?: string } = {}): Caller {
@@ -25,9 +25,6 @@ export function caller(uid: string, options: { email?: string | null; emailVerif
   return { uid, email, emailVerified: options.emailVerified ?? true, claims };
 }
 
-export function uniqueUid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
 
 export async function readOrg(db: Firestore, orgId: string): Promise<Organization> {
   return (await db.doc(paths.org(orgId)).get()).data() as Organization;

@@ -3,21 +3,20 @@
  * the emulator does not provide (Firebase Auth and billing's Stripe calls). Seeding lives in ./seed (re-exported
  * here); whole-project dumps and digests in ../support/snapshot.
  */
-import { randomUUID } from 'node:crypto';
 import type { Firestore } from 'firebase-admin/firestore';
 import type { Role } from '@leadpulse/model';
 import type { AccountAuth } from '../../functions/src/accounts/account-auth';
 import type { Caller } from '../../functions/src/common/callable';
 import type { CancelSubscription, ReconcileBilling } from '../../functions/src/privacy/org-deletion';
-import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { manualClock as clockFrom } from '../support/clock';
+import { adminFirestore, uniqueProjectId, uniqueUid as uid } from '../support/firestore';
 import { START } from './seed';
 
 export * from './seed';
+export { uid };
 
-export function manualClock(start = START): { clock: () => Date; advance: (ms: number) => void; set: (date: Date) => void } {
-  let now = start.getTime();
-  return { clock: () => new Date(now), advance: (ms) => (now += ms), set: (date) => (now = date.getTime()) };
-}
+/** A clock the test moves by hand, from START unless told otherwise. */
+export const manualClock = (start = START) => clockFrom(start);
 
 /** A fresh project on the emulator; call `close()` in afterAll/afterEach. */
 export function freshProject(topic: string): { db: Firestore; projectId: string; close: () => Promise<void> } {
@@ -32,9 +31,6 @@ export function caller(uid: string, extraClaims: Record<string, unknown> = {}): 
   return { uid, email, emailVerified: true, claims: { email, email_verified: true, ...extraClaims } };
 }
 
-export function uid(label: string): string {
-  return `${label}-${randomUUID().slice(0, 8)}`;
-}
 
 /**
  * One person per role, each with a fresh uid labelled by the role: `uids` by role, and `members` in the order given

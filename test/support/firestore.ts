@@ -7,6 +7,11 @@ export function uniqueProjectId(topic: string): string {
   return `demo-${topic}-${randomUUID().slice(0, 8)}`;
 }
 
+/** A uid no other test uses: `<label>-<8 hex>`. */
+export function uniqueUid(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
 /**
  * firebase-admin's Firestore for `projectId`, talking to whatever FIRESTORE_EMULATOR_HOST names (ours or
  * Google's). Call `close()` in afterAll.
