@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Code, Database } from '../../src/engine';
 import {
   collection,
@@ -36,7 +36,7 @@ async function isPending(promise: Promise<unknown>): Promise<boolean> {
     () => (settled = true),
     () => (settled = true),
   );
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await drain();
   return !settled;
 }
 
@@ -72,6 +72,10 @@ function drain(): Promise<void> {
 }
 
 const NEVER = 3_600_000;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 const ABORTED_BY_WOUND = { state: 'rejected', code: Code.ABORTED, message: CONTENTION };
 
 /** A read-modify-write increment the way firebase-admin runs it: lazy begin, retry with the same id on ABORTED. */
@@ -86,7 +90,7 @@ async function transactionalIncrement(db: Database, path: string): Promise<numbe
       );
       transaction = response.transaction!;
       const current = Number(plainFields(response.found?.fields).n ?? 0);
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await drain(); // the client's round trip: every other increment gets to run its read
       await db.commit({ database: DATABASE, writes: [set(path, { n: current + 1 })], transaction }, OWNER);
       return attempt;
     } catch (error) {
@@ -192,11 +196,15 @@ describe('read-write transactions', () => {
   });
 
   it('times out a blocked non-transactional write with ABORTED and changes nothing', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     const { db } = setup({ lockWaitTimeoutMs: 50 });
     await commit(db, [set('c/a', { n: 1 })]);
     const transaction = await begin(db);
     await readIn(db, transaction, 'c/a');
-    await expectRpcError(commit(db, [set('c/b', { n: 1 }), set('c/a', { n: 100 })]), Code.ABORTED, CONTENTION);
+    const blocked = commit(db, [set('c/b', { n: 1 }), set('c/a', { n: 100 })]);
+    expect(await isPending(blocked)).toBe(true);
+    await vi.advanceTimersByTimeAsync(50);
+    await expectRpcError(blocked, Code.ABORTED, CONTENTION);
     expect(await getData(db, 'c/b')).toBeNull();
     await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 })], transaction }, OWNER);
     expect(await getData(db, 'c/a')).toEqual({ n: 2 });
@@ -291,11 +299,12 @@ describe('read-write transactions', () => {
   });
 
   it('expires an idle transaction: its locks go and its commit is refused', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     const { db } = setup({ transactionIdleTimeoutMs: 30 });
     await commit(db, [set('c/a', { n: 1 })]);
     const transaction = await begin(db);
     await readIn(db, transaction, 'c/a');
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await vi.advanceTimersByTimeAsync(31);
     await commit(db, [set('c/a', { n: 7 })]); // the expired holder no longer blocks
     await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 })], transaction }, OWNER), Code.ABORTED, EXPIRED);
     expect(await getData(db, 'c/a')).toEqual({ n: 7 });
