@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Expected errors (denied writes, failing webhooks) log by design; only a failing test's logs are shown.
+    silent: 'passed-only',
   },
 });
