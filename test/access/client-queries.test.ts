@@ -99,6 +99,15 @@ describe('the documented queries run with firestore.indexes.json', () => {
     expect(await idsOf(getDocs(timeline(clientOf(org.viewer), 'alice')))).toEqual(['m3', 'm1']);
   });
 
+  it.skipIf(!offlineEmulator)('is enforced for this project: the timeline oldest first has no index', async () => {
+    const oldestFirst = query(collection(clientOf(org.viewer), paths.messages(org.orgId)), where('contactId', '==', 'alice'), orderBy('sentAt'));
+    const error = await getDocs(oldestFirst).then(
+      () => null,
+      (reason: unknown) => reason as { code: string },
+    );
+    expect(error?.code).toBe('failed-precondition');
+  });
+
   it('a person\'s own memberships, across organizations', async () => {
     const found = await getDocs(memberships(clientOf(org.member), org.member.uid));
     expect(found.docs.map((snapshot) => snapshot.ref.path)).toEqual([paths.member(org.orgId, org.member.uid)]);

@@ -28,6 +28,7 @@ export class EmulatorState {
   }
 
   loadRules(projectId: string, rules: CompiledRules): void {
+    this.ensureIndexes(projectId);
     this.rulesByProject.set(projectId, rules);
     this.engine.setAccessPolicy(projectId, rules.policy);
   }
@@ -38,7 +39,6 @@ export class EmulatorState {
   }
 
   loadIndexes(projectId: string, indexes: IndexConfiguration | null): void {
-    this.ensureProject(projectId);
     this.indexesByProject.set(projectId, indexes);
     this.engine.setIndexConfiguration(projectId, indexes);
   }
@@ -53,10 +53,16 @@ export class EmulatorState {
     this.engine.clearDatabase(projectId, databaseId);
   }
 
-  private ensureProject(projectId: string): void {
-    if (this.rulesByProject.has(projectId)) return;
+  /** A project's first request may load its rules: the start-up indexes apply to it all the same. */
+  private ensureIndexes(projectId: string): void {
+    if (this.indexesByProject.has(projectId)) return;
     this.indexesByProject.set(projectId, this.startupIndexes);
     this.engine.setIndexConfiguration(projectId, this.startupIndexes);
+  }
+
+  private ensureProject(projectId: string): void {
+    this.ensureIndexes(projectId);
+    if (this.rulesByProject.has(projectId)) return;
     if (this.startupRules) this.loadRules(projectId, compileRules(this.startupRules));
     else this.rulesByProject.set(projectId, null);
   }

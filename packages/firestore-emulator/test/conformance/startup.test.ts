@@ -76,6 +76,8 @@ service cloud.firestore {
     const projectId = uniqueProjectId('conf-startup');
     const admin = adminClient(projectId);
     try {
+      // As @firebase/rules-unit-testing does, the project's first request loads its rules.
+      expect((await loadRules(projectId, `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n  }\n}`)).status).toBe(200);
       const query = () => admin.db.collection('c').where('a', '==', 1).orderBy('b').get();
       expect((await rejectionOf(query())).message).toContain(`The query requires an index. Add this entry to "indexes" in ${indexesFile}`);
       expect((await loadIndexes(projectId, null)).status).toBe(200);
