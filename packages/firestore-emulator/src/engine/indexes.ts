@@ -67,12 +67,23 @@ const IndexFieldSchema = z
   })
   .superRefine(exactlyOneOf(['order', 'arrayConfig', 'vectorConfig', 'searchConfig']));
 
-const CompositeIndexSchema = z.object({
-  collectionGroup: z.string().min(1),
-  queryScope: QueryScopeSchema,
-  apiScope: ApiScopeSchema.optional(),
-  fields: z.array(IndexFieldSchema).min(1),
-});
+const CompositeIndexSchema = z
+  .object({
+    collectionGroup: z.string().min(1),
+    queryScope: QueryScopeSchema,
+    apiScope: ApiScopeSchema.optional(),
+    fields: z.array(IndexFieldSchema).min(1),
+  })
+  .superRefine((index, context) => {
+    // Production refuses these as "not necessary": the only one-field composite is `__name__` alone.
+    if (index.fields.length === 1 && index.fields[0].fieldPath !== NAME) {
+      context.addIssue({
+        code: 'custom',
+        path: ['fields'],
+        message: 'a composite index needs two fields or more (one field is a single-field index: use "fieldOverrides")',
+      });
+    }
+  });
 
 const FieldIndexSchema = z
   .object({

@@ -291,6 +291,7 @@ describe.skipIf(!offlineEmulator)('the :indexes extension', () => {
       [{ indexes: [composite([{ fieldPath: 'state' }, asc('population')])] }, 'indexes[0].fields[0]: must set exactly one of order, arrayConfig, vectorConfig, searchConfig'],
       [{ indexes: [{ collectionGroup: 'cities', queryScope: 'DATABASE', fields: [asc('a')] }] }, 'indexes[0].queryScope'],
       [{ fieldOverrides: [] }, 'indexes'],
+      [{ indexes: [composite([asc('state')])] }, 'indexes[0].fields: a composite index needs two fields or more'],
       [{ indexes: [composite([asc('a..b'), asc('c')])] }, 'indexes[0].fields[0].fieldPath'],
       [{ indexes: [], fieldOverrides: [{ collectionGroup: 'cities', fieldPath: 'x', indexes: [{ order: 'UP' }] }] }, 'fieldOverrides[0].indexes[0].order'],
     ];
