@@ -108,7 +108,6 @@ export const IndexFileSchema = z.object({
 /** The contents of a `firestore.indexes.json`. */
 export type IndexFile = z.input<typeof IndexFileSchema>;
 type CompositeIndexDeclaration = z.output<typeof CompositeIndexSchema>;
-type FieldIndexDeclaration = z.output<typeof FieldIndexSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Indexes as the planner sees them
@@ -138,13 +137,15 @@ interface ServingIndex {
 interface SingleFieldEntry {
   scope: QueryScope;
   mode: Mode;
-  declaration: FieldIndexDeclaration;
+  /** False for an index of another API scope: it serves no Firestore query. */
+  servesQueries: boolean;
+  /** The entry as the file states it. */
+  json: Record<string, string>;
   declared: DeclaredIndex;
 }
 
+/** A `fieldOverrides` entry: the single-field indexes of its field, in place of the automatic ones. */
 interface Override {
-  collectionGroup: string;
-  fieldPath: string;
   entries: SingleFieldEntry[];
 }
 
@@ -247,23 +248,16 @@ export class IndexConfiguration {
     parsed.data.indexes.forEach((index, i) => this.addComposite(index, `indexes[${i}]`));
     parsed.data.fieldOverrides.forEach((override, i) => {
       const fieldPath = canonicalPath(override.fieldPath);
-      const entries = override.indexes
-        .filter((entry) => (entry.apiScope ?? 'ANY_API') === 'ANY_API')
-        .map((entry, j): SingleFieldEntry => {
-          const mode: Mode = entry.arrayConfig ? 'CONTAINS' : (entry.order ?? 'ASCENDING');
-          const declared = {
-            location: `fieldOverrides[${i}].indexes[${j}]`,
-            description: `${override.collectionGroup}.${fieldPath} ${JSON.stringify(fieldIndexJson(entry.queryScope, mode))}`,
-          };
-          // Collection-scope entries restate what an override replaced; only collection-group ones add an index.
-          if (entry.queryScope === 'COLLECTION_GROUP') this.additions.set(declared, false);
-          return { scope: entry.queryScope, mode, declaration: entry, declared };
-        });
-      this.overrides.set(overrideKey(override.collectionGroup, fieldPath), {
-        collectionGroup: override.collectionGroup,
-        fieldPath,
-        entries,
+      const entries = override.indexes.map((entry, j): SingleFieldEntry => {
+        const mode: Mode = entry.arrayConfig ? 'CONTAINS' : (entry.order ?? 'ASCENDING');
+        const json = { ...fieldIndexJson(entry.queryScope, mode), ...(entry.apiScope ? { apiScope: entry.apiScope } : {}) };
+        const declared = { location: `fieldOverrides[${i}].indexes[${j}]`, description: `${override.collectionGroup}.${fieldPath} ${JSON.stringify(json)}` };
+        const servesQueries = (entry.apiScope ?? 'ANY_API') === 'ANY_API';
+        // Collection-scope entries restate what an override replaced; only collection-group ones add an index.
+        if (servesQueries && entry.queryScope === 'COLLECTION_GROUP') this.additions.set(declared, false);
+        return { scope: entry.queryScope, mode, servesQueries, json, declared };
       });
+      this.overrides.set(overrideKey(override.collectionGroup, fieldPath), { entries });
     });
   }
 
@@ -382,7 +376,7 @@ export class IndexConfiguration {
     const paths = new Set([...needed.prefix, ...needed.order].map((field) => field.path));
     for (const path of paths) {
       for (const entry of this.singleFieldEntries(collectionGroup, path)) {
-        if (entry.scope !== scope) continue;
+        if (entry.scope !== scope || !entry.servesQueries) continue;
         candidates.push({ fields: [{ path, mode: entry.mode }], nameDescending: entry.mode === 'DESCENDING', declared: entry.declared });
       }
     }
@@ -390,10 +384,13 @@ export class IndexConfiguration {
   }
 
   /** The single-field indexes of a field: its own override, its nearest overridden map ancestor's, `*`'s, or the automatic ones. */
-  private singleFieldEntries(collectionGroup: string, path: string): { scope: QueryScope; mode: Mode; declared: DeclaredIndex | null }[] {
+  private singleFieldEntries(
+    collectionGroup: string,
+    path: string,
+  ): { scope: QueryScope; mode: Mode; servesQueries: boolean; declared: DeclaredIndex | null }[] {
     const override = this.overrideOf(collectionGroup, path);
     if (override) return override.entries;
-    return (['ASCENDING', 'DESCENDING', 'CONTAINS'] as const).map((mode) => ({ scope: 'COLLECTION', mode, declared: null }));
+    return (['ASCENDING', 'DESCENDING', 'CONTAINS'] as const).map((mode) => ({ scope: 'COLLECTION', mode, servesQueries: true, declared: null }));
   }
 
   private overrideOf(collectionGroup: string, path: string): Override | undefined {
@@ -412,7 +409,7 @@ export class IndexConfiguration {
       const [field] = fields;
       const existing = this.overrideOf(collectionGroup, field.path);
       const kept = existing
-        ? existing.entries.map((entry) => fieldIndexJson(entry.scope, entry.mode))
+        ? existing.entries.map((entry) => entry.json)
         : (['ASCENDING', 'DESCENDING', 'CONTAINS'] as const).map((mode) => fieldIndexJson('COLLECTION', mode));
       const override = {
         collectionGroup,

@@ -252,6 +252,21 @@ describe.skipIf(!offlineEmulator)('collection groups', () => {
     expect(await unusedIndexes()).toEqual([]);
   });
 
+  it('an index of another API scope serves no query here; the suggested override keeps it', async () => {
+    const datastoreOnly = {
+      collectionGroup: 'landmarks',
+      fieldPath: 'type',
+      indexes: [
+        { order: 'ASCENDING', queryScope: 'COLLECTION' },
+        { order: 'ASCENDING', queryScope: 'COLLECTION_GROUP', apiScope: 'DATASTORE_MODE_API' },
+      ],
+    };
+    await useIndexes({ indexes: [], fieldOverrides: [datastoreOnly] });
+    const refused = await refusal(db.collectionGroup('landmarks').where('type', '==', 'museum').get());
+    expect(refused.entry).toEqual({ ...datastoreOnly, indexes: [...datastoreOnly.indexes, { order: 'ASCENDING', queryScope: 'COLLECTION_GROUP' }] });
+    expect(await unusedIndexes()).toEqual([]);
+  });
+
   it('ordering a collection group by name descending needs a declared index', async () => {
     await useIndexes({ indexes: [] });
     const build = () => db.collectionGroup('landmarks').orderBy(FieldPath.documentId(), 'desc').limit(1);
