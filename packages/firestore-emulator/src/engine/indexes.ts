@@ -179,14 +179,15 @@ interface Constraint {
   kind: ConstraintKind;
 }
 
-const CONSTRAINT_OF_OPERATOR: Record<string, ConstraintKind> = {
-  EQUAL: 'equality',
-  IN: 'equality',
-  IS_NULL: 'equality',
-  IS_NAN: 'equality',
-  ARRAY_CONTAINS: 'contains',
-  ARRAY_CONTAINS_ANY: 'contains',
-};
+/** Operators served like an equality or an array-contains; every other one is a range (an inequality). */
+const CONSTRAINT_OF_OPERATOR = new Map<string, ConstraintKind>([
+  ['EQUAL', 'equality'],
+  ['IN', 'equality'],
+  ['IS_NULL', 'equality'],
+  ['IS_NAN', 'equality'],
+  ['ARRAY_CONTAINS', 'contains'],
+  ['ARRAY_CONTAINS_ANY', 'contains'],
+]);
 
 /** The filter in disjunctive normal form: each disjunct is the list of constraints one index scan must serve. */
 function disjuncts(filter: Filter | null | undefined): Constraint[][] {
@@ -203,7 +204,7 @@ function disjuncts(filter: Filter | null | undefined): Constraint[][] {
   const fieldPath = leaf?.field?.fieldPath;
   // Filters on the document name are served by the name every index ends with.
   if (!leaf || !fieldPath || fieldPath === NAME) return [[]];
-  const kind = CONSTRAINT_OF_OPERATOR[String(leaf.op)] ?? 'range';
+  const kind = CONSTRAINT_OF_OPERATOR.get(String(leaf.op)) ?? 'range';
   return [[{ path: canonicalPath(fieldPath), kind }]];
 }
 
