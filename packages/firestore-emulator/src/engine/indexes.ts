@@ -332,7 +332,9 @@ export class IndexConfiguration {
       if (plan === null) throw this.missingIndex(collectionGroup, scope, needed, nameDescending);
       plans.push(plan);
     }
-    for (const plan of plans) for (const index of plan) if (index.declared) this.additions.set(index.declared, true);
+    for (const plan of plans) {
+      for (const index of plan) if (index.declared && this.additions.has(index.declared)) this.additions.set(index.declared, true);
+    }
   }
 
   /** The indexes that serve one disjunct, or null when none can. */
