@@ -144,6 +144,21 @@ describe.skipIf(!offlineEmulator)('queries that need a composite index', () => {
     expect((await build().get()).data()).toEqual({ total: 5.5, count: 3 });
   });
 
+  it('inside a transaction the query fails the transaction (not retried) and nothing is written', async () => {
+    await useIndexes({ indexes: [] });
+    let attempts = 0;
+    const error = await rejectionOf(
+      db.runTransaction(async (transaction) => {
+        attempts++;
+        await transaction.get(citiesRef().where('state', '==', 'CA').orderBy('population'));
+        transaction.set(db.doc('cities/written'), { state: 'CA' });
+      }),
+    );
+    expect(error.code).toBe(9);
+    expect(attempts).toBe(1);
+    expect((await db.doc('cities/written').get()).exists).toBe(false);
+  });
+
   it('a listener (the web SDK, Listen stream) fails the same way, and works once the index is declared', async () => {
     await useIndexes({ indexes: [] });
     const web = webClient(projectId, 'owner');
