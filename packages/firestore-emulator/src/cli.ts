@@ -1,6 +1,7 @@
 /**
  * Starts the offline Firestore emulator as a command:
  *   tsx packages/firestore-emulator/src/cli.ts [--host 127.0.0.1] [--port 8080] [--rules firestore.rules]
+ *     [--indexes firestore.indexes.json]
  * and runs until interrupted.
  */
 import { parseArgs } from 'util';
@@ -11,10 +12,12 @@ const Options = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   rules: z.string().min(1).optional(),
+  indexes: z.string().min(1).optional(),
   import: z.string().min(1).optional(),
 });
 
-const USAGE = 'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules]';
+const USAGE =
+  'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules] [--indexes firestore.indexes.json]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       port: { type: 'string' },
       rules: { type: 'string' },
+      indexes: { type: 'string' },
       import: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -39,11 +43,17 @@ async function main(): Promise<void> {
   if (options.import) {
     throw new Error('--import (seed data in the `firebase emulators:export` format) is not implemented yet');
   }
-  const emulator = await startEmulator({ host: options.host, port: options.port, rulesFile: options.rules });
+  const emulator = await startEmulator({
+    host: options.host,
+    port: options.port,
+    rulesFile: options.rules,
+    indexesFile: options.indexes,
+  });
   const address = `${emulator.host}:${emulator.port}`;
   console.log(`Offline Firestore emulator listening on ${address} (gRPC and HTTP/1.1)`);
   console.log(`  export FIRESTORE_EMULATOR_HOST=${address}`);
   if (options.rules) console.log(`  rules: ${options.rules} (for every project until a client loads its own)`);
+  if (options.indexes) console.log(`  indexes: ${options.indexes} (queries need the indexes it declares, as in production)`);
   const shutdown = (): void => {
     void emulator.stop().then(() => process.exit(0));
   };

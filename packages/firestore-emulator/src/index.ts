@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { createEngine, Engine } from './engine';
+import { createEngine, Engine, IndexConfiguration } from './engine';
 import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
@@ -19,6 +19,10 @@ export interface EmulatorOptions {
   port?: number;
   /** A rules file applied to every project until a client loads its own (as `firebase.json`'s rules are). */
   rulesFile?: string;
+  /** A `firestore.indexes.json` every query of every project must be served by, as in production: a query that
+   *  needs an index it does not declare fails with FAILED_PRECONDITION. Default: none (no index is required,
+   *  as in Google's emulator). */
+  indexesFile?: string;
 }
 
 export interface RunningEmulator {
@@ -26,6 +30,8 @@ export interface RunningEmulator {
   port: number;
   /** The in-memory engine behind the server, for in-process inspection. */
   engine: Engine;
+  /** The loaded `indexesFile` (null without one); `unusedIndexes()` lists the declared indexes no query used. */
+  indexes: IndexConfiguration | null;
   /** Closes the port and every open connection and stream. */
   stop(): Promise<void>;
 }
@@ -35,12 +41,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const port = options.port ?? 8080;
   const startupRules = options.rulesFile ? readRulesFile(options.rulesFile) : null;
   if (startupRules) checkCompiles(startupRules);
+  const indexes = options.indexesFile ? IndexConfiguration.fromFile(options.indexesFile) : null;
 
   const decisions = new AccessDecisionLog();
   const engine = createEngine({ onAccessDecision: (projectId, report) => decisions.record(projectId, report) });
-  const state = new EmulatorState(engine, startupRules, decisions);
+  const state = new EmulatorState(engine, startupRules, decisions, indexes);
   const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
-  return { host, port: listener.port, engine, stop: () => listener.close() };
+  return { host, port: listener.port, engine, indexes, stop: () => listener.close() };
 }
 
 /** Fails at start, not at the first request, when the rules file does not compile. */
@@ -57,4 +64,4 @@ function readRulesFile(file: string): RulesFile[] {
   return [{ name: path.basename(file), content: readFileSync(file, 'utf8') }];
 }
 
-export type { Engine } from './engine';
+export type { DeclaredIndex, Engine, IndexConfiguration, IndexFile } from './engine';

@@ -20,6 +20,7 @@ import {
   WriteAccess,
 } from './api';
 import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnapshot } from './index';
+import type { IndexConfiguration } from './indexes';
 import { comparePaths, compareUtf8, NameParser } from './paths';
 import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './query';
 import { Store } from './store';
@@ -53,6 +54,7 @@ function checkFields(request: object, known: string[], rpc: string): void {
 
 interface ProjectState {
   policy: AccessPolicy | null;
+  indexes: IndexConfiguration | null;
   databases: Map<string, FirestoreDatabase>;
 }
 
@@ -81,7 +83,7 @@ export class FirestoreEngine implements Engine {
   private project(projectId: string): ProjectState {
     let project = this.projects.get(projectId);
     if (!project) {
-      project = { policy: null, databases: new Map() };
+      project = { policy: null, indexes: null, databases: new Map() };
       this.projects.set(projectId, project);
     }
     return project;
@@ -93,7 +95,7 @@ export class FirestoreEngine implements Engine {
     const project = this.project(projectId);
     let database = project.databases.get(databaseId);
     if (!database) {
-      database = new FirestoreDatabase(projectId, databaseId, this.settings, () => project.policy);
+      database = new FirestoreDatabase(projectId, databaseId, this.settings, () => project.policy, () => project.indexes);
       project.databases.set(databaseId, database);
     }
     return database;
@@ -106,6 +108,10 @@ export class FirestoreEngine implements Engine {
 
   setAccessPolicy(projectId: string, policy: AccessPolicy | null): void {
     this.project(projectId).policy = policy;
+  }
+
+  setIndexConfiguration(projectId: string, indexes: IndexConfiguration | null): void {
+    this.project(projectId).indexes = indexes;
   }
 
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void {
@@ -142,6 +148,8 @@ class FirestoreDatabase implements Database {
     readonly databaseId: string,
     private readonly settings: EngineSettings,
     private readonly policy: () => AccessPolicy | null,
+    /** null: queries need no declared index (Google's emulator's behaviour). */
+    private readonly indexes: () => IndexConfiguration | null,
   ) {
     this.names = new NameParser(projectId, databaseId);
     this.name = this.names.database;
@@ -329,6 +337,7 @@ class FirestoreDatabase implements Database {
     checkFields(req, ['parent', 'structuredQuery', 'transaction', 'newTransaction', 'readTime', 'explainOptions'], 'RunQuery');
     if (req.explainOptions) throw unimplemented('query explain (explain_options)');
     const query = prepareQuery(req.parent ?? '', req.structuredQuery, this.names);
+    this.indexes()?.check(query);
     const context = await this.queryContext(req, caller, query);
     let documents: Document[];
     try {
@@ -359,6 +368,7 @@ class FirestoreDatabase implements Database {
     checkFields(aggregationQuery, ['structuredQuery', 'aggregations'], 'StructuredAggregationQuery');
     const query = prepareQuery(req.parent ?? '', aggregationQuery.structuredQuery, this.names);
     const aggregations = prepareAggregations(aggregationQuery.aggregations ?? []);
+    this.indexes()?.check(query, aggregationQuery.aggregations ?? []);
     const context = await this.queryContext(req, caller, query);
     let documents: Document[];
     try {
@@ -472,6 +482,7 @@ class FirestoreDatabase implements Database {
     if (target.query) {
       checkFields(target.query, ['parent', 'structuredQuery'], 'Target.query');
       const query = prepareQuery(target.query.parent ?? '', target.query.structuredQuery, this.names);
+      this.indexes()?.check(query);
       this.authorize(caller, 'list', queryPath(query), (ctx) =>
         this.policy()!.authorizeQuery(ctx, query.parentName, query.source, reader),
       );

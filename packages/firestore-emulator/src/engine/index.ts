@@ -11,8 +11,11 @@ import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_p
 
 import type { AccessPolicy, Caller, CommitEvent, Document, Timestamp } from './api';
 import { FirestoreEngine } from './engine';
+import type { IndexConfiguration } from './indexes';
 
 export * from './api';
+export { IndexConfiguration, IndexFileError } from './indexes';
+export type { DeclaredIndex, IndexFile } from './indexes';
 
 export interface EngineOptions {
   /** Wall clock in epoch milliseconds (fractions allowed). Commit times are taken from it with microsecond
@@ -58,6 +61,9 @@ export interface Engine {
   /** Rules for every database of the project. null (the initial state) means no rules loaded: open access,
    *  as Google's emulator started without a rules file. */
   setAccessPolicy(projectId: string, policy: AccessPolicy | null): void;
+  /** Indexes every query of the project's databases must be served by, as in production (see ./indexes).
+   *  null (the initial state): no index is required, as in Google's emulator. */
+  setIndexConfiguration(projectId: string, indexes: IndexConfiguration | null): void;
   /** Calls `listener` after every successful commit (Commit, BatchWrite, clearDatabase) of that database;
    *  returns the unsubscribe function. Listeners run synchronously after the data is visible. */
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void;

@@ -1,20 +1,25 @@
 /**
- * What the gRPC and REST sides share: the engine, the rules each project has loaded, and the decision log.
- * Rules given at start-up (`--rules`) apply to every project until a client PUTs its own, as in Google's
- * emulator; they are compiled separately for each project so coverage stays per project.
+ * What the gRPC and REST sides share: the engine, the rules and indexes each project has loaded, and the
+ * decision log. Rules given at start-up (`--rules`) apply to every project until a client PUTs its own, as in
+ * Google's emulator; they are compiled separately for each project so coverage stays per project. Indexes given
+ * at start-up (`--indexes`) likewise, until a client PUTs or DELETEs its own (our extension); one configuration
+ * object serves those projects, so it records index use across all of them.
  */
-import type { Database, Engine } from '../engine';
+import type { Database, Engine, IndexConfiguration } from '../engine';
 import { compileRules, CompiledRules, RulesFile } from '../rules';
 import { AccessDecisionLog } from './access-decision-log';
 
 export class EmulatorState {
   /** Projects seen so far, with their compiled rules (null: no rules loaded, open access). */
   private readonly rulesByProject = new Map<string, CompiledRules | null>();
+  /** Projects' index configurations (null: no index required). */
+  private readonly indexesByProject = new Map<string, IndexConfiguration | null>();
 
   constructor(
     readonly engine: Engine,
     private readonly startupRules: RulesFile[] | null,
     readonly decisions: AccessDecisionLog,
+    private readonly startupIndexes: IndexConfiguration | null = null,
   ) {}
 
   database(projectId: string, databaseId: string): Database {
@@ -23,6 +28,7 @@ export class EmulatorState {
   }
 
   loadRules(projectId: string, rules: CompiledRules): void {
+    this.ensureIndexes(projectId);
     this.rulesByProject.set(projectId, rules);
     this.engine.setAccessPolicy(projectId, rules.policy);
   }
@@ -32,12 +38,30 @@ export class EmulatorState {
     return this.rulesByProject.get(projectId) ?? null;
   }
 
+  loadIndexes(projectId: string, indexes: IndexConfiguration | null): void {
+    this.indexesByProject.set(projectId, indexes);
+    this.engine.setIndexConfiguration(projectId, indexes);
+  }
+
+  indexesOf(projectId: string): IndexConfiguration | null {
+    this.ensureProject(projectId);
+    return this.indexesByProject.get(projectId) ?? null;
+  }
+
   clearDocuments(projectId: string, databaseId: string): void {
     this.ensureProject(projectId);
     this.engine.clearDatabase(projectId, databaseId);
   }
 
+  /** A project's first request may load its rules: the start-up indexes apply to it all the same. */
+  private ensureIndexes(projectId: string): void {
+    if (this.indexesByProject.has(projectId)) return;
+    this.indexesByProject.set(projectId, this.startupIndexes);
+    this.engine.setIndexConfiguration(projectId, this.startupIndexes);
+  }
+
   private ensureProject(projectId: string): void {
+    this.ensureIndexes(projectId);
     if (this.rulesByProject.has(projectId)) return;
     if (this.startupRules) this.loadRules(projectId, compileRules(this.startupRules));
     else this.rulesByProject.set(projectId, null);

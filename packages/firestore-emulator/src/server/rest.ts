@@ -1,10 +1,11 @@
 /**
  * The HTTP/1.1 side of the port: the emulator endpoints `@firebase/rules-unit-testing` and the Firebase CLI call,
- * plus our own extension `:rulesDecisions`. Errors use Google's JSON error shape
+ * plus our own extensions `:rulesDecisions` and `:indexes`. Errors use Google's JSON error shape
  * `{ error: { code, message, status } }`.
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import { z } from 'zod';
+import { IndexConfiguration, IndexFileError } from '../engine';
 import { compileRules, RulesCompileError } from '../rules';
 import { EmulatorState } from './emulator-state';
 
@@ -49,6 +50,9 @@ const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):ruleCoverage$/, run: getRuleCoverage },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: getRulesDecisions },
   { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: clearRulesDecisions },
+  { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: putIndexes },
+  { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: getIndexes },
+  { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: deleteIndexes },
 ];
 
 export function createRestHandler(state: EmulatorState) {
@@ -127,6 +131,31 @@ async function getRulesDecisions(state: EmulatorState, { projectId }: PathIds, _
 
 async function clearRulesDecisions(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
   state.decisions.clear(projectId);
+  return {};
+}
+
+/** Loads a `firestore.indexes.json` for the project; an invalid one is refused and the previous one stays. */
+async function putIndexes(state: EmulatorState, { projectId }: PathIds, request: IncomingMessage): Promise<unknown> {
+  const body = await readJson(request);
+  try {
+    state.loadIndexes(projectId, new IndexConfiguration(body));
+  } catch (error) {
+    if (error instanceof IndexFileError) throw new HttpError(400, 'INVALID_ARGUMENT', error.message);
+    throw error;
+  }
+  return {};
+}
+
+/** The declared indexes no query of the project has used (shared with every project on the start-up file). */
+async function getIndexes(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
+  const indexes = state.indexesOf(projectId);
+  if (!indexes) throw new HttpError(404, 'NOT_FOUND', `No indexes are enforced for project "${projectId}"`);
+  return { unusedIndexes: indexes.unusedIndexes() };
+}
+
+/** The project's queries need no declared index any more, as in Google's emulator. */
+async function deleteIndexes(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
+  state.loadIndexes(projectId, null);
   return {};
 }
 

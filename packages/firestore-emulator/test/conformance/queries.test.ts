@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AggregateField, Filter, GeoPoint, Timestamp, type Firestore, type Query } from 'firebase-admin/firestore';
-import { adminClient, uniqueProjectId } from './support';
+import { adminClient, loadIndexes, offlineEmulator, uniqueProjectId } from './support';
 
 const projectId = uniqueProjectId('conf-queries');
 let db: Firestore;
@@ -20,6 +20,8 @@ const items: Record<string, Record<string, unknown>> = {
 };
 
 beforeAll(async () => {
+  // Semantics only: the global setup's index file is not this file's; indexes.test.ts tests enforcement.
+  if (offlineEmulator) expect((await loadIndexes(projectId, null)).status).toBe(200);
   ({ db, close } = adminClient(projectId));
   const batch = db.batch();
   for (const [id, data] of Object.entries(items)) batch.set(db.collection('items').doc(id), data);

@@ -77,6 +77,17 @@ export async function loadRules(projectId: string, rules: string): Promise<Respo
   });
 }
 
+/**
+ * Our extension: the indexes the project's queries must be served by (`PUT`, a `firestore.indexes.json`), or
+ * none (`DELETE`, Google's emulator's behaviour). Only for the offline emulator.
+ */
+export async function loadIndexes(projectId: string, indexes: object | null): Promise<Response> {
+  return fetch(emulatorUrl(`/emulator/v1/projects/${projectId}:indexes`), {
+    method: indexes === null ? 'DELETE' : 'PUT',
+    body: indexes === null ? undefined : JSON.stringify(indexes),
+  });
+}
+
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function rejectionOf(promise: Promise<unknown>): Promise<{ code?: unknown; message: string; details?: string }> {
   const outcome = await promise.then(

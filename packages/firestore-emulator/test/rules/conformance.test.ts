@@ -63,6 +63,12 @@ function withRules(title: string, rules: string, body: (env: () => RulesTestEnvi
     let environment: RulesTestEnvironment | undefined;
     beforeAll(async () => {
       environment = await initializeTestEnvironment({ projectId: `demo-rulesconf-${RUN}-${++projects}`, firestore: { ...emulator(), rules } });
+      // Rules semantics only: the index file the global setup enforces is the CRM's, not these examples'.
+      if (offlineEmulator) {
+        const { host, port } = emulator();
+        const response = await fetch(`http://${host}:${port}/emulator/v1/projects/${environment.projectId}:indexes`, { method: 'DELETE' });
+        expect(response.status).toBe(200);
+      }
     });
     afterAll(async () => {
       await environment?.cleanup();
