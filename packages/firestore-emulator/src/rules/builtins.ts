@@ -35,6 +35,15 @@ import {
   unknownUse,
 } from './values';
 
+/**
+ * `bool()` and `math.isInfinite()` are named in the reference but production has neither: its compiler accepts a
+ * call (warning "Invalid function name") and evaluating it is an error, so a rule using them denies. They are
+ * in the tables below so that the rules load, and evaluate to that error.
+ */
+function absentInProduction(name: string): EvalError {
+  return new EvalError(`Function not found error: Name: [${name}].`);
+}
+
 /** Functions callable without a receiver, with their accepted argument counts. */
 export const GLOBAL_FUNCTIONS: Readonly<Record<string, readonly number[]>> = {
   get: [1], exists: [1], getAfter: [1], existsAfter: [1], debug: [1],
@@ -431,7 +440,15 @@ function mapMethod(map: RMap, name: string, args: RValue[]): RValue {
       let current: RValue = map;
       for (const k of keys) {
         if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
-        if (!(current instanceof RMap)) throw new EvalError(`get() key path goes through a ${typeName(current)}, not a map`);
+        if (current instanceof Unknown) throw unknownUse(current);
+        if (current instanceof PartialMap) {
+          const known = current.known.get(k);
+          if (known === undefined) throw unknownUse(new Unknown(`${current.what}.${k}`));
+          current = known;
+          continue;
+        }
+        // As production: a key path through a value that is not a map finds nothing, so the default.
+        if (!(current instanceof RMap)) return fallback;
         const next: RValue | undefined = current.get(k);
         if (next === undefined) return fallback;
         current = next;
@@ -508,12 +525,24 @@ function setMethod(set: RSet, name: string, args: RValue[]): RValue {
 // rules.Path -----------------------------------------------------------------------------------------------
 
 /**
- * Path.bind() on a path value that has no open `$(name)` segments returns it unchanged; a path literal with open
- * segments as the receiver of bind() is compiled into its own node (see compiler.ts), so no open path escapes.
+ * Path.bind() on a path value fills its `{name}` segments (`path('users/{uid}').bind({'uid': 'alice'})`, as
+ * production does) and keeps every other segment; a path literal with open `$(name)` segments as the receiver
+ * of bind() is compiled into its own node (see compiler.ts), so no open path escapes.
  */
 function bindPath(path: RPath, bindings: RValue): RValue {
-  expect<RMap>(bindings, 'map', 'bind() argument');
-  return path;
+  const map = expect<RMap>(bindings, 'map', 'bind() argument');
+  const segments: (string | Unknown)[] = [];
+  for (const segment of path.segments) {
+    const variable = typeof segment === 'string' ? /^\{(\w+)\}$/.exec(segment) : null;
+    if (variable === null) {
+      segments.push(segment);
+      continue;
+    }
+    const value = map.get(variable[1]);
+    if (value === undefined) throw new EvalError(`bind(): no value for path variable ${variable[1]}`);
+    segments.push(...pathSegment(value));
+  }
+  return new RPath(segments);
 }
 
 /** The segment(s) a value contributes to a path through `$(...)` interpolation. */
@@ -660,18 +689,15 @@ export function convert(name: string, v: RValue): RValue {
       if (v === null) return 'null';
       break;
     case 'bool':
-      if (typeof v === 'boolean') return v;
-      if (v === 'true') return true;
-      if (v === 'false') return false;
-      break;
+      throw absentInProduction('bool');
     case 'path':
+      // Only a string: production refuses path(path(...)) ("Expected: path(string)").
       if (typeof v === 'string') {
         const segments = v.replace(/^\//, '').split('/');
         if (segments.some((s) => s === '')) throw new EvalError(`path(): ${JSON.stringify(v)} has an empty segment`);
         return new RPath(segments);
       }
-      if (v instanceof RPath) return v;
-      break;
+      throw new EvalError(`Expected: path(string), got path(${typeName(v)})`);
   }
   throw new EvalError(`${name}() cannot convert ${typeName(v)}${typeof v === 'string' ? ` ${JSON.stringify(v)}` : ''}`);
 }
@@ -700,10 +726,8 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
       return Math.sqrt(numberArg(args[0], 'math.sqrt() argument'));
     case 'math.pow':
       return Math.pow(numberArg(args[0], 'math.pow() base'), numberArg(args[1], 'math.pow() exponent'));
-    case 'math.isInfinite': {
-      const f = numberArg(args[0], 'math.isInfinite() argument');
-      return !Number.isFinite(f) && !Number.isNaN(f);
-    }
+    case 'math.isInfinite':
+      throw absentInProduction(qualified);
     case 'math.isNaN':
       return Number.isNaN(numberArg(args[0], 'math.isNaN() argument'));
     // rules.hashing
@@ -780,8 +804,8 @@ function crc(table: Uint32Array, bytes: Uint8Array): Uint8Array {
   let c = 0xffffffff;
   for (const b of bytes) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
   c = (c ^ 0xffffffff) >>> 0;
-  // Undocumented: byte order of the 32-bit checksum; big-endian, the order its hex form is written in.
-  return new Uint8Array([c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
+  // Little-endian, as production: crc32('123456789').toHexString() == '2639F4CB' (the checksum is 0xCBF43926).
+  return new Uint8Array([c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24]);
 }
 
 function hash(algorithm: string, input: RValue): Uint8Array {

@@ -69,7 +69,7 @@ export function compileProgram(tree: SyntaxRuleset, fileName: string, source: st
   if (tree.services.length > 1) fail('only one service declaration is allowed per rules file', tree.services[1].loc);
   const service = tree.services[0];
   if (service.name !== 'cloud.firestore') fail(`unsupported service '${service.name}': this emulator evaluates only service cloud.firestore`, service.loc);
-  return new Compiler(version, fileName, source).compile(service.body);
+  return new Compiler(version, fileName, source).compile(tree.functions, service.body);
 }
 
 class Compiler {
@@ -80,8 +80,11 @@ class Compiler {
 
   constructor(private readonly version: '1' | '2', private readonly fileName: string, private readonly source: string) {}
 
-  compile(serviceBody: SyntaxBodyItem[]): Program {
-    const root: Block = { parent: null, functions: new Map(), wildcards: new Map() };
+  compile(fileFunctions: SyntaxFunction[], serviceBody: SyntaxBodyItem[]): Program {
+    // Functions declared outside the service (production compiles them) enclose the service's own.
+    const file: Block = { parent: null, functions: new Map(), wildcards: new Map() };
+    this.declareBlock(fileFunctions, file, [], 0, true);
+    const root: Block = { parent: file, functions: new Map(), wildcards: new Map() };
     this.declareBlock(serviceBody, root, [], 0, true);
     for (const entry of this.functions) this.compileFunction(entry);
     for (const { allow, block, site } of this.pendingAllows) this.compileAllow(allow, block, site);
