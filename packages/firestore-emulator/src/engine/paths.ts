@@ -87,7 +87,8 @@ function invalid(message: string): RpcError {
 function checkId(id: string, name: string): void {
   if (id === '') throw invalid(`Resource name "${name}" has an empty path segment.`);
   if (id === '.' || id === '..') throw invalid(`Resource name "${name}" has the invalid id "${id}".`);
-  if (id.length > 4 && id.startsWith('__') && id.endsWith('__')) {
+  // Reserved, except the legacy numeric ids `__id<n>__` that production accepts (and orders first, numerically).
+  if (id.length > 4 && id.startsWith('__') && id.endsWith('__') && numericId(id) === null) {
     throw invalid(`Resource name "${name}" contains the reserved id "${id}" (ids matching __.*__ are reserved).`);
   }
   if (!isWellFormedUtf16(id)) throw invalid(`Resource name "${name}" is not valid UTF-8.`);

@@ -185,7 +185,7 @@ function compareMaps(a: Record<string, Value>, b: Record<string, Value>): number
   return aKeys.length - bKeys.length;
 }
 
-function vectorElements(value: Value): Value[] {
+export function vectorElements(value: Value): Value[] {
   return value.mapValue?.fields?.value?.arrayValue?.values ?? [];
 }
 
