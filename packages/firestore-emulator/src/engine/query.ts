@@ -199,7 +199,7 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
     projection,
     nameLow: context.nameLow,
     nameHigh: context.nameHigh,
-    nearest: query.findNearest ? prepareNearest(query, names) : null,
+    nearest: query.findNearest ? prepareNearest(query, query.findNearest, names) : null,
     source: query,
   };
 }
@@ -208,8 +208,7 @@ const MAX_NEAREST_LIMIT = 1000;
 const MAX_VECTOR_DIMENSIONS = 2048;
 const DISTANCE_MEASURES: readonly string[] = ['EUCLIDEAN', 'COSINE', 'DOT_PRODUCT'];
 
-function prepareNearest(query: StructuredQuery, names: NameParser): PreparedNearest {
-  const nearest = query.findNearest!;
+function prepareNearest(query: StructuredQuery, nearest: google.firestore.v1.StructuredQuery.IFindNearest, names: NameParser): PreparedNearest {
   checkKnownFields(nearest, ['vectorField', 'queryVector', 'distanceMeasure', 'limit', 'distanceResultField', 'distanceThreshold'], 'find_nearest');
   // Production ranks by distance alone and supports no cursors; a window around the ranking is refused here
   // rather than given a meaning the reference does not state.

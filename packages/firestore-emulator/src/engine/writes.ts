@@ -228,8 +228,9 @@ export function applyWrites(
       throw invalid(`Document ${write.name} cannot be updated after it was deleted earlier in the same request.`);
     }
     checkPrecondition(write, current);
-    transformCount.set(write.name, (transformCount.get(write.name) ?? 0) + countTransforms(write.transforms));
-    if (transformCount.get(write.name)! > MAX_TRANSFORMS_PER_DOCUMENT) {
+    const transformsSoFar = (transformCount.get(write.name) ?? 0) + countTransforms(write.transforms);
+    transformCount.set(write.name, transformsSoFar);
+    if (transformsSoFar > MAX_TRANSFORMS_PER_DOCUMENT) {
       throw invalid(
         `Document ${write.name} has more than ${MAX_TRANSFORMS_PER_DOCUMENT} field transformations in one request ` +
           '(each element of an array transformation counts).',

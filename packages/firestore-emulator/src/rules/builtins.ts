@@ -28,6 +28,7 @@ import {
   floorDiv,
   floorMod,
   formatFloat,
+  render,
   setHas,
   toSet,
   typeName,
@@ -227,12 +228,12 @@ export function contains(container: RValue, v: RValue): boolean {
     case 'partial_map': {
       const pm = container as PartialMap;
       if (typeof v === 'string' && pm.known.has(v)) return true;
-      throw unknownUse(new Unknown(`whether ${pm.what} has the key ${JSON.stringify(v)}`));
+      throw unknownUse(new Unknown(`whether ${pm.what} has the key ${render(v)}`));
     }
     case 'contains_list': {
       const cl = container as ContainsList;
       if (equals(cl.element, v)) return true;
-      throw unknownUse(new Unknown(`whether ${cl.what} contains ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`));
+      throw unknownUse(new Unknown(`whether ${cl.what} contains ${render(v)}`));
     }
     default:
       throw new EvalError(`operator in is not defined for ${typeName(container)}`);

@@ -122,3 +122,28 @@ service cloud.firestore {
     });
   },
 );
+
+withRules(
+  'list rules that ask about unknown values with integers or timestamps',
+  `rules_version = '2';
+service cloud.firestore {
+  match /databases/{database}/documents {
+    match /tagged/{id} {
+      // Each left operand is unknown for a query (an error), so only \`|| true\` allows.
+      allow list: if ([1, 2] in resource.data.tags) || (1 in resource.data) || (request.time in resource.data) || true;
+    }
+  }
+}
+`,
+  (env) => {
+    beforeAll(async () => {
+      await env().withSecurityRulesDisabled(async (context) => {
+        await setDoc(doc(context.firestore() as unknown as Firestore, 'tagged/t1'), { tags: ['x'] });
+      });
+    });
+    it('are errors absorbed by || true, not a failure of the request', async () => {
+      const snapshot = await assertSucceeds(getDocs(query(collection(aliceDb(env()), 'tagged'), where('tags', 'array-contains', 'x'))));
+      expect(snapshot.docs.map((d) => d.id)).toEqual(['t1']);
+    });
+  },
+);
