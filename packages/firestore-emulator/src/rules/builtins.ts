@@ -749,7 +749,7 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
     case 'duration.value': {
       const magnitude = intArg(args[0], 'duration.value() magnitude');
       const unit = expect<string>(args[1], 'string', 'duration.value() unit');
-      const perUnit = DURATION_UNITS[unit];
+      const perUnit = Object.hasOwn(DURATION_UNITS, unit) ? DURATION_UNITS[unit] : undefined;
       if (perUnit === undefined) throw new EvalError(`duration.value(): unknown unit ${JSON.stringify(unit)} (w, d, h, m, s, ms, ns)`);
       return checkedDuration(magnitude * perUnit);
     }

@@ -48,6 +48,15 @@ describe('filters', () => {
     expect(await ids(db.collection('nans').where('x', '==', Number.NaN))).toEqual(['nan']);
   });
 
+  it('field paths named like Object.prototype members name fields, which these documents lack', async () => {
+    expect(await ids(db.collection('nulls').where('constructor', '==', 1))).toEqual([]);
+    expect(await ids(db.collection('nulls').where('valueOf', '>', 0))).toEqual([]);
+    expect(await ids(db.collection('nulls').orderBy('toString'))).toEqual([]);
+    await db.doc('nulls/withConstructor').set({ constructor: 1 });
+    expect(await ids(db.collection('nulls').where('constructor', '==', 1))).toEqual(['withConstructor']);
+    await db.doc('nulls/withConstructor').delete();
+  });
+
   it('refuses an inequality with orderBy(documentId()) before another order', async () => {
     const query = db.collection('nulls').where('v', '>', 0).orderBy(FieldPath.documentId()).orderBy('v');
     expect((await rejectionOf(query.get())).code).toBe(3);

@@ -239,6 +239,7 @@ describe('rules.Timestamp, rules.timestamp, rules.Duration, rules.duration', () 
     ['request.time.date() == timestamp.date(2023, 11, 14)', 'true'],
     ['request.time.time() == duration.time(22, 13, 20, 123000000)', 'true'],
     ["request.time + duration.value(1, 'h') > request.time", 'true'],
+    ["duration.value(1, 'constructor') > duration.value(0, 's')", 'error'],
     ["request.time - duration.value(1, 'd') < request.time", 'true'],
     ["request.time - timestamp.value(0) == duration.value(1700000000123, 'ms')", 'true'],
     ["duration.value(90, 's').seconds() == 90", 'true'],
