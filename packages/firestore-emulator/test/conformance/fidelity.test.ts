@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AggregateField, FieldPath, FieldValue, type Firestore, type Query } from 'firebase-admin/firestore';
-import { adminClient, decodeMessage, encodeMessage, rawUnaryCall, rejectionOf, uniqueProjectId } from './support';
+import { adminClient, decodeMessage, encodeMessage, offlineEmulator, rawUnaryCall, rejectionOf, uniqueProjectId } from './support';
 
 const projectId = uniqueProjectId('conf-fidelity');
 const root = `projects/${projectId}/databases/(default)/documents`;
@@ -93,7 +93,9 @@ describe('aggregations', () => {
     const fields = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f'].map((f) => [f, AggregateField.sum(f)]));
     const error = await rejectionOf(db.collection('books').aggregate(fields).get());
     expect(error.code).toBe(3);
-    expect(error.message).toContain('maximum number of aggregations');
+    // Production's wording (the SDKs' integration suites check it against production only: Google's emulator
+    // words it otherwise).
+    if (offlineEmulator) expect(error.message).toContain('maximum number of aggregations');
   });
 });
 
