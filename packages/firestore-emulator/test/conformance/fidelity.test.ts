@@ -132,6 +132,8 @@ describe('writes', () => {
   it('refuses other ids matching __.*__', async () => {
     expect((await rejectionOf(db.doc('numeric/__other__').set({}))).code).toBe(3);
     expect((await rejectionOf(db.doc('numeric/__idx__').set({}))).code).toBe(3);
+    // Numeric ids are document ids only.
+    expect((await rejectionOf(db.doc('__id7__/d').set({}))).code).toBe(3);
   });
 
   it.each([
