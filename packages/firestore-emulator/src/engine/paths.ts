@@ -43,7 +43,9 @@ export function compareUtf8(a: string, b: string): number {
 function numericId(segment: string): bigint | null {
   if (segment.length < 7 || !segment.startsWith('__id') || !segment.endsWith('__')) return null;
   const digits = segment.slice(4, -2);
-  return /^-?\d{1,19}$/.test(digits) ? BigInt(digits) : null;
+  if (!/^-?\d{1,19}$/.test(digits)) return null;
+  const value = BigInt(digits);
+  return value >= -(2n ** 63n) && value < 2n ** 63n ? value : null;
 }
 
 export function compareSegments(a: string, b: string): number {

@@ -132,6 +132,7 @@ describe('writes', () => {
   it('refuses other ids matching __.*__', async () => {
     expect((await rejectionOf(db.doc('numeric/__other__').set({}))).code).toBe(3);
     expect((await rejectionOf(db.doc('numeric/__idx__').set({}))).code).toBe(3);
+    expect((await rejectionOf(db.doc('numeric/__id9223372036854775808__').set({}))).code).toBe(3);
     // Numeric ids are document ids only.
     expect((await rejectionOf(db.doc('__id7__/d').set({}))).code).toBe(3);
   });
