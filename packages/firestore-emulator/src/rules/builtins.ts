@@ -433,36 +433,40 @@ function mapMethod(map: RMap, name: string, args: RValue[]): RValue {
       return map.keys().map((k) => map.get(k) as RValue);
     case 'diff':
       return new MapDiff(map, expect<RMap>(args[0], 'map', 'diff() argument'));
-    case 'get': {
-      const [key, fallback] = args;
-      if (typeof key === 'string') return map.get(key) ?? fallback;
-      // A list key looks up nested maps: {"a": {"b": 1}}.get(["a", "b"], 7) == 1.
-      const keys = expect<RValue[]>(key, 'list', 'get() key');
-      let current: RValue = map;
-      for (const k of keys) {
-        if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
-        if (current instanceof Unknown) throw unknownUse(current);
-        if (current instanceof PartialMap) {
-          const known = current.known.get(k);
-          if (known === undefined) throw unknownUse(new Unknown(`${current.what}.${k}`));
-          current = known;
-          continue;
-        }
-        // As production: a key path through a value that is not a map finds nothing, so the default.
-        if (!(current instanceof RMap)) return fallback;
-        const next: RValue | undefined = current.get(k);
-        if (next === undefined) return fallback;
-        current = next;
-      }
-      return current;
-    }
+    case 'get':
+      return mapGet(map, args[0], args[1]);
   }
   throw new EvalError(`map has no method ${name}()`);
 }
 
 function partialMapMethod(map: PartialMap, name: string, args: RValue[]): RValue {
-  if (name === 'get' && typeof args[0] === 'string' && map.known.has(args[0])) return map.known.get(args[0]) as RValue;
+  if (name === 'get') return mapGet(map, args[0], args[1]);
   throw unknownUse(new Unknown(`${map.what}.${name}()`));
+}
+
+/**
+ * Map.get(key, default); a list key looks up nested maps ({"a": {"b": 1}}.get(["a", "b"], 7) == 1). A key a
+ * partly known map (a query's resource.data) does not know is unknown, never the default.
+ */
+function mapGet(map: RMap | PartialMap, key: RValue, fallback: RValue): RValue {
+  const keys: RValue[] = typeof key === 'string' ? [key] : expect<RValue[]>(key, 'list', 'get() key');
+  let current: RValue = map;
+  for (const k of keys) {
+    if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
+    if (current instanceof Unknown) throw unknownUse(current);
+    if (current instanceof PartialMap) {
+      const known = current.known.get(k);
+      if (known === undefined) throw unknownUse(new Unknown(`${current.what}.${k}`));
+      current = known;
+      continue;
+    }
+    // As production: a key path through a value that is not a map finds nothing, so the default.
+    if (!(current instanceof RMap)) return fallback;
+    const next: RValue | undefined = current.get(k);
+    if (next === undefined) return fallback;
+    current = next;
+  }
+  return current;
 }
 
 function mapDiffMethod(diff: MapDiff, name: string): RValue {
