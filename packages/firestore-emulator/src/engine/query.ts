@@ -11,6 +11,7 @@ import type { DocEntry, Store } from './store';
 import type { Micros } from './time';
 import {
   compareValues,
+  fieldPathIsPrefix,
   formatFieldPath,
   getField,
   isNaNValue,
@@ -614,12 +615,17 @@ function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNea
   const sign = nearest.measure === 'DOT_PRODUCT' ? -1 : 1;
   ranked.sort((a, b) => sign * (a.distance - b.distance) || comparePaths(a.candidate.entry.segments, b.candidate.entry.segments));
   const top = ranked.slice(0, nearest.limit);
+  // With a projection, the distance is returned only if the projection selects its field (as production).
+  const { projection } = query;
+  const resultField = nearest.resultField;
+  const showDistance =
+    resultField !== null && (projection === null || projection.some((path) => fieldPathIsPrefix(path, resultField)));
   return {
     entries: top.map(({ candidate }) => candidate.entry),
     documents: top.map(({ candidate: { doc }, distance }) => {
-      const shown = query.projection === null ? doc : projectDocument(doc, query.projection);
-      if (nearest.resultField === null) return shown;
-      return { ...shown, fields: setField(shown.fields ?? {}, nearest.resultField, { doubleValue: distance }) };
+      const shown = projection === null ? doc : projectDocument(doc, projection);
+      if (!showDistance || resultField === null) return shown;
+      return { ...shown, fields: setField(shown.fields ?? {}, resultField, { doubleValue: distance }) };
     }),
   };
 }

@@ -237,6 +237,14 @@ describe('vector search (findNearest)', () => {
     expect(limited.docs[0].data()).toEqual({ kind: 'a', embedding: FieldValue.vector([2, 2]) });
   });
 
+  it('with select(), the distance comes back only if selected; a stored field of that name is overwritten', async () => {
+    const options: FirebaseFirestore.VectorQueryOptions = { vectorField: 'embedding', queryVector: [1, 0], limit: 1, distanceMeasure: 'EUCLIDEAN', distanceResultField: 'kind' };
+    const selected = await vectors().select('kind').findNearest(options).get();
+    expect(selected.docs.map((doc) => [doc.id, doc.data()])).toEqual([['east', { kind: 0 }]]);
+    const other = await vectors().select('embedding').findNearest(options).get();
+    expect(other.docs.map((doc) => [doc.id, doc.data()])).toEqual([['east', { embedding: FieldValue.vector([1, 0]) }]]);
+  });
+
   it('refuses a limit above 1000', async () => {
     const query = vectors().findNearest({ vectorField: 'embedding', queryVector: [1, 0], limit: 1001, distanceMeasure: 'EUCLIDEAN' });
     expect((await rejectionOf(query.get())).code).toBe(3);
