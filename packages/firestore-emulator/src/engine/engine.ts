@@ -26,7 +26,7 @@ import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './qu
 import { Store } from './store';
 import { checkTimestamp, formatMicros, Micros, requestTime, timestampNanos, timestampToMicros, toTimestamp } from './time';
 import { CONTENTION_MESSAGE, Transaction, Transactions } from './transactions';
-import { fieldsSize, getField, integerOf, isNumber, kindOf, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
+import { getField, integerOf, isNumber, kindOf, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
 import { applyWrites, AppliedWrites, prepareWrite } from './writes';
 
 type TransactionOptions = google.firestore.v1.ITransactionOptions;
@@ -530,7 +530,7 @@ class FirestoreDatabase implements Database {
     checkFields(req, ['database', 'writes', 'transaction'], 'Commit');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
-    checkRequestSize(req, 'google.firestore.v1.CommitRequest', writes);
+    checkRequestSize(req, 'google.firestore.v1.CommitRequest');
     let transaction: Transaction | null = null;
     if (req.transaction && req.transaction.length > 0) transaction = this.transactions.find(req.transaction);
     try {
@@ -570,7 +570,7 @@ class FirestoreDatabase implements Database {
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
     if (writes.length > MAX_WRITES_PER_BATCH_WRITE) throw invalid('maximum 500 writes allowed per request');
-    checkRequestSize(req, 'google.firestore.v1.BatchWriteRequest', writes);
+    checkRequestSize(req, 'google.firestore.v1.BatchWriteRequest');
     const prepared = writes.map((write) => prepareWrite(write, this.names));
     const seen = new Set<string>();
     for (const write of prepared) {
@@ -693,19 +693,36 @@ let requestTypes: protobuf.Root | null = null;
 
 /**
  * Refuses a write request over 10 MiB, measured as its encoded protobuf, the way production measures it. Encoding
- * costs a copy of the request, so it is done only when the documents' stored size (which the encoding exceeds by
- * a few bytes per field at most) could reach an eighth of the limit.
+ * costs a copy of the request, so it is done only when a cheap upper bound of the encoded size exceeds the limit.
  */
-function checkRequestSize(request: object, typeName: string, writes: google.firestore.v1.IWrite[]): void {
-  let storedSize = 0;
-  for (const write of writes) storedSize += fieldsSize(write.update?.fields ?? {});
-  if (storedSize < MAX_REQUEST_BYTES / 8) return;
+function checkRequestSize(request: object, typeName: string): void {
+  if (encodedSizeBound(request) <= MAX_REQUEST_BYTES) return;
   requestTypes ??= protobuf.Root.fromJSON(firestoreDescriptor() as protobuf.INamespace);
   const type = requestTypes.lookupType(typeName);
   const size = type.encode(type.fromObject(request)).finish().length;
   if (size > MAX_REQUEST_BYTES) {
     throw invalid(`Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes (the request has ${size} bytes).`);
   }
+}
+
+/**
+ * At least the protobuf size of a decoded message: every string or bytes counted with its tag and length prefix
+ * (a UTF-16 code unit is at most 3 UTF-8 bytes), every number or boolean as an 11-byte tagged varint or double,
+ * every nested message or list with a 12-byte tag and length; object keys are counted too (only map keys are
+ * encoded, so this only adds).
+ */
+function encodedSizeBound(value: unknown): number {
+  if (typeof value === 'string') return 3 * value.length + 6;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return 11;
+  if (value instanceof Uint8Array) return value.length + 6;
+  if (value === null || typeof value !== 'object') return 0;
+  let size = 12;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) size += encodedSizeBound(item);
+    return size;
+  }
+  for (const [key, item] of Object.entries(value)) size += encodedSizeBound(key) + encodedSizeBound(item);
+  return size;
 }
 
 function firestoreDescriptor(): unknown {
