@@ -22,6 +22,16 @@ function withCondition(condition: string, extra = '', version = "rules_version =
 }
 
 describe('parser', () => {
+  it('parses nested parentheses and ternaries without re-parsing each level (each level doubled the time: 20 took over a minute)', () => {
+    expect(evaluate(`${'('.repeat(20)}true${')'.repeat(20)}`).outcome).toBe('true');
+    expect(evaluate(`${'(true ? '.repeat(20)}true${' : false)'.repeat(20)}`).outcome).toBe('true');
+  });
+
+  it('refuses expressions nested deeper than the stack allows with a compile error, not a crash', () => {
+    const tooDeep = `${'('.repeat(20_000)}true${')'.repeat(20_000)}`;
+    expect(() => compileRules([{ name: 'firestore.rules', content: withCondition(tooDeep) }])).toThrow(RulesCompileError);
+  });
+
   it('accepts the full syntax: comments, nested matches, functions with let, every literal and operator', () => {
     const compiled = compileRules([{
       name: 'firestore.rules',
