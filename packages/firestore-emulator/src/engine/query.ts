@@ -209,8 +209,11 @@ const MAX_NEAREST_LIMIT = 1000;
 const MAX_VECTOR_DIMENSIONS = 2048;
 const DISTANCE_MEASURES: readonly string[] = ['EUCLIDEAN', 'COSINE', 'DOT_PRODUCT'];
 
-function prepareNearest(query: StructuredQuery, nearest: google.firestore.v1.StructuredQuery.IFindNearest, names: NameParser): PreparedNearest {
-  checkKnownFields(nearest, ['vectorField', 'queryVector', 'distanceMeasure', 'limit', 'distanceResultField', 'distanceThreshold'], 'find_nearest');
+type FindNearest = google.firestore.v1.StructuredQuery.IFindNearest;
+const FIND_NEAREST_FIELDS = ['vectorField', 'queryVector', 'distanceMeasure', 'limit', 'distanceResultField', 'distanceThreshold'];
+
+function prepareNearest(query: StructuredQuery, nearest: FindNearest, names: NameParser): PreparedNearest {
+  checkKnownFields(nearest, FIND_NEAREST_FIELDS, 'find_nearest');
   // Production ranks by distance alone and supports no cursors; a window around the ranking is refused here
   // rather than given a meaning the reference does not state.
   for (const key of ['startAt', 'endAt', 'offset', 'limit'] as const) {
