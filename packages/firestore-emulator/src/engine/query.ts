@@ -227,6 +227,9 @@ function prepareNearest(query: StructuredQuery, nearest: FindNearest, names: Nam
   if (elements.length === 0 || elements.length > MAX_VECTOR_DIMENSIONS) {
     throw invalid(`find_nearest.query_vector must have 1 to ${MAX_VECTOR_DIMENSIONS} dimensions, got ${elements.length}.`);
   }
+  if (!elements.every((element) => kindOf(element) === 'doubleValue' || kindOf(element) === 'integerValue')) {
+    throw invalid('find_nearest.query_vector must hold only numbers.');
+  }
   const measure = nearest.distanceMeasure as string | null | undefined;
   if (!measure || !DISTANCE_MEASURES.includes(measure)) {
     throw invalid(`find_nearest.distance_measure must be one of ${DISTANCE_MEASURES.join(', ')}, got ${String(measure)}.`);

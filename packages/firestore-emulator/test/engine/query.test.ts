@@ -333,6 +333,8 @@ describe('query validation', () => {
     const nearest = (fields: Record<string, unknown>, query: Record<string, unknown> = {}) =>
       run(collection('c', { ...query, findNearest: { vectorField: { fieldPath: 'v' }, queryVector: vector, distanceMeasure: 'EUCLIDEAN', limit: { value: 1 }, ...fields } }));
     await expectRpcError(nearest({ queryVector: arr(dbl(1)) }), Code.INVALID_ARGUMENT, /must be a vector/);
+    const withText = { mapValue: { fields: { __type__: str('__vector__'), value: arr(str('x')) } } };
+    await expectRpcError(nearest({ queryVector: withText }), Code.INVALID_ARGUMENT, /only numbers/);
     await expectRpcError(nearest({ distanceMeasure: undefined }), Code.INVALID_ARGUMENT, /distance_measure/);
     await expectRpcError(nearest({ limit: { value: 0 } }), Code.INVALID_ARGUMENT, /limit/);
     await expectRpcError(nearest({}, { offset: 1 }), Code.INVALID_ARGUMENT, /offset/);
