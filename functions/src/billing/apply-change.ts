@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import {
   billingRecordSchema,
-  organizationSchema,
+  organizationStateSchema,
   paths,
   stripeCustomerSchema,
   stripeEventRecordSchema,
@@ -204,7 +204,7 @@ async function planSubscriptionSync(
   const orgRef = db.doc(paths.org(target.orgId));
   const mirrorRef = db.doc(paths.subscription(target.orgId));
   const [orgSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, mirrorRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   if (!org) return skip('ignored', 'org_missing', target.orgId);
   // Nothing is written under an organization being purged; cancelling its deletion re-applies the event.
   if (org.status === 'deleting') return skip('unmatched', 'org_deleting', target.orgId);
@@ -293,7 +293,7 @@ async function planCustomerDeletion(
   const orgRef = db.doc(paths.org(deletion.orgId));
   const mirrorRef = db.doc(paths.subscription(deletion.orgId));
   const [orgSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, mirrorRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
   const tombstone = () => {
     if (!deletion.alreadyDeleted) tx.update(deletion.linkRef, { deletedAt: Timestamp.fromDate(now) });

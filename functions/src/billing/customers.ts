@@ -1,7 +1,7 @@
 import { Timestamp } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
-  organizationSchema,
+  organizationStateSchema,
   paths,
   serverCollections,
   stripeCustomerSchema,
@@ -47,7 +47,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
   const mirrorRef = db.doc(paths.subscription(link.orgId));
   await db.runTransaction(async (tx) => {
     const [orgSnapshot, linkSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, linkRef, mirrorRef);
-    const org = readDocument(organizationSchema, orgSnapshot);
+    const org = readDocument(organizationStateSchema, orgSnapshot);
     if (!org) throw new HttpsError('not-found', `organization ${link.orgId} does not exist`);
     if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
     const existingLink = readDocument(stripeCustomerSchema, linkSnapshot);
