@@ -1,5 +1,4 @@
 import { FieldValue, Timestamp, type Firestore, type Transaction } from 'firebase-admin/firestore';
-import * as logger from 'firebase-functions/logger';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
   cancelOrganizationDeletionArgsSchema,
@@ -16,6 +15,7 @@ import {
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
+import { logError } from '../common/logging';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { statusForAccess } from '../billing/subscription-state';
@@ -98,7 +98,7 @@ export async function cancelSubscriptionReporting(cancel: CancelSubscription, or
     await cancel(orgId);
     return true;
   } catch (error) {
-    logger.error('could not cancel the subscription of an organization being deleted; the purge will retry', { orgId, error: String(error) });
+    logError('could not cancel the subscription of an organization being deleted; the purge will retry', error, { orgId });
     return false;
   }
 }
@@ -211,10 +211,7 @@ async function reconcileBillingReporting(reconcile: ReconcileBilling, orgId: str
   try {
     return await reconcile(orgId);
   } catch (error) {
-    logger.error('deletion cancelled, but the Stripe events parked meanwhile could not be re-applied; replay them (replayStripeEvents)', {
-      orgId,
-      error: String(error),
-    });
+    logError('deletion cancelled, but the Stripe events parked meanwhile could not be re-applied; replay them (replayStripeEvents)', error, { orgId });
     return null;
   }
 }
