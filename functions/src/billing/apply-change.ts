@@ -8,6 +8,8 @@ import {
   stripeCustomerSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
+  STRIPE_EVENT_RECORD_VERSION,
+  SUBSCRIPTION_MIRROR_VERSION,
   type BillingChange,
   type EventOutcome,
   type EventOutcomeReason,
@@ -107,6 +109,8 @@ export async function processChange(
     const link = linkRef && linkSnapshot ? { ref: linkRef, value: readDocument(stripeCustomerSchema, linkSnapshot) } : null;
     const effect = await planEffect(deps, tx, event, change, link, now);
     const record: StripeEventRecord = stripeEventRecordSchema.parse({
+      // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
+      schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
       type: event.type,
       created: event.created,
       livemode: event.livemode,
@@ -120,7 +124,8 @@ export async function processChange(
       replayCount: previous ? previous.replayCount + 1 : 0,
     });
     // The ledger entry is staged first and the effect after it; both go out in the one commit.
-    if (previous) tx.set(ledgerRef, record);
+    // Merged: fields a newer release wrote (unknown to this one) survive its replay.
+    if (previous) tx.set(ledgerRef, record, { merge: true });
     else tx.create(ledgerRef, record);
     effect.write();
     return { eventId: event.id, outcome: effect.outcome, reason: effect.reason, orgId: effect.orgId, duplicate: false };
@@ -227,6 +232,7 @@ async function planSubscriptionSync(
     now,
   });
   const next: SubscriptionMirror = {
+    schemaVersion: Math.max(mirror?.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION),
     customerId: mirror?.customerId ?? target.customerId,
     customerDeleted: mirror?.customerDeleted ?? false,
     ...fields,
@@ -241,7 +247,8 @@ async function planSubscriptionSync(
     reason: null,
     orgId: target.orgId,
     write: () => {
-      tx.set(mirrorRef, subscriptionMirrorSchema.parse(next));
+      // Merged: fields a newer release wrote (unknown to this one) survive, during a rolling deploy or a rollback.
+      tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
       if (plan !== org.plan) tx.update(orgRef, { plan });
       writeAccess?.(access);
       if (auditableChange(mirror, next, org.access, access)) {

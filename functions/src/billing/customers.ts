@@ -7,6 +7,7 @@ import {
   stripeCustomerSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
+  SUBSCRIPTION_MIRROR_VERSION,
   type SubscriptionMirror,
 } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
@@ -70,8 +71,9 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
     const writeAccess = access === org.access ? null : await prepareAccessUpdate(db, tx, link.orgId);
     createLink();
     const next: SubscriptionMirror = mirror
-      ? { ...mirror, customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
+      ? { ...mirror, schemaVersion: Math.max(mirror.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION), customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
       : {
+          schemaVersion: SUBSCRIPTION_MIRROR_VERSION,
           customerId: link.customerId,
           customerDeleted: false,
           subscriptionId: null,
@@ -88,7 +90,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
           lastEventCreated: 0,
           updatedAt: Timestamp.fromDate(now),
         };
-    tx.set(mirrorRef, subscriptionMirrorSchema.parse(next));
+    tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
     writeAccess?.(access);
     if (link.auditActorUid !== null) {
       writeAuditEntry(

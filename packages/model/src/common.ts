@@ -63,6 +63,13 @@ export function anchored(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`, 'u');
 }
 
+/**
+ * The shape version a server-written document was written with (docs/operations.md, "Schema evolution"). Writers
+ * stamp their kind's current version; readers accept any: absent means 1 (written before versions existed), and a
+ * newer version's extra fields are ignored (reads are tolerant), so a rolling deploy or a rollback reads both.
+ */
+export const schemaVersionSchema = z.number().int().min(1).optional();
+
 /** Firebase Auth uids are at most 128 characters. */
 export const uidSchema = z.string().min(1).max(128);
 /** Ids the server or the client generates for documents (Firestore auto-ids are 20 characters). */
