@@ -1,4 +1,5 @@
 import { Timestamp, type Firestore, type QueryDocumentSnapshot, type QuerySnapshot } from 'firebase-admin/firestore';
+import * as logger from 'firebase-functions/logger';
 import { orgIdOf, organizationStateSchema, paths, subscriptionMirrorSchema, type OrgCollection } from '@leadpulse/model';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -95,4 +96,11 @@ async function rederiveAccess(db: Firestore, orgId: string, now: Date): Promise<
     );
     return true;
   });
+}
+
+/** Logs a sweep's report: an error when it passed over something, so that alerting picks it up. */
+export function logGraceSweepReport(report: GraceSweepReport): GraceSweepReport {
+  if (report.skipped.length > 0) logger.error('grace sweep needs attention', report);
+  else logger.info('grace sweep', report);
+  return report;
 }

@@ -31,3 +31,10 @@ export function skipItem(job: string, item: string, error: unknown): SkippedItem
   logError(SKIPPED_ITEM_MESSAGE, error, { job, item });
   return { item, error: describeError(error) };
 }
+
+/** The log message a scheduled job writes when a run ends: a log-based metric counts it, an alert fires on silence. */
+export const HEARTBEAT_MESSAGE = 'schedule heartbeat';
+
+export function logHeartbeat(job: string): void {
+  logger.info(HEARTBEAT_MESSAGE, { job });
+}
