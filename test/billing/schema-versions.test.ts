@@ -63,4 +63,15 @@ describe('schema versions', () => {
     const entry = await stored(paths.stripeEvent(eventId));
     expect(entry).toMatchObject({ schemaVersion: 3, replayCount: 1, refundedAt: null, change: { invoice: { taxBreakdown: [{ rate: 20 }] } } });
   });
+
+  it('applies Stripe events to an organization whose stored name the old rules let through (U+00A0)', async () => {
+    await seedOrg(context.db, 'ver-nbsp');
+    await context.db.doc(paths.org('ver-nbsp')).update({ name: '\u00a0' });
+    const customerId = await linkNewCustomer(context, 'ver-nbsp');
+    const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 3, status: 'active' });
+    expect((await context.send(context.stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
+    context.stripe.updateSubscription(subscription.id as string, { status: 'canceled', ended_at: context.clock.seconds, canceled_at: context.clock.seconds });
+    expect((await context.send(context.stripe.event('customer.subscription.deleted', context.stripe.subscriptions.get(subscription.id as string)!))).status).toBe(200);
+    expect(await stored(paths.org('ver-nbsp'))).toMatchObject({ plan: 'free' });
+  });
 });
