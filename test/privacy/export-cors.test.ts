@@ -2,7 +2,7 @@
  * The deployed `exportData` (the trigger in functions/src/index.ts, with its options) answers browsers from the
  * web app's origin only: a preflight from any other origin gets no permission for itself.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -14,7 +14,9 @@ beforeAll(async () => {
   // The param the trigger's `cors` option reads, as functions/.env.<project> sets it in production.
   process.env.BILLING_APP_URL = APP_ORIGIN;
   const { exportData } = await import('../../functions/src/index');
-  server = createServer(exportData as unknown as RequestListener);
+  // The trigger is an Express-style handler; Node's request and response are what it reads and writes.
+  const handler = exportData as unknown as (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -19,13 +19,16 @@ export class InvalidStoredDocument extends HttpsError {
   }
 }
 
+/** Rounds of removing unknown keys: one per level of nesting that has some (our documents nest 3 levels at most). */
+const MAX_STRIP_ROUNDS = 8;
+
 /** Tolerant read: fields unknown to `schema` are dropped, at any depth, before it judges the rest. */
 export function parseStored<S extends z.ZodType>(schema: S, data: unknown): z.ZodSafeParseResult<z.infer<S>> {
   let value = data;
   // Each round removes the unknown keys zod reported; nested objects are only reported once their parent passes.
   for (let round = 0; ; round++) {
     const result = schema.safeParse(value);
-    if (result.success || round === 8) return result;
+    if (result.success || round === MAX_STRIP_ROUNDS) return result;
     const unknown = result.error.issues.filter((issue) => issue.code === 'unrecognized_keys');
     if (unknown.length === 0 || unknown.length < result.error.issues.length) return result;
     for (const issue of unknown) value = withoutKeys(value, issue.path, issue.keys);
