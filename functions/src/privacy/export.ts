@@ -13,6 +13,7 @@ import { HttpsError } from 'firebase-functions/v2/https';
 import { collectionGroups, exportQuerySchema, paths, type ExportQuery } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
+import { logError } from '../common/logging';
 import { chargeRateLimits, exportLimits } from '../common/rate-limit';
 import { writeAuditEntry } from '../orgs/audit';
 import { requireCallerMembership } from '../orgs/membership-access';
@@ -85,6 +86,8 @@ export async function handleExportRequest(deps: ExportDeps, req: IncomingMessage
     await writeLine(res, { complete: true, documents: count });
     res.end();
   } catch (error) {
+    // A client that went away is no fault of ours; anything else is.
+    if (!res.destroyed) logError('export failed after it started; the client gets no closing line', error);
     // The status is sent already: cutting the connection is how the client learns (no closing line).
     res.destroy(error instanceof Error ? error : new Error(String(error)));
   }
@@ -203,6 +206,7 @@ function refuse(res: ServerResponse, error: unknown): void {
     status = error.httpErrorCode.status;
     body = { error: error.message };
   }
+  if (status >= 500) logError('export failed before it started', error);
   const retryAfter = error instanceof HttpsError && error.code === 'resource-exhausted' ? (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
