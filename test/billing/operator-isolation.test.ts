@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { paths } from '@leadpulse/model';
 import type { Caller } from '../../functions/src/common/callable';
 import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
+import { cancelOrgSubscriptions } from '../../functions/src/billing/cancel-subscription';
 import { reapplyUnmatchedOfOrg, ReapplyIncomplete } from '../../functions/src/billing/customers';
 import { linkStripeCustomer, replayStripeEvents } from '../../functions/src/billing/operators';
 import { linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
@@ -91,5 +92,18 @@ describe('replayStripeEvents', () => {
     ]);
     expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'applied', replayCount: 1 });
     expect(alertedItems().sort()).toEqual([...poisoned].sort());
+  });
+});
+
+describe('cancelling on deletion (run by the purge)', () => {
+  it('cancels from a mirror whose other fields are unreadable: the purge it precedes is never blocked', async () => {
+    await seedOrg(context.db, 'iso-purge');
+    const customerId = await linkNewCustomer(context, 'iso-purge');
+    const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 2, status: 'active' });
+    await context.db.doc(paths.subscription('iso-purge')).update({ status: 'bogus', access: 'sideways', seats: -1 });
+
+    await cancelOrgSubscriptions(context.deps(), 'iso-purge');
+
+    expect(context.stripe.subscriptions.get(subscription.id as string)?.status).toBe('canceled');
   });
 });

@@ -45,6 +45,10 @@ describe('runRetention', () => {
     await requestOrganizationDeletion({ ...deps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
     // A field a newer release added is no fault: the request is read and the purge runs.
     await db.doc(paths.deletionRequest('orgA')).update({ addedByANewerRelease: true });
+    // Documents in the tree that fit no schema: the purge lists and deletes, it never parses them.
+    await db.doc(paths.contact('orgA', 'junk')).set({ nonsense: true });
+    await db.doc(paths.member('orgA', 'owner-a')).update({ role: 'emperor' });
+    await db.doc(paths.subscription('orgA')).set({ status: 'bogus' });
     // A request missing its deadline, and an account deletion missing its tombstone: unreadable.
     await db.doc(paths.deletionRequest('orgBroken')).set({ kind: 'organization', orgId: 'orgBroken', requestedBy: 'x', requestedAt: ago(1), graceEndsAt: ago(1), state: 'pending', purge: null });
     await db.doc(paths.deletionRequest(accountDeletionRequestId('ghost'))).set({ kind: 'account', uid: 'ghost', initiatedBy: 'self', reason: null, requestedAt: ago(1), memberOrgIds: [], scheduledOrgIds: [], found: {} });
