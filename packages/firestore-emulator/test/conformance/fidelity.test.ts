@@ -6,15 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AggregateField, FieldPath, FieldValue, type Firestore, type Query } from 'firebase-admin/firestore';
-import { adminClient, decodeMessage, encodeMessage, offlineEmulator, rawUnaryCall, rejectionOf, uniqueProjectId } from './support';
+import { adminClient, decodeMessage, encodeMessage, loadIndexes, offlineEmulator, rawUnaryCall, rejectionOf, uniqueProjectId } from './support';
 
 const projectId = uniqueProjectId('conf-fidelity');
 const root = `projects/${projectId}/databases/(default)/documents`;
 let db: Firestore;
 let close: () => Promise<void>;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ db, close } = adminClient(projectId));
+  // Semantics only: the global setup's index file is not this file's; indexes.test.ts tests enforcement.
+  if (offlineEmulator) expect((await loadIndexes(projectId, null)).status).toBe(200);
 });
 afterAll(() => close());
 
