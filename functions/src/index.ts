@@ -41,7 +41,7 @@ export const transferOwnership = onCall((request) => orgs.transferOwnership(memb
 
 // Stripe billing (issue 6).
 const stripeSecrets = [billing.stripeSecretKey];
-export const stripeWebhook = onRequest({ secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret] }, (req, res) =>
+export const stripeWebhook = onRequest({ secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret, billing.stripeWebhookSecretPrevious] }, (req, res) =>
   billing.serveStripeWebhook(billing.webhookDeps(), req, res),
 );
 export const createCheckoutSession = onCall({ secrets: stripeSecrets }, (request) =>

@@ -90,7 +90,8 @@ describe('createCheckoutSession', () => {
   it('creates one customer for the organization and a session with the catalog’s price and trial', async () => {
     const requestId = randomUUID();
     const session = await checkout(owner, { orgId: 'shop', plan: 'team', seats: 3, promotionCode: 'LAUNCH20', requestId });
-    expect(session.url).toMatch(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_/);
+    expect(session.url).toBe(`${context.stripe.url}/c/pay/${session.sessionId}`);
+    expect(session.sessionId).toMatch(/^cs_test_[A-Za-z0-9]+$/);
 
     const [createCustomer, createSession] = stripeWrites();
     expect(createCustomer).toMatchObject({ path: '/v1/customers', params: { email: 'shop-owner@example.com', metadata: { orgId: 'shop' } } });
@@ -147,7 +148,7 @@ describe('createCheckoutSession', () => {
     }
     const portalRequest = randomUUID();
     const opened = await portal(owner, { orgId: 'shop', requestId: portalRequest });
-    expect(opened.url).toMatch(/^https:\/\/billing\.stripe\.com\/p\/session\/bps_/);
+    expect(opened.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/p\/session\/bps_/);
     const portalCall = stripeWrites().at(-1)!;
     expect(portalCall).toMatchObject({
       path: '/v1/billing_portal/sessions',

@@ -16,7 +16,7 @@ import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
 import type { CheckoutDeps } from '../../functions/src/billing/checkout';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { LocalStripe } from '../support/stripe-server';
+import { LocalStripe } from '@leadpulse/stripe-local';
 import { deliver, startWebhookEndpoint, TEST_WEBHOOK_SECRET, type Delivery, type WebhookEndpoint } from '../support/stripe-webhook';
 
 export const testCatalog: BillingCatalog = parseBillingCatalog(
@@ -50,6 +50,7 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
   let firestore = adminFirestore(uniqueProjectId(topic));
   const stripe = await LocalStripe.start();
   for (const plan of Object.values(testCatalog.plans)) stripe.prices.add(plan.priceId);
+  for (const promotionCode of Object.values(testCatalog.promotionCodes)) stripe.promotionCodes.add(promotionCode);
   const clock = { seconds: Math.floor(Date.parse('2031-03-01T12:00:00Z') / 1000) };
   stripe.now = () => clock.seconds;
   const stripeClient = stripe.client();
@@ -58,7 +59,7 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     stripe: stripeClient,
     clock: () => new Date(clock.seconds * 1000),
     catalog: testCatalog,
-    webhookSecret: TEST_WEBHOOK_SECRET,
+    webhookSecrets: [TEST_WEBHOOK_SECRET],
   });
   const endpoint = await startWebhookEndpoint(deps);
   const context: BillingTestContext = {

@@ -7,9 +7,18 @@ import { parseBillingCatalog, type BillingCatalog } from './catalog';
 import type { CheckoutDeps } from './checkout';
 import type { WebhookDeps } from './webhook';
 
+/**
+ * The Stripe API version of every call, pinned so that a new `stripe` package cannot move it silently. The object
+ * schemas (stripe-objects.ts) describe this version: moving it is a code change, checked against the `stripe`
+ * package's types (the `satisfies` below fails to compile when the package speaks another version).
+ */
+export const STRIPE_API_VERSION = '2026-10-28.endive' satisfies Stripe.LatestApiVersion;
+
 /** Secrets and configuration of the billing functions (the README's "Billing" section says how to set them). */
 export const stripeSecretKey = defineSecret('STRIPE_SECRET_KEY');
 export const stripeWebhookSecret = defineSecret('STRIPE_WEBHOOK_SECRET');
+/** The other signing secret while the endpoint's secret is rolled; `none` otherwise (a declared secret must exist). */
+export const stripeWebhookSecretPrevious = defineSecret('STRIPE_WEBHOOK_SECRET_PREVIOUS');
 export const billingCatalogParam = defineString('BILLING_CATALOG', {
   description: 'JSON allow-list of plans (price, seats, trial) and promotion codes checkouts may use',
 });
@@ -18,10 +27,15 @@ export const billingAppUrl = defineString('BILLING_APP_URL', {
 });
 
 let cached: { key: string; client: Stripe } | null = null;
-/** One Stripe client per instance (per key), with its own network retries for idempotent reads and keyed writes. */
+/**
+ * One Stripe client per instance (per key), at the pinned API version, with its own network retries for reads
+ * and keyed writes (no Stripe call is made inside a Firestore transaction, so a retry never holds a document).
+ */
 function stripeClient(): Stripe {
   const key = stripeSecretKey.value();
-  if (!cached || cached.key !== key) cached = { key, client: new Stripe(key, { maxNetworkRetries: 2, timeout: 20_000 }) };
+  if (!cached || cached.key !== key) {
+    cached = { key, client: new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000 }) };
+  }
   return cached.client;
 }
 
@@ -42,7 +56,12 @@ export function billingDeps(): BillingDeps {
 }
 
 export function webhookDeps(): WebhookDeps {
-  return { ...billingDeps(), webhookSecret: stripeWebhookSecret.value() };
+  return { ...billingDeps(), webhookSecrets: webhookSecretsOf(stripeWebhookSecret.value(), stripeWebhookSecretPrevious.value()) };
+}
+
+/** The signing secrets to try, current first; the second is absent unless it is a `whsec_…` value. */
+export function webhookSecretsOf(current: string, previous: string): string[] {
+  return previous.startsWith('whsec_') ? [current, previous] : [current];
 }
 
 export function checkoutDeps(): CheckoutDeps {
