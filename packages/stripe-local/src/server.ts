@@ -406,6 +406,22 @@ export class LocalStripe {
     return clone(session);
   }
 
+  /** Voids a credit note: its amount no longer counts on the invoice. */
+  voidCreditNote(id: string): Json {
+    const note = this.creditNotes.get(id);
+    if (!note) throw new Error(`no credit note ${id}`);
+    if (note.status === 'void') throw new Error(`credit note ${id} is already void`);
+    Object.assign(note, { status: 'void', voided_at: this.now() });
+    const invoice = this.invoices.get(note.invoice as string) as Json;
+    const field = note.type === 'post_payment' ? 'post_payment_credit_notes_amount' : 'pre_payment_credit_notes_amount';
+    invoice[field] = (invoice[field] as number) - (note.amount as number);
+    if (note.type === 'pre_payment') {
+      invoice.amount_due = (invoice.amount_due as number) + (note.amount as number);
+      invoice.amount_remaining = (invoice.amount_remaining as number) + (note.amount as number);
+    }
+    return clone(note);
+  }
+
   /** The customer finishes Checkout: Stripe creates the subscription (and its paid first invoice) and completes the session. */
   completeCheckout(sessionId: string, status: Stripe.Subscription.Status = 'active'): { session: Json; subscription: Json; invoice: Json } {
     const session = this.checkoutSessions.get(sessionId);
