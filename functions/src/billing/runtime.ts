@@ -22,21 +22,36 @@ export const stripeWebhookSecretPrevious = defineSecret('STRIPE_WEBHOOK_SECRET_P
 export const billingCatalogParam = defineString('BILLING_CATALOG', {
   description: 'JSON allow-list of plans (price, seats, trial) and promotion codes checkouts may use',
 });
+export const stripeApiUrl = defineString('STRIPE_API_URL', {
+  default: 'https://api.stripe.com',
+  description: "Stripe's API origin; the local Stripe's (http://127.0.0.1:12111) under npm start",
+});
 export const billingAppUrl = defineString('BILLING_APP_URL', {
   description: 'Origin of the web app, where Stripe sends customers back (e.g. https://app.leadpulse.example)',
 });
 
-let cached: { key: string; client: Stripe } | null = null;
+let cached: { key: string; apiUrl: string; client: Stripe } | null = null;
 /**
  * One Stripe client per instance (per key), at the pinned API version, with its own network retries for reads
  * and keyed writes (no Stripe call is made inside a Firestore transaction, so a retry never holds a document).
  */
 function stripeClient(): Stripe {
   const key = stripeSecretKey.value();
-  if (!cached || cached.key !== key) {
-    cached = { key, client: new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000 }) };
+  const apiUrl = stripeApiUrl.value();
+  if (!cached || cached.key !== key || cached.apiUrl !== apiUrl) {
+    cached = { key, apiUrl, client: new Stripe(key, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, timeout: 20_000, ...stripeHostOf(apiUrl) }) };
   }
   return cached.client;
+}
+
+/** The client's host options for an API origin such as `https://api.stripe.com` or `http://127.0.0.1:12111`. */
+export function stripeHostOf(apiUrl: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = new URL(apiUrl);
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '') {
+    throw new Error(`STRIPE_API_URL must be an origin like https://api.stripe.com, got "${apiUrl}"`);
+  }
+  const protocol = url.protocol === 'https:' ? 'https' : 'http';
+  return { host: url.hostname, port: url.port === '' ? (protocol === 'https' ? 443 : 80) : Number(url.port), protocol };
 }
 
 let catalogCache: { json: string; catalog: BillingCatalog } | null = null;

@@ -28,6 +28,7 @@ import {
   subscriptionObject,
 } from './objects';
 import { decodeStripeParams, endpointParams, missingParam, unknownParam, type Json } from './params';
+import { trigger } from './triggers';
 import { renderForVersion } from './versions';
 
 export { decodeStripeParams, type Json } from './params';
@@ -35,6 +36,8 @@ export { decodeStripeParams, type Json } from './params';
 /** The one API version this server speaks: the `stripe` package's, which LeadPulse pins. */
 export const LOCAL_STRIPE_API_VERSION = Stripe.API_VERSION;
 export const LOCAL_STRIPE_SECRET_KEY = 'sk_test_local';
+/** The port `npm start` and the CLI use (stripe-mock's). */
+export const LOCAL_STRIPE_PORT = 12111;
 
 export interface RecordedStripeRequest {
   method: string;
@@ -406,6 +409,14 @@ export class LocalStripe {
     return clone(session);
   }
 
+  /** Changes a credit note's memo (what `credit_note.updated` reports). */
+  updateCreditNote(id: string, fields: { memo: string }): Json {
+    const note = this.creditNotes.get(id);
+    if (!note) throw new Error(`no credit note ${id}`);
+    note.memo = fields.memo;
+    return clone(note);
+  }
+
   /** Voids a credit note: its amount no longer counts on the invoice. */
   voidCreditNote(id: string): Json {
     const note = this.creditNotes.get(id);
@@ -773,7 +784,8 @@ export class LocalStripe {
 
   // --- hosted pages (npm start): Checkout and the billing portal ---------------------------------------------------
 
-  private handlePage(method: string, url: URL, _raw: string, res: ServerResponse): void {
+  private handlePage(method: string, url: URL, raw: string, res: ServerResponse): void {
+    if (method === 'POST' && url.pathname === '/_local/trigger') return this.handleTrigger(raw, res);
     const checkout = /^\/c\/pay\/([^/]+)$/.exec(url.pathname);
     const page = (status: number, html: string) => {
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
@@ -798,6 +810,25 @@ export class LocalStripe {
       return;
     }
     page(404, 'Not a page of the local Stripe.');
+  }
+
+  /** `npm run stripe:trigger`: `{event, customer?, price?}` → the ids of the events played (and forwarded). */
+  private handleTrigger(raw: string, res: ServerResponse): void {
+    const answer = (status: number, body: Json) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const request = JSON.parse(raw) as { event?: unknown; customer?: unknown; price?: unknown };
+      if (typeof request.event !== 'string') return answer(400, { error: 'event: expected the name of an event' });
+      const events = trigger(this, request.event, {
+        ...(typeof request.customer === 'string' ? { customer: request.customer } : {}),
+        ...(typeof request.price === 'string' ? { price: request.price } : {}),
+      });
+      answer(200, { events: events.map((id) => ({ id, type: this.events.get(id)?.type })) });
+    } catch (error) {
+      answer(400, { error: (error as Error).message });
+    }
   }
 
   /** What Stripe's hosted page does when the customer pays: the session completes and Stripe sends its events. */
