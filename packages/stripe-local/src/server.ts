@@ -276,8 +276,10 @@ export class LocalStripe {
   }): Json {
     const created = fields.created ?? this.now();
     const tax = fields.tax ?? null;
-    const invoice = toJson(
-      invoiceObject({
+    // Stripe's published example invoice still carries `subscription` (null), which the package's types dropped.
+    const invoice = toJson({
+      subscription: null,
+      ...invoiceObject({
         id: fields.id ?? newId.invoice(),
         customer: fields.customer,
         subscription: fields.subscription,
@@ -290,7 +292,7 @@ export class LocalStripe {
         customerName: fields.customerName ?? null,
         customerEmail: fields.customerEmail ?? null,
       }),
-    );
+    });
     this.invoices.set(invoice.id as string, invoice);
     if (fields.status === 'paid') return this.updateInvoice(invoice.id as string, 'paid', created);
     return clone(invoice);
