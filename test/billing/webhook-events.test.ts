@@ -376,6 +376,52 @@ describe('customer.deleted', () => {
   });
 });
 
+describe('Stripe is never called inside a transaction', () => {
+  /** The same Firestore, counting the Stripe requests made while one of its transactions runs. */
+  function watchTransactions(db: Firestore, during: { requests: number; transactions: number }): Firestore {
+    return new Proxy(db, {
+      get(target, property) {
+        if (property === 'runTransaction') {
+          return async <T>(update: (tx: Transaction) => Promise<T>) => {
+            const before = context.stripe.requests.length;
+            try {
+              return await target.runTransaction(update);
+            } finally {
+              during.transactions += 1;
+              during.requests += context.stripe.requests.length - before;
+            }
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  it('subscription, invoice and refund events fetch first, then hold the organization’s documents without calling Stripe', async () => {
+    const { customerId, subscription, subscriptionId } = await seedSubscribedOrg('nolock');
+    const invoice = context.stripe.addInvoice({ customer: customerId, subscription: subscriptionId, total: 1200, status: 'paid' });
+    const charge = context.stripe.chargeOfInvoice(invoice.id as string) as Record<string, unknown>;
+    const during = { requests: 0, transactions: 0 };
+    const watched = await startWebhookEndpoint(() => ({ ...context.deps(), db: watchTransactions(context.db, during) }));
+    try {
+      context.stripe.requests.length = 0;
+      for (const event of [
+        context.stripe.event('customer.subscription.created', subscription),
+        context.stripe.event('invoice.paid', invoice),
+        context.stripe.event('charge.refunded', context.stripe.refundCharge(charge.id as string, 200)),
+      ]) {
+        expect((await deliver(watched.url, event, { timestamp: context.clock.seconds })).body).toMatchObject({ outcome: 'applied' });
+      }
+    } finally {
+      await watched.stop();
+    }
+    expect(during.transactions).toBe(3);
+    expect(context.stripe.requests.length).toBeGreaterThanOrEqual(6);
+    expect(during.requests).toBe(0);
+  });
+});
+
 describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
   /** Nothing changed since `before` but the ledger entry of `eventId`, which records the failure for operators. */
   async function expectOnlyRetryingEntry(before: Map<string, unknown>, eventId: string, detail: string) {
