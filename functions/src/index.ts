@@ -56,6 +56,9 @@ export const linkStripeCustomer = onCall({ secrets: stripeSecrets }, (request) =
 export const replayStripeEvents = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   billing.replayStripeEvents(billing.billingDeps(), requireCaller(request), request.data),
 );
+export const resyncStripeBilling = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+  billing.resyncStripeBilling(billing.billingDeps(), requireCaller(request), request.data),
+);
 export const billingGraceSweep = onSchedule('every 1 hours', async () => {
   await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock });
 });

@@ -21,7 +21,7 @@ import { writeAuditEntry } from '../orgs/audit';
 import { INITIAL_PLAN } from '../orgs/create-organization';
 import { nextBillingRecord } from './billing-records';
 import type { BillingCatalog } from './catalog';
-import { fetchFacts, failureOf, type StripeFacts, type SubscriptionSnapshot } from './stripe-fetch';
+import { fetchFacts, failureOf, snapshotSubscription, type StripeFacts, type SubscriptionSnapshot } from './stripe-fetch';
 import { billingChangeOf, isHandledEventType, payloadCustomerOf } from './stripe-objects';
 import {
   auditableChange,
@@ -198,6 +198,35 @@ async function processChange(
     else tx.create(ledgerRef, record);
     effect.write();
     return { eventId: event.id, outcome: effect.outcome, reason: effect.reason, orgId: effect.orgId, duplicate: false };
+  });
+}
+
+/** The actor and event type of an operator's resync in audit entries (no Stripe event caused it). */
+export const RESYNC_EVENT_TYPE = 'operator.resync';
+
+/**
+ * Mirrors one subscription of a linked customer as Stripe has it now, without an event (an operator's resync):
+ * fetched first, applied in one transaction with the same rules as events, its watermark the time of the fetch.
+ */
+export async function syncSubscriptionFromStripe(
+  deps: BillingDeps,
+  target: { orgId: string; customerId: string; subscriptionId: string },
+): Promise<EventOutcome> {
+  const snapshot = await snapshotSubscription(deps, target.subscriptionId);
+  if (snapshot.subscription.customer !== target.customerId) {
+    throw new Error(`Stripe says ${target.subscriptionId} belongs to ${snapshot.subscription.customer}, not ${target.customerId}`);
+  }
+  const event: EventMeta = {
+    id: `resync-${target.subscriptionId}`,
+    type: RESYNC_EVENT_TYPE,
+    created: Math.floor(snapshot.fetchedAt / 1000),
+    livemode: false,
+    apiVersion: null,
+  };
+  return deps.db.runTransaction(async (tx) => {
+    const effect = await planSubscriptionSync(deps, tx, event, { orgId: target.orgId, customerId: target.customerId, snapshot }, deps.clock());
+    effect.write();
+    return effect.outcome;
   });
 }
 

@@ -3,6 +3,6 @@ export { cancelOrgSubscriptions } from './cancel-subscription';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
 export { sweepLapsedGrace } from './grace-sweep';
-export { linkStripeCustomer, replayStripeEvents } from './operators';
+export { linkStripeCustomer, replayStripeEvents, resyncStripeBilling } from './operators';
 export { billingDeps, checkoutDeps, STRIPE_API_VERSION, stripeDeps, stripeSecretKey, stripeWebhookSecret, stripeWebhookSecretPrevious, webhookDeps } from './runtime';
 export { serveStripeWebhook } from './webhook';

@@ -76,7 +76,8 @@ async function fetchOpenInvoices(stripe: Stripe, subscriptionId: string): Promis
   return invoices;
 }
 
-async function snapshotSubscription(deps: FetchDeps, subscriptionId: string): Promise<SubscriptionSnapshot> {
+/** The subscription and its open invoices as Stripe has them now. */
+export async function snapshotSubscription(deps: FetchDeps, subscriptionId: string): Promise<SubscriptionSnapshot> {
   const fetchedAt = deps.clock().getTime();
   const subscription = await fetchSubscription(deps.stripe, subscriptionId);
   const openInvoices = needsOpenInvoices(subscription.status) ? await fetchOpenInvoices(deps.stripe, subscription.id) : [];

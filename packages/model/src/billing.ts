@@ -257,3 +257,12 @@ export const replayStripeEventsArgsSchema = z.union([
   }),
 ]);
 export type ReplayStripeEventsArgs = z.infer<typeof replayStripeEventsArgsSchema>;
+
+/**
+ * Operators: rebuilds customer links and billing mirrors from Stripe, one page of Stripe's customers at a time
+ * (those whose `metadata.orgId` names an organization). `startingAfter` continues after the previous page.
+ */
+export const resyncStripeBillingArgsSchema = z.strictObject({
+  limit: z.number().int().min(1).max(100).default(20),
+  startingAfter: stripeCustomerIdSchema.optional(),
+});
