@@ -35,6 +35,8 @@ export interface BillingTestContext {
   db: Firestore;
   stripe: LocalStripe;
   endpoint: WebhookEndpoint;
+  /** What the webhook logged for operators (warnings and errors), instead of printing it. */
+  logged: Array<{ level: 'warn' | 'error'; message: string; context: Record<string, unknown> }>;
   /** The test's clock, in seconds; Stripe's local server and the handlers both read it. */
   clock: { seconds: number };
   deps(): WebhookDeps;
@@ -54,12 +56,18 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
   const clock = { seconds: Math.floor(Date.parse('2031-03-01T12:00:00Z') / 1000) };
   stripe.now = () => clock.seconds;
   const stripeClient = stripe.client();
+  const logged: BillingTestContext['logged'] = [];
+  const log = {
+    warn: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'warn', message, context: logContext }),
+    error: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'error', message, context: logContext }),
+  };
   const deps = (): WebhookDeps => ({
     db: firestore.db,
     stripe: stripeClient,
     clock: () => new Date(clock.seconds * 1000),
     catalog: testCatalog,
     webhookSecrets: [TEST_WEBHOOK_SECRET],
+    log,
   });
   const endpoint = await startWebhookEndpoint(deps);
   const context: BillingTestContext = {
@@ -68,6 +76,7 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     },
     stripe,
     endpoint,
+    logged,
     clock,
     deps,
     checkoutDeps: () => ({ ...deps(), appUrl: 'https://app.leadpulse.test' }),

@@ -297,6 +297,7 @@ describe('unmatched events', () => {
 
     for (const event of [created, paid]) {
       expect(await context.send(event)).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'unmatched' } });
+      expect(context.logged.at(-1)).toMatchObject({ level: 'warn', message: 'stripe event unmatched', context: { eventId: event.id, reason: 'unknown_customer' } });
       expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'unmatched', reason: 'unknown_customer', orgId: null, customerId });
     }
     expect(await readMirror(context.db, 'dash')).toBeNull();
@@ -439,6 +440,11 @@ describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
     context.stripe.failNext({ method: 'GET', pathPrefix: `/v1/subscriptions/${subscriptionId}`, status: 500 });
     expect(await context.send(event)).toEqual({ status: 500, body: { error: 'processing failed; Stripe will retry' } });
     await expectOnlyRetryingEntry(before, event.id as string, 'injected failure');
+    expect(context.logged.at(-1)).toEqual({
+      level: 'warn',
+      message: 'stripe event failed',
+      context: { eventId: event.id, type: 'customer.subscription.created', reason: 'retrying', orgId: null },
+    });
 
     expect((await context.send(event)).body).toEqual({ received: true, duplicate: false, outcome: 'applied' });
     expect((await readMirror(context.db, 'flaky'))?.status).toBe('active');
@@ -490,6 +496,7 @@ describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
       const before = await dumpProject(context.db);
       const response = await deliver(faulty.url, event, { timestamp: context.clock.seconds });
       expect(response).toEqual({ status: 500, body: { error: 'processing failed; Stripe will retry' } });
+      expect(context.logged.at(-1)).toMatchObject({ level: 'error', message: 'stripe event failed; Stripe will retry', context: { eventId: event.id } });
       // The transaction left nothing; only the failure's own ledger entry, for the operator, was written after it.
       await expectOnlyRetryingEntry(before, event.id as string, '');
     } finally {

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { logger } from 'firebase-functions';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineSecret, defineString } from 'firebase-functions/params';
 import { systemClock } from '../common/clock';
@@ -71,7 +72,11 @@ export function billingDeps(): BillingDeps {
 }
 
 export function webhookDeps(): WebhookDeps {
-  return { ...billingDeps(), webhookSecrets: webhookSecretsOf(stripeWebhookSecret.value(), stripeWebhookSecretPrevious.value()) };
+  return {
+    ...billingDeps(),
+    webhookSecrets: webhookSecretsOf(stripeWebhookSecret.value(), stripeWebhookSecretPrevious.value()),
+    log: logger,
+  };
 }
 
 /** The signing secrets to try, current first; the second is absent unless it is a `whsec_…` value. */

@@ -1,5 +1,4 @@
 import Stripe from 'stripe';
-import { logger } from 'firebase-functions';
 import { paths, stripeEventRecordSchema, type EventOutcome, type EventOutcomeReason } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
 import { applyEvent, recordFailure, type BillingDeps, type EventMeta } from './apply-change';
@@ -8,7 +7,14 @@ import { eventTargetOf, isHandledEventType, parseStripeEvent } from './stripe-ob
 /** Stripe's default: a signature older than 5 minutes is refused (replay protection). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
+/** Where the webhook reports what needs an operator (firebase-functions' logger in production). */
+export interface WebhookLog {
+  warn(message: string, context: Record<string, unknown>): void;
+  error(message: string, context: Record<string, unknown>): void;
+}
+
 export interface WebhookDeps extends BillingDeps {
+  log: WebhookLog;
   /**
    * The endpoint's signing secrets (`whsec_…`): the current one, and during a roll the other one, so that
    * events signed with either are accepted while both are in use.
@@ -95,7 +101,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, request: WebhookReq
     const result = await applyEvent(deps, meta, target, 'new');
     // The ledger records every outcome; only what needs an operator is logged.
     if (result.outcome === 'unmatched' || result.outcome === 'failed') {
-      logger.warn(`stripe event ${result.outcome}`, { eventId: id, type, reason: result.reason, orgId: result.orgId });
+      deps.log.warn(`stripe event ${result.outcome}`, { eventId: id, type, reason: result.reason, orgId: result.orgId });
     }
     if (result.reason === 'retrying') return retryLater;
     // A failure's reason goes back to Stripe too: its dashboard shows the response body of each delivery.
@@ -103,7 +109,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, request: WebhookReq
     return { status: 200, body: { received: true, duplicate: result.duplicate, outcome: result.outcome, ...reason } };
   } catch (error) {
     const detail = (error as Error).message;
-    logger.error('stripe event failed; Stripe will retry', { eventId: id, type, error: detail });
+    deps.log.error('stripe event failed; Stripe will retry', { eventId: id, type, error: detail });
     // Best effort: Firestore may be what failed.
     await recordFailure(deps, meta, target, null, 'new', { reason: 'retrying', detail }).catch(() => undefined);
     return retryLater;
