@@ -181,6 +181,16 @@ describe('a signed event that cannot be applied is recorded, answered 200, and r
     expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'applied', reason: null, detail: null, replayCount: 1 });
   });
 
+  it('an invoice without a customer is acknowledged and recorded as ignored, not refused', async () => {
+    const invoice = context.stripe.addInvoice({ customer: subscription.customer as string, subscription: null, total: 900, status: 'open' });
+    const stored = context.stripe.invoices.get(invoice.id as string) as Record<string, unknown>;
+    stored.customer = null;
+    const event = context.stripe.event('invoice.finalized', stored);
+    expect(await deliver(url(), event, { timestamp: now() })).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'ignored' } });
+    expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'ignored', reason: 'no_customer', customerId: null, target: { customer: null } });
+    expect((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).exists).toBe(false);
+  });
+
   it('during a secret roll, events signed with either secret are accepted, and no other', async () => {
     const rolling = await startWebhookEndpoint(() => ({ ...context.deps(), webhookSecrets: ['whsec_new_secret', 'whsec_local_test_secret'] }));
     try {
