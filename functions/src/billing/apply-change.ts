@@ -201,8 +201,8 @@ async function processChange(
   });
 }
 
-/** The actor and event type of an operator's resync in audit entries (no Stripe event caused it). */
-export const RESYNC_EVENT_TYPE = 'operator.resync';
+/** The event type an operator's resync writes in audit entries (no Stripe event caused it). */
+const RESYNC_EVENT_TYPE = 'operator.resync';
 
 /**
  * Mirrors one subscription of a linked customer as Stripe has it now, without an event (an operator's resync):
