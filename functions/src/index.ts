@@ -46,8 +46,9 @@ export const transferOwnership = onCall((request) => orgs.transferOwnership(memb
 
 // Stripe billing (issue 6).
 const stripeSecrets = [billing.stripeSecretKey];
-export const stripeWebhook = onRequest({ ...sizing.stripeWebhook, secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret] }, (req, res) =>
-  billing.serveStripeWebhook(billing.webhookDeps(), req, res),
+export const stripeWebhook = onRequest(
+  { ...sizing.stripeWebhook, secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret, billing.stripeWebhookSecretPrevious] },
+  (req, res) => billing.serveStripeWebhook(billing.webhookDeps(), req, res),
 );
 export const createCheckoutSession = onCall({ secrets: stripeSecrets }, (request) =>
   billing.createCheckoutSession(billing.checkoutDeps(), requireCaller(request), request.data),
@@ -60,6 +61,9 @@ export const linkStripeCustomer = onCall({ ...sizing.longCallable, secrets: stri
 );
 export const replayStripeEvents = onCall({ ...sizing.longCallable, secrets: stripeSecrets }, (request) =>
   billing.replayStripeEvents(billing.billingDeps(), requireCaller(request), request.data),
+);
+export const resyncStripeBilling = onCall({ ...sizing.longCallable, secrets: stripeSecrets }, (request) =>
+  billing.resyncStripeBilling(billing.billingDeps(), requireCaller(request), request.data),
 );
 export const billingGraceSweep = onSchedule({ ...sizing.billingGraceSweep, schedule: 'every 1 hours' }, async () => {
   billing.logGraceSweepReport(await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock }));

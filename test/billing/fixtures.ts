@@ -16,7 +16,7 @@ import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
 import type { CheckoutDeps } from '../../functions/src/billing/checkout';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { LocalStripe } from '../support/stripe-server';
+import { LocalStripe } from '@leadpulse/stripe-local';
 import { deliver, startWebhookEndpoint, TEST_WEBHOOK_SECRET, type Delivery, type WebhookEndpoint } from '../support/stripe-webhook';
 
 export const testCatalog: BillingCatalog = parseBillingCatalog(
@@ -35,6 +35,8 @@ export interface BillingTestContext {
   db: Firestore;
   stripe: LocalStripe;
   endpoint: WebhookEndpoint;
+  /** What the webhook logged for operators (warnings and errors), instead of printing it. */
+  logged: Array<{ level: 'warn' | 'error'; message: string; context: Record<string, unknown> }>;
   /** The test's clock, in seconds; Stripe's local server and the handlers both read it. */
   clock: { seconds: number };
   deps(): WebhookDeps;
@@ -50,15 +52,22 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
   let firestore = adminFirestore(uniqueProjectId(topic));
   const stripe = await LocalStripe.start();
   for (const plan of Object.values(testCatalog.plans)) stripe.prices.add(plan.priceId);
+  for (const promotionCode of Object.values(testCatalog.promotionCodes)) stripe.promotionCodes.add(promotionCode);
   const clock = { seconds: Math.floor(Date.parse('2031-03-01T12:00:00Z') / 1000) };
   stripe.now = () => clock.seconds;
   const stripeClient = stripe.client();
+  const logged: BillingTestContext['logged'] = [];
+  const log = {
+    warn: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'warn', message, context: logContext }),
+    error: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'error', message, context: logContext }),
+  };
   const deps = (): WebhookDeps => ({
     db: firestore.db,
     stripe: stripeClient,
     clock: () => new Date(clock.seconds * 1000),
     catalog: testCatalog,
-    webhookSecret: TEST_WEBHOOK_SECRET,
+    webhookSecrets: [TEST_WEBHOOK_SECRET],
+    log,
   });
   const endpoint = await startWebhookEndpoint(deps);
   const context: BillingTestContext = {
@@ -67,6 +76,7 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     },
     stripe,
     endpoint,
+    logged,
     clock,
     deps,
     checkoutDeps: () => ({ ...deps(), appUrl: 'https://app.leadpulse.test' }),
