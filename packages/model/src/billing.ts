@@ -215,12 +215,14 @@ function legacyTarget(change: z.infer<typeof legacyChangeSchema>): StripeEventTa
 }
 
 /** Reads a ledger entry of any version: one without a `target` (versions 1-2) gets it from its `change`. */
-export const storedStripeEventRecordSchema = z.preprocess((stored) => {
+export const storedStripeEventRecordSchema = z.preprocess((stored, ctx) => {
   if (typeof stored !== 'object' || stored === null || 'target' in stored || !('change' in stored)) return stored;
   const { change, ...rest } = stored as Record<string, unknown>;
   const legacy = legacyChangeSchema.safeParse(change);
-  // An unreadable change is left in place: the strict schema then names the field.
-  if (!legacy.success) return stored;
+  if (!legacy.success) {
+    for (const issue of legacy.error.issues) ctx.addIssue({ ...issue, path: ['change', ...issue.path] });
+    return stored;
+  }
   return { ...rest, target: legacyTarget(legacy.data), apiVersion: null, detail: null };
 }, stripeEventRecordSchema);
 
