@@ -1,6 +1,6 @@
 /** The membership callables' handlers (wired in functions/src/index.ts). */
 export { createOrganization, INITIAL_PLAN } from './create-organization';
-export { inviteMember, acceptInvitation, revokeInvitation, inviteIdFor } from './invitations';
+export { inviteMember, acceptInvitation, revokeInvitation } from './invitations';
 export { changeRole, removeMember, leaveOrganization, transferOwnership } from './members';
 export {
   checkMembershipLimits,

@@ -28,14 +28,11 @@ import {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** One invitation per address and organization: the id derives from the address, so re-inviting replaces. */
-export function inviteIdFor(email: string): string {
-  return sha256Hex(`invite:${email}`);
-}
-
 /**
- * Invites an address to the organization with a role, replacing any earlier invitation for it. Returns the
- * accept link data; the token exists only there (Firestore keeps its sha256).
+ * Invites an address to the organization with a role, replacing any earlier invitation for it (one per address:
+ * found by a query, so the id is random and nothing derived from the address is stored outside the invitation,
+ * which is deleted when accepted or revoked). Returns the accept link data; the token exists only there
+ * (Firestore keeps its sha256).
  */
 export async function inviteMember(
   deps: MembershipDeps & Pick<MembershipLimits, 'inviteTtlDays'>,
@@ -44,23 +41,24 @@ export async function inviteMember(
 ): Promise<InvitationLink> {
   const args = parseArgs(inviteMemberArgsSchema, data);
   const { db } = deps;
-  const inviteId = inviteIdFor(args.email);
-  const inviteRef = db.doc(paths.invite(args.orgId, inviteId));
+  const inviteRef = db.collection(paths.invites(args.orgId)).doc();
+  const inviteId = inviteRef.id;
   const token = randomBytes(32).toString('base64url');
   return db.runTransaction(async (tx) => {
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     requireMayManageRole(member.role, args.role, 'invitations for admins');
     const [earlier, sameAddress] = await Promise.all([
-      tx.get(inviteRef),
+      tx.get(db.collection(paths.invites(args.orgId)).where('email', '==', args.email)),
       tx.get(db.collection(paths.members(args.orgId)).where('email', '==', args.email).limit(1)),
     ]);
-    const replaced = readDocument(inviteSchema, earlier);
-    if (replaced) requireMayManageRole(member.role, replaced.role, 'invitations for admins');
+    const replaced = earlier.docs.map((doc) => ({ ref: doc.ref, invite: readDocument(inviteSchema, doc) }));
+    for (const { invite } of replaced) if (invite) requireMayManageRole(member.role, invite.role, 'invitations for admins');
     if (!sameAddress.empty) throw new HttpsError('failed-precondition', `${args.email} is already a member`);
 
     const now = deps.clock();
     const expiresAt = new Date(now.getTime() + deps.inviteTtlDays * DAY_MS);
-    tx.set(
+    for (const { ref } of replaced) tx.delete(ref);
+    tx.create(
       inviteRef,
       inviteSchema.parse({
         email: args.email,
@@ -75,7 +73,7 @@ export async function inviteMember(
       db,
       tx,
       args.orgId,
-      { action: 'member.invited', actorUid: caller.uid, targetId: inviteId, details: { role: args.role, replaced: replaced !== null } },
+      { action: 'member.invited', actorUid: caller.uid, targetId: inviteId, details: { role: args.role, replaced: replaced.length > 0 } },
       now,
     );
     return { orgId: args.orgId, inviteId, token, expiresAt: expiresAt.toISOString() };

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Firestore, Transaction, type DocumentReference } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { memberSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
+import { memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -33,12 +33,19 @@ export function checkMembershipLimits(limits: MembershipLimits): MembershipLimit
   return limits;
 }
 
-/** The caller's e-mail address, lower-cased; membership binds to addresses only once their owner proved them. */
+/**
+ * The caller's e-mail address as membership compares it (normalizedEmailSchema); membership binds to addresses
+ * only once their owner proved them, and only to plain ASCII addresses, so no look-alike folds into another.
+ */
 export function requireVerifiedEmail(caller: Caller): string {
   if (!caller.email || !caller.emailVerified) {
     throw new HttpsError('failed-precondition', 'verify your e-mail address first');
   }
-  return caller.email.trim().toLowerCase();
+  const email = normalizedEmailSchema.safeParse(caller.email);
+  if (!email.success) {
+    throw new HttpsError('failed-precondition', 'your e-mail address has characters LeadPulse cannot match safely: sign in with a plain ASCII address');
+  }
+  return email.data;
 }
 
 /** The display name a new member starts with: the `name` claim of their ID token, if any. */
