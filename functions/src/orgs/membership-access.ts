@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Firestore, Transaction, type DocumentReference } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
+import { memberDisplayName, memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -48,11 +48,11 @@ export function requireVerifiedEmail(caller: Caller): string {
   return email.data;
 }
 
-/** The display name a new member starts with: the `name` claim of their ID token, if any. */
+/** The display name a new member starts with: the `name` claim of their ID token, if any, normalized. */
 export function displayNameOf(caller: Caller): { displayName?: string } {
   const name = caller.claims.name;
-  if (typeof name !== 'string' || name.trim() === '') return {};
-  return { displayName: name.trim().slice(0, 100) };
+  const displayName = typeof name === 'string' ? memberDisplayName(name) : null;
+  return displayName === null ? {} : { displayName };
 }
 
 export function sha256Hex(text: string): string {
