@@ -51,10 +51,10 @@ export const createBillingPortalSession = onCall({ secrets: stripeSecrets }, (re
   billing.createBillingPortalSession(billing.checkoutDeps(), requireCaller(request), request.data),
 );
 export const linkStripeCustomer = onCall({ secrets: stripeSecrets }, (request) =>
-  billing.linkStripeCustomer(billing.billingDeps(), requireCaller(request), request.data),
+  billing.linkStripeCustomer(billing.operatorDeps(), requireCaller(request), request.data),
 );
 export const replayStripeEvents = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
-  billing.replayStripeEvents(billing.billingDeps(), requireCaller(request), request.data),
+  billing.replayStripeEvents(billing.operatorDeps(), requireCaller(request), request.data),
 );
 export const billingGraceSweep = onSchedule('every 1 hours', async () => {
   await billing.sweepLapsedGrace({ db: getFirestore(), clock: systemClock });

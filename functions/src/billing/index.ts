@@ -4,5 +4,5 @@ export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
 export { sweepLapsedGrace } from './grace-sweep';
 export { linkStripeCustomer, replayStripeEvents } from './operators';
-export { billingDeps, checkoutDeps, stripeDeps, stripeSecretKey, stripeWebhookSecret, webhookDeps } from './runtime';
+export { billingDeps, checkoutDeps, operatorDeps, stripeDeps, stripeSecretKey, stripeWebhookSecret, webhookDeps } from './runtime';
 export { serveStripeWebhook } from './webhook';

@@ -1,10 +1,13 @@
 import Stripe from 'stripe';
+import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineSecret, defineString } from 'firebase-functions/params';
+import { adminAccountAuth } from '../accounts/account-auth';
 import { systemClock } from '../common/clock';
 import type { BillingDeps } from './apply-change';
 import { parseBillingCatalog, type BillingCatalog } from './catalog';
 import type { CheckoutDeps } from './checkout';
+import type { OperatorBillingDeps } from './operators';
 import type { WebhookDeps } from './webhook';
 
 /** Secrets and configuration of the billing functions (the README's "Billing" section says how to set them). */
@@ -39,6 +42,11 @@ export function stripeDeps(): Pick<BillingDeps, 'db' | 'stripe'> {
 
 export function billingDeps(): BillingDeps {
   return { db: getFirestore(), stripe: stripeClient(), clock: systemClock, catalog: billingCatalog() };
+}
+
+/** The operator callables: billing, and Auth to re-read the caller's operator claim. */
+export function operatorDeps(): OperatorBillingDeps {
+  return { ...billingDeps(), operators: adminAccountAuth(getAuth()) };
 }
 
 export function webhookDeps(): WebhookDeps {
