@@ -79,7 +79,7 @@ export const requestOrganizationDeletion = onCall({ secrets: stripeSecrets }, (r
 // Cancelling it re-applies the Stripe events parked meanwhile, so billing comes back from Stripe's truth.
 const reconcileBilling = async (orgId: string) => (await billing.reapplyUnmatchedOfOrg(billing.billingDeps(), orgId)).length;
 export const cancelOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
-  privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling), requireCaller(request), request.data),
+  privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling, membershipDeps().maxOrgsPerOwner), requireCaller(request), request.data),
 );
 export const deleteMyAccount = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),

@@ -36,6 +36,7 @@ const deletionDeps = (): OrgDeletionDeps & CancelOrgDeletionDeps => ({
   graceDays: 14,
   cancelSubscription: (orgId) => cancelOrgSubscriptions(context.deps(), orgId),
   reconcileBilling: async (orgId) => (await reapplyUnmatchedOfOrg(context.deps(), orgId)).length,
+  maxOrgsPerOwner: 5,
 });
 const owner = (orgId: string): Caller => ({ uid: `${orgId}-owner`, email: null, emailVerified: true, claims: {} });
 const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };

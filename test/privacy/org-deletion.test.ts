@@ -46,7 +46,7 @@ beforeEach(async () => {
   ({ db, close } = freshProject('privacy-orgdel'));
   time = manualClock();
   stripe = recordingCancellation();
-  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile };
+  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile, maxOrgsPerOwner: 2 };
   purgeDeps = { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: 7 };
   const people = onePersonPerRole('owner', 'admin', 'member');
   ({ owner, admin, member } = people.uids);
@@ -160,6 +160,18 @@ describe('cancelOrganizationDeletion', () => {
     await db.doc(paths.subscription('orgA')).delete();
     await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
     expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'full', billingReconciled: true });
+  });
+
+  it('counts the organization brought back against the bound on owned organizations (request, create, cancel)', async () => {
+    await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
+    // While orgA is being deleted the owner creates others up to the bound of 2 active organizations.
+    await seedOrg(db, { orgId: 'orgNew1', now: START, members: [{ uid: owner, role: 'owner' }] });
+    await seedOrg(db, { orgId: 'orgNew2', now: START, members: [{ uid: owner, role: 'owner' }] });
+    await expectRefusedWithoutChange(db, () => cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' }), 'failed-precondition', /2 organizations, the maximum/);
+    // Below the bound again, the cancellation goes through.
+    await db.recursiveDelete(db.doc(paths.org('orgNew2')));
+    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toMatchObject({ orgId: 'orgA' });
+    expect(await readOrg()).toMatchObject({ status: 'active' });
   });
 
   it('refuses after the grace period, for non-owners, and when nothing is being deleted', async () => {

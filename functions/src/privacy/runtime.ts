@@ -32,8 +32,8 @@ export function orgDeletionDeps(cancelSubscription: CancelSubscription): OrgDele
   return { db: getFirestore(), clock: systemClock, graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription };
 }
 
-export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling): CancelOrgDeletionDeps {
-  return { db: getFirestore(), clock: systemClock, reconcileBilling };
+export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling, maxOrgsPerOwner: number): CancelOrgDeletionDeps {
+  return { db: getFirestore(), clock: systemClock, reconcileBilling, maxOrgsPerOwner };
 }
 
 export function accountDeletionDeps(cancelSubscription: CancelSubscription): AccountDeletionDeps {
