@@ -19,6 +19,7 @@ import {
   displayNameOf,
   requireCallerMembership,
   requireMayManageRole,
+  requireNoAccountDeletion,
   requireVerifiedEmail,
   sameDigest,
   sha256Hex,
@@ -100,6 +101,7 @@ export async function acceptInvitation(
   const memberRef = db.doc(paths.member(args.orgId, caller.uid));
   return db.runTransaction(async (tx) => {
     const [orgSnapshot, inviteSnapshot, memberSnapshot] = await tx.getAll(orgRef, inviteRef, memberRef);
+    await requireNoAccountDeletion(db, tx, caller.uid, 'your account');
     const invite = readDocument(inviteSchema, inviteSnapshot);
     const org = readDocument(organizationSchema, orgSnapshot);
     // A wrong token reads exactly like a missing invitation: the link is the only proof of being invited.

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Firestore, Transaction, type DocumentReference } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { memberDisplayName, memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
+import { accountDeletionRequestId, memberDisplayName, memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -87,15 +87,41 @@ export async function requireCallerMembership(
 ): Promise<CallerMembership> {
   const orgRef = db.doc(paths.org(orgId));
   const memberRef = db.doc(paths.member(orgId, caller.uid));
-  const [orgSnapshot, memberSnapshot] = await tx.getAll(orgRef, memberRef);
+  const [orgSnapshot, memberSnapshot, deletionSnapshot] = await tx.getAll(orgRef, memberRef, accountDeletionRef(db, caller.uid));
   const org = readDocument(organizationSchema, orgSnapshot);
   const member = readDocument(memberSchema, memberSnapshot);
   if (!org || !member) throw new HttpsError('permission-denied', 'you are not a member of this organization');
+  if (deletionSnapshot.exists) throw accountBeingDeleted('your account');
   if (!roles.includes(member.role)) {
     throw new HttpsError('permission-denied', `this needs the role ${roles.join(' or ')}; you are ${member.role}`);
   }
   if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
   return { org, orgRef, member, memberRef };
+}
+
+const accountDeletionRef = (db: Firestore, uid: string) => db.doc(paths.deletionRequest(accountDeletionRequestId(uid)));
+const accountBeingDeleted = (whose: string) => new HttpsError('failed-precondition', `${whose} is being deleted`);
+
+/**
+ * Refuses, inside `tx`, while `uid`'s account deletion is recorded. Every membership change reads it, and account
+ * deletion reads the person's memberships by a query in the transaction that records it: whichever commits first,
+ * the other sees it, so no membership, role or ownership of the person survives their deletion.
+ */
+export async function requireNoAccountDeletion(db: Firestore, tx: Transaction, uid: string, whose: 'your account' | 'that account'): Promise<void> {
+  if ((await tx.get(accountDeletionRef(db, uid))).exists) throw accountBeingDeleted(whose === 'your account' ? whose : `the account of ${uid}`);
+}
+
+/**
+ * Reads, inside `tx`, the pending invitations `uid` sent in the organization and returns the step that deletes
+ * them (how many): someone who loses the admin role (demotion, removal, leaving, account deletion) no longer
+ * vouches for who joins.
+ */
+export async function prepareInvitationRevocation(db: Firestore, tx: Transaction, orgId: string, uid: string): Promise<() => number> {
+  const sent = await tx.get(db.collection(paths.invites(orgId)).where('invitedBy', '==', uid));
+  return () => {
+    for (const doc of sent.docs) tx.delete(doc.ref);
+    return sent.size;
+  };
 }
 
 /** Reads another member of the organization inside `tx`; `not-found` if there is none. */
