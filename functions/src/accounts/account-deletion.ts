@@ -13,6 +13,7 @@ import {
   paths,
   serverCollections,
   tombstonePrefix,
+  userProfileSchema,
   type AccountDeletionInitiator,
   type AccountDeletionRequest,
   type DeletionReceipt,
@@ -112,6 +113,7 @@ export async function deleteAccount(
   await deps.onStep?.('recorded');
 
   for (const orgId of request.memberOrgIds) await removeMembership(deps, orgId, uid, request);
+  await withdrawInvitationsTo(deps, request.emails);
   await deps.onStep?.('memberships');
 
   const tombstone = request.tombstone;
@@ -163,9 +165,11 @@ async function recordDeletion(
     const memberships = (await tx.get(db.collectionGroup(collectionGroups.members).where('uid', '==', uid))).docs.flatMap((doc) => {
       const orgId = doc.ref.parent.parent?.id;
       const member = readDocument(memberSchema, doc);
-      return orgId && member ? [{ orgId, role: member.role }] : [];
+      return orgId && member ? [{ orgId, role: member.role, email: member.email }] : [];
     });
     const [profile, consent] = await tx.getAll(db.doc(paths.user(uid)), db.doc(paths.marketingConsent(uid)));
+    const profileEmail = readDocument(userProfileSchema, profile)?.email;
+    const emails = [...new Set([...memberships.map((m) => m.email), ...(profileEmail ? [profileEmail] : [])])];
     const found: Record<string, number> = {};
     if (profile.exists) found[paths.users()] = 1;
     if (memberships.length > 0) found[collectionGroups.members] = memberships.length;
@@ -212,6 +216,7 @@ async function recordDeletion(
       requestedAt: Timestamp.fromDate(now),
       memberOrgIds: memberships.map((m) => m.orgId),
       scheduledOrgIds: scheduled,
+      emails,
       found,
     } satisfies AccountDeletionRequest);
     tx.create(requestRef, created);
@@ -296,6 +301,20 @@ async function removeMembership(deps: AccountDeletionDeps, orgId: string, uid: s
       },
       deps.clock(),
     );
+  });
+}
+
+/**
+ * Deletes the pending invitations addressed to the person, in every organization: an invitation is the only
+ * place an address is kept outside a membership, and nobody it names is left to accept it.
+ */
+async function withdrawInvitationsTo(deps: AccountDeletionDeps, emails: readonly string[]): Promise<void> {
+  const { db } = deps;
+  const invitesGroup: OrgCollection = 'invites';
+  await withBulkWriter(db, deps, async (writer) => {
+    for (const email of emails) {
+      await drainQuery(db.collectionGroup(invitesGroup).where('email', '==', email), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs));
+    }
   });
 }
 

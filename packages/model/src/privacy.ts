@@ -73,6 +73,8 @@ export const accountDeletionRequestSchema = z.strictObject({
   memberOrgIds: z.array(docIdSchema),
   /** Organizations the person was the only member of, scheduled for deletion by this request. */
   scheduledOrgIds: z.array(docIdSchema),
+  /** The person's addresses (member documents, profile): pending invitations to them are withdrawn too. */
+  emails: z.array(emailSchema),
   /** Documents found to delete, by collection id: the receipt reports these. */
   found: z.record(z.string(), z.number().int().min(0)),
 });
