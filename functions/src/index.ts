@@ -2,8 +2,9 @@
  * Wires Cloud Functions triggers to their handlers; nothing else lives here.
  */
 import { initializeApp } from 'firebase-admin/app';
+import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
-import { defineInt } from 'firebase-functions/params';
+import { defineBoolean, defineInt } from 'firebase-functions/params';
 import * as functionsV1 from 'firebase-functions/v1';
 import { onCall, onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
@@ -15,6 +16,15 @@ import * as billing from './billing';
 import * as privacy from './privacy';
 
 initializeApp();
+
+// App Check (README, "App Check"): every callable and exportData refuse requests that do not come from the
+// LeadPulse app; the one-shot actions also consume the token, so a captured request cannot be replayed.
+const enforceAppCheck = defineBoolean('ENFORCE_APP_CHECK', {
+  default: true,
+  description: 'Refuse callable and export requests without a valid App Check token (false only for the local backend)',
+});
+const appChecked = { enforceAppCheck };
+const oneShot = { enforceAppCheck, consumeAppCheckToken: enforceAppCheck };
 
 // Organizations and membership (issue 5).
 const maxOrgsPerOwner = defineInt('MAX_ORGS_PER_OWNER', {
@@ -30,30 +40,34 @@ const membershipDeps = () => ({
   clock: systemClock,
   ...orgs.checkMembershipLimits({ maxOrgsPerOwner: maxOrgsPerOwner.value(), inviteTtlDays: inviteTtlDays.value() }),
 });
-export const createOrganization = onCall((request) => orgs.createOrganization(membershipDeps(), requireCaller(request), request.data));
-export const inviteMember = onCall((request) => orgs.inviteMember(membershipDeps(), requireCaller(request), request.data));
-export const acceptInvitation = onCall((request) => orgs.acceptInvitation(membershipDeps(), requireCaller(request), request.data));
-export const revokeInvitation = onCall((request) => orgs.revokeInvitation(membershipDeps(), requireCaller(request), request.data));
-export const changeRole = onCall((request) => orgs.changeRole(membershipDeps(), requireCaller(request), request.data));
-export const removeMember = onCall((request) => orgs.removeMember(membershipDeps(), requireCaller(request), request.data));
-export const leaveOrganization = onCall((request) => orgs.leaveOrganization(membershipDeps(), requireCaller(request), request.data));
-export const transferOwnership = onCall((request) => orgs.transferOwnership(membershipDeps(), requireCaller(request), request.data));
+export const createOrganization = onCall(appChecked, (request) => orgs.createOrganization(membershipDeps(), requireCaller(request), request.data));
+export const inviteMember = onCall(appChecked, (request) => orgs.inviteMember(membershipDeps(), requireCaller(request), request.data));
+export const acceptInvitation = onCall(oneShot, (request) => orgs.acceptInvitation(membershipDeps(), requireCaller(request), request.data));
+export const revokeInvitation = onCall(appChecked, (request) => orgs.revokeInvitation(membershipDeps(), requireCaller(request), request.data));
+export const changeRole = onCall(appChecked, (request) => orgs.changeRole(membershipDeps(), requireCaller(request), request.data));
+export const removeMember = onCall(appChecked, (request) => orgs.removeMember(membershipDeps(), requireCaller(request), request.data));
+export const leaveOrganization = onCall(appChecked, (request) => orgs.leaveOrganization(membershipDeps(), requireCaller(request), request.data));
+export const transferOwnership = onCall(appChecked, (request) => orgs.transferOwnership(membershipDeps(), requireCaller(request), request.data));
+// Operators assign an owner (e.g. after the owner's account was deleted in Firebase Auth).
+export const assignOwner = onCall(appChecked, (request) =>
+  orgs.assignOwner({ ...membershipDeps(), operators: accounts.adminAccountAuth(getAuth()) }, requireCaller(request), request.data),
+);
 
 // Stripe billing (issue 6).
 const stripeSecrets = [billing.stripeSecretKey];
 export const stripeWebhook = onRequest({ secrets: [billing.stripeSecretKey, billing.stripeWebhookSecret] }, (req, res) =>
   billing.serveStripeWebhook(billing.webhookDeps(), req, res),
 );
-export const createCheckoutSession = onCall({ secrets: stripeSecrets }, (request) =>
+export const createCheckoutSession = onCall({ ...appChecked, secrets: stripeSecrets }, (request) =>
   billing.createCheckoutSession(billing.checkoutDeps(), requireCaller(request), request.data),
 );
-export const createBillingPortalSession = onCall({ secrets: stripeSecrets }, (request) =>
+export const createBillingPortalSession = onCall({ ...appChecked, secrets: stripeSecrets }, (request) =>
   billing.createBillingPortalSession(billing.checkoutDeps(), requireCaller(request), request.data),
 );
-export const linkStripeCustomer = onCall({ secrets: stripeSecrets }, (request) =>
+export const linkStripeCustomer = onCall({ ...appChecked, secrets: stripeSecrets }, (request) =>
   billing.linkStripeCustomer(billing.operatorDeps(), requireCaller(request), request.data),
 );
-export const replayStripeEvents = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+export const replayStripeEvents = onCall({ ...appChecked, secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   billing.replayStripeEvents(billing.operatorDeps(), requireCaller(request), request.data),
 );
 export const billingGraceSweep = onSchedule('every 1 hours', async () => {
@@ -61,30 +75,30 @@ export const billingGraceSweep = onSchedule('every 1 hours', async () => {
 });
 
 // Privacy promises (issue 7): README, "Privacy promises".
-export const eraseContact = onCall({ timeoutSeconds: 540 }, (request) => privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data));
+export const eraseContact = onCall({ ...appChecked, timeoutSeconds: 540 }, (request) => privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data));
 export const exportData = onRequest({ cors: true, timeoutSeconds: 3600, memory: '512MiB' }, (req, res) =>
-  privacy.handleExportRequest(privacy.exportDeps(), req, res),
+  privacy.handleExportRequest(privacy.exportDeps(enforceAppCheck.value()), req, res),
 );
-export const recordUsageEvent = onCall((request) => privacy.recordUsageEvent(privacy.usageDeps(), requireCaller(request), request.data));
-export const setMarketingConsent = onCall((request) => privacy.setMarketingConsent(privacy.marketingDeps(), requireCaller(request), request.data));
+export const recordUsageEvent = onCall(appChecked, (request) => privacy.recordUsageEvent(privacy.usageDeps(), requireCaller(request), request.data));
+export const setMarketingConsent = onCall(appChecked, (request) => privacy.setMarketingConsent(privacy.marketingDeps(), requireCaller(request), request.data));
 export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] }, (req, res) =>
   privacy.handleUnsubscribeRequest(privacy.unsubscribeDeps(), req, res),
 );
 
 // Deleting an organization (or the account of its only member) cancels its Stripe subscriptions at once.
 const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
-export const requestOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
+export const requestOrganizationDeletion = onCall({ ...oneShot, secrets: stripeSecrets }, (request) =>
   privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 // Cancelling it re-applies the Stripe events parked meanwhile, so billing comes back from Stripe's truth.
 const reconcileBilling = async (orgId: string) => (await billing.reapplyUnmatchedOfOrg(billing.billingDeps(), orgId)).length;
-export const cancelOrganizationDeletion = onCall({ secrets: stripeSecrets }, (request) =>
+export const cancelOrganizationDeletion = onCall({ ...appChecked, secrets: stripeSecrets }, (request) =>
   privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling, membershipDeps().maxOrgsPerOwner), requireCaller(request), request.data),
 );
-export const deleteMyAccount = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+export const deleteMyAccount = onCall({ ...oneShot, secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
-export const eraseUser = onCall({ secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
+export const eraseUser = onCall({ ...oneShot, secrets: stripeSecrets, timeoutSeconds: 540 }, (request) =>
   accounts.eraseUser(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 // Auth's user-deleted event exists only as a v1 trigger.

@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { deleteAccount, onAuthUserDeleted, type AccountDeletionDeps, type AccountDeletionStep } from '../../functions/src/accounts/account-deletion';
-import { acceptInvitation, changeRole, createOrganization, inviteMember, transferOwnership } from '../../functions/src/orgs';
+import { acceptInvitation, assignOwner, changeRole, createOrganization, inviteMember, transferOwnership } from '../../functions/src/orgs';
 import type { Caller } from '../../functions/src/common/callable';
-import { dumpProject, storedText } from '../support/snapshot';
+import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import {
   caller,
@@ -164,6 +164,30 @@ describe('the only owner of a shared organization deleted in Firebase Auth', () 
     expect(await readMember(db, orgId, member.uid)).toMatchObject({ role: 'member', access: 'none' });
     expect((await db.doc(paths.deletionRequest(orgId)).get()).exists).toBe(true);
     await expectUidNowhere(owner.uid);
+  });
+
+  it('lets an operator assign another owner afterwards; nobody else, and not a revoked operator', async () => {
+    const { orgId, owner, earlyAdmin, lateAdmin, member } = await sharedOrg();
+    await onAuthUserDeleted(deletionDeps, owner.uid);
+    const operator = caller(uniqueUid('operator'));
+    auth.addUser(operator.uid, { operator: true });
+    const revoked = caller(uniqueUid('revoked'));
+    auth.addUser(revoked.uid, {});
+    const assignDeps = { ...d, operators: auth };
+    const args = { orgId, uid: lateAdmin.uid };
+    for (const attacker of [earlyAdmin, lateAdmin, { ...revoked, claims: { ...revoked.claims, operator: true } }]) {
+      await expectRefusedWithoutChange(db, () => assignOwner(assignDeps, attacker, args), 'permission-denied');
+    }
+    const asOperator = { ...operator, claims: { ...operator.claims, operator: true } };
+    await expectRefusedWithoutChange(db, () => assignOwner(assignDeps, asOperator, { orgId, uid: uniqueUid('stranger') }), 'not-found');
+    expect(await assignOwner(assignDeps, asOperator, args)).toEqual({ orgId, ownerUid: lateAdmin.uid });
+    expect(await expectExactlyOneOwner(db, orgId)).toBe(lateAdmin.uid);
+    expect(await readMember(db, orgId, earlyAdmin.uid)).toMatchObject({ role: 'admin' });
+    expect(await readMember(db, orgId, member.uid)).toMatchObject({ role: 'member' });
+    const audit = (await db.collection(paths.auditLog(orgId)).where('actorUid', '==', operator.uid).get()).docs.map((doc) => doc.data());
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'org.ownership_transferred', targetUid: lateAdmin.uid, details: { previousOwnerUid: earlyAdmin.uid, assignedByOperator: true } }),
+    ]);
   });
 
   it('still refuses the person’s own request (the callable) while they own a shared organization', async () => {

@@ -1,4 +1,5 @@
 /** The membership callables' handlers (wired in functions/src/index.ts). */
+export { assignOwner, type AssignOwnerDeps } from './assign-owner';
 export { createOrganization, INITIAL_PLAN } from './create-organization';
 export { inviteMember, acceptInvitation, revokeInvitation } from './invitations';
 export { changeRole, removeMember, leaveOrganization, transferOwnership } from './members';

@@ -1,3 +1,4 @@
+import { getAppCheck } from 'firebase-admin/app-check';
 import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
@@ -54,9 +55,14 @@ export function erasureDeps(): ContactErasureDeps {
   return { db: getFirestore(), clock: systemClock };
 }
 
-export function exportDeps(): ExportDeps {
-  // Revoked tokens (a removed operator, a signed-out device) are refused too.
-  return { db: getFirestore(), clock: systemClock, verifyIdToken: (token) => getAuth().verifyIdToken(token, true) };
+export function exportDeps(enforceAppCheck: boolean): ExportDeps {
+  return {
+    db: getFirestore(),
+    clock: systemClock,
+    // Revoked tokens (a removed operator, a signed-out device) are refused too.
+    verifyIdToken: (token) => getAuth().verifyIdToken(token, true),
+    verifyAppCheck: enforceAppCheck ? async (token) => void (await getAppCheck().verifyToken(token)) : null,
+  };
 }
 
 export function usageDeps(): UsageEventDeps {

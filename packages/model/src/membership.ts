@@ -123,6 +123,12 @@ export const transferOwnershipArgsSchema = z.strictObject({
   newOwnerUid: memberUidSchema,
 });
 
+/** `assignOwner` (operators): makes a member the owner, e.g. after the owner's account was deleted. */
+export const assignOwnerArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  uid: memberUidSchema,
+});
+
 /** What `inviteMember` returns: the data of the accept link sent to the invitee. */
 export interface InvitationLink {
   orgId: string;
