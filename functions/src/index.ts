@@ -35,10 +35,18 @@ const inviteTtlDays = defineInt('INVITE_TTL_DAYS', {
   default: orgs.DEFAULT_INVITE_TTL_DAYS,
   description: 'Days an invitation link stays valid (1-30)',
 });
+const maxPendingInvites = defineInt('MAX_PENDING_INVITES', {
+  default: orgs.DEFAULT_MAX_PENDING_INVITES,
+  description: 'Invitations one organization may have pending at once',
+});
 const membershipDeps = () => ({
   db: getFirestore(),
   clock: systemClock,
-  ...orgs.checkMembershipLimits({ maxOrgsPerOwner: maxOrgsPerOwner.value(), inviteTtlDays: inviteTtlDays.value() }),
+  ...orgs.checkMembershipLimits({
+    maxOrgsPerOwner: maxOrgsPerOwner.value(),
+    inviteTtlDays: inviteTtlDays.value(),
+    maxPendingInvites: maxPendingInvites.value(),
+  }),
 });
 export const createOrganization = onCall(appChecked, (request) => orgs.createOrganization(membershipDeps(), requireCaller(request), request.data));
 export const inviteMember = onCall(appChecked, (request) => orgs.inviteMember(membershipDeps(), requireCaller(request), request.data));

@@ -6,6 +6,7 @@ import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { acceptInvitation, inviteMember, revokeInvitation } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
 import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
+import { subscriptionMirror } from '../privacy/seed';
 import {
   START,
   caller,
@@ -325,6 +326,72 @@ describe('acceptInvitation', () => {
     const { d } = await fixture();
     const error = await expectRefusedWithoutChange(db, () => acceptInvitation(d, caller(uniqueUid('x')), args), 'invalid-argument');
     expect(error.details).toEqual({ field });
+  });
+});
+
+describe('seats and pending invitations', () => {
+  /** The seeded organization (4 members) on a paid plan with `seats` seats. */
+  async function paidFixture(seats: number, status: 'active' | 'canceled' = 'active') {
+    const { d, org } = await fixture();
+    await db.doc(paths.subscription(org.orgId)).set({ ...subscriptionMirror(START, status, null), seats });
+    return { d, org };
+  }
+
+  it('refuses an invitation beyond the purchased seats, counting pending invitations, naming the seats', async () => {
+    const { d, org } = await paidFixture(6);
+    const fifth = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'fifth@example.com', role: 'member' });
+    await inviteMember(d, org.admin, { orgId: org.orgId, email: 'sixth@example.com', role: 'viewer' });
+    const error = await expectRefusedWithoutChange(
+      db,
+      () => inviteMember(d, org.owner, { orgId: org.orgId, email: 'seventh@example.com', role: 'member' }),
+      'failed-precondition',
+      /6 seats.*billing portal/,
+    );
+    expect(error.details).toEqual({ seats: 6 });
+    // Re-inviting an address replaces its invitation and needs no further seat; revoking frees one.
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'fifth@example.com', role: 'viewer' });
+    const refreshed = (await db.collection(paths.invites(org.orgId)).where('email', '==', 'fifth@example.com').get()).docs[0];
+    expect(refreshed.id).not.toBe(fifth.inviteId);
+    await revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: refreshed.id });
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'seventh@example.com', role: 'member' });
+  });
+
+  it('refuses an acceptance beyond the purchased seats (seats reduced after the invitation)', async () => {
+    const { d, org } = await paidFixture(5);
+    const invitee = caller(uniqueUid('invitee'));
+    const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
+    await db.doc(paths.subscription(org.orgId)).update({ seats: 4 });
+    const args = { orgId: org.orgId, inviteId: link.inviteId, token: link.token };
+    const error = await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, args), 'failed-precondition', /4 seats/);
+    expect(error.details).toEqual({ seats: 4 });
+    await db.doc(paths.subscription(org.orgId)).update({ seats: 5 });
+    expect(await acceptInvitation(d, invitee, args)).toEqual({ orgId: org.orgId, role: 'member' });
+  });
+
+  it('does not bound members by seats without a paid subscription (free plan, or canceled)', async () => {
+    const { d, org } = await paidFixture(1, 'canceled');
+    const invitee = caller(uniqueUid('invitee'));
+    const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
+    expect(await acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token })).toMatchObject({ role: 'member' });
+  });
+
+  it('limits the invitations pending at once (resource-exhausted); expired ones do not count', async () => {
+    const { clock, advance } = manualClock();
+    const d = { ...deps(db, clock), maxPendingInvites: 2 };
+    const org = await seedOrg(d);
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'one@example.com', role: 'member' });
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'two@example.com', role: 'member' });
+    const error = await expectRefusedWithoutChange(
+      db,
+      () => inviteMember(d, org.admin, { orgId: org.orgId, email: 'three@example.com', role: 'member' }),
+      'resource-exhausted',
+      /2 pending invitations, the maximum/,
+    );
+    expect(error.details).toEqual({ maxPendingInvites: 2 });
+    // Replacing a pending invitation is not a new one.
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'two@example.com', role: 'viewer' });
+    advance(7 * DAY_MS);
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'three@example.com', role: 'member' });
   });
 });
 

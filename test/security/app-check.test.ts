@@ -25,6 +25,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     MAX_ORGS_PER_OWNER: '5',
     INVITE_TTL_DAYS: '7',
+    MAX_PENDING_INVITES: '100',
     ORG_DELETION_GRACE_DAYS: '7',
     BILLING_CATALOG: JSON.stringify({ plans: { team: { priceId: 'price_team', minSeats: 1, maxSeats: 50, trialDays: 14 } } }),
     BILLING_APP_URL: 'https://app.leadpulse.test',

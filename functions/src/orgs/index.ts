@@ -7,6 +7,7 @@ export {
   checkMembershipLimits,
   DEFAULT_INVITE_TTL_DAYS,
   DEFAULT_MAX_ORGS_PER_OWNER,
+  DEFAULT_MAX_PENDING_INVITES,
   type MembershipDeps,
   type MembershipLimits,
 } from './membership-access';

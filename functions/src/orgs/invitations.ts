@@ -19,7 +19,9 @@ import {
   displayNameOf,
   requireCallerMembership,
   requireMayManageRole,
+  readPurchasedSeats,
   requireNoAccountDeletion,
+  requireSeats,
   requireVerifiedEmail,
   sameDigest,
   sha256Hex,
@@ -36,7 +38,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * (Firestore keeps its sha256).
  */
 export async function inviteMember(
-  deps: MembershipDeps & Pick<MembershipLimits, 'inviteTtlDays'>,
+  deps: MembershipDeps & Pick<MembershipLimits, 'inviteTtlDays' | 'maxPendingInvites'>,
   caller: Caller,
   data: unknown,
 ): Promise<InvitationLink> {
@@ -48,15 +50,29 @@ export async function inviteMember(
   return db.runTransaction(async (tx) => {
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     requireMayManageRole(member.role, args.role, 'invitations for admins');
-    const [earlier, sameAddress] = await Promise.all([
+    const now = deps.clock();
+    const [earlier, sameAddress, pending, members, seats] = await Promise.all([
       tx.get(db.collection(paths.invites(args.orgId)).where('email', '==', args.email)),
       tx.get(db.collection(paths.members(args.orgId)).where('email', '==', args.email).limit(1)),
+      tx.get(db.collection(paths.invites(args.orgId)).where('expiresAt', '>', Timestamp.fromDate(now))),
+      tx.get(db.collection(paths.members(args.orgId)).select()),
+      readPurchasedSeats(db, tx, args.orgId),
     ]);
     const replaced = earlier.docs.map((doc) => ({ ref: doc.ref, invite: readDocument(inviteSchema, doc) }));
     for (const { invite } of replaced) if (invite) requireMayManageRole(member.role, invite.role, 'invitations for admins');
     if (!sameAddress.empty) throw new HttpsError('failed-precondition', `${args.email} is already a member`);
+    // The invitation this one replaces does not count: re-inviting an address never needs a free place.
+    const otherPending = pending.docs.filter((doc) => !replaced.some(({ ref }) => ref.isEqual(doc.ref))).length;
+    if (otherPending >= deps.maxPendingInvites) {
+      throw new HttpsError(
+        'resource-exhausted',
+        `the organization already has ${otherPending} pending invitations, the maximum: revoke some or wait until they are accepted or expire`,
+        { maxPendingInvites: deps.maxPendingInvites },
+      );
+    }
+    // Each pending invitation holds a seat, so the seats cannot be oversubscribed by accepting them later.
+    requireSeats(seats, members.size + otherPending + 1, 'this invitation');
 
-    const now = deps.clock();
     const expiresAt = new Date(now.getTime() + deps.inviteTtlDays * DAY_MS);
     for (const { ref } of replaced) tx.delete(ref);
     tx.create(
@@ -115,6 +131,8 @@ export async function acceptInvitation(
     }
     if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
     if (memberSnapshot.exists) throw new HttpsError('failed-precondition', 'you are already a member of this organization');
+    const [members, seats] = await Promise.all([tx.get(db.collection(paths.members(args.orgId)).select()), readPurchasedSeats(db, tx, args.orgId)]);
+    requireSeats(seats, members.size + 1, 'joining');
 
     tx.delete(inviteRef);
     tx.create(

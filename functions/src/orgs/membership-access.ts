@@ -1,7 +1,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Firestore, Transaction, type DocumentReference } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { accountDeletionRequestId, memberDisplayName, memberSchema, normalizedEmailSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
+import {
+  accountDeletionRequestId,
+  memberDisplayName,
+  memberSchema,
+  normalizedEmailSchema,
+  organizationSchema,
+  paths,
+  subscriptionMirrorSchema,
+  type Member,
+  type Organization,
+  type Role,
+  type SubscriptionStatus,
+} from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -18,9 +30,12 @@ export interface MembershipLimits {
   maxOrgsPerOwner: number;
   /** Days an invitation stays valid. */
   inviteTtlDays: number;
+  /** Invitations of one organization pending (not expired) at once. */
+  maxPendingInvites: number;
 }
 export const DEFAULT_MAX_ORGS_PER_OWNER = 5;
 export const DEFAULT_INVITE_TTL_DAYS = 7;
+export const DEFAULT_MAX_PENDING_INVITES = 100;
 
 /** Checks configuration read from params; an unset or bad value fails loudly, naming the param. */
 export function checkMembershipLimits(limits: MembershipLimits): MembershipLimits {
@@ -29,6 +44,9 @@ export function checkMembershipLimits(limits: MembershipLimits): MembershipLimit
   }
   if (!Number.isInteger(limits.inviteTtlDays) || limits.inviteTtlDays < 1 || limits.inviteTtlDays > 30) {
     throw new HttpsError('internal', `INVITE_TTL_DAYS must be an integer from 1 to 30, got ${limits.inviteTtlDays}`);
+  }
+  if (!Number.isInteger(limits.maxPendingInvites) || limits.maxPendingInvites < 1) {
+    throw new HttpsError('internal', `MAX_PENDING_INVITES must be a positive integer, got ${limits.maxPendingInvites}`);
   }
   return limits;
 }
@@ -122,6 +140,30 @@ export async function prepareInvitationRevocation(db: Firestore, tx: Transaction
     for (const doc of sent.docs) tx.delete(doc.ref);
     return sent.size;
   };
+}
+
+/** Subscription statuses under which the organization pays for seats (a canceled one reverts to the free plan). */
+const seatedStatuses: ReadonlySet<SubscriptionStatus> = new Set(['trialing', 'active', 'past_due', 'unpaid', 'paused', 'incomplete']);
+
+/**
+ * The seats the organization's subscription pays for, read inside `tx`; null when it is on no paid plan (no
+ * subscription, or a canceled one): then the number of members is not bounded by seats.
+ */
+export async function readPurchasedSeats(db: Firestore, tx: Transaction, orgId: string): Promise<number | null> {
+  const mirror = readDocument(subscriptionMirrorSchema, await tx.get(db.doc(paths.subscription(orgId))));
+  if (!mirror?.subscriptionId || !mirror.status || !seatedStatuses.has(mirror.status)) return null;
+  return mirror.seats;
+}
+
+/** Refuses, naming the seats, when `wanted` people would exceed the seats bought. */
+export function requireSeats(seats: number | null, wanted: number, what: string): void {
+  if (seats !== null && wanted > seats) {
+    throw new HttpsError(
+      'failed-precondition',
+      `${what} would exceed the ${seats} seats the subscription pays for: the owner adds seats in the billing portal`,
+      { seats },
+    );
+  }
 }
 
 /** Reads another member of the organization inside `tx`; `not-found` if there is none. */
