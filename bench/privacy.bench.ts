@@ -171,7 +171,7 @@ async function benchOneSize(size: number): Promise<Figures> {
     const noStripe = async () => undefined;
     await requestOrganizationDeletion({ db, clock, graceDays: 0, cancelSubscription: noStripe }, { uid: members[0].uid, email: null, emailVerified: true, claims: {} }, { orgId });
     now += DAY;
-    const purged = await measure(() => purgeOrganization({ db, clock, cancelSubscription: noStripe, bulkWriter: { throttling: false } }, orgId));
+    const purged = await measure(() => purgeOrganization({ db, clock, closeBilling: noStripe, bulkWriter: { throttling: false } }, orgId));
     if (purged.result.status !== 'purged') throw new Error(`purge did not complete: ${purged.result.status}`);
     return {
       size,

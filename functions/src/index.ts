@@ -95,6 +95,8 @@ export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] 
 
 // Deleting an organization (or the account of its only member) cancels its Stripe subscriptions at once.
 const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
+// Purging it ends its billing for good: subscriptions cancelled, Stripe customers deleted, links and ledger cleaned.
+const closeBilling = (orgId: string) => billing.closeOrgBilling(billing.stripeDeps(), orgId);
 export const requestOrganizationDeletion = onCall({ ...oneShot, secrets: stripeSecrets }, (request) =>
   privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
@@ -115,5 +117,5 @@ export const onAuthUserDeleted = functionsV1
   .auth.user()
   .onDelete((user) => accounts.onAuthUserDeleted(privacy.accountDeletionDeps(cancelSubscription), user.uid));
 export const retention = onSchedule({ schedule: 'every 6 hours', timeoutSeconds: 1800, memory: '512MiB', secrets: stripeSecrets }, async () => {
-  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(cancelSubscription)));
+  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(cancelSubscription, closeBilling)));
 });

@@ -47,7 +47,7 @@ beforeEach(async () => {
   time = manualClock();
   stripe = recordingCancellation();
   deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile, maxOrgsPerOwner: 2 };
-  purgeDeps = { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: 7 };
+  purgeDeps = { db, clock: time.clock, closeBilling: stripe.close, pageSize: 7 };
   const people = onePersonPerRole('owner', 'admin', 'member');
   ({ owner, admin, member } = people.uids);
   org = await seedOrg(db, {
@@ -233,7 +233,9 @@ describe('purgeOrganization', () => {
     const receiptText = canonical(after.get(paths.deletionReceipt(orgReceiptId('orgA')))?.data);
     for (const personal of [owner, admin, member, '@', 'Customer', 'Dear']) expect(receiptText).not.toContain(personal);
     expect((await db.doc(paths.deletionRequest('orgA')).get()).exists).toBe(false);
-    expect(stripe.calls).toEqual(['orgA', 'orgA']);
+    // Cancelled at the request, closed for good (customers deleted) at the purge.
+    expect(stripe.calls).toEqual(['orgA']);
+    expect(stripe.closed).toEqual(['orgA']);
 
     // Purging again finds nothing to do.
     expect(await purgeOrganization(purgeDeps, 'orgA')).toEqual({ status: 'not_requested' });

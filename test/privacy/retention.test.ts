@@ -33,7 +33,8 @@ beforeEach(() => {
   ({ db, close } = freshProject('privacy-retention'));
   time = manualClock();
   auth = new RecordingAuth();
-  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel }, pageSize: 2 };
+  const billing = recordingCancellation();
+  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, closeBilling: billing.close, pageSize: 2 };
 });
 afterEach(async () => close());
 

@@ -376,6 +376,11 @@ export class LocalStripe {
       const customer = this.customers.get(match[1]);
       if (!customer) return missing('customer', match[1]);
       if (method === 'GET') return [200, clone(customer)];
+      if (method === 'DELETE') {
+        // Stripe answers the deleted stub and cancels the customer's subscriptions; deleting again is a 404.
+        if (customer.deleted) return missing('customer', match[1]);
+        return [200, this.deleteCustomer(match[1])];
+      }
       if (method === 'POST') {
         if (customer.deleted) return invalid('id', 'Cannot update a deleted customer');
         if (params.metadata) customer.metadata = { ...(customer.metadata as Json), ...(params.metadata as Json) };

@@ -1,5 +1,6 @@
 /** The billing functions' handlers and their runtime dependencies (wired in functions/src/index.ts). */
 export { cancelOrgSubscriptions } from './cancel-subscription';
+export { closeOrgBilling } from './close-billing';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
 export { sweepLapsedGrace } from './grace-sweep';

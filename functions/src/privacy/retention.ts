@@ -130,7 +130,7 @@ export const retentionTable: readonly RetentionRule[] = [
   },
 ];
 
-export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage'> {
+export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage' | 'closeBilling'> {
   /** Starts no new work after this long, leaving the rest to the next run (the function timeout is longer). */
   budgetMs?: number;
 }
@@ -200,7 +200,7 @@ async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: Ret
     const purgeDeps: PurgeDeps = {
       db,
       clock: deps.clock,
-      cancelSubscription: deps.orgDeletion.cancelSubscription,
+      closeBilling: deps.closeBilling,
       pageSize: deps.pageSize,
       bulkWriter: deps.bulkWriter,
       leaseMs: deps.leaseMs,

@@ -11,7 +11,7 @@ import { DEFAULT_ORG_DELETION_GRACE_DAYS, checkGraceDays } from './config';
 import type { ExportDeps } from './export';
 import type { MarketingDeps, UnsubscribeDeps } from './marketing';
 import type { CancelOrgDeletionDeps, CancelSubscription, OrgDeletionDeps, ReconcileBilling } from './org-deletion';
-import type { PurgeDeps } from './org-purge';
+import type { CloseBilling, PurgeDeps } from './org-purge';
 import type { RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
 
@@ -47,8 +47,8 @@ export function accountDeletionDeps(cancelSubscription: CancelSubscription): Acc
   };
 }
 
-export function retentionDeps(cancelSubscription: CancelSubscription): RetentionDeps {
-  return { ...accountDeletionDeps(cancelSubscription), onPage: logPurgePage };
+export function retentionDeps(cancelSubscription: CancelSubscription, closeBilling: CloseBilling): RetentionDeps {
+  return { ...accountDeletionDeps(cancelSubscription), closeBilling, onPage: logPurgePage };
 }
 
 export function erasureDeps(): ContactErasureDeps {
