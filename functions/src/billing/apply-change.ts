@@ -20,7 +20,7 @@ import { readDocument } from '../common/documents';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { INITIAL_PLAN } from '../orgs/create-organization';
-import { billingRecordOf, isNewerInvoiceState } from './billing-records';
+import { billingRecordOf, recordNeedsWrite } from './billing-records';
 import type { BillingCatalog } from './catalog';
 import { stripeSubscriptionSchema, type StripeSubscription } from './stripe-objects';
 import {
@@ -139,7 +139,12 @@ async function planEffect(
   const { db } = deps;
   if (change.customerId === null || customerLink === null) return skip('ignored', 'no_subscription', null);
   const { ref: linkRef, value: link } = customerLink;
-  if (!link) return skip('unmatched', 'unknown_customer', null);
+  if (!link) {
+    if (change.kind !== 'invoice') return skip('unmatched', 'unknown_customer', null);
+    // The 7-year record (P6) does not wait for a link, which may never come: the ledger entry is purged after 180 days.
+    const writeRecord = await planBillingRecord(db, tx, change, null);
+    return { ...skip('unmatched', 'unknown_customer', null), write: writeRecord ?? (() => undefined) };
+  }
   const orgId = link.orgId;
 
   switch (change.kind) {
@@ -149,20 +154,18 @@ async function planEffect(
       if (change.subscriptionId === null) return skip('ignored', 'no_subscription', orgId);
       return planSubscriptionSync(deps, tx, event, { orgId, customerId: change.customerId, subscriptionId: change.subscriptionId }, now);
     case 'invoice': {
-      const recordRef = db.doc(paths.billingRecord(change.invoice.invoiceId));
-      const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
-      const recordIsNewer = isNewerInvoiceState(existing, change.invoice);
+      const writeRecord = await planBillingRecord(db, tx, change, orgId);
       const sync =
         change.invoice.subscriptionId === null
           ? null
           : await planSubscriptionSync(deps, tx, event, { orgId, customerId: change.customerId, subscriptionId: change.invoice.subscriptionId }, now);
-      const record = skip(recordIsNewer ? 'applied' : 'stale', null, orgId);
+      const record = skip(writeRecord ? 'applied' : 'stale', null, orgId);
       const combined = sync ? combine(record, sync) : record;
       return {
         ...combined,
         write: () => {
           // Billing records live outside the organization tree: written even if the organization is gone (P6).
-          if (recordIsNewer) tx.set(recordRef, billingRecordSchema.parse(billingRecordOf(change.invoice, change.customerId, orgId)));
+          writeRecord?.();
           sync?.write();
         },
       };
@@ -170,6 +173,19 @@ async function planEffect(
     case 'customer_deleted':
       return planCustomerDeletion(deps, tx, event, { orgId, customerId: change.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined }, now);
   }
+}
+
+/** Reads the invoice's billing record inside `tx`; returns its write when it needs one (recordNeedsWrite), else null. */
+async function planBillingRecord(
+  db: Firestore,
+  tx: Transaction,
+  change: Extract<BillingChange, { kind: 'invoice' }>,
+  orgId: string | null,
+): Promise<(() => void) | null> {
+  const recordRef = db.doc(paths.billingRecord(change.invoice.invoiceId));
+  const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
+  if (!recordNeedsWrite(existing, change.invoice, orgId)) return null;
+  return () => tx.set(recordRef, billingRecordSchema.parse(billingRecordOf(change.invoice, change.customerId, orgId)));
 }
 
 /** The ledger outcome of an event with two parts: waiting beats done, done beats nothing-to-do. */

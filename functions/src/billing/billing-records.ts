@@ -8,6 +8,15 @@ import { BILLING_RECORD_RETENTION_YEARS, type BillingRecord, type InvoiceFacts, 
 const invoiceStatusRank: Record<InvoiceStatus, number> = { draft: 0, open: 1, uncollectible: 2, paid: 3, void: 3 };
 
 /**
+ * Whether the record must be (re)written: the invoice state is newer, or the record was written before its
+ * customer was linked and the organization is known now.
+ */
+export function recordNeedsWrite(existing: BillingRecord | null, facts: InvoiceFacts, orgId: string | null): boolean {
+  if (isNewerInvoiceState(existing, facts)) return true;
+  return existing !== null && existing.orgId === null && orgId !== null;
+}
+
+/**
  * Whether `facts` are newer than the stored record: a later status, or for the same status more paid (partial
  * payments of an open invoice). Drafts are not issued invoices and are never recorded.
  */
@@ -28,7 +37,7 @@ export function retainUntilOf(issuedAt: Date): Date {
 }
 
 /** The billing record of an invoice: only what tax law needs (P6); no names, addresses or line descriptions. */
-export function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string): BillingRecord {
+export function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string | null): BillingRecord {
   const issuedAt = new Date(facts.issuedAt * 1000);
   return {
     invoiceId: facts.invoiceId,
