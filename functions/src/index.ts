@@ -6,6 +6,7 @@ import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineBoolean, defineInt } from 'firebase-functions/params';
 import * as functionsV1 from 'firebase-functions/v1';
+import { onDocumentDeletedWithAuthContext, onDocumentUpdatedWithAuthContext, onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { onCall, onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { requireCaller } from './common/callable';
@@ -59,6 +60,14 @@ export const transferOwnership = onCall(appChecked, (request) => orgs.transferOw
 // Operators assign an owner (e.g. after the owner's account was deleted in Firebase Auth).
 export const assignOwner = onCall(appChecked, (request) =>
   orgs.assignOwner({ ...membershipDeps(), operators: accounts.adminAccountAuth(getAuth()) }, requireCaller(request), request.data),
+);
+
+// Privileged changes clients make directly in Firestore are audited with the acting user (P14).
+const clientAuditDeps = () => ({ db: getFirestore() });
+export const auditOrganizationUpdate = onDocumentUpdatedWithAuthContext('orgs/{orgId}', (event) => orgs.auditOrganizationUpdate(clientAuditDeps(), event));
+export const auditConfigWrite = onDocumentWrittenWithAuthContext('orgs/{orgId}/config/{configId}', (event) => orgs.auditConfigWrite(clientAuditDeps(), event));
+export const auditContactDeletion = onDocumentDeletedWithAuthContext('orgs/{orgId}/contacts/{contactId}', (event) =>
+  orgs.auditContactDeletion(clientAuditDeps(), event),
 );
 
 // Stripe billing (issue 6).

@@ -44,6 +44,8 @@ export type Invite = z.infer<typeof inviteSchema>;
 export const auditActions = [
   'org.created',
   'org.updated',
+  'config.changed',
+  'contact.deleted',
   'org.deletion_requested',
   'org.deletion_cancelled',
   'member.invited',
