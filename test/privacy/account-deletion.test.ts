@@ -210,6 +210,24 @@ describe('deleteMyAccount', () => {
   });
 });
 
+describe('the order of the steps', () => {
+  it('removes the memberships before it tombstones references, so the person can write nothing in between', async () => {
+    const seen: Record<string, { memberships: number; contactsByPerson: number }> = {};
+    const observing: AccountDeletionDeps = {
+      ...deps,
+      onStep: async (step) => {
+        if (step !== 'memberships' && step !== 'anonymized') return;
+        seen[step] = {
+          memberships: (await db.collectionGroup('members').where('uid', '==', person).get()).size,
+          contactsByPerson: (await db.collection(paths.contacts('orgA')).where('createdBy', '==', person).get()).size,
+        };
+      },
+    };
+    await deleteAccount(observing, person, 'self');
+    expect(seen).toEqual({ memberships: { memberships: 0, contactsByPerson: 2 }, anonymized: { memberships: 0, contactsByPerson: 0 } });
+  });
+});
+
 describe('a deletion interrupted after any step', () => {
   const steps: AccountDeletionStep[] = ['recorded', 'memberships', 'anonymized', 'profile', 'auth'];
   for (const step of steps) {

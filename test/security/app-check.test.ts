@@ -91,6 +91,31 @@ function callWrapper(name: string, headers: Record<string, string>): Promise<Res
   });
 }
 
+/** Calls the deployed exportData (an onRequest function) with `headers`; answers its status and JSON body. */
+function callExport(headers: Record<string, string>): Promise<{ status: number; body: { error?: string } }> {
+  const wrapper = functions.exportData as (req: unknown, res: unknown) => unknown;
+  return new Promise((resolve) => {
+    const requestHeaders: Record<string, string> = {};
+    for (const [key, value] of Object.entries(headers)) requestHeaders[key.toLowerCase()] = value;
+    const header = (key: string) => requestHeaders[key.toLowerCase()];
+    const req = Object.assign(new EventEmitter(), { method: 'GET', url: '/?scope=self', headers: requestHeaders, header, get: header });
+    let status = 200;
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      setHeader: () => undefined,
+      getHeader: () => undefined,
+      writeHead(code: number) {
+        status = code;
+        return this;
+      },
+      end(body?: string) {
+        resolve({ status, body: body ? (JSON.parse(body) as { error?: string }) : {} });
+      },
+    });
+    void wrapper(req, res);
+  });
+}
+
 function callableNames(): string[] {
   return Object.entries(functions)
     .filter(([, value]) => typeof value === 'function' && (value as { __endpoint?: { callableTrigger?: unknown } }).__endpoint?.callableTrigger !== undefined)
@@ -131,5 +156,15 @@ describe('App Check on every callable (ENFORCE_APP_CHECK=true)', () => {
       expect(replay.status, name).toBe(403);
       expect(replay.body.error).toMatchObject({ status: 'PERMISSION_DENIED', message: expect.stringMatching(/cannot be replayed/) });
     }
+  });
+
+  it('exportData (ID tokens over HTTP) refuses a request without a valid App Check token before reading the ID token', async () => {
+    expect(await callExport({ Authorization: 'Bearer some-id-token' })).toEqual({ status: 401, body: { error: 'send an App Check token as "X-Firebase-AppCheck"' } });
+    expect(await callExport({ Authorization: 'Bearer some-id-token', 'X-Firebase-AppCheck': 'forged' })).toEqual({
+      status: 401,
+      body: { error: 'the App Check token is invalid or expired' },
+    });
+    // A valid App Check token gets as far as the ID token, which this test does not have.
+    expect(await callExport({ 'X-Firebase-AppCheck': 'issued-export' })).toMatchObject({ status: 401, body: { error: expect.stringMatching(/Authorization: Bearer/) } });
   });
 });
