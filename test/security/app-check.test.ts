@@ -6,14 +6,14 @@
  * test replaces on the default app (no network here): it accepts only the tokens the test issued.
  */
 import { EventEmitter } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { getAppCheck, type VerifyAppCheckTokenOptions, type VerifyAppCheckTokenResponse } from 'firebase-admin/app-check';
 import { uniqueProjectId } from '../support/firestore';
 
 let functions: Record<string, unknown>;
 const verifications: Array<{ token: string; consume: boolean }> = [];
 const consumed = new Set<string>();
-let warnings: ReturnType<typeof vi.spyOn>;
+let warnings: MockInstance<(...data: unknown[]) => void>;
 
 /** The callables whose App Check token is consumed: each can be done only once per token. */
 const oneShot = ['acceptInvitation', 'deleteMyAccount', 'eraseUser', 'requestOrganizationDeletion'];
@@ -130,12 +130,13 @@ describe('App Check on every callable (ENFORCE_APP_CHECK=true)', () => {
 
   it('refuses a request without an App Check token, or with a forged one, before the handler runs', async () => {
     for (const name of callableNames()) {
-      for (const headers of [{}, { 'X-Firebase-AppCheck': 'forged' }]) {
+      const attempts: Array<Record<string, string>> = [{}, { 'X-Firebase-AppCheck': 'forged' }];
+      for (const headers of attempts) {
         const response = await callWrapper(name, headers);
         expect(response, name).toEqual({ status: 401, body: { error: { status: 'UNAUTHENTICATED', message: 'Unauthenticated' } } });
       }
     }
-    expect(warnings.mock.calls.filter(([line]) => String(line).includes('Failed to validate AppCheck token'))).toHaveLength(callableNames().length);
+    expect(warnings.mock.calls.filter((call) => String(call[0]).includes('Failed to validate AppCheck token'))).toHaveLength(callableNames().length);
   });
 
   it('lets a request with a valid token reach the handler (which then asks for a sign-in)', async () => {
