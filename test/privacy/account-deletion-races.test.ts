@@ -27,6 +27,7 @@ import {
   type Deps,
   type SeededOrg,
 } from '../orgs/support';
+import { cancelOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { RecordingAuth, recordingCancellation } from './support';
 
 let db: Firestore;
@@ -188,6 +189,22 @@ describe('the only owner of a shared organization deleted in Firebase Auth', () 
     expect(audit).toEqual([
       expect.objectContaining({ action: 'org.ownership_transferred', targetUid: lateAdmin.uid, details: { previousOwnerUid: earlyAdmin.uid, assignedByOperator: true } }),
     ]);
+  });
+
+  it('lets an operator give an organization scheduled that way an owner, who may then cancel its deletion', async () => {
+    const owner = caller(uniqueUid('owner'));
+    const member = caller(uniqueUid('member'));
+    const { orgId } = await createOrganization(d, owner, { name: 'Rescued' });
+    await join(d, orgId, owner, member, 'member');
+    await onAuthUserDeleted(deletionDeps, owner.uid);
+    const operator = caller(uniqueUid('operator'));
+    auth.addUser(operator.uid, { operator: true });
+    const asOperator = { ...operator, claims: { ...operator.claims, operator: true } };
+    expect(await assignOwner({ ...d, operators: auth }, asOperator, { orgId, uid: member.uid })).toEqual({ orgId, ownerUid: member.uid });
+    const billing = recordingCancellation();
+    expect(await cancelOrganizationDeletion({ db, clock: time.clock, reconcileBilling: billing.reconcile, maxOrgsPerOwner: 5 }, member, { orgId })).toMatchObject({ access: 'full' });
+    expect(await readOrg(db, orgId)).toMatchObject({ status: 'active', ownerUid: member.uid });
+    expect(await expectExactlyOneOwner(db, orgId)).toBe(member.uid);
   });
 
   it('still refuses the person’s own request (the callable) while they own a shared organization', async () => {

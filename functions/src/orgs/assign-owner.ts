@@ -1,5 +1,5 @@
 import { HttpsError } from 'firebase-functions/v2/https';
-import { assignOwnerArgsSchema, memberSchema, organizationSchema, paths } from '@leadpulse/model';
+import { assignOwnerArgsSchema, memberSchema, organizationSchema, orgDeletionRequestSchema, paths } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
 import { requireOperator, type OperatorAuth } from '../common/operators';
@@ -11,9 +11,11 @@ export interface AssignOwnerDeps extends MembershipDeps, Pick<MembershipLimits, 
 }
 
 /**
- * `assignOwner` (operators): makes a member of an active organization its owner, whoever owned it before (e.g. the
+ * `assignOwner` (operators): makes a member of the organization its owner, whoever owned it before (e.g. the
  * admin account deletion chose is not the one the customer wants). The previous owner, if still a member,
- * becomes an admin; exactly one owner remains. Audited with the operator as the actor.
+ * becomes an admin; exactly one owner remains. Audited with the operator as the actor. Also while the organization
+ * waits for its purge (its owner's account was deleted and no admin was left): the new owner may then cancel the
+ * deletion within the grace period; once the purge has started it is too late.
  */
 export async function assignOwner(deps: AssignOwnerDeps, caller: Caller, data: unknown): Promise<{ orgId: string; ownerUid: string }> {
   await requireOperator(deps.operators, caller);
@@ -21,9 +23,11 @@ export async function assignOwner(deps: AssignOwnerDeps, caller: Caller, data: u
   const { db } = deps;
   const orgRef = db.doc(paths.org(args.orgId));
   return db.runTransaction(async (tx) => {
-    const org = readDocument(organizationSchema, await tx.get(orgRef));
+    const [orgSnapshot, deletionSnapshot] = await tx.getAll(orgRef, db.doc(paths.deletionRequest(args.orgId)));
+    const org = readDocument(organizationSchema, orgSnapshot);
     if (!org) throw new HttpsError('not-found', `organization ${args.orgId} does not exist`);
-    if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
+    const deletion = readDocument(orgDeletionRequestSchema, deletionSnapshot);
+    if (org.status !== 'active' && deletion?.state !== 'pending') throw new HttpsError('failed-precondition', 'the organization is being purged');
     const target = await requireMember(db, tx, args.orgId, args.uid);
     await requireNoAccountDeletion(db, tx, args.uid, 'that account');
     if (target.member.role === 'owner' && org.ownerUid === args.uid) return { orgId: args.orgId, ownerUid: args.uid };
