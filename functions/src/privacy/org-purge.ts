@@ -28,9 +28,9 @@ export interface PurgeDeps extends BulkOptions {
   db: Firestore;
   clock: Clock;
   /**
-   * Ends the organization's billing before its tree goes (it needs the mirror's customer id): cancels the
-   * subscriptions, deletes the Stripe customers and their links, drops the org id from the event ledger.
-   * Must be idempotent.
+   * Ends the organization's billing: cancels the subscriptions, deletes the Stripe customers and their links, drops
+   * the org id from the event ledger. Called before the tree goes (it needs the mirror's customer id) and again
+   * after it (events parked meanwhile), so it must be idempotent.
    */
   closeBilling: CloseBilling;
   leaseMs?: number;
@@ -113,6 +113,8 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
       }
       leftoverDocuments += await purger.purgeDocumentTree(orgRef);
     }
+    // Again once the organization is gone: Stripe events that arrived meanwhile were parked under its id.
+    await deps.closeBilling(orgId);
     return finish(deps, requestRef, runId, orgId, leftoverDocuments);
   });
 }
