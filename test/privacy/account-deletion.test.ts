@@ -9,6 +9,7 @@ import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { z } from 'zod';
 import {
   auditEntrySchema,
+  collectionGroups,
   configSchema,
   contactSchema,
   deletionReceiptSchema,
@@ -218,7 +219,7 @@ describe('the order of the steps', () => {
       onStep: async (step) => {
         if (step !== 'memberships' && step !== 'anonymized') return;
         seen[step] = {
-          memberships: (await db.collectionGroup('members').where('uid', '==', person).get()).size,
+          memberships: (await db.collectionGroup(collectionGroups.members).where('uid', '==', person).get()).size,
           contactsByPerson: (await db.collection(paths.contacts('orgA')).where('createdBy', '==', person).get()).size,
         };
       },
