@@ -24,8 +24,11 @@ const enforceAppCheck = defineBoolean('ENFORCE_APP_CHECK', {
   default: true,
   description: 'Refuse callable and export requests without a valid App Check token (false only for the local backend)',
 });
-const appChecked = { enforceAppCheck };
-const oneShot = { enforceAppCheck, consumeAppCheckToken: enforceAppCheck };
+// firebase-functions reads these options when a function is defined (they are not part of the deploy manifest), so
+// the param is read once here rather than by every function (each read warns during deployment).
+const appCheckEnforced = enforceAppCheck.value();
+const appChecked = { enforceAppCheck: appCheckEnforced };
+const oneShot = { enforceAppCheck: appCheckEnforced, consumeAppCheckToken: appCheckEnforced };
 
 // Organizations and membership (issue 5).
 const maxOrgsPerOwner = defineInt('MAX_ORGS_PER_OWNER', {
@@ -94,7 +97,7 @@ export const billingGraceSweep = onSchedule('every 1 hours', async () => {
 // Privacy promises (issue 7): README, "Privacy promises".
 export const eraseContact = onCall({ ...appChecked, timeoutSeconds: 540 }, (request) => privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data));
 export const exportData = onRequest({ cors: true, timeoutSeconds: 3600, memory: '512MiB' }, (req, res) =>
-  privacy.handleExportRequest(privacy.exportDeps(enforceAppCheck.value()), req, res),
+  privacy.handleExportRequest(privacy.exportDeps(appCheckEnforced), req, res),
 );
 export const recordUsageEvent = onCall(appChecked, (request) => privacy.recordUsageEvent(privacy.usageDeps(), requireCaller(request), request.data));
 export const setMarketingConsent = onCall(appChecked, (request) => privacy.setMarketingConsent(privacy.marketingDeps(), requireCaller(request), request.data));
