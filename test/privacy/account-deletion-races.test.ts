@@ -10,7 +10,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { deleteAccount, onAuthUserDeleted, type AccountDeletionDeps, type AccountDeletionStep } from '../../functions/src/accounts/account-deletion';
-import { acceptInvitation, assignOwner, changeRole, createOrganization, inviteMember, transferOwnership } from '../../functions/src/orgs';
+import {
+  acceptInvitation,
+  assignOwner,
+  changeRole,
+  createOrganization,
+  inviteMember,
+  leaveOrganization,
+  removeMember,
+  revokeInvitation,
+  transferOwnership,
+} from '../../functions/src/orgs';
 import type { Caller } from '../../functions/src/common/callable';
 import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
@@ -73,6 +83,21 @@ async function deleteWhile(person: string, at: AccountDeletionStep, change: () =
  * The change was refused: the account is being deleted or, once its memberships are gone, the person is no
  * longer a member of the organization the change names.
  */
+/** deleteWhile for several changes started together at `at`; answers how each ended, by name. */
+async function deleteWhileAll(
+  person: string,
+  at: AccountDeletionStep,
+  changes: Record<string, () => Promise<unknown>>,
+): Promise<Record<string, PromiseSettledResult<unknown>>> {
+  const names = Object.keys(changes);
+  const outcome = await deleteWhile(person, at, async () => {
+    const settled = await Promise.allSettled(names.map((name) => changes[name]()));
+    return Object.fromEntries(names.map((name, index) => [name, settled[index]]));
+  });
+  expect(outcome.status).toBe('fulfilled');
+  return (outcome as PromiseFulfilledResult<Record<string, PromiseSettledResult<unknown>>>).value;
+}
+
 function expectRefusedBecauseDeleted(outcome: PromiseSettledResult<unknown>): void {
   expect(outcome.status).toBe('rejected');
   expect((outcome as PromiseRejectedResult).reason).toSatisfy(
@@ -93,6 +118,31 @@ describe('account deletion against membership changes, at every step', () => {
   });
 
   for (const at of steps) {
+    it(`refuses every membership change of the person, all at once (at "${at}")`, async () => {
+      const person = org.admin;
+      const other = await createOrganization(d, org.owner, { name: 'Other' });
+      const toPerson = await inviteMember(d, org.owner, { orgId: other.orgId, email: person.email ?? '', role: 'member' });
+      const byPerson = await inviteMember(d, person, { orgId: org.orgId, email: 'friend@example.com', role: 'viewer' });
+      const changes: Record<string, () => Promise<unknown>> = {
+        invite: () => inviteMember(d, person, { orgId: org.orgId, email: 'another@example.com', role: 'member' }),
+        revoke: () => revokeInvitation(d, person, { orgId: org.orgId, inviteId: byPerson.inviteId }),
+        leave: () => leaveOrganization(d, person, { orgId: org.orgId }),
+        remove: () => removeMember(d, org.owner, { orgId: org.orgId, uid: person.uid }),
+        demote: () => changeRole(d, org.owner, { orgId: org.orgId, uid: person.uid, role: 'viewer' }),
+        transfer: () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: person.uid }),
+        accept: () => acceptInvitation(d, person, { orgId: other.orgId, inviteId: toPerson.inviteId, token: toPerson.token }),
+        create: () => createOrganization(d, person, { name: 'Escape' }),
+      };
+      const outcomes = await deleteWhileAll(person.uid, at, changes);
+      for (const [name, outcome] of Object.entries(outcomes)) {
+        expect(outcome.status, name).toBe('rejected');
+        expect(((outcome as PromiseRejectedResult).reason as { code?: string }).code, name).toMatch(/^(failed-precondition|not-found|permission-denied)$/);
+      }
+      expect(await expectExactlyOneOwner(db, org.orgId)).toBe(org.owner.uid);
+      expect(await readMember(db, other.orgId, person.uid)).toBeUndefined();
+      await expectUidNowhere(person.uid);
+    });
+
     it(`refuses a transfer of ownership to the person (at "${at}"); the organization keeps its living owner`, async () => {
       const outcome = await deleteWhile(org.admin.uid, at, () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }));
       expectRefusedBecauseDeleted(outcome);
