@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Timestamp } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { cancelOrgSubscriptions } from '../../functions/src/billing/cancel-subscription';
@@ -58,6 +59,12 @@ describe('after an account deletion', () => {
     await orgs.inviteMember(d, person, { orgId, email: 'someone@example.com', role: 'member' });
     const second = await orgs.createOrganization(d, owner, { name: 'Second' });
     await orgs.inviteMember(d, owner, { orgId: second.orgId, email: person.email ?? '', role: 'viewer' });
+
+    // Entries written before invitation ids became random carry sha256("invite:" + address) as their target.
+    const legacyInviteId = sha256(`invite:${(person.email ?? '').toLowerCase()}`);
+    const at = Timestamp.fromDate(time.clock());
+    await db.doc(paths.auditEntry(orgId, 'legacyInvited')).set({ action: 'member.invited', actorUid: owner.uid, targetId: legacyInviteId, details: { role: 'admin', replaced: false }, at });
+    await db.doc(paths.auditEntry(orgId, 'legacyJoined')).set({ action: 'member.joined', actorUid: person.uid, targetUid: person.uid, targetId: legacyInviteId, at });
 
     const auth = new RecordingAuth();
     const deletion = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel } };

@@ -24,7 +24,7 @@ import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { writeAuditEntry } from '../orgs/audit';
-import { prepareInvitationRevocation } from '../orgs/membership-access';
+import { prepareInvitationRevocation, sha256Hex } from '../orgs/membership-access';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../privacy/bulk';
 import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps } from '../privacy/org-deletion';
 import { requireOperator, type AccountAuth } from './account-auth';
@@ -51,6 +51,14 @@ export const personReferences: ReadonlyArray<{ source: { collection: 'orgs' | 'd
 function referencing(db: Firestore, reference: (typeof personReferences)[number], uid: string): Query {
   const base = 'collection' in reference.source ? db.collection(reference.source.collection) : db.collectionGroup(reference.source.collectionGroup);
   return base.where(reference.field, '==', uid);
+}
+
+/**
+ * Invitation ids were `sha256("invite:" + address)` before they became random; audit entries written then
+ * (`member.invited`, `member.joined`) still carry them, so account deletion replaces them with the tombstone too.
+ */
+export function legacyInviteIdFor(email: string): string {
+  return sha256Hex(`invite:${email}`);
 }
 
 /**
@@ -121,6 +129,13 @@ export async function deleteAccount(
     for (const reference of personReferences) {
       await drainQuery(referencing(db, reference, uid), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) =>
         updateAll(writer, refs, { [reference.field]: tombstone }),
+      );
+    }
+    const auditLogGroup: OrgCollection = 'auditLog';
+    for (const email of request.emails) {
+      const legacyId = legacyInviteIdFor(email);
+      await drainQuery(db.collectionGroup(auditLogGroup).where('targetId', '==', legacyId), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) =>
+        updateAll(writer, refs, { targetId: tombstone }),
       );
     }
   });
