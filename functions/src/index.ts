@@ -9,6 +9,7 @@ import * as functionsV1 from 'firebase-functions/v1';
 import { onDocumentDeletedWithAuthContext, onDocumentUpdatedWithAuthContext, onDocumentWrittenWithAuthContext } from 'firebase-functions/v2/firestore';
 import { onCall, onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
+import { documentPatterns } from '@leadpulse/model';
 import { requireCaller } from './common/callable';
 import { systemClock } from './common/clock';
 import * as orgs from './orgs';
@@ -67,9 +68,9 @@ export const assignOwner = onCall(appChecked, (request) =>
 
 // Privileged changes clients make directly in Firestore are audited with the acting user (P14).
 const clientAuditDeps = () => ({ db: getFirestore() });
-export const auditOrganizationUpdate = onDocumentUpdatedWithAuthContext('orgs/{orgId}', (event) => orgs.auditOrganizationUpdate(clientAuditDeps(), event));
-export const auditConfigWrite = onDocumentWrittenWithAuthContext('orgs/{orgId}/config/{configId}', (event) => orgs.auditConfigWrite(clientAuditDeps(), event));
-export const auditContactDeletion = onDocumentDeletedWithAuthContext('orgs/{orgId}/contacts/{contactId}', (event) =>
+export const auditOrganizationUpdate = onDocumentUpdatedWithAuthContext(documentPatterns.org, (event) => orgs.auditOrganizationUpdate(clientAuditDeps(), event));
+export const auditConfigWrite = onDocumentWrittenWithAuthContext(documentPatterns.config, (event) => orgs.auditConfigWrite(clientAuditDeps(), event));
+export const auditContactDeletion = onDocumentDeletedWithAuthContext(documentPatterns.contact, (event) =>
   orgs.auditContactDeletion(clientAuditDeps(), event),
 );
 
