@@ -15,6 +15,8 @@ import { parseBillingCatalog, type BillingCatalog } from '../../functions/src/bi
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
 import type { CheckoutDeps } from '../../functions/src/billing/checkout';
+import type { Caller } from '../../functions/src/common/callable';
+import type { OperatorBillingDeps } from '../../functions/src/billing/operators';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { LocalStripe } from '@leadpulse/stripe-local';
 import { deliver, startWebhookEndpoint, TEST_WEBHOOK_SECRET, type Delivery, type WebhookEndpoint } from '../support/stripe-webhook';
@@ -31,6 +33,10 @@ export const testCatalog: BillingCatalog = parseBillingCatalog(
 
 export const DAY_SECONDS = 86_400;
 
+/** An operator: the ID token's claim, and Auth (operatorAuth) agreeing when the operator check re-reads it. */
+export const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+const operatorAuth = { customClaims: async (uid: string): Promise<Record<string, unknown>> => (uid === operator.uid ? { operator: true } : {}) };
+
 export interface BillingTestContext {
   db: Firestore;
   stripe: LocalStripe;
@@ -41,6 +47,8 @@ export interface BillingTestContext {
   clock: { seconds: number };
   deps(): WebhookDeps;
   checkoutDeps(): CheckoutDeps;
+  /** The operator callables' dependencies: Auth grants the operator claim to OPERATOR_UID only. */
+  operatorDeps(): OperatorBillingDeps;
   /** Signs `event` at the clock's time and POSTs it to the webhook endpoint. */
   send(event: Record<string, unknown>): Promise<Delivery>;
   /** Points the handlers at a fresh Firestore project (for comparing two runs). */
@@ -80,6 +88,7 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     clock,
     deps,
     checkoutDeps: () => ({ ...deps(), appUrl: 'https://app.leadpulse.test' }),
+    operatorDeps: () => ({ ...deps(), operators: operatorAuth }),
     send: (event) => deliver(endpoint.url, event, { timestamp: clock.seconds }),
     switchProject: async (next) => {
       await firestore.close();

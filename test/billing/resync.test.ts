@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntrySchema, organizationSchema, paths } from '@leadpulse/model';
 import { resyncStripeBilling } from '../../functions/src/billing/operators';
-import type { Caller } from '../../functions/src/common/callable';
 import { dumpProject, expectRefusedWithoutChange } from '../support/snapshot';
-import { DAY_SECONDS, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { type BillingTestContext, DAY_SECONDS, operator, readMirror, seedOrg, startBillingTest } from './fixtures';
 
 let context: BillingTestContext;
 beforeAll(async () => {
@@ -15,8 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => context.close());
 
-const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
-const resync = (data: Record<string, unknown>) => resyncStripeBilling(context.deps(), operator, data);
+const resync = (data: Record<string, unknown>) => resyncStripeBilling(context.operatorDeps(), operator, data);
 
 describe('resyncStripeBilling', () => {
   it('rebuilds the link and the mirror of every organization its customers name, page by page, and reports the rest', async () => {
@@ -33,7 +31,7 @@ describe('resyncStripeBilling', () => {
     const orphan = stripe.addCustomer({ metadata: { orgId: 'nowhere' } });
     const anonymous = stripe.addCustomer({});
 
-    await expectRefusedWithoutChange(context.db, () => resyncStripeBilling(context.deps(), { ...operator, claims: {} }, {}), 'permission-denied');
+    await expectRefusedWithoutChange(context.db, () => resyncStripeBilling(context.operatorDeps(), { ...operator, claims: {} }, {}), 'permission-denied');
     const first = await resync({ limit: 2 });
     // Stripe lists customers newest first.
     expect(first.customers.map((report) => report.customerId)).toEqual([anonymous.id, orphan.id]);

@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldValue } from 'firebase-admin/firestore';
 import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
-import type { Caller } from '../../functions/src/common/callable';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
-import { linkNewCustomer, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { type BillingTestContext, linkNewCustomer, operator, seedOrg, startBillingTest } from './fixtures';
 
 let context: BillingTestContext;
 beforeAll(async () => {
@@ -17,7 +16,6 @@ afterAll(async () => context.close());
 
 /** A version this release does not know yet. */
 const NEXT = STRIPE_EVENT_RECORD_VERSION + 1;
-const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
 const stored = async (path: string) => (await context.db.doc(path).get()).data() ?? {};
 
 /** An organization with a subscription whose paid invoice is in the ledger; returns the event id. */
@@ -44,7 +42,7 @@ describe('schema versions', () => {
     await context.db.doc(paths.subscription('ver-one')).update({ schemaVersion: FieldValue.delete() });
     context.stripe.updateSubscription(subscriptionId, { quantity: 5 });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
 
     expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
     expect(await stored(paths.subscription('ver-one'))).toMatchObject({ seats: 5, schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
@@ -58,7 +56,7 @@ describe('schema versions', () => {
     await context.db.doc(paths.subscription('ver-next')).update({ schemaVersion: NEXT, seatsInUse: 2 });
     context.stripe.updateSubscription(subscriptionId, { quantity: 7 });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
 
     expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
     expect(await stored(paths.subscription('ver-next'))).toMatchObject({ seats: 7, seatsInUse: 2, schemaVersion: NEXT });
@@ -75,7 +73,7 @@ describe('schema versions', () => {
     await context.db.doc(paths.stripeEvent(eventId)).set({ ...rest, schemaVersion: 2, change: { kind: 'invoice', customerId: target.customer, invoice } });
     context.stripe.updateSubscription(subscriptionId, { quantity: 4 });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
 
     expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
     expect(await stored(paths.subscription('ver-two'))).toMatchObject({ seats: 4 });

@@ -70,6 +70,9 @@ const advance = (seconds: number) => {
   context.clock.seconds += seconds;
 };
 const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+/** Auth as the operator check reads it: only ops-1 still holds the claim. */
+const operatorAuth = { customClaims: async (uid: string): Promise<Record<string, unknown>> => (uid === operator.uid ? { operator: true } : {}) };
+const operatorDeps = () => ({ ...context.deps(), operators: operatorAuth });
 
 describe('events drive the organization from Stripe’s truth', () => {
   it('checkout.session.completed mirrors the trial, sets plan and access, and audits it', async () => {
@@ -301,12 +304,19 @@ describe('unmatched events', () => {
       expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'unmatched', reason: 'unknown_customer', orgId: null, customerId });
     }
     expect(await readMirror(context.db, 'dash')).toBeNull();
-    expect((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).exists).toBe(false);
+    // The 7-year billing record (P6) is written at once, without an organization: the ledger entry is not kept 7 years.
+    expect(billingRecordSchema.parse((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).data())).toMatchObject({
+      invoiceId: invoice.id,
+      customerId,
+      orgId: null,
+      total: 9900,
+      status: 'paid',
+    });
 
     const member: Caller = { uid: 'dash-owner', email: 'o@dash.example', emailVerified: true, claims: {} };
-    await expect(linkStripeCustomer(context.deps(), member, { orgId: 'dash', customerId })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expect(linkStripeCustomer(operatorDeps(), member, { orgId: 'dash', customerId })).rejects.toMatchObject({ code: 'permission-denied' });
 
-    const linked = await linkStripeCustomer(context.deps(), operator, { orgId: 'dash', customerId });
+    const linked = await linkStripeCustomer(operatorDeps(), operator, { orgId: 'dash', customerId });
     expect(linked.reapplied).toEqual([
       { eventId: created.id, outcome: 'applied', reason: null, error: null },
       { eventId: paid.id, outcome: 'applied', reason: null, error: null },
@@ -341,10 +351,16 @@ describe('replay command', () => {
     context.stripe.updateSubscription(subscriptionId, { quantity: 9 });
 
     const viewer: Caller = { uid: 'replay-u-viewer', email: null, emailVerified: false, claims: { operator: 'true' } };
-    await expect(replayStripeEvents(context.deps(), viewer, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
-    await expect(replayStripeEvents(context.deps(), operator, { eventIds: ['not-an-event'] })).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(replayStripeEvents(operatorDeps(), viewer, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
+    // A revoked operator still holds a token with the claim until it expires: Auth is asked, and says no.
+    const revoked: Caller = { uid: 'ops-revoked', email: null, emailVerified: true, claims: { operator: true } };
+    const before = await readLedger(context.db, event.id as string);
+    await expect(replayStripeEvents(operatorDeps(), revoked, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expect(linkStripeCustomer(operatorDeps(), revoked, { orgId: 'replay', customerId: 'cus_unlinked' })).rejects.toMatchObject({ code: 'permission-denied' });
+    expect(await readLedger(context.db, event.id as string)).toEqual(before);
+    await expect(replayStripeEvents(operatorDeps(), operator, { eventIds: ['not-an-event'] })).rejects.toMatchObject({ code: 'invalid-argument' });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [event.id, 'evt_missing'] });
+    const report = await replayStripeEvents(operatorDeps(), operator, { eventIds: [event.id, 'evt_missing'] });
     expect(report.results).toEqual([
       { eventId: event.id, outcome: 'applied', reason: null, error: null },
       { eventId: 'evt_missing', outcome: null, reason: null, error: 'no ledger entry for evt_missing' },
@@ -359,7 +375,7 @@ describe('replay command', () => {
     const subscription = context.stripe.addSubscription({ customer: customer.id as string, price: 'price_team', quantity: 2, status: 'active' });
     const event = context.stripe.event('customer.subscription.created', subscription);
     await context.send(event);
-    const idle = await replayStripeEvents(context.deps(), operator, { outcome: 'unmatched', customerId: customer.id });
+    const idle = await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: customer.id });
     expect(idle.results).toEqual([{ eventId: event.id, outcome: 'unmatched', reason: 'unknown_customer', error: null }]);
   });
 });

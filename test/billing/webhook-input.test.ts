@@ -7,11 +7,10 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
-import type { Caller } from '../../functions/src/common/callable';
 import { deliver, startWebhookEndpoint } from '../support/stripe-webhook';
 import { dumpProject, type ProjectDump } from '../support/snapshot';
 import { paths } from '@leadpulse/model';
-import { linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { type BillingTestContext, linkNewCustomer, operator, readLedger, readMirror, seedOrg, startBillingTest } from './fixtures';
 
 let context: BillingTestContext;
 let subscription: Record<string, unknown>;
@@ -130,7 +129,6 @@ describe('stripeWebhook rejects what is not a valid signed event', () => {
 });
 
 describe('a signed event that cannot be applied is recorded, answered 200, and replayable', () => {
-  const operator: Caller = { uid: 'ops', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
 
   /** Only the ledger entry of `eventId` was written, and it says why the event failed. */
   async function expectRecordedFailure(eventId: string, reason: string, detail: RegExp) {
@@ -175,7 +173,7 @@ describe('a signed event that cannot be applied is recorded, answered 200, and r
     expect((await deliver(url(), event, { timestamp: now() })).body).toMatchObject({ duplicate: false, outcome: 'failed' });
 
     context.stripe.addSubscription({ id: missing.id, customer: subscription.customer as string, price: 'price_business', quantity: 7, status: 'active', created: now() + 10 });
-    const replayed = await replayStripeEvents(context.deps(), operator, { outcome: 'failed' });
+    const replayed = await replayStripeEvents(context.operatorDeps(), operator, { outcome: 'failed' });
     expect(replayed.results).toContainEqual({ eventId: event.id, outcome: 'applied', reason: null, error: null });
     expect(await readMirror(context.db, 'acme')).toMatchObject({ subscriptionId: missing.id, seats: 7, plan: 'business' });
     expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'applied', reason: null, detail: null, replayCount: 1 });

@@ -252,27 +252,29 @@ async function planEffect(
     return skip('ignored', facts.kind === 'nothing' ? facts.reason : 'no_customer', customerLink?.value?.orgId ?? null);
   }
   const { ref: linkRef, value: link } = customerLink;
-  if (!link) return skip('unmatched', 'unknown_customer', null);
+  if (!link) {
+    if (facts.kind !== 'invoice') return skip('unmatched', 'unknown_customer', null);
+    // The 7-year record (P6) does not wait for a link, which may never come: the ledger entry is purged after 180 days.
+    const writeRecord = await planBillingRecord(db, tx, facts, null);
+    return { ...skip('unmatched', 'unknown_customer', null), write: writeRecord ?? (() => undefined) };
+  }
   const orgId = link.orgId;
 
   switch (facts.kind) {
     case 'subscription':
       return planSubscriptionSync(deps, tx, event, { orgId, customerId: facts.customerId, snapshot: facts.subscription }, now);
     case 'invoice': {
-      const { invoice, refund, fetchedAt } = facts.invoice;
-      const recordRef = db.doc(paths.billingRecord(invoice.invoiceId));
-      const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
-      const nextRecord = nextBillingRecord(existing, invoice, refund, facts.customerId, orgId, fetchedAt);
+      const writeRecord = await planBillingRecord(db, tx, facts, orgId);
       const sync = facts.subscription
         ? await planSubscriptionSync(deps, tx, event, { orgId, customerId: facts.customerId, snapshot: facts.subscription }, now)
         : null;
-      const record = skip(nextRecord ? 'applied' : 'stale', null, orgId);
+      const record = skip(writeRecord ? 'applied' : 'stale', null, orgId);
       const combined = sync ? combine(record, sync) : record;
       return {
         ...combined,
         write: () => {
           // Billing records live outside the organization tree: written even if the organization is gone (P6).
-          if (nextRecord) tx.set(recordRef, billingRecordSchema.parse(nextRecord));
+          writeRecord?.();
           sync?.write();
         },
       };
@@ -280,6 +282,20 @@ async function planEffect(
     case 'customer_deleted':
       return planCustomerDeletion(deps, tx, event, { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined }, now);
   }
+}
+
+/** Reads the invoice's billing record inside `tx`; returns its write when it changes (nextBillingRecord), else null. */
+async function planBillingRecord(
+  db: Firestore,
+  tx: Transaction,
+  facts: Extract<StripeFacts, { kind: 'invoice' }>,
+  orgId: string | null,
+): Promise<(() => void) | null> {
+  const { invoice, refund, fetchedAt } = facts.invoice;
+  const recordRef = db.doc(paths.billingRecord(invoice.invoiceId));
+  const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
+  const next = nextBillingRecord(existing, invoice, refund, facts.customerId, orgId, fetchedAt);
+  return next ? () => tx.set(recordRef, billingRecordSchema.parse(next)) : null;
 }
 
 /** The ledger outcome of an event with two parts: waiting beats done, done beats nothing-to-do. */

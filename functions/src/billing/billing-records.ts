@@ -19,7 +19,7 @@ export function nextBillingRecord(
   facts: InvoiceFacts,
   refund: { chargeId: string; amount: number } | null,
   customerId: string,
-  orgId: string,
+  orgId: string | null,
   fetchedAt: number,
 ): BillingRecord | null {
   const factsAreNewer =
@@ -27,16 +27,19 @@ export function nextBillingRecord(
   const refunds = { ...(existing?.refunds ?? {}) };
   const refundGrows = refund !== null && refund.amount > (refunds[refund.chargeId] ?? 0);
   if (refund !== null && refundGrows) refunds[refund.chargeId] = refund.amount;
-  if (!factsAreNewer && !refundGrows) return null;
+  // A record written while its customer was linked to no organization gets the organization once it is known.
+  const knownOrgId = orgId ?? existing?.orgId ?? null;
+  const linksOrg = existing !== null && existing.orgId === null && knownOrgId !== null;
+  if (!factsAreNewer && !refundGrows && !linksOrg) return null;
   if (!factsAreNewer && existing === null) return null;
-  const base = factsAreNewer ? billingRecordOf(facts, customerId, orgId, fetchedAt) : (existing as BillingRecord);
+  const base = factsAreNewer ? billingRecordOf(facts, customerId, knownOrgId, fetchedAt) : { ...(existing as BillingRecord), orgId: knownOrgId };
   const next: BillingRecord = { ...base, refunds, refundedAmount: Object.values(refunds).reduce((sum, amount) => sum + amount, 0) };
   return existing !== null && sameRecord(existing, next) ? null : next;
 }
 
 const seconds = (value: number | null) => (value === null ? null : Timestamp.fromMillis(value * 1000));
 
-function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string, fetchedAt: number): BillingRecord {
+function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string | null, fetchedAt: number): BillingRecord {
   const issuedAt = new Date(facts.issuedAt * 1000);
   return {
     invoiceId: facts.invoiceId,

@@ -1,5 +1,6 @@
 /** The billing functions' handlers and their runtime dependencies (wired in functions/src/index.ts). */
 export { cancelOrgSubscriptions } from './cancel-subscription';
+export { closeOrgBilling } from './close-billing';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
 export { logGraceSweepReport, sweepLapsedGrace } from './grace-sweep';
@@ -8,6 +9,7 @@ export {
   billingAppUrl,
   billingDeps,
   checkoutDeps,
+  operatorDeps,
   STRIPE_API_VERSION,
   stripeDeps,
   stripeSecretKey,

@@ -12,12 +12,13 @@ import {
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
 import { skipItem, type SkippedItem } from '../common/logging';
+import { requireOperator, type OperatorAuth } from '../common/operators';
 import { syncSubscriptionFromStripe, type BillingDeps, type ProcessResult } from './apply-change';
 import { ReapplyIncomplete, ledgerOrderSchema, linkCustomerToOrg, replayLedgerEntry } from './customers';
 
-/** Operator status comes only from a custom claim the backend sets with the Admin SDK. */
-function requireOperator(caller: Caller): void {
-  if (caller.claims.operator !== true) throw new HttpsError('permission-denied', 'operators only');
+/** Billing's operator callables also check the caller against Auth (requireOperator). */
+export interface OperatorBillingDeps extends BillingDeps {
+  operators: OperatorAuth;
 }
 
 export interface ReplayReport {
@@ -47,11 +48,11 @@ const reportOf = (result: ProcessResult): ReplayReport => ({
  * customer, tags it in Stripe with the organization id, and re-applies the events that were unmatched for it.
  */
 export async function linkStripeCustomer(
-  deps: BillingDeps,
+  deps: OperatorBillingDeps,
   caller: Caller,
   data: unknown,
 ): Promise<{ reapplied: ReplayReport[] }> {
-  requireOperator(caller);
+  await requireOperator(deps.operators, caller);
   const args = parseArgs(linkStripeCustomerArgsSchema, data);
   const customer = await deps.stripe.customers.retrieve(args.customerId);
   if (customer.deleted) throw new HttpsError('failed-precondition', `customer ${args.customerId} is deleted in Stripe`);
@@ -76,8 +77,8 @@ export async function linkStripeCustomer(
  * Operators: re-processes ledger entries, named ones or the unmatched ones (optionally of one customer). Each
  * entry's effect is re-derived from Stripe's current truth, so replaying an applied event changes nothing.
  */
-export async function replayStripeEvents(deps: BillingDeps, caller: Caller, data: unknown): Promise<{ results: ReplayReport[] }> {
-  requireOperator(caller);
+export async function replayStripeEvents(deps: OperatorBillingDeps, caller: Caller, data: unknown): Promise<{ results: ReplayReport[] }> {
+  await requireOperator(deps.operators, caller);
   const args = parseArgs(replayStripeEventsArgsSchema, data);
   let eventIds: string[];
   const unreadable: ReplayReport[] = [];
@@ -127,11 +128,11 @@ export interface ResyncReport {
  * that runs, then the newest, as for events. Idempotent. One page of customers per call (`nextStartingAfter`).
  */
 export async function resyncStripeBilling(
-  deps: BillingDeps,
+  deps: OperatorBillingDeps,
   caller: Caller,
   data: unknown,
 ): Promise<{ customers: ResyncReport[]; nextStartingAfter: string | null }> {
-  requireOperator(caller);
+  await requireOperator(deps.operators, caller);
   const args = parseArgs(resyncStripeBillingArgsSchema, data);
   const page = await deps.stripe.customers.list({ limit: args.limit, ...(args.startingAfter ? { starting_after: args.startingAfter } : {}) });
   const customers: ResyncReport[] = [];

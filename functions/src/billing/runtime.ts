@@ -1,11 +1,14 @@
 import Stripe from 'stripe';
 import { logger } from 'firebase-functions';
+import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineSecret, defineString } from 'firebase-functions/params';
+import { adminAccountAuth } from '../accounts/account-auth';
 import { systemClock } from '../common/clock';
 import type { BillingDeps } from './apply-change';
 import { parseBillingCatalog, type BillingCatalog } from './catalog';
 import type { CheckoutDeps } from './checkout';
+import type { OperatorBillingDeps } from './operators';
 import type { WebhookDeps } from './webhook';
 
 /**
@@ -69,6 +72,11 @@ export function stripeDeps(): Pick<BillingDeps, 'db' | 'stripe'> {
 
 export function billingDeps(): BillingDeps {
   return { db: getFirestore(), stripe: stripeClient(), clock: systemClock, catalog: billingCatalog() };
+}
+
+/** The operator callables: billing, and Auth to re-read the caller's operator claim. */
+export function operatorDeps(): OperatorBillingDeps {
+  return { ...billingDeps(), operators: adminAccountAuth(getAuth()) };
 }
 
 export function webhookDeps(): WebhookDeps {

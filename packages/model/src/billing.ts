@@ -238,7 +238,8 @@ export const billingRecordSchema = z.strictObject({
   invoiceId: stripeInvoiceIdSchema,
   invoiceNumber: z.string().max(255).nullable(),
   customerId: stripeCustomerIdSchema,
-  orgId: z.string().min(1),
+  /** Null for a customer not (yet) linked to an organization: the record is kept all the same (P6). */
+  orgId: z.string().min(1).nullable(),
   ...invoiceAmountsShape,
   /** Credit notes against the invoice (Stripe's pre- plus post-payment credit note amounts). */
   creditedAmount: z.number().int().min(0).default(0),
