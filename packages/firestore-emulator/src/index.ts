@@ -5,6 +5,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { createEngine, Engine } from './engine';
+import { documentsForProject, firestoreExportOf, readExport, writeFirebaseExport } from './export';
 import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
@@ -19,6 +20,10 @@ export interface EmulatorOptions {
   port?: number;
   /** A rules file applied to every project until a client loads its own (as `firebase.json`'s rules are). */
   rulesFile?: string;
+  /** A Firebase CLI export directory (`firebase emulators:export`, `--export-on-exit`): every project's
+   *  `(default)` database starts with its Firestore documents, as with `firebase emulators:start --import`.
+   *  Read and checked whole before the port opens; an unreadable export fails the start. */
+  importDirectory?: string;
 }
 
 export interface RunningEmulator {
@@ -26,6 +31,11 @@ export interface RunningEmulator {
   port: number;
   /** The in-memory engine behind the server, for in-process inspection. */
   engine: Engine;
+  /** How many documents the import holds (0 without `importDirectory`, or when it has no Firestore data). */
+  importedDocuments: number;
+  /** Writes the project's `(default)` database into a Firebase CLI export directory (what
+   *  `firebase emulators:export DIR` writes for Firestore), keeping the other emulators' parts of it. */
+  exportTo(directory: string, projectId: string): void;
   /** Closes the port and every open connection and stream. */
   stop(): Promise<void>;
 }
@@ -36,11 +46,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const startupRules = options.rulesFile ? readRulesFile(options.rulesFile) : null;
   if (startupRules) checkCompiles(startupRules);
 
+  const metadataFile = options.importDirectory ? firestoreExportOf(options.importDirectory) : null;
+  const imported = metadataFile ? readExport(metadataFile) : null;
+
   const decisions = new AccessDecisionLog();
-  const engine = createEngine({ onAccessDecision: (projectId, report) => decisions.record(projectId, report) });
+  const engine = createEngine({
+    onAccessDecision: (projectId, report) => decisions.record(projectId, report),
+    seed: imported ? (projectId) => documentsForProject(imported, projectId) : undefined,
+  });
   const state = new EmulatorState(engine, startupRules, decisions);
   const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
-  return { host, port: listener.port, engine, stop: () => listener.close() };
+  return {
+    host,
+    port: listener.port,
+    engine,
+    importedDocuments: imported?.documents.length ?? 0,
+    exportTo: (directory, projectId) => {
+      const database = engine.database(projectId, '(default)');
+      writeFirebaseExport(directory, { projectId, databaseId: '(default)' }, database.exportDocuments(), Date.now);
+    },
+    stop: () => listener.close(),
+  };
 }
 
 /** Fails at start, not at the first request, when the rules file does not compile. */

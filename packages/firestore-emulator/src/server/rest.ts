@@ -3,8 +3,11 @@
  * plus our own extension `:rulesDecisions`. Errors use Google's JSON error shape
  * `{ error: { code, message, status } }`.
  */
+import { existsSync, statSync } from 'fs';
 import type { IncomingMessage, ServerResponse } from 'http';
+import { isAbsolute } from 'path';
 import { z } from 'zod';
+import { writeExport } from '../export';
 import { compileRules, RulesCompileError } from '../rules';
 import { EmulatorState } from './emulator-state';
 
@@ -17,6 +20,17 @@ const SecurityRulesBody = z.object({
   /** Sent by the Firebase CLI's rules watcher: report compile issues with 200 instead of failing. */
   ignore_errors: z.boolean().optional(),
 });
+
+/** Google's emulator takes the snake_case and the camelCase spelling of each key, and refuses any other key. */
+const ExportBody = z
+  .object({
+    database: z.union([z.string(), z.number()]).optional(),
+    export_directory: z.string().optional(),
+    exportDirectory: z.string().optional(),
+    export_name: z.string().nullable().optional(),
+    exportName: z.string().nullable().optional(),
+  })
+  .strict();
 
 const SinceQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
@@ -47,6 +61,8 @@ const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
     run: clearDocuments,
   },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):ruleCoverage$/, run: getRuleCoverage },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):export$/, run: exportDatabase },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+)\/databases\/(?<databaseId>[^/:]+):export$/, run: exportDatabase },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: getRulesDecisions },
   { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: clearRulesDecisions },
 ];
@@ -113,6 +129,46 @@ async function clearDocuments(state: EmulatorState, { projectId, databaseId }: P
   return {};
 }
 
+/**
+ * `POST /emulator/v1/projects/{id}:export` with `{database, export_directory, export_name}`, as the Firebase CLI
+ * sends it: writes `{export_directory}/{export_name}/` in Google's export format. As in Google's emulator the
+ * body's `database` decides what is exported, and the answers and messages are Google's.
+ */
+async function exportDatabase(state: EmulatorState, _ids: PathIds, request: IncomingMessage): Promise<unknown> {
+  const raw = await readBody(request);
+  let json: unknown = {};
+  if (raw.trim() !== '') {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      json = null;
+    }
+  }
+  const parsed = ExportBody.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, 'INVALID_ARGUMENT', "Payload isn't valid for request.");
+  const body = parsed.data;
+  const database = String(body.database ?? '');
+  const match = /^projects\/([^/]+)\/databases\/([^/]+)$/.exec(database);
+  if (!match) {
+    const message = database.endsWith('/') && database.startsWith('projects/')
+      ? `Database name "${database}" has invalid trailing "/".`
+      : `Database name "${database}" lacks "projects" at index 0.`;
+    throw new HttpError(400, 'INVALID_ARGUMENT', message);
+  }
+  const directory = body.export_directory ?? body.exportDirectory;
+  if (!directory || !isAbsolute(directory) || !existsSync(directory) || !statSync(directory).isDirectory()) {
+    throw new HttpError(400, 'FAILED_PRECONDITION', 'export_directory must be a directory');
+  }
+  const name = body.export_name ?? body.exportName ?? `firestore_export_${Math.floor(Date.now() / 1000)}`;
+  if (name === '' || name.includes('/') || name.includes('\\') || name === '.' || name === '..') {
+    throw new HttpError(500, 'INTERNAL', 'failed to write export');
+  }
+  const [, projectId, databaseId] = match;
+  const documents = state.database(projectId, databaseId).exportDocuments();
+  writeExport(directory, name, { projectId, databaseId }, documents, Date.now);
+  return {};
+}
+
 async function getRuleCoverage(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
   const rules = state.rulesOf(projectId);
   if (!rules) throw new HttpError(404, 'NOT_FOUND', `No security rules are loaded for project "${projectId}"`);
@@ -135,6 +191,15 @@ function defaultFileName(index: number): string {
 }
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
+  const text = await readBody(request);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -142,12 +207,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, 'INVALID_ARGUMENT', `Request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
-  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function internalError(error: unknown): HttpError {
