@@ -34,6 +34,8 @@ export interface ExportContents {
   databaseId: string | null;
   /** In the order of the files. */
   documents: DocumentContents[];
+  /** Every file read, the overall metadata file first. */
+  files: string[];
 }
 
 function readFile(file: string, listedBy: string): Buffer {
@@ -45,11 +47,13 @@ function readFile(file: string, listedBy: string): Buffer {
   }
 }
 
+/** A path the export lists, inside it. Exports written on Windows separate with backslashes. */
 function within(directory: string, relative: string, listedBy: string): string {
-  if (path.isAbsolute(relative) || relative.split(/[\\/]/).includes('..')) {
+  const parts = relative.split(/[\\/]/);
+  if (path.isAbsolute(relative) || parts.includes('..')) {
     throw new ExportFormatError(listedBy, `"${relative}" is not a path inside the export`);
   }
-  return path.join(directory, relative);
+  return path.join(directory, ...parts);
 }
 
 /** Reads an export from its `.overall_export_metadata` file (what Google's `--seed_from_export` takes). */
@@ -60,14 +64,16 @@ export function readExport(overallMetadataFile: string): ExportContents {
   } catch (error) {
     throw new ExportFormatError(overallMetadataFile, `cannot be read as an overall export metadata file (${String(error)})`);
   }
-  const contents: ExportContents = { projectId: null, databaseId: null, documents: [] };
+  const contents: ExportContents = { projectId: null, databaseId: null, documents: [], files: [overallMetadataFile] };
   const seen = new Set<string>();
   for (const kind of readOverallMetadata(overall, overallMetadataFile)) {
     const kindFile = within(path.dirname(overallMetadataFile), kind.path, overallMetadataFile);
     const metadata = readKindMetadata(readFile(kindFile, overallMetadataFile), kindFile);
+    contents.files.push(kindFile);
     let entities = 0;
     for (const output of metadata.outputs) {
       const outputFile = path.join(path.dirname(kindFile), output);
+      contents.files.push(outputFile);
       for (const record of readLog(readFile(outputFile, kindFile), outputFile)) {
         const where = `record ${record.index} at byte ${record.offset}`;
         let entity;

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine';
 import { readExport, writeExport } from '../../src/export';
+import { writeOverallMetadata } from '../../src/export/metadata';
 import { canonicalDocuments, documents } from './arbitraries';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'export-round-trip-'));
@@ -34,6 +35,14 @@ describe('export round trip', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('reads an export written on Windows, whose metadata separates paths with backslashes', () => {
+    const docs = [{ segments: ['c', 'x'], fields: { n: { integerValue: '1' } } }];
+    const overall = writeExport(scratch, 'windows', { projectId: 'p', databaseId: '(default)' }, docs, fixedClock);
+    const path = 'all_namespaces\\all_kinds\\all_namespaces_all_kinds.export_metadata';
+    writeFileSync(overall, writeOverallMetadata([{ path, entities: 1, bytes: 0 }]));
+    expect(canonicalDocuments(readExport(overall).documents)).toEqual(canonicalDocuments(docs));
   });
 
   it('keeps a named database in the keys', () => {
