@@ -368,7 +368,7 @@ function pathMessage(segments: readonly string[]): Buffer {
 }
 
 function referenceGroup(name: string): WireWriter {
-  const match = /^projects\/([^/]+)\/databases\/([^/]+)\/documents\/(.+)$/.exec(name);
+  const match = /^projects\/([^/]+)\/databases\/([^/]+)\/documents\/([^]+)$/.exec(name);
   if (!match) throw new Error(`"${name}" is not a document reference`);
   const [, projectId, databaseId, path] = match;
   const segments = path.split('/');

@@ -40,8 +40,8 @@ describe('export round trip', () => {
   it('reads an export written on Windows, whose metadata separates paths with backslashes', () => {
     const docs = [{ segments: ['c', 'x'], fields: { n: { integerValue: '1' } } }];
     const overall = writeExport(scratch, 'windows', { projectId: 'p', databaseId: '(default)' }, docs, fixedClock);
-    const path = 'all_namespaces\\all_kinds\\all_namespaces_all_kinds.export_metadata';
-    writeFileSync(overall, writeOverallMetadata([{ path, entities: 1, bytes: 0 }]));
+    const kindFile = 'all_namespaces\\all_kinds\\all_namespaces_all_kinds.export_metadata';
+    writeFileSync(overall, writeOverallMetadata([{ path: kindFile, entities: 1, bytes: 0 }]));
     expect(canonicalDocuments(readExport(overall).documents)).toEqual(canonicalDocuments(docs));
   });
 
