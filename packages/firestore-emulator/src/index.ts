@@ -35,7 +35,7 @@ export interface RunningEmulator {
   importedDocuments: number;
   /** Writes the project's `(default)` database into a Firebase CLI export directory (what
    *  `firebase emulators:export DIR` writes for Firestore), keeping the other emulators' parts of it. */
-  exportTo(directory: string, projectId: string): void;
+  exportTo(directory: string, projectId: string, now?: () => number): void;
   /** Closes the port and every open connection and stream. */
   stop(): Promise<void>;
 }
@@ -61,9 +61,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     port: listener.port,
     engine,
     importedDocuments: imported?.documents.length ?? 0,
-    exportTo: (directory, projectId) => {
+    exportTo: (directory, projectId, now = Date.now) => {
       const database = engine.database(projectId, '(default)');
-      writeFirebaseExport(directory, { projectId, databaseId: '(default)' }, database.exportDocuments(), Date.now);
+      writeFirebaseExport(directory, { projectId, databaseId: '(default)' }, database.exportDocuments(), now);
     },
     stop: () => listener.close(),
   };
@@ -83,4 +83,6 @@ function readRulesFile(file: string): RulesFile[] {
   return [{ name: path.basename(file), content: readFileSync(file, 'utf8') }];
 }
 
-export type { Engine } from './engine';
+export { createEngine } from './engine';
+export type { DocumentContents, Engine, Value } from './engine';
+export { ExportFormatError, exportFiles, firebaseMetadataEntry, FIRESTORE_EXPORT_NAME, readExport } from './export';

@@ -136,16 +136,10 @@ export interface ExportSource {
 }
 
 /**
- * Writes `documents` as the export `{directory}/{exportName}` (replacing an earlier one of that name) and
- * returns its overall metadata file. `now` gives the start and end times recorded in the metadata (epoch ms).
+ * The files of the export `exportName` of `documents`, by path relative to its directory (the overall metadata
+ * file first). `now` gives the start and end times recorded in the metadata (epoch ms).
  */
-export function writeExport(
-  directory: string,
-  exportName: string,
-  source: ExportSource,
-  documents: Iterable<DocumentContents>,
-  now: () => number,
-): string {
+export function exportFiles(exportName: string, source: ExportSource, documents: Iterable<DocumentContents>, now: () => number): Map<string, Buffer> {
   const startMicros = BigInt(Math.floor(now() * 1000));
   const output = new LogWriter();
   let entities = 0;
@@ -154,13 +148,23 @@ export function writeExport(
     entities++;
   }
   const endMicros = BigInt(Math.floor(now() * 1000));
-  const overallFile = `${exportName}.overall_export_metadata`;
   const kind: KindEntry = { path: KIND_METADATA_FILE, entities, bytes: output.byteLength };
-  const files: [string, Buffer][] = [
-    [overallFile, writeOverallMetadata([kind])],
+  return new Map([
+    [`${exportName}.overall_export_metadata`, writeOverallMetadata([kind])],
     [KIND_METADATA_FILE, writeKindMetadata({ exportName, startMicros, endMicros, outputs: [OUTPUT_FILE] })],
     [`${KIND_DIRECTORY}/${OUTPUT_FILE}`, output.toBuffer()],
-  ];
+  ]);
+}
+
+/** Writes the export `{directory}/{exportName}` (replacing an earlier one of that name); returns its overall metadata file. */
+export function writeExport(
+  directory: string,
+  exportName: string,
+  source: ExportSource,
+  documents: Iterable<DocumentContents>,
+  now: () => number,
+): string {
+  const files = exportFiles(exportName, source, documents, now);
   // Written beside the target and moved into place: a failed export leaves the previous one whole.
   const target = path.join(directory, exportName);
   const staging = path.join(directory, `.${exportName}.${process.pid}.partial`);
@@ -171,7 +175,7 @@ export function writeExport(
   }
   rmSync(target, { recursive: true, force: true });
   renameSync(staging, target);
-  return path.join(target, overallFile);
+  return path.join(target, `${exportName}.overall_export_metadata`);
 }
 
 const FirebaseExportMetadata = z
@@ -218,12 +222,17 @@ export function writeFirebaseExport(directory: string, source: ExportSource, doc
   mkdirSync(directory, { recursive: true });
   const overall = writeExport(directory, FIRESTORE_EXPORT_NAME, source, documents, now);
   const metadata = readFirebaseMetadata(directory) ?? {};
-  const updated = {
-    ...metadata,
-    firestore: { version: EXPORT_FORMAT_VERSION, path: FIRESTORE_EXPORT_NAME, metadata_file: path.relative(directory, overall).split(path.sep).join('/') },
-  };
+  const updated = { ...metadata, firestore: firebaseMetadataEntry() };
+  if (path.join(directory, firebaseMetadataEntry().metadata_file) !== overall) throw new Error(`the export was written to ${overall}`);
   writeFileSync(path.join(directory, FIREBASE_METADATA_FILE), `${JSON.stringify(updated, null, 2)}\n`);
 }
 
-/** The `firestore.version` we record: this emulator, not a version of Google's (the CLI does not read it). */
-export const EXPORT_FORMAT_VERSION = 'leadpulse-offline-emulator';
+/** The `firestore` entry of `firebase-export-metadata.json` for an export written by this emulator. Its version
+ *  names this emulator, not a version of Google's (the Firebase CLI reads only `metadata_file`). */
+export function firebaseMetadataEntry(): { version: string; path: string; metadata_file: string } {
+  return {
+    version: 'leadpulse-offline-emulator',
+    path: FIRESTORE_EXPORT_NAME,
+    metadata_file: `${FIRESTORE_EXPORT_NAME}/${FIRESTORE_EXPORT_NAME}.overall_export_metadata`,
+  };
+}
