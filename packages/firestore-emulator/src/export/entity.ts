@@ -212,8 +212,9 @@ function readProperty(reader: WireReader): RawProperty {
 function convertValue(property: RawProperty, depth: number): Value {
   const { value, meaning, name } = property;
   const where = `property "${name}"`;
-  const only = (member: keyof RawValue, label: string): void => {
-    if (value[member] === undefined) throw new WireError(`${where}: a ${label} without its value`);
+  const required = <T>(member: T | undefined, label: string): T => {
+    if (member === undefined) throw new WireError(`${where}: a ${label} without its value`);
+    return member;
   };
   switch (meaning) {
     case Meaning.None:
@@ -225,27 +226,25 @@ function convertValue(property: RawProperty, depth: number): Value {
       if (value.point !== undefined) throw new WireError(`${where}: a point without the GEORSS_POINT meaning`);
       return { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
     case Meaning.Text:
-      only('bytes', 'TEXT');
-      return { stringValue: text(value.bytes!, `${where}: the string`) };
+      return { stringValue: text(required(value.bytes, 'TEXT'), `${where}: the string`) };
     case Meaning.GdWhen: {
-      only('int64', 'timestamp (GD_WHEN)');
-      const micros = value.int64!;
+      const micros = required(value.int64, 'timestamp (GD_WHEN)');
       if (micros < MIN_MICROS || micros > MAX_MICROS) throw new WireError(`${where}: timestamp ${micros} µs is outside 0001..9999`);
       const seconds = micros >= 0n ? micros / 1_000_000n : -((-micros + 999_999n) / 1_000_000n);
       const nanos = Number(micros - seconds * 1_000_000n) * 1000;
       return { timestampValue: { seconds: seconds.toString(), nanos } };
     }
-    case Meaning.GeorssPoint:
-      only('point', 'geo point (GEORSS_POINT)');
-      return { geoPointValue: { latitude: value.point!.x, longitude: value.point!.y } };
+    case Meaning.GeorssPoint: {
+      const point = required(value.point, 'geo point (GEORSS_POINT)');
+      return { geoPointValue: { latitude: point.x, longitude: point.y } };
+    }
     case Meaning.Blob:
     case Meaning.ByteString:
-      only('bytes', 'bytes value');
-      return { bytesValue: Buffer.from(value.bytes!) };
+      return { bytesValue: Buffer.from(required(value.bytes, 'bytes value')) };
     case Meaning.EntityProto: {
-      only('bytes', 'map (ENTITY_PROTO)');
+      const bytes = required(value.bytes, 'map (ENTITY_PROTO)');
       if (depth >= MAX_NESTING) throw new WireError(`${where}: maps nested more than ${MAX_NESTING} deep`);
-      return readEmbedded(new WireReader(value.bytes!), depth + 1);
+      return readEmbedded(new WireReader(bytes), depth + 1);
     }
     default:
       throw new WireError(`${where}: meaning ${meaning} is not a Firestore value`);
@@ -255,7 +254,7 @@ function convertValue(property: RawProperty, depth: number): Value {
 /** The properties of an entity, as Firestore fields (arrays from `multiple` properties). */
 function convertProperties(properties: RawProperty[], depth: number): Record<string, Value> {
   const fields: Record<string, Value> = {};
-  const arrays = new Set<string>();
+  const arrays = new Map<string, Value[]>();
   for (const property of properties) {
     const { name } = property;
     const seen = Object.prototype.hasOwnProperty.call(fields, name);
@@ -272,13 +271,15 @@ function convertProperties(properties: RawProperty[], depth: number): Record<str
       if (seen) throw new WireError(`property "${name}" appears more than once`);
       fields[name] = value;
     } else {
-      if (seen && !arrays.has(name)) throw new WireError(`property "${name}" is both a single value and an array`);
       if (value.arrayValue) throw new WireError(`property "${name}": an array directly inside an array`);
-      if (!seen) {
-        fields[name] = { arrayValue: { values: [] } };
-        arrays.add(name);
+      let elements = arrays.get(name);
+      if (!elements) {
+        if (seen) throw new WireError(`property "${name}" is both a single value and an array`);
+        elements = [];
+        arrays.set(name, elements);
+        fields[name] = { arrayValue: { values: elements } };
       }
-      fields[name].arrayValue!.values!.push(value);
+      elements.push(value);
     }
   }
   return fields;

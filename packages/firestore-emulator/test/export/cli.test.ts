@@ -2,10 +2,11 @@
  * The command: `--import DIR` and `--export-on-exit DIR --project ID`, as a developer runs them, through a real
  * process stopped with SIGINT. Specific to ours, so skipped against Google's emulator.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcessByStdio } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import type { Readable } from 'stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readExport, writeFirebaseExport } from '../../src/export';
 import { adminClient, offlineEmulator } from '../conformance/support';
@@ -20,11 +21,11 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function run(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+function run(args: string[]): { child: ChildProcessByStdio<null, Readable, Readable>; output: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [tsx, cli, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exit };
 }
@@ -36,7 +37,7 @@ function listening(emulator: ReturnType<typeof run>): Promise<string> {
       const match = /export FIRESTORE_EMULATOR_HOST=(\S+)/.exec(emulator.output());
       if (match) resolve(match[1]);
     };
-    emulator.child.stdout!.on('data', check);
+    emulator.child.stdout.on('data', check);
     void emulator.exit.then((code) => reject(new Error(`exited (${code}): ${emulator.output()}`)));
   });
 }

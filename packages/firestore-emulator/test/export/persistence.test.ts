@@ -124,7 +124,8 @@ describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
 
 describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export', () => {
   async function post(body: unknown): Promise<{ status: number; body: unknown }> {
-    const emulator = running!;
+    const emulator = running;
+    if (!emulator) throw new Error('no emulator is running');
     const response = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/${PROJECT}:export`, {
       method: 'POST',
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -133,7 +134,7 @@ describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export', () =
   }
 
   it('writes the database the body names, as the Firebase CLI asks', async () => {
-    await start(seedDirectory('http'));
+    const emulator = await start(seedDirectory('http'));
     const admin = adminClient(PROJECT);
     try {
       await admin.db.doc('orgs/acme/contacts/c2').set({ n: 1 });
@@ -144,7 +145,7 @@ describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export', () =
     const answer = await post({ database: `projects/${PROJECT}/databases/(default)`, export_directory: target, export_name: 'firestore_export' });
     expect(answer).toEqual({ status: 200, body: {} });
     const exported = readExport(path.join(target, 'firestore_export/firestore_export.overall_export_metadata'));
-    expect(canonicalDocuments(exported.documents)).toEqual(canonicalDocuments(running!.engine.database(PROJECT, '(default)').exportDocuments()));
+    expect(canonicalDocuments(exported.documents)).toEqual(canonicalDocuments(emulator.engine.database(PROJECT, '(default)').exportDocuments()));
     expect(exported.documents.map((document) => document.segments.join('/')).sort()).toEqual(['missing/m/sub/y', 'orgs/acme', 'orgs/acme/contacts/c2']);
   });
 
