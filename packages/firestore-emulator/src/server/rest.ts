@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'fs';
 import type { IncomingMessage, ServerResponse } from 'http';
 import { isAbsolute } from 'path';
 import { z } from 'zod';
-import { writeExport } from '../export';
+import { documentsForProject, ExportFormatError, readExport, writeExport } from '../export';
+import { RpcError } from '../engine';
 import { compileRules, RulesCompileError } from '../rules';
 import { EmulatorState } from './emulator-state';
 
@@ -29,6 +30,14 @@ const ExportBody = z
     exportDirectory: z.string().optional(),
     export_name: z.string().nullable().optional(),
     exportName: z.string().nullable().optional(),
+  })
+  .strict();
+
+const ImportBody = z
+  .object({
+    database: z.union([z.string(), z.number()]).optional(),
+    export_directory: z.string().optional(),
+    exportDirectory: z.string().optional(),
   })
   .strict();
 
@@ -62,6 +71,7 @@ const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
   },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):ruleCoverage$/, run: getRuleCoverage },
   { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):export$/, run: exportDatabase },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):import$/, run: importDatabase },
   { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+)\/databases\/(?<databaseId>[^/:]+):export$/, run: exportDatabase },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: getRulesDecisions },
   { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: clearRulesDecisions },
@@ -135,6 +145,40 @@ async function clearDocuments(state: EmulatorState, { projectId, databaseId }: P
  * body's `database` decides what is exported, and the answers and messages are Google's.
  */
 async function exportDatabase(state: EmulatorState, _ids: PathIds, request: IncomingMessage): Promise<unknown> {
+  const body = await readPayload(request, ExportBody);
+  const [projectId, databaseId] = databaseOf(body.database);
+  const directory = body.export_directory ?? body.exportDirectory;
+  if (!directory || !isAbsolute(directory) || !existsSync(directory) || !statSync(directory).isDirectory()) {
+    throw new HttpError(400, 'FAILED_PRECONDITION', 'export_directory must be a directory');
+  }
+  const name = body.export_name ?? body.exportName ?? `firestore_export_${Math.floor(Date.now() / 1000)}`;
+  if (name === '' || name.includes('/') || name.includes('\\') || name === '.' || name === '..') {
+    throw new HttpError(500, 'INTERNAL', 'failed to write export');
+  }
+  const documents = state.database(projectId, databaseId).exportDocuments();
+  writeExport(directory, name, { projectId, databaseId }, documents, Date.now);
+  return {};
+}
+
+/**
+ * `POST /emulator/v1/projects/{id}:import` with `{database, export_directory}`, `export_directory` naming an
+ * `.overall_export_metadata` file: writes the export's documents into that database, all or nothing.
+ */
+async function importDatabase(state: EmulatorState, _ids: PathIds, request: IncomingMessage): Promise<unknown> {
+  const body = await readPayload(request, ImportBody);
+  const [projectId, databaseId] = databaseOf(body.database);
+  const metadataFile = body.export_directory ?? body.exportDirectory ?? '';
+  try {
+    state.database(projectId, databaseId).importDocuments(documentsForProject(readExport(metadataFile), projectId));
+  } catch (error) {
+    if (error instanceof ExportFormatError || error instanceof RpcError) throw new HttpError(400, 'INVALID_ARGUMENT', error.message);
+    throw error;
+  }
+  return {};
+}
+
+/** A JSON body as Google's emulator takes it: none is `{}`; anything else than the schema's object is refused. */
+async function readPayload<T extends z.ZodType>(request: IncomingMessage, schema: T): Promise<z.infer<T>> {
   const raw = await readBody(request);
   let json: unknown = {};
   if (raw.trim() !== '') {
@@ -144,29 +188,23 @@ async function exportDatabase(state: EmulatorState, _ids: PathIds, request: Inco
       json = null;
     }
   }
-  const parsed = ExportBody.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) throw new HttpError(400, 'INVALID_ARGUMENT', "Payload isn't valid for request.");
-  const body = parsed.data;
-  const database = String(body.database ?? '');
+  return parsed.data;
+}
+
+/** [projectId, databaseId] of a body's `database`, with Google's messages when it is not a database name. */
+function databaseOf(value: string | number | undefined): [string, string] {
+  const database = String(value ?? '');
   const match = /^projects\/([^/]+)\/databases\/([^/]+)$/.exec(database);
   if (!match) {
-    const message = database.endsWith('/') && database.startsWith('projects/')
-      ? `Database name "${database}" has invalid trailing "/".`
-      : `Database name "${database}" lacks "projects" at index 0.`;
+    const message =
+      database.endsWith('/') && database.startsWith('projects/')
+        ? `Database name "${database}" has invalid trailing "/".`
+        : `Database name "${database}" lacks "projects" at index 0.`;
     throw new HttpError(400, 'INVALID_ARGUMENT', message);
   }
-  const directory = body.export_directory ?? body.exportDirectory;
-  if (!directory || !isAbsolute(directory) || !existsSync(directory) || !statSync(directory).isDirectory()) {
-    throw new HttpError(400, 'FAILED_PRECONDITION', 'export_directory must be a directory');
-  }
-  const name = body.export_name ?? body.exportName ?? `firestore_export_${Math.floor(Date.now() / 1000)}`;
-  if (name === '' || name.includes('/') || name.includes('\\') || name === '.' || name === '..') {
-    throw new HttpError(500, 'INTERNAL', 'failed to write export');
-  }
-  const [, projectId, databaseId] = match;
-  const documents = state.database(projectId, databaseId).exportDocuments();
-  writeExport(directory, name, { projectId, databaseId }, documents, Date.now);
-  return {};
+  return [match[1], match[2]];
 }
 
 async function getRuleCoverage(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {

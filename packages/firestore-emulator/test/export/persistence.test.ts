@@ -122,11 +122,11 @@ describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
   });
 });
 
-describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export', () => {
-  async function post(body: unknown): Promise<{ status: number; body: unknown }> {
+describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export and :import', () => {
+  async function post(body: unknown, verb = 'export'): Promise<{ status: number; body: unknown }> {
     const emulator = running;
     if (!emulator) throw new Error('no emulator is running');
-    const response = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/${PROJECT}:export`, {
+    const response = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/${PROJECT}:${verb}`, {
       method: 'POST',
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -147,6 +147,29 @@ describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export', () =
     const exported = readExport(path.join(target, 'firestore_export/firestore_export.overall_export_metadata'));
     expect(canonicalDocuments(exported.documents)).toEqual(canonicalDocuments(emulator.engine.database(PROJECT, '(default)').exportDocuments()));
     expect(exported.documents.map((document) => document.segments.join('/')).sort()).toEqual(['missing/m/sub/y', 'orgs/acme', 'orgs/acme/contacts/c2']);
+
+    // And into another project's named database, with references moved into that project.
+    const metadataFile = path.join(target, 'firestore_export/firestore_export.overall_export_metadata');
+    expect(await post({ database: 'projects/demo-copy/databases/db2', export_directory: metadataFile }, 'import')).toEqual({ status: 200, body: {} });
+    const copy = emulator.engine.database('demo-copy', 'db2').exportDocuments();
+    expect(copy.map((document) => document.segments.join('/'))).toEqual(['missing/m/sub/y', 'orgs/acme', 'orgs/acme/contacts/c2']);
+    expect(copy[1].fields.self).toEqual({ referenceValue: 'projects/demo-copy/databases/(default)/documents/orgs/acme' });
+  });
+
+  it('refuses an import it cannot read, naming the file and record, and imports nothing of it', async () => {
+    const emulator = await start();
+    const directory = seedDirectory('http-import-corrupt');
+    const output = path.join(directory, 'firestore_export/all_namespaces/all_kinds/output-0');
+    const data = readFileSync(output);
+    data[data.length - 1] ^= 0xff;
+    writeFileSync(output, data);
+    const answer = await post(
+      { database: 'projects/demo-copy2/databases/(default)', export_directory: path.join(directory, 'firestore_export/firestore_export.overall_export_metadata') },
+      'import',
+    );
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toMatch(/output-0: record 1 at byte \d+: checksum mismatch/);
+    expect(emulator.engine.database('demo-copy2', '(default)').exportDocuments()).toEqual([]);
   });
 
   it("answers bad requests as Google's emulator does, writing nothing", async () => {
