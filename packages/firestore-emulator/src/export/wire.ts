@@ -112,46 +112,75 @@ export class WireReader {
 }
 
 function endTagSize(field: number): number {
-  return varintBytes(BigInt((field << 3) | WireType.EndGroup)).length;
+  let size = 1;
+  for (let rest = ((field << 3) | WireType.EndGroup) >>> 7; rest > 0; rest >>>= 7) size++;
+  return size;
 }
 
-function varintBytes(value: bigint): number[] {
-  const bytes: number[] = [];
-  let rest = BigInt.asUintN(64, value);
-  do {
-    let byte = Number(rest & 0x7fn);
-    rest >>= 7n;
-    if (rest !== 0n) byte |= 0x80;
-    bytes.push(byte);
-  } while (rest !== 0n);
-  return bytes;
-}
-
-/** Builds one message; nested messages are built with their own writer and added with `message`. */
+/** Builds one message in a growing byte array; nested messages are built with their own writer. */
 export class WireWriter {
-  private readonly parts: Buffer[] = [];
+  private buffer = new Uint8Array(64);
+  private length = 0;
+
+  private reserve(count: number): void {
+    if (this.length + count <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + count));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  /** An unsigned varint below 2^32 (tags and lengths). */
+  private varint32(value: number): void {
+    this.reserve(5);
+    let rest = value >>> 0;
+    while (rest > 0x7f) {
+      this.buffer[this.length++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buffer[this.length++] = rest;
+  }
+
+  /** Any 64-bit value (negative int64 values take ten bytes, in two's complement). */
+  private varint64(value: bigint): void {
+    this.reserve(10);
+    let rest = BigInt.asUintN(64, value);
+    while (rest > 0x7fn) {
+      this.buffer[this.length++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buffer[this.length++] = Number(rest);
+  }
 
   private tag(field: number, type: WireType): void {
-    this.parts.push(Buffer.from(varintBytes(BigInt((field << 3) | type))));
+    this.varint32(field * 8 + type);
+  }
+
+  private append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
   }
 
   varint(field: number, value: bigint | number | boolean): this {
     this.tag(field, WireType.Varint);
-    this.parts.push(Buffer.from(varintBytes(BigInt(value))));
+    if (typeof value === 'boolean') this.varint32(value ? 1 : 0);
+    else if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff) this.varint32(value);
+    else this.varint64(BigInt(value));
     return this;
   }
 
   double(field: number, value: number): this {
     this.tag(field, WireType.Fixed64);
-    const bytes = Buffer.alloc(8);
-    bytes.writeDoubleLE(value);
-    this.parts.push(bytes);
+    this.reserve(8);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset).setFloat64(this.length, value, true);
+    this.length += 8;
     return this;
   }
 
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, WireType.LengthDelimited);
-    this.parts.push(Buffer.from(varintBytes(BigInt(value.length))), Buffer.from(value));
+    this.varint32(value.length);
+    this.append(value);
     return this;
   }
 
@@ -160,17 +189,22 @@ export class WireWriter {
   }
 
   message(field: number, message: WireWriter): this {
-    return this.bytes(field, message.toBuffer());
+    return this.bytes(field, message.view());
   }
 
   group(field: number, group: WireWriter): this {
     this.tag(field, WireType.StartGroup);
-    this.parts.push(group.toBuffer());
+    this.append(group.view());
     this.tag(field, WireType.EndGroup);
     return this;
   }
 
+  /** The bytes so far, without copying (valid until the next write). */
+  private view(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
   toBuffer(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.view());
   }
 }

@@ -30,12 +30,12 @@ function run(args: string[]): { child: ChildProcessByStdio<null, Readable, Reada
   return { child, output: () => output, exit };
 }
 
-/** Resolves with the address the emulator printed once it listens. */
-function listening(emulator: ReturnType<typeof run>): Promise<string> {
+/** Resolves with the address the emulator printed once it has printed `last` (its banner's last line). */
+function listening(emulator: ReturnType<typeof run>, last: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const match = /export FIRESTORE_EMULATOR_HOST=(\S+)/.exec(emulator.output());
-      if (match) resolve(match[1]);
+      if (match && last.test(emulator.output())) resolve(match[1]);
     };
     emulator.child.stdout.on('data', check);
     void emulator.exit.then((code) => reject(new Error(`exited (${code}): ${emulator.output()}`)));
@@ -48,7 +48,7 @@ describe.skipIf(!offlineEmulator)('firestore-emulator --import / --export-on-exi
     writeFirebaseExport(seed, { projectId: 'demo-cli', databaseId: '(default)' }, [{ segments: ['c', 'a'], fields: { n: { integerValue: '1' } } }], Date.now);
     const out = path.join(scratch, 'out');
     const emulator = run(['--import', seed, '--export-on-exit', out, '--project', 'demo-cli']);
-    process.env.FIRESTORE_EMULATOR_HOST = await listening(emulator);
+    process.env.FIRESTORE_EMULATOR_HOST = await listening(emulator, /imported: .*\n/);
     expect(emulator.output()).toContain(`imported: 1 documents from ${seed}`);
     const admin = adminClient('demo-cli');
     try {
