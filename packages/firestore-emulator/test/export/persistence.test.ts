@@ -98,13 +98,16 @@ describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
     expect(metadata.firestore).toMatchObject({ path: 'firestore_export', metadata_file: 'firestore_export/firestore_export.overall_export_metadata' });
   });
 
-  it('seeds another project too, moving references into it', async () => {
-    await start(seedDirectory('other-project'));
+  it('seeds another project too, moving references into it; a cleared database is not seeded again', async () => {
+    const emulator = await start(seedDirectory('other-project'));
     const admin = adminClient('demo-elsewhere');
     try {
       const data = (await admin.db.doc('orgs/acme').get()).data();
       expect(data?.self.path).toBe('orgs/acme');
       expect(data?.self.firestore.projectId).toBe('demo-elsewhere');
+      const cleared = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/demo-elsewhere/databases/(default)/documents`, { method: 'DELETE' });
+      expect(cleared.status).toBe(200);
+      expect((await admin.db.doc('orgs/acme').get()).exists).toBe(false);
     } finally {
       await admin.close();
     }
