@@ -101,8 +101,8 @@ function readKey(reader: WireReader): { projectId: string; databaseId: string; s
   const elements: PathElement[] = [];
   while (!reader.done) {
     const tag = reader.tag();
-    if (tag.field === 13 && tag.type === WireType.LengthDelimited) app = text(reader.bytes(), 'the key app');
-    else if (tag.field === 14 && tag.type === WireType.LengthDelimited) {
+    if (tag.field === 13 && tag.type === WireType.LengthDelimited && app === null) app = text(reader.bytes(), 'the key app');
+    else if (tag.field === 14 && tag.type === WireType.LengthDelimited && elements.length === 0) {
       const path = reader.message();
       while (!path.done) {
         const elementTag = path.tag();
@@ -128,7 +128,7 @@ function readReference(reader: WireReader): string {
   const elements: PathElement[] = [];
   while (!reader.done) {
     const tag = reader.tag();
-    if (tag.field === 13 && tag.type === WireType.LengthDelimited) app = text(reader.bytes(), 'a reference app');
+    if (tag.field === 13 && tag.type === WireType.LengthDelimited && app === null) app = text(reader.bytes(), 'a reference app');
     else if (tag.field === 14 && tag.type === WireType.StartGroup) {
       elements.push(readPathElement(reader.group(14), { kind: 15, id: 16, name: 17 }, 'a reference'));
     } else if (tag.field === 20 && tag.type === WireType.LengthDelimited) {
@@ -332,8 +332,8 @@ export function decodeEntity(bytes: Buffer): DecodedEntity {
   while (!reader.done) {
     const tag = reader.tag();
     if (readProperties(reader, tag, properties)) continue;
-    if (tag.field === 13 && tag.type === WireType.LengthDelimited) key = readKey(reader.message());
-    else if (tag.field === 16 && tag.type === WireType.LengthDelimited) entityGroup = reader.bytes();
+    if (tag.field === 13 && tag.type === WireType.LengthDelimited && key === null) key = readKey(reader.message());
+    else if (tag.field === 16 && tag.type === WireType.LengthDelimited && entityGroup === null) entityGroup = reader.bytes();
     else throw unexpected('the entity', tag);
   }
   if (key === null) throw new WireError('the entity has no key');

@@ -66,6 +66,11 @@ describe('refusing what cannot be read', () => {
     const strange = new WireWriter().message(13, key).message(15, property).message(16, new WireWriter().group(1, element())).toBuffer();
     file = replaceOutput(root, [strange]);
     expect(refusal(overall)).toBe(`${file}: record 0 at byte 0: property "who": meaning 20 is not a Firestore value`);
+
+    // A second key: a record is one document.
+    const twoKeys = new WireWriter().message(13, key).message(13, key).message(16, new WireWriter().group(1, element())).toBuffer();
+    file = replaceOutput(root, [twoKeys]);
+    expect(refusal(overall)).toBe(`${file}: record 0 at byte 0: unexpected field 13 (wire type 2) in the entity`);
   });
 
   it('refuses a missing output file, a count that does not match, and a metadata file of another version', () => {
