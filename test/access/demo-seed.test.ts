@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('emulator-data', () => {
-  it.each([...emulatorDataFiles()])('%s is what scripts/seed.ts writes (run `npx tsx scripts/seed.ts` after changing the seed)', (file, content) => {
+  it.each([...emulatorDataFiles()])('%s is what scripts/seed.ts writes (run `npx tsx scripts/seed.ts` after changing the seed; after `npm start` wrote local data here, `git checkout emulator-data` or `npm start -- --from-seed` restores it)', (file, content) => {
     expect(readFileSync(join(emulatorDataDir, file)).equals(Buffer.from(content))).toBe(true);
   });
 

@@ -203,9 +203,12 @@ function readFirebaseMetadata(directory: string): z.infer<typeof FirebaseExportM
 
 /**
  * The overall metadata file of the Firestore part of a Firebase CLI export directory (what
- * `firebase emulators:start --import DIR` hands Google's emulator), or null when the directory has none.
+ * `firebase emulators:start --import DIR` hands Google's emulator), or null when the directory has none;
+ * an `.overall_export_metadata` file is taken as it is.
  */
 export function firestoreExportOf(directory: string): string | null {
+  // Google's emulator takes the metadata file itself (`--seed_from_export`): so do we.
+  if (directory.endsWith('.overall_export_metadata') && existsSync(directory)) return directory;
   if (!existsSync(directory) || !statSync(directory).isDirectory()) {
     throw new ExportFormatError(directory, 'is not a directory (--import takes the directory `firebase emulators:export` writes)');
   }

@@ -75,6 +75,11 @@ describe.skipIf(!offlineEmulator)('firestore-emulator --import / --export-on-exi
     expect(await corrupt.exit).toBe(1);
     expect(corrupt.output()).toContain(`${output}: record 0 at byte 0: the file ends inside a`);
 
+    // The metadata file itself, as Google's --seed_from_export takes it: the same refusal.
+    const direct = run(['--import', path.join(seed, 'firestore_export/firestore_export.overall_export_metadata')]);
+    expect(await direct.exit).toBe(1);
+    expect(direct.output()).toContain(`${output}: record 0 at byte 0: the file ends inside a`);
+
     const noProject = run(['--export-on-exit', scratch]);
     expect(await noProject.exit).toBe(1);
     expect(noProject.output()).toContain('--project: names the project whose (default) database is exported');
