@@ -2,7 +2,7 @@
  * One document as the entity record Google's Firestore emulator writes in an export (App Engine's onestore v3
  * `EntityProto`, proto2 with groups), and back. What Google's emulator writes, as its exports show:
  *
- * - key (13): app `dev~{project}` (production exports: `s~{project}`), the path as (kind = collection id,
+ * - key (13): app `dev~{project}` (read: any `x~{project}`), the path as (kind = collection id,
  *   name = document id) elements, `database_id` (23) for a named database; legacy numeric ids `__id7__` as `id`.
  * - every field a `raw_property` (15) but empty arrays, which are `property` (14) entries of meaning
  *   EMPTY_LIST (24); properties sorted by name; an array is one property per element with `multiple` set.
@@ -42,7 +42,8 @@ const MAX_NESTING = 100;
 const VECTOR_PROPERTY = '__vector__';
 const LEGACY_ID = /^__id(-?[1-9]\d*|0)__$/;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function text(bytes: Uint8Array, what: string): string {
   try {

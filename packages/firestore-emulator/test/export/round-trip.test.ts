@@ -45,6 +45,12 @@ describe('export round trip', () => {
     expect(canonicalDocuments(readExport(overall).documents)).toEqual(canonicalDocuments(docs));
   });
 
+  it('keeps a byte order mark that starts a string', () => {
+    const docs = [{ segments: ['c', 'x'], fields: { s: { stringValue: '\uFEFFtext' } } }];
+    const read = readExport(writeExport(scratch, 'bom', { projectId: 'p', databaseId: '(default)' }, docs, fixedClock));
+    expect(read.documents[0].fields.s).toEqual({ stringValue: '\uFEFFtext' });
+  });
+
   it('keeps a named database in the keys', () => {
     const docs = [{ segments: ['c', 'x'], fields: { n: { integerValue: '8' } } }];
     const read = readExport(writeExport(scratch, 'db2', { projectId: 'demo-export', databaseId: 'db2' }, docs, fixedClock));
