@@ -7,14 +7,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import type { Readable } from 'stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readExport, writeFirebaseExport } from '../../src/export';
 import { adminClient, offlineEmulator } from '../conformance/support';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'export-cli-'));
 const cli = path.join(__dirname, '../../src/cli.ts');
-const tsx = require.resolve('tsx/cli');
 const previousHost = process.env.FIRESTORE_EMULATOR_HOST;
+const started: ChildProcessByStdio<null, Readable, Readable>[] = [];
+// A test that fails before it stops its emulator must not leave the process running.
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 afterAll(() => {
   if (previousHost === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
   else process.env.FIRESTORE_EMULATOR_HOST = previousHost;
@@ -22,7 +26,9 @@ afterAll(() => {
 });
 
 function run(args: string[]): { child: ChildProcessByStdio<null, Readable, Readable>; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [tsx, cli, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // One process (no tsx launcher in between), so that killing it leaves nothing behind.
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
