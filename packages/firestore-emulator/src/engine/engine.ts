@@ -182,6 +182,8 @@ class FirestoreDatabase implements Database {
         throw error;
       }
     });
+    // An import writes past the locks: like clearing, it ends the transactions that could have read the old data.
+    if (prepared.length > 0) this.transactions.abortAll();
     const micros = this.nextCommitMicros();
     const commitTime = toTimestamp(micros);
     const changed: string[] = [];

@@ -131,7 +131,8 @@ export interface Database {
   /**
    * An import: writes every document at one commit time (create and update time), replacing a document of the
    * same name; documents not named keep theirs. Validates every document first: one invalid document fails the
-   * whole import (INVALID_ARGUMENT naming the document and field) and nothing is written.
+   * whole import (INVALID_ARGUMENT naming the document and field) and nothing is written. Aborts the database's
+   * open transactions, as clearing does.
    */
   importDocuments(documents: readonly DocumentContents[]): void;
   /** An export: the documents that exist now, in name order. */

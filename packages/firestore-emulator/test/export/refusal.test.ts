@@ -92,6 +92,17 @@ describe('refusing what cannot be read', () => {
     expect(refusal(overall)).toBe(`${overall}: not an overall export metadata file of version 3 (the version Google's emulator writes)`);
   });
 
+  it('ends the open transactions of the database it imports into', async () => {
+    const database = createEngine().database('p', '(default)');
+    const owner = { kind: 'owner' as const };
+    const { transaction } = await database.beginTransaction({ database: database.name }, owner);
+    await database.batchGetDocuments({ database: database.name, documents: [`${database.name}/documents/c/a`], transaction }, owner);
+    database.importDocuments([{ segments: ['c', 'a'], fields: { n: { integerValue: '1' } } }]);
+    const commit = database.commit({ database: database.name, transaction, writes: [{ update: { name: `${database.name}/documents/c/a`, fields: {} } }] }, owner);
+    await expect(commit).rejects.toMatchObject({ code: Code.ABORTED });
+    expect(database.exportDocuments()).toEqual([{ segments: ['c', 'a'], fields: { n: { integerValue: '1' } } }]);
+  });
+
   it('imports nothing when one document is invalid, naming it and the field', () => {
     const database = createEngine().database('p', '(default)');
     const bad = { segments: ['c', 'b'], fields: { where: { geoPointValue: { latitude: 91, longitude: 0 } } } };
