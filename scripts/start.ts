@@ -4,10 +4,11 @@
  * - Firestore: Google's emulator when Java 21+ and its JAR (downloaded once by firebase-tools) are present,
  *   started by the Firebase CLI with firebase.json's rules; otherwise our offline emulator, in this process,
  *   with firestore.rules loaded.
- * - Auth and Functions: the Firebase CLI's emulators (they need no network), Auth imported from
- *   emulator-data/, Functions built from functions/ first.
- * - Firestore is then seeded through firebase-admin from scripts/seed-data.ts (emulator-data/ has no
- *   Firestore export: see scripts/seed.ts).
+ * - Auth and Functions: the Firebase CLI's emulators (they need no network), Functions built from functions/ first.
+ * - Data: like `firebase emulators:start --import emulator-data --export-on-exit emulator-data`: every emulator
+ *   starts from emulator-data/ and writes back to it on exit (Ctrl-C), so what you create locally is there at
+ *   the next start. `npm start -- --from-seed` first rewrites emulator-data/ with the committed seed
+ *   (scripts/seed.ts), discarding local changes.
  * - Stripe: the local Stripe (packages/stripe-local) on port 12111, forwarding signed events to the local
  *   stripeWebhook; the functions reach it through STRIPE_API_URL (functions/.env.demo-leadpulse) with the
  *   secrets this script writes to functions/.secret.local (unless you keep your own there).
@@ -15,14 +16,15 @@
  * Ctrl-C stops everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
 import { LOCAL_STRIPE_PORT, LOCAL_STRIPE_SECRET_KEY, LocalStripe } from '@leadpulse/stripe-local';
 import { parseBillingCatalog } from '../functions/src/billing/catalog';
 import { demoOrgs, demoPassword, demoProjectId, demoUsers } from './seed-data';
-import { emulatorDataDir, seedFirestore } from './seed';
+import { emulatorDataDir, writeEmulatorData } from './seed';
 
 const root = join(__dirname, '..');
 
@@ -143,6 +145,13 @@ function printSummary(ports: EmulatorPorts, firestore: string, stripe: string): 
 async function main(): Promise<void> {
   // firebase-admin (seeding) would otherwise probe for a Google Cloud metadata server.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
+  // parseArgs refuses any option but these.
+  const { values: flags } = parseArgs({ options: { 'from-seed': { type: 'boolean' } } });
+  if (flags['from-seed']) {
+    rmSync(emulatorDataDir, { recursive: true, force: true });
+    writeEmulatorData();
+    console.log('emulator-data/: rewritten from the committed seed (scripts/seed.ts)');
+  }
   const ports = emulatorPorts();
   const google = googleFirestoreAvailable();
   console.log(google.ok ? "Firestore: Google's emulator" : `Firestore: the offline emulator (Google's is unavailable: ${google.why})`);
@@ -156,11 +165,19 @@ async function main(): Promise<void> {
       : `${stripe.url}  (functions/.secret.local is yours: the functions use your keys and STRIPE_API_URL)`;
 
   let ours: RunningEmulator | undefined;
-  if (!google.ok) ours = await startEmulator({ ...ports.firestore, rulesFile: join(root, 'firestore.rules') });
+  if (!google.ok) {
+    ours = await startEmulator({
+      ...ports.firestore,
+      rulesFile: join(root, 'firestore.rules'),
+      indexesFile: join(root, 'firestore.indexes.json'),
+      importDirectory: emulatorDataDir,
+    });
+    console.log(`Firestore: imported ${ours.importedDocuments} documents from emulator-data/`);
+  }
   const firestoreHost = `${ports.firestore.host}:${ports.firestore.port}`;
 
   const only = google.ok ? 'auth,functions,firestore' : 'auth,functions';
-  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase.js'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir], {
+  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase.js'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir, '--export-on-exit', emulatorDataDir], {
     cwd: root,
     // Functions reach our Firestore through this variable (the CLI sets it itself for its own emulator).
     env: google.ok ? process.env : { ...process.env, FIRESTORE_EMULATOR_HOST: firestoreHost },
@@ -170,13 +187,24 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (exitCode: number) => {
+    let code = exitCode;
     if (stopping) return;
     stopping = true;
     console.log('\nStopping the emulators...');
     if (cli.exitCode === null) cli.kill('SIGINT');
+    // The CLI writes its export first (replacing the whole directory); ours adds Firestore to it.
     await waitForExit(cli);
-    await ours?.stop();
+    if (ours) {
+      try {
+        ours.exportTo(emulatorDataDir, demoProjectId);
+        console.log('Firestore: exported to emulator-data/');
+      } catch (error) {
+        console.error('Firestore: the export to emulator-data/ failed:', error);
+        code = code || 1;
+      }
+      await ours.stop();
+    }
     await stripe.stop();
     process.exit(code);
   };
@@ -191,8 +219,6 @@ async function main(): Promise<void> {
 
   try {
     await waitUntilReady(cli);
-    const count = await seedFirestore(firestoreHost);
-    console.log(`Seeded ${count} Firestore documents.`);
     printSummary(ports, google.ok ? "(Google's emulator, firebase.json rules)" : '(offline emulator, firestore.rules)', stripeSummary);
   } catch (error) {
     console.error(error);

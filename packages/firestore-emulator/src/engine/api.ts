@@ -16,6 +16,12 @@ export type Document = google.firestore.v1.IDocument;
 export type Timestamp = google.protobuf.ITimestamp;
 export type StructuredQuery = google.firestore.v1.IStructuredQuery;
 
+/** A document as an import or export holds it: its path below `.../documents` and its fields. */
+export interface DocumentContents {
+  segments: readonly string[];
+  fields: Record<string, Value>;
+}
+
 /** Who is calling, from the Authorization header. */
 export type Caller =
   /** `Authorization: Bearer owner` (firebase-admin, withSecurityRulesDisabled): rules are bypassed. */

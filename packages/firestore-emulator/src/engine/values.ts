@@ -318,6 +318,8 @@ export interface NormalizeOptions {
   /** A value a query compares against: arrays may hold arrays (`in [[1, 2]]`), and references may use the
    *  legacy numeric ids the SDKs use as bounds (`__id-9223372036854775808__`). */
   forQuery?: boolean;
+  /** Imported data (an export of Google's emulator) may reference documents with legacy numeric ids. */
+  legacyIds?: boolean;
 }
 
 /**
@@ -377,7 +379,7 @@ export function normalizeValue(value: Value, where: string, names: NameParser, o
       return value;
     case 'referenceValue': {
       const reference = value.referenceValue!;
-      if (!isWellFormedUtf16(reference) || names.referenceSegments(reference, Boolean(options.forQuery)) === null) {
+      if (!isWellFormedUtf16(reference) || names.referenceSegments(reference, Boolean(options.forQuery || options.legacyIds)) === null) {
         throw invalid(`${where}: "${reference}" is not a valid document reference (projects/{p}/databases/{d}/documents/...).`);
       }
       return value;
