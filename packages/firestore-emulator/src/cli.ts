@@ -12,9 +12,10 @@ const Options = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   rules: z.string().min(1).optional(),
   import: z.string().min(1).optional(),
+  'allow-host': z.array(z.string().min(1)).default([]),
 });
 
-const USAGE = 'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules]';
+const USAGE = 'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules] [--allow-host name]...';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       rules: { type: 'string' },
       import: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -39,9 +41,15 @@ async function main(): Promise<void> {
   if (options.import) {
     throw new Error('--import (seed data in the `firebase emulators:export` format) is not implemented yet');
   }
-  const emulator = await startEmulator({ host: options.host, port: options.port, rulesFile: options.rules });
+  const emulator = await startEmulator({
+    host: options.host,
+    port: options.port,
+    rulesFile: options.rules,
+    allowedHosts: options['allow-host'],
+  });
   const address = `${emulator.host}:${emulator.port}`;
-  console.log(`Offline Firestore emulator listening on ${address} (gRPC and HTTP/1.1)`);
+  console.log(`Offline Firestore emulator listening on ${address} (gRPC, REST, WebChannel)`);
+  console.log(`  data viewer: http://${address}/`);
   console.log(`  export FIRESTORE_EMULATOR_HOST=${address}`);
   if (options.rules) console.log(`  rules: ${options.rules} (for every project until a client loads its own)`);
   const shutdown = (): void => {

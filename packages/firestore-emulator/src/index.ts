@@ -9,6 +9,7 @@ import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
 import { createGrpcServer } from './server/grpc-service';
+import { createHttpFront } from './server/http-front';
 import { listenOnOnePort } from './server/one-port-listener';
 import { createRestHandler } from './server/rest';
 
@@ -19,6 +20,9 @@ export interface EmulatorOptions {
   port?: number;
   /** A rules file applied to every project until a client loads its own (as `firebase.json`'s rules are). */
   rulesFile?: string;
+  /** Host names HTTP requests may carry besides loopback ones (and `host` itself); any other Host gets 403, so a
+   *  DNS-rebinding page cannot reach the emulator. */
+  allowedHosts?: string[];
 }
 
 export interface RunningEmulator {
@@ -39,8 +43,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const decisions = new AccessDecisionLog();
   const engine = createEngine({ onAccessDecision: (projectId, report) => decisions.record(projectId, report) });
   const state = new EmulatorState(engine, startupRules, decisions);
-  const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
-  return { host, port: listener.port, engine, stop: () => listener.close() };
+  const http = createHttpFront(state, [host, ...(options.allowedHosts ?? [])], createRestHandler(state));
+  const listener = await listenOnOnePort(host, port, createGrpcServer(state), http.handle);
+  return {
+    host,
+    port: listener.port,
+    engine,
+    stop: async () => {
+      http.close();
+      await listener.close();
+    },
+  };
 }
 
 /** Fails at start, not at the first request, when the rules file does not compile. */

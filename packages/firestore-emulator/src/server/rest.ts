@@ -20,7 +20,7 @@ const SecurityRulesBody = z.object({
 
 const SinceQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly grpcStatus: string,
@@ -134,7 +134,16 @@ function defaultFileName(index: number): string {
   return index === 0 ? 'firestore.rules' : `firestore.${index}.rules`;
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
+export async function readJson(request: IncomingMessage): Promise<unknown> {
+  const text = await readText(request);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
+  }
+}
+
+export async function readText(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -142,12 +151,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, 'INVALID_ARGUMENT', `Request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
-  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function internalError(error: unknown): HttpError {
