@@ -3,14 +3,14 @@
  * Debian's headless Chromium, against the offline Firestore emulator (WebChannel streams, REST calls) and the Auth
  * emulator, with firestore.rules and the demo seed, as `npm start` runs them. Every scenario runs in the streaming
  * and the long-polling WebChannel modes (and the default, auto-detect, once). Without Chromium the suite fails,
- * saying how to install it.
+ * saying how to install it. Then the data viewer at the emulator's root URL, and a DNS-rebinding page refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { paths } from '@leadpulse/model';
 import type { TransportMode } from './page/client';
 import { LocalBackend } from './support/backend';
-import { bundleTestPage, call, launchChromium, ok, servePage, type PageServer } from './support/browser';
+import { bundleTestPage, call, launchChromium, ok, REBOUND_HOST, servePage, type PageServer } from './support/browser';
 
 let backend: LocalBackend;
 let browser: Browser;
@@ -260,6 +260,90 @@ describe('web SDK in its default mode (auto-detect long polling)', () => {
       expect(client.backChannels[0]?.searchParams.get('CI')).toBe('0');
     } finally {
       await client.context.close();
+    }
+  });
+});
+
+describe("the data viewer at the emulator's root URL", () => {
+  it('browses projects, collections and documents, shows rules decisions with their rule lines, clears data', async () => {
+    const client = await openClient('streaming');
+    const context = await browser.newContext();
+    try {
+      // One allowed and one denied decision to show.
+      await signInAs(client.page, 'member');
+      ok(await call(client.page, 'get', paths.contact(ACME, 'c-ada')));
+      expect(await call(client.page, 'get', paths.contact(GLOBEX, 'c-nobody'))).toEqual({ error: expect.objectContaining({ code: 'permission-denied' }) });
+
+      const viewer = await context.newPage();
+      const response = await viewer.goto(backend.firestoreUrl('/'));
+      expect(response?.headers()['content-type']).toContain('text/html');
+      await expect.poll(() => viewer.getByTestId('project').inputValue()).toBe(backend.projectId);
+
+      await viewer.getByTestId('collections').getByText('orgs', { exact: true }).click();
+      await viewer.getByTestId('documents').getByText('acme', { exact: true }).click();
+      await expect.poll(() => viewer.getByTestId('document').textContent()).toContain('name: "Acme Corp"');
+      await viewer.getByTestId('browse-subcollections').click();
+      await viewer.getByTestId('collections').getByText('contacts', { exact: true }).click();
+      await viewer.getByTestId('documents').getByText('c-ada', { exact: true }).click();
+      await expect.poll(() => viewer.getByTestId('document').textContent()).toContain('name: "Ada Lovelace"');
+      expect(await viewer.getByTestId('crumbs').textContent()).toBe('/orgs/acme');
+
+      const denied = viewer.locator('tr[data-verdict="denied"]', { hasText: `documents/orgs/${GLOBEX}/contacts/c-nobody` }).first();
+      await denied.waitFor();
+      const deniedCells = await denied.locator('td').allTextContents();
+      expect(deniedCells[2]).toBe('get');
+      expect(deniedCells[4]).toBe('denied');
+      expect(deniedCells[5]).toMatch(/^L\d+/);
+      expect(Number(deniedCells[6])).toBeGreaterThanOrEqual(1);
+      const allowed = viewer.locator('tr[data-verdict="allowed"]', { hasText: `documents/orgs/${ACME}/contacts/c-ada` }).first();
+      await allowed.waitFor();
+      expect((await allowed.locator('td').allTextContents())[5]).toMatch(/^L\d+$/);
+
+      viewer.once('dialog', (dialog) => void dialog.accept());
+      await viewer.getByTestId('clear-data').click();
+      await expect.poll(() => viewer.getByTestId('status').textContent()).toBe('data cleared');
+      expect(await viewer.getByTestId('collections').textContent()).toBe('No collections');
+      const afterClear = await fetch(backend.firestoreUrl(`/v1/projects/${backend.projectId}/databases/(default)/documents/${paths.org(ACME)}`), {
+        headers: { authorization: 'Bearer owner' },
+      });
+      expect(afterClear.status).toBe(404);
+    } finally {
+      await context.close();
+      await client.context.close();
+      // Back to the demo seed for anything after this.
+      await backend.stopFirestore();
+      await backend.startFirestore();
+    }
+  });
+});
+
+describe('a DNS-rebinding page', () => {
+  it('is refused: it can neither read, load rules nor clear data', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      // The attacker's name now resolves to 127.0.0.1, so its page and the emulator share an origin.
+      const landing = await page.goto(`http://${REBOUND_HOST}:${backend.firestorePort}/`);
+      expect(landing?.status()).toBe(403);
+      const statuses = await page.evaluate(async (projectId) => {
+        const documents = `/v1/projects/${projectId}/databases/(default)/documents`;
+        const attempts = [
+          fetch(`${documents}/orgs/acme`, { headers: { authorization: 'Bearer owner' } }),
+          fetch(`/emulator/v1/projects/${projectId}/databases/(default)/documents`, { method: 'DELETE' }),
+          fetch(`/emulator/v1/projects/${projectId}:securityRules`, {
+            method: 'PUT',
+            body: JSON.stringify({ rules: { files: [{ content: 'service cloud.firestore { match /{d=**} { allow read, write; } }' }] } }),
+          }),
+        ];
+        return Promise.all(attempts.map(async (attempt) => (await attempt).status));
+      }, backend.projectId);
+      expect(statuses).toEqual([403, 403, 403]);
+      const stillThere = await fetch(backend.firestoreUrl(`/v1/projects/${backend.projectId}/databases/(default)/documents/${paths.org(ACME)}`), {
+        headers: { authorization: 'Bearer owner' },
+      });
+      expect(stillThere.status).toBe(200);
+    } finally {
+      await context.close();
     }
   });
 });

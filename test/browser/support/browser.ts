@@ -27,6 +27,9 @@ export function chromiumPath(): string {
   return path;
 }
 
+/** A name a DNS-rebinding page would use, resolved by this browser to 127.0.0.1. */
+export const REBOUND_HOST = 'rebind.attacker.test';
+
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
@@ -40,6 +43,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      `--host-resolver-rules=MAP ${REBOUND_HOST} 127.0.0.1`,
     ],
   });
 }

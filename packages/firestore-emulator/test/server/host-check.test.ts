@@ -1,7 +1,7 @@
 /**
  * Only loopback Host headers (and hosts allowed at start) reach the emulator's HTTP side: a page that rebinds its
  * own DNS name to 127.0.0.1 sends `Host: its-name`, and is refused before it can load rules, read or clear data.
- * (The same attack in a real browser is in test/browser/data-viewer.test.ts.)
+ * (The same attack from a real browser is in test/browser/web-client.test.ts.)
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
