@@ -211,6 +211,11 @@ const api = {
       check();
     }),
   listener: (key: string): ListenerRecord | null => listeners.get(key)?.record ?? null,
+  /** Forgets the snapshots recorded so far (the benchmark times each delivery on its own). */
+  resetListener(key: string): void {
+    const entry = listeners.get(key);
+    if (entry) entry.record.snapshots = [];
+  },
   unlisten(key: string): void {
     listeners.get(key)?.stop();
     listeners.delete(key);
