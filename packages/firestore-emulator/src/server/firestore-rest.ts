@@ -200,6 +200,9 @@ async function buildRequest(route: Route, values: string[], query: URLSearchPara
   for (const [key, value] of query) {
     if (SYSTEM_PARAMETERS.has(key)) continue;
     if ((key === 'alt' || key === '$alt') && value === 'json') continue;
+    if (key === 'alt' || key === '$alt' || key === 'fields' || key === '$fields') {
+      throw new RpcError(Code.UNIMPLEMENTED, `The offline Firestore emulator answers only whole JSON responses: "${key}=${value}" is not implemented`);
+    }
     if (route.body === '*') throw queryParameterError(key, 'the request body carries every field of this method');
     setQueryParameter(type, json, key.split('.'), value, key);
   }

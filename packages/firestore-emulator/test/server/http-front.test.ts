@@ -1,7 +1,10 @@
 /**
+ * The HTTP front of the offline emulator (our own behaviour, so not in the conformance suite).
+ *
  * Only loopback Host headers (and hosts allowed at start) reach the emulator's HTTP side: a page that rebinds its
  * own DNS name to 127.0.0.1 sends `Host: its-name`, and is refused before it can load rules, read or clear data.
- * (The same attack from a real browser is in test/browser/web-client.test.ts.)
+ * (The same attack from a real browser is in test/browser/web-client.test.ts.) REST options it does not implement
+ * answer 501 rather than being ignored.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,4 +74,15 @@ describe('the Host header', () => {
       expect((await send('GET', `/emulator/v1/projects/${projectId}:ruleCoverage`, `localhost:${port()}`)).status).toBe(404);
     },
   );
+});
+
+describe('REST options it does not implement', () => {
+  it('answers partial responses and other encodings with 501 naming them, rather than ignoring them', async () => {
+    for (const option of ['fields=name', 'alt=proto']) {
+      const answer = await send('GET', `${documents}/notes/target?${option}`, `localhost:${port()}`);
+      expect(answer.status).toBe(501);
+      expect(JSON.parse(answer.body).error).toEqual({ code: 501, status: 'UNIMPLEMENTED', message: expect.stringContaining(option) });
+    }
+    expect((await send('GET', `${documents}/notes/target?alt=json`, `localhost:${port()}`)).status).toBe(200);
+  });
 });
