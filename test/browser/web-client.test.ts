@@ -84,9 +84,11 @@ describe.each(['streaming', 'long-polling'] as const)('web SDK over %s WebChanne
 
   it('contacts: a member creates, reads and updates one; only a manager deletes it', async () => {
     await signInAs(page, 'member');
-    const id = ok(await call(page, 'add', paths.contacts(ACME), newContact(uidOf('member'), `Created over ${mode}`)));
+    // Not ASCII: WebChannel frames count UTF-16 code units, not bytes.
+    const name = `Zoë Ünïcode 🚀 over ${mode}`;
+    const id = ok(await call(page, 'add', paths.contacts(ACME), newContact(uidOf('member'), name)));
     const created = ok(await call(page, 'get', paths.contact(ACME, id)));
-    expect(created.data).toMatchObject({ name: `Created over ${mode}`, status: 'lead', createdBy: uidOf('member') });
+    expect(created.data).toMatchObject({ name, status: 'lead', createdBy: uidOf('member') });
 
     ok(await call(page, 'update', paths.contact(ACME, id), { status: 'prospect', updatedAt: now }));
     expect(ok(await call(page, 'get', paths.contact(ACME, id))).data?.status).toBe('prospect');
@@ -145,6 +147,28 @@ describe.each(['streaming', 'long-polling'] as const)('web SDK over %s WebChanne
     ok(await call(page, 'update', paths.contact(ACME, id), { status: 'customer', updatedAt: now }));
     const removed = ok(await call(page, 'waitForChange', key, 'removed', id));
     expect(removed.ids).not.toContain(id);
+    await call(page, 'unlisten', key);
+  });
+
+  it('a listener keeps receiving after large documents (a back channel ends by size and the next picks up)', async () => {
+    await signInAs(page, 'member');
+    const key = `${mode}-large`;
+    await call(page, 'listen', key, paths.contacts(ACME));
+    ok(await call(page, 'waitForServerSnapshot', key));
+    const listenBackChannelsBefore = backChannels.filter((url) => url.pathname.includes('/Listen/')).length;
+    // Two documents of 300,000 characters each: each more than one streaming back channel carries.
+    for (const suffix of ['1', '2']) {
+      const contactId = await backend.createContactAsOwner(ACME, `large-${mode}-${suffix}`, {
+        ...newContactFields(uidOf('admin'), `Large ${suffix}`),
+        notes: 'x'.repeat(300_000),
+      });
+      ok(await call(page, 'waitForChange', key, 'added', contactId));
+    }
+    const small = await backend.createContactAsOwner(ACME, `after-large-${mode}`, newContactFields(uidOf('admin'), 'After the large ones'));
+    const seen = ok(await call(page, 'waitForChange', key, 'added', small));
+    expect(seen.ids).toEqual(expect.arrayContaining([`large-${mode}-1`, `large-${mode}-2`, small]));
+    // Each large document ended its back channel (a streaming one by size, a poll by design): new ones followed.
+    expect(backChannels.filter((url) => url.pathname.includes('/Listen/')).length).toBeGreaterThanOrEqual(listenBackChannelsBefore + 2);
     await call(page, 'unlisten', key);
   });
 

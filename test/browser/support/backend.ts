@@ -73,7 +73,7 @@ export class LocalBackend {
    * Another client's write, through the REST API as the owner (rules bypassed), as a Cloud Function would write:
    * a contact with `createdAt`/`updatedAt` set to the commit time. Returns its id.
    */
-  async createContactAsOwner(orgId: string, contactId: string, fields: { name: string; status: string; createdBy: string }): Promise<string> {
+  async createContactAsOwner(orgId: string, contactId: string, fields: { name: string; status: string; createdBy: string; notes?: string }): Promise<string> {
     const database = `projects/${this.projectId}/databases/(default)`;
     const name = `${database}/documents/${paths.contact(orgId, contactId)}`;
     const response = await fetch(this.firestoreUrl(`/v1/${database}/documents:commit`), {

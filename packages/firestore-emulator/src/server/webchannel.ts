@@ -13,7 +13,8 @@
  * - Back channel: `GET ...?RID=rpc&SID=..&AID=..&CI=0|1&TYPE=xmlhttp`. CI=0 streams arrays as they come; CI=1
  *   (long polling, `experimentalForceLongPolling` or a detected buffering proxy) answers once and ends. Arrays the
  *   client acknowledged (AID) are dropped, the others re-sent. A streaming back channel gets a `noop` at once: the
- *   client's buffering-proxy detection (auto-detect mode) waits for its first bytes.
+ *   client's buffering-proxy detection (auto-detect mode) waits for its first bytes. A streaming back channel ends
+ *   after 256 Ki characters, so the next one's AID bounds what is kept for re-sending.
  * - Every answer is a list of `length\n[[arrayId, payload], ...]` chunks, length in UTF-16 code units (the client
  *   measures the decoded response text). A Firestore payload is `[message]`; a stream error is
  *   `[{ error: { code, message, status } }]`, after which the SDK closes the channel.
@@ -38,6 +39,11 @@ const CHANNEL_PATH = /^\/google\.firestore\.v1\.Firestore\/(Listen|Write)\/chann
 const PROTOCOL_VERSION = 8;
 /** Below the client's 45 s request watchdog: an idle back channel gets a noop (streaming) or ends (long poll). */
 const KEEPALIVE_MS = 30_000;
+/**
+ * A streaming back channel is ended after this many characters: the client opens the next one at once, and its
+ * request acknowledges what it received (AID), so the arrays kept for re-sending stay bounded.
+ */
+const STREAMING_CHARS_PER_BACK_CHANNEL = 256 * 1024;
 /** A session with no back channel and no request for this long is abandoned (its stream released). */
 const ABANDONED_AFTER_MS = 60_000;
 
@@ -72,6 +78,8 @@ interface BackChannel {
   response: ServerResponse;
   streaming: boolean;
   timer: NodeJS.Timeout;
+  /** Characters written so far. */
+  written: number;
 }
 
 class ChannelSession {
@@ -146,6 +154,7 @@ class ChannelSession {
       response,
       streaming,
       timer: setTimeout(() => this.keepAlive(backChannel), streaming ? KEEPALIVE_MS : longPollMs).unref(),
+      written: 0,
     };
     this.backChannel = backChannel;
     this.writtenUpTo = 0;
@@ -189,8 +198,10 @@ class ChannelSession {
     const unsent = this.unacknowledged.filter((array) => array.id > this.writtenUpTo);
     if (unsent.length === 0) return;
     this.writtenUpTo = unsent[unsent.length - 1].id;
-    backChannel.response.write(chunk(`[${unsent.map((array) => array.text).join(',')}]`));
-    if (!backChannel.streaming) {
+    const text = chunk(`[${unsent.map((array) => array.text).join(',')}]`);
+    backChannel.response.write(text);
+    backChannel.written += text.length;
+    if (!backChannel.streaming || backChannel.written >= STREAMING_CHARS_PER_BACK_CHANNEL) {
       this.detachBackChannel();
       backChannel.response.end();
     }
