@@ -20,7 +20,7 @@ export class DataViewer {
     return url.pathname === '/' && (request.headers.accept ?? '').includes('text/html');
   }
 
-  async handle(_request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  handle(response: ServerResponse, url: URL): void {
     if (url.pathname === '/emulator/v1/projects') {
       send(response, JSON.stringify({ projects: this.state.projects() }), 'application/json; charset=utf-8');
       return;

@@ -126,14 +126,16 @@ function compileRoute(method: protobuf.Method, verb: string, template: string, b
   const literal = escapeRegExp(withPlaceholders).replace(/\u0000(\d+)\u0000/g, (_, index: string) => captures[Number(index)]);
   const suffix = customVerb ? escapeRegExp(`:${customVerb}`) : '';
   method.resolve();
+  const { resolvedRequestType, resolvedResponseType } = method;
+  if (!resolvedRequestType || !resolvedResponseType) throw new Error(`the descriptor of ${method.name} names unknown message types`);
   return {
     rpc: method.name,
     verb,
     pattern: new RegExp(`^${literal}${suffix}$`),
     variables,
     body,
-    requestType: method.resolvedRequestType!.fullName.slice(1),
-    responseType: method.resolvedResponseType!.fullName.slice(1),
+    requestType: resolvedRequestType.fullName.slice(1),
+    responseType: resolvedResponseType.fullName.slice(1),
   };
 }
 

@@ -52,7 +52,7 @@ export function createHttpFront(state: EmulatorState, allowedHosts: readonly str
     }
     const url = new URL(request.url ?? '/', 'http://emulator');
     const done = (work: Promise<void>): void => {
-      work.catch((error: unknown) => {
+      void work.catch((error: unknown) => {
         console.error('[firestore-emulator] internal error:', error);
         if (!response.headersSent) response.writeHead(500);
         response.end();
@@ -60,7 +60,7 @@ export function createHttpFront(state: EmulatorState, allowedHosts: readonly str
     };
     if (WebChannelServer.handles(url.pathname)) done(webChannel.handle(request, response, url));
     else if (isFirestoreRestPath(url.pathname)) done(handleFirestoreRest(state, request, response));
-    else if (viewer.handles(request, url)) done(viewer.handle(request, response, url));
+    else if (viewer.handles(request, url)) viewer.handle(response, url);
     else handleEmulatorEndpoints(request, response);
   };
   return { handle, close: () => webChannel.close() };
