@@ -223,21 +223,4 @@ describe('bad input and rules', () => {
     expect(badToken.status).toBe(400);
     expect(badToken.body.error.message).toContain('invalid jwt');
   });
-
-  it('answers browsers with CORS: the origin reflected with credentials, preflights with the asked headers', async () => {
-    const origin = 'http://localhost:5173';
-    const preflight = await fetch(emulatorUrl(`/v1/${database}/documents:commit`), {
-      method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-goog-api-client,content-type' },
-    });
-    expect(preflight.status).toBeLessThan(300);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
-    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
-    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
-    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,x-goog-api-client,content-type');
-
-    const actual = await fetch(emulatorUrl(`/v1/${documents}/people/nobody`), { headers: { origin } });
-    expect(actual.headers.get('access-control-allow-origin')).toBe(origin);
-    expect(actual.headers.get('access-control-allow-credentials')).toBe('true');
-  });
 });

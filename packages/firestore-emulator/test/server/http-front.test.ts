@@ -148,3 +148,22 @@ describe('WebChannel, at the protocol level (the browser suite drives it with th
     expect(answer.body).toContain('VER=8');
   });
 });
+
+describe('CORS', () => {
+  it('answers browsers with CORS: the origin reflected with credentials, preflights with the asked headers', async () => {
+    const origin = 'http://localhost:5173';
+    const preflight = await fetch(`http://127.0.0.1:${port()}${documents}:commit`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-goog-api-client,content-type' },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization,x-goog-api-client,content-type');
+
+    const actual = await fetch(`http://127.0.0.1:${port()}${documents}/people/nobody`, { headers: { origin } });
+    expect(actual.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(actual.headers.get('access-control-allow-credentials')).toBe('true');
+  });
+});
