@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     console.log(`Seeded ${count} Firestore documents.`);
     printReadyTable(ports, google.ok);
   } catch (error) {
-    console.error(error);
+    console.error(error instanceof Error ? error.message : error);
     await stop(1);
   }
 }
