@@ -144,7 +144,10 @@ class ChannelSession {
 
   attachBackChannel(response: ServerResponse, streaming: boolean, longPollMs: number): void {
     this.lastActivity = Date.now();
+    // A client opens a new back channel only once it gave up on the old one: end that one.
+    const previous = this.backChannel;
     this.detachBackChannel();
+    previous?.response.end();
     response.writeHead(200, {
       'content-type': 'text/plain; charset=utf-8',
       'cache-control': 'no-cache, no-store, max-age=0, must-revalidate',
