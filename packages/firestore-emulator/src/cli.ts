@@ -16,6 +16,7 @@ const Options = z.object({
   import: z.string().min(1).optional(),
   'export-on-exit': z.string().min(1).optional(),
   project: z.string().regex(/^[^/]+$/, 'a project id').optional(),
+  'allow-host': z.array(z.string().min(1)).default([]),
 }).refine((options) => !options['export-on-exit'] || options.project, {
   message: 'names the project whose (default) database is exported',
   path: ['project'],
@@ -23,7 +24,7 @@ const Options = z.object({
 
 const USAGE =
   'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules] [--indexes firestore.indexes.json] ' +
-  '[--import DIR] [--export-on-exit DIR --project ID]';
+  '[--import DIR] [--export-on-exit DIR --project ID] [--allow-host name]...';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       import: { type: 'string' },
       'export-on-exit': { type: 'string' },
       project: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -54,9 +56,11 @@ async function main(): Promise<void> {
     rulesFile: options.rules,
     indexesFile: options.indexes,
     importDirectory: options.import,
+    allowedHosts: options['allow-host'],
   });
   const address = `${emulator.host}:${emulator.port}`;
-  console.log(`Offline Firestore emulator listening on ${address} (gRPC and HTTP/1.1)`);
+  console.log(`Offline Firestore emulator listening on ${address} (gRPC, REST, WebChannel)`);
+  console.log(`  data viewer: http://${address}/`);
   console.log(`  export FIRESTORE_EMULATOR_HOST=${address}`);
   if (options.rules) console.log(`  rules: ${options.rules} (for every project until a client loads its own)`);
   if (options.indexes) console.log(`  indexes: ${options.indexes} (queries need the indexes it declares, as in production)`);

@@ -10,6 +10,7 @@ import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
 import { createGrpcServer } from './server/grpc-service';
+import { createHttpFront } from './server/http-front';
 import { listenOnOnePort } from './server/one-port-listener';
 import { createRestHandler } from './server/rest';
 
@@ -28,6 +29,9 @@ export interface EmulatorOptions {
    *  `(default)` database starts with its Firestore documents, as with `firebase emulators:start --import`.
    *  Read and checked whole before the port opens; an unreadable export fails the start. */
   importDirectory?: string;
+  /** Host names HTTP requests may carry besides loopback ones (and `host` itself); any other Host gets 403, so a
+   *  DNS-rebinding page cannot reach the emulator. */
+  allowedHosts?: string[];
 }
 
 export interface RunningEmulator {
@@ -62,7 +66,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     seed: imported ? (projectId) => documentsForProject(imported, projectId) : undefined,
   });
   const state = new EmulatorState(engine, startupRules, decisions, indexes);
-  const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
+  const http = createHttpFront(state, [host, ...(options.allowedHosts ?? [])], createRestHandler(state));
+  const listener = await listenOnOnePort(host, port, createGrpcServer(state), http.handle);
   return {
     host,
     port: listener.port,
@@ -73,7 +78,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const database = engine.database(projectId, '(default)');
       writeFirebaseExport(directory, { projectId, databaseId: '(default)' }, database.exportDocuments(), now);
     },
-    stop: () => listener.close(),
+    stop: async () => {
+      http.close();
+      await listener.close();
+    },
   };
 }
 

@@ -52,7 +52,8 @@ export interface DocumentReader {
 }
 
 export type AccessDecision =
-  | { allowed: true; lookups: number }
+  /** `ruleLines`: the lines of the allow statements that granted it (one per write or query branch). */
+  | { allowed: true; lookups: number; ruleLines?: number[] }
   /** `message` names the path, the method and the rule line that decided, for debugging. */
   | { allowed: false; message: string; lookups: number };
 

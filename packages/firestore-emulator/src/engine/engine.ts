@@ -712,6 +712,7 @@ class FirestoreDatabase implements Database {
     };
     if (writes) report.writes = writes;
     if (!decision.allowed) report.message = decision.message;
+    else if (decision.ruleLines) report.ruleLines = decision.ruleLines;
     this.settings.onAccessDecision(this.projectId, report);
     if (!decision.allowed) throw new RpcError(Code.PERMISSION_DENIED, decision.message);
   }

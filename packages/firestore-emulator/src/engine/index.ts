@@ -51,8 +51,10 @@ export interface AccessDecisionReport {
   allowed: boolean;
   /** Document lookups (get/exists/getAfter) the rules made. */
   lookups: number;
-  /** The policy's message when denied. */
+  /** The policy's message when denied (it names the lines of the allow statements that were evaluated). */
   message?: string;
+  /** When allowed: the lines of the allow statements that granted it, when the policy reports them. */
+  ruleLines?: number[];
 }
 
 export interface Engine {

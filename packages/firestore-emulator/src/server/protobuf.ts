@@ -60,6 +60,11 @@ export interface MessageCodec<T> {
   encode(message: T): Buffer;
 }
 
+/** A message type of the descriptors above (`google.firestore.v1.Document`, ...): the JSON mapping walks it. */
+export function messageType(typeName: string): protobuf.Type {
+  return root.lookupType(typeName);
+}
+
 export function codecFor<T extends object>(typeName: string): MessageCodec<T> {
   const type = root.lookupType(typeName);
   const fullName = type.fullName.replace(/^\./, '');

@@ -43,7 +43,7 @@ const ImportBody = z
 
 const SinceQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly grpcStatus: string,
@@ -182,7 +182,7 @@ async function importDatabase(state: EmulatorState, _ids: PathIds, request: Inco
 
 /** A JSON body as Google's emulator takes it: none is `{}`; anything else than the schema's object is refused. */
 async function readPayload<T extends z.ZodType>(request: IncomingMessage, schema: T): Promise<z.infer<T>> {
-  const raw = await readBody(request);
+  const raw = await readText(request);
   let json: unknown = {};
   if (raw.trim() !== '') {
     try {
@@ -256,8 +256,8 @@ function defaultFileName(index: number): string {
   return index === 0 ? 'firestore.rules' : `firestore.${index}.rules`;
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const text = await readBody(request);
+export async function readJson(request: IncomingMessage): Promise<unknown> {
+  const text = await readText(request);
   try {
     return JSON.parse(text);
   } catch {
@@ -265,7 +265,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+export async function readText(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
