@@ -97,15 +97,26 @@ export function checkFunctionsLock(projectDir = projectRoot): void {
   }
 }
 
+/** What a failed execFileSync printed (its error carries both streams when they were piped). */
+function commandOutput(error: unknown): string {
+  const streams = z.object({ stdout: z.string(), stderr: z.string() }).safeParse(error);
+  return streams.success ? `${streams.data.stdout}${streams.data.stderr}` : String(error);
+}
+
 /** The predeploy hooks, in a shell with the variables the CLI sets (firebase-tools lib/deploy/lifecycleHooks.js). */
 export function runPredeploy(projectId: string, projectDir = projectRoot): void {
   const config = readFunctionsConfig(projectDir);
   for (const command of config.predeploy ?? []) {
-    execFileSync('sh', ['-c', command], {
-      cwd: projectDir,
-      env: { ...process.env, GCLOUD_PROJECT: projectId, PROJECT_DIR: projectDir, RESOURCE_DIR: join(projectDir, config.source) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    try {
+      execFileSync('sh', ['-c', command], {
+        cwd: projectDir,
+        env: { ...process.env, GCLOUD_PROJECT: projectId, PROJECT_DIR: projectDir, RESOURCE_DIR: join(projectDir, config.source) },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      throw new Error(`predeploy \`${command}\` failed:\n${commandOutput(error)}`);
+    }
   }
 }
 
@@ -139,8 +150,7 @@ export function installProduction(stagedDir: string): void {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (error) {
-    const stderr = z.object({ stderr: z.string() }).safeParse(error);
-    throw new Error(`npm ${command} --omit=dev failed in the staged upload:\n${stderr.success ? stderr.data.stderr : String(error)}`);
+    throw new Error(`npm ${command} --omit=dev failed in the staged upload:\n${commandOutput(error)}`);
   }
 }
 
