@@ -115,7 +115,7 @@ export function runPredeploy(projectId: string, projectDir = projectRoot): void 
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
-      throw new Error(`predeploy \`${command}\` failed:\n${commandOutput(error)}`);
+      throw new Error(`predeploy \`${command}\` failed:\n${commandOutput(error)}`, { cause: error });
     }
   }
 }
@@ -150,7 +150,7 @@ export function installProduction(stagedDir: string): void {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (error) {
-    throw new Error(`npm ${command} --omit=dev failed in the staged upload:\n${commandOutput(error)}`);
+    throw new Error(`npm ${command} --omit=dev failed in the staged upload:\n${commandOutput(error)}`, { cause: error });
   }
 }
 

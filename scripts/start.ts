@@ -63,9 +63,11 @@ function waitForExit(child: ChildProcess): Promise<void> {
 
 /** Resolves when the CLI prints that its emulators are ready (after Functions have loaded), rejects if it exits. */
 function waitUntilReady(cli: ChildProcess): Promise<void> {
+  const { stdout } = cli;
+  if (!stdout) throw new Error('the Firebase CLI was started without a stdout pipe');
   return new Promise((resolve, reject) => {
     let seen = '';
-    cli.stdout!.on('data', (chunk: Buffer) => {
+    stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
       seen += chunk.toString('utf8');
       if (seen.includes('All emulators ready')) resolve();

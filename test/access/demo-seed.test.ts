@@ -14,13 +14,14 @@ import { demoDocuments, demoOrgs, demoUsers } from '../../scripts/seed-data';
 import { uniqueProjectId } from '../support/firestore';
 import { outcome, rulesTestEnvironment } from '../support/rules';
 import { runOnClient } from './requests';
+import { present } from '../support/present';
 
 const projectId = uniqueProjectId('access-demo');
 let env: RulesTestEnvironment;
 
 beforeAll(async () => {
   setLogLevel('silent');
-  await seedFirestore(process.env.FIRESTORE_EMULATOR_HOST!, projectId);
+  await seedFirestore(present(process.env.FIRESTORE_EMULATOR_HOST, 'FIRESTORE_EMULATOR_HOST'), projectId);
   env = await rulesTestEnvironment(projectId);
 });
 
@@ -34,7 +35,7 @@ describe('emulator-data', () => {
   });
 
   it('has a verified e-mail and password user for every role of both organizations', () => {
-    const accounts = JSON.parse(emulatorDataFiles().get('auth_export/accounts.json')!) as { users: { localId: string; emailVerified: boolean; passwordHash: string }[] };
+    const accounts = JSON.parse(present(emulatorDataFiles().get('auth_export/accounts.json'), 'auth_export/accounts.json')) as { users: { localId: string; emailVerified: boolean; passwordHash: string }[] };
     expect(accounts.users.map((u) => u.localId).sort()).toEqual(demoUsers.map((u) => u.uid).sort());
     expect(accounts.users.every((u) => u.emailVerified && u.passwordHash.startsWith('fakeHash:'))).toBe(true);
     expect(new Set(demoUsers.map((u) => `${u.orgId}/${u.role}`)).size).toBe(demoOrgs.length * 4);
@@ -53,7 +54,7 @@ describe('demo data under the rules', () => {
 
   it.each(demoUsers.map((u) => [u.email, u] as const))('%s reads their organization and nothing of the other', async (_email, user) => {
     const db = env.authenticatedContext(user.uid).firestore() as unknown as ClientFirestore;
-    const other = demoOrgs.find((org) => org.id !== user.orgId)!.id;
+    const other = present(demoOrgs.find((org) => org.id !== user.orgId), 'another demo organization').id;
     const can = async (request: Parameters<typeof runOnClient>[1]) => (await outcome(() => runOnClient(db, request))).allowed;
     expect(await can({ kind: 'list', collectionPath: paths.contacts(user.orgId) })).toBe(true);
     expect(await can({ kind: 'get', path: paths.org(user.orgId) })).toBe(true);

@@ -3,7 +3,7 @@
  * `npm run test:emulator`), the tests run against it. Otherwise the offline emulator is started in-process on
  * a free port, and the variable is set before the test workers fork, so every SDK in them finds it.
  */
-export default async function setup(): Promise<(() => Promise<void>) | void> {
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   // firebase-admin would otherwise probe for a Google Cloud metadata server in every worker.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   if (process.env.FIRESTORE_EMULATOR_HOST) return;
