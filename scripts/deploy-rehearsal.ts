@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { compileRules } from '../packages/firestore-emulator/src/rules';
-import { buildFunctionsLock } from './functions-lock';
+import { functionsLockIsCurrent, staleLockMessage } from './functions-lock';
 import { firestoreIndexesFile } from './firestore-indexes';
 
 export const projectRoot = join(__dirname, '..');
@@ -90,11 +90,8 @@ export function checkNoWorkspacePackages(projectDir = projectRoot): void {
   }
 }
 
-export function checkFunctionsLock(projectDir = projectRoot): void {
-  const committed = join(projectDir, readFunctionsConfig(projectDir).source, 'package-lock.json');
-  if (!existsSync(committed) || readFileSync(committed, 'utf8') !== buildFunctionsLock()) {
-    throw new Error('functions/package-lock.json does not match the root lock: run `npm run functions:lock` and commit it');
-  }
+export function checkFunctionsLock(): void {
+  if (!functionsLockIsCurrent()) throw new Error(staleLockMessage);
 }
 
 /** What a failed execFileSync printed (its error carries both streams when they were piped). */
@@ -134,10 +131,13 @@ export async function stageUpload(projectDir = projectRoot): Promise<string> {
   const staged = mkdtempSync(join(tmpdir(), 'leadpulse-deploy-'));
   try {
     execFileSync('tar', ['-xzf', packaged.pathToSource, '-C', staged]);
+    return staged;
+  } catch (error) {
+    rmSync(staged, { recursive: true, force: true });
+    throw error;
   } finally {
     rmSync(packaged.pathToSource, { force: true });
   }
-  return staged;
 }
 
 /** Cloud Build's install: `npm ci` when the upload has a lock file, `npm install` otherwise; never devDependencies. */

@@ -8,7 +8,7 @@
  * is npm's own.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -131,26 +131,26 @@ export function buildFunctionsLock(): string {
   }
 }
 
+const lockPath = join(functionsDir, 'package-lock.json');
+export const staleLockMessage = 'functions/package-lock.json does not match the root lock: run `npm run functions:lock` and commit it';
+
+/** Whether the committed functions/package-lock.json is the one the root lock gives. */
+export function functionsLockIsCurrent(): boolean {
+  return existsSync(lockPath) && readFileSync(lockPath, 'utf8') === buildFunctionsLock();
+}
+
 function main(): void {
-  const lockPath = join(functionsDir, 'package-lock.json');
-  const built = buildFunctionsLock();
-  if (!process.argv.includes('--check')) {
-    writeFileSync(lockPath, built);
-    console.log('functions/package-lock.json written');
+  if (process.argv.includes('--check')) {
+    if (!functionsLockIsCurrent()) {
+      console.error(staleLockMessage);
+      process.exitCode = 1;
+      return;
+    }
+    console.log('functions/package-lock.json matches the root lock');
     return;
   }
-  let committed = '';
-  try {
-    committed = readFileSync(lockPath, 'utf8');
-  } catch {
-    // compared below as empty: reported as missing
-  }
-  if (committed !== built) {
-    console.error('functions/package-lock.json does not match the root lock: run `npm run functions:lock` and commit it');
-    process.exitCode = 1;
-    return;
-  }
-  console.log('functions/package-lock.json matches the root lock');
+  writeFileSync(lockPath, buildFunctionsLock());
+  console.log('functions/package-lock.json written');
 }
 
 if (require.main === module) main();
