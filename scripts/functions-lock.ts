@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 
 const root = join(__dirname, '..');
@@ -134,9 +135,33 @@ export function buildFunctionsLock(): string {
 const lockPath = join(functionsDir, 'package-lock.json');
 export const staleLockMessage = 'functions/package-lock.json does not match the root lock: run `npm run functions:lock` and commit it';
 
-/** Whether the committed functions/package-lock.json is the one the root lock gives. */
+const lockedPackages = z.looseObject({
+  packages: z.record(
+    z.string(),
+    z.looseObject({
+      version: z.string().optional(),
+      resolved: z.string().optional(),
+      integrity: z.string().optional(),
+      optional: z.boolean().optional(),
+      dependencies: dependencyMap.optional(),
+    }),
+  ),
+});
+/** What a lock pins, location by location: not its layout, which another npm version may write differently. */
+function pinned(lockText: string): unknown[] {
+  return Object.entries(lockedPackages.parse(JSON.parse(lockText)).packages).map(([location, entry]) => [
+    location,
+    entry.version,
+    entry.resolved,
+    entry.integrity,
+    entry.optional ?? false,
+    entry.dependencies,
+  ]);
+}
+
+/** Whether the committed functions/package-lock.json pins what the root lock gives. */
 export function functionsLockIsCurrent(): boolean {
-  return existsSync(lockPath) && readFileSync(lockPath, 'utf8') === buildFunctionsLock();
+  return existsSync(lockPath) && isDeepStrictEqual(pinned(readFileSync(lockPath, 'utf8')), pinned(buildFunctionsLock()));
 }
 
 function main(): void {
