@@ -118,10 +118,12 @@ function waitForExit(child: ChildProcess): Promise<void> {
  * Its own banner and table are not echoed (ours is the one ready table); a failure shows what it printed.
  */
 function waitUntilReady(cli: ChildProcess): Promise<void> {
+  const { stdout } = cli;
+  if (!stdout) throw new Error('the Firebase CLI was started without a stdout pipe');
   return new Promise((resolve, reject) => {
     let output = '';
     let ready = false;
-    cli.stdout!.on('data', (chunk: Buffer) => {
+    stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       if (ready) {
         process.stdout.write(text);

@@ -15,6 +15,7 @@ import { demoDocuments, demoOrgs, demoUsers } from '../../scripts/seed-data';
 import { uniqueProjectId } from '../support/firestore';
 import { outcome, rulesTestEnvironment } from '../support/rules';
 import { runOnClient } from './requests';
+import { present } from '../support/present';
 
 const projectId = uniqueProjectId('access-demo');
 const previousHost = process.env.FIRESTORE_EMULATOR_HOST;
@@ -23,7 +24,7 @@ let env: RulesTestEnvironment;
 
 beforeAll(async () => {
   setLogLevel('silent');
-  await seedFirestore(process.env.FIRESTORE_EMULATOR_HOST!, projectId);
+  await seedFirestore(present(process.env.FIRESTORE_EMULATOR_HOST, 'FIRESTORE_EMULATOR_HOST'), projectId);
   env = await rulesTestEnvironment(projectId);
 });
 
@@ -72,7 +73,7 @@ describe('demo data under the rules', () => {
 
   it.each(demoUsers.map((u) => [u.email, u] as const))('%s reads their organization and nothing of the other', async (_email, user) => {
     const db = env.authenticatedContext(user.uid).firestore() as unknown as ClientFirestore;
-    const other = demoOrgs.find((org) => org.id !== user.orgId)!.id;
+    const other = present(demoOrgs.find((org) => org.id !== user.orgId), 'another demo organization').id;
     const can = async (request: Parameters<typeof runOnClient>[1]) => (await outcome(() => runOnClient(db, request))).allowed;
     expect(await can({ kind: 'list', collectionPath: paths.contacts(user.orgId) })).toBe(true);
     expect(await can({ kind: 'get', path: paths.org(user.orgId) })).toBe(true);

@@ -91,7 +91,7 @@ function checkCompiles(files: RulesFile[]): void {
     compileRules(files);
   } catch (error) {
     if (!(error instanceof RulesCompileError)) throw error;
-    throw new Error(`${files[0].name}:${error.line}:${error.column}: ${error.message}`);
+    throw new Error(`${files[0].name}:${error.line}:${error.column}: ${error.message}`, { cause: error });
   }
 }
 

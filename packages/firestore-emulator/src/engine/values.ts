@@ -2,7 +2,7 @@
  * Firestore values: their type order and total order, equality as queries and array transforms see it,
  * validation and normalization of values a client writes, and storage sizes.
  */
-import { Code, MapValue, RpcError, Value } from './api';
+import { Code, RpcError, Value } from './api';
 import { checkTimestamp, timestampNanos, timestampSeconds } from './time';
 import { compareUtf8, comparePaths, isWellFormedUtf16, NameParser, utf8Length } from './paths';
 
@@ -84,7 +84,7 @@ export function typeOrder(value: Value): TypeOrder {
   }
 }
 
-export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
+export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' };
 
 export function isNumber(value: Value): boolean {
   return value.integerValue !== undefined && value.integerValue !== null
@@ -589,7 +589,7 @@ export function deleteField(fields: Record<string, Value>, path: readonly string
   const childFields = child.mapValue.fields ?? {};
   const updated = deleteField(childFields, path.slice(1));
   if (updated === childFields) return fields;
-  return { ...fields, [path[0]]: { mapValue: { fields: updated } as MapValue } };
+  return { ...fields, [path[0]]: { mapValue: { fields: updated } } };
 }
 
 export function fieldPathIsPrefix(prefix: readonly string[], path: readonly string[]): boolean {

@@ -206,7 +206,7 @@ export class RulesPolicy implements AccessPolicy {
       const ruleLines = new Set<number>();
       const properties = queryProperties(query);
       for (const branch of queryBranches(query.where)) {
-        const symbolic = symbolicDocument(base, collectionId as string, !!allDescendants, branch);
+        const symbolic = symbolicDocument(base, collectionId, !!allDescendants, branch);
         const activation: Activation = {
           request: new RequestMap(this, ctx, 'list', symbolic.path, undefined, properties),
           resource: mapOf({ __name__: symbolic.path, id: symbolic.id, data: branch.data }),
@@ -315,7 +315,7 @@ function symbolicDocument(base: string[], collectionId: string, collectionGroup:
  * recursive wildcard.
  */
 function matchSite(site: MatchSite, path: PathItem[], version: '1' | '2'): RValue[] | null {
-  const bindings: RValue[] = new Array(site.wildcardCount);
+  const bindings = new Array<RValue>(site.wildcardCount);
   const minRecursive = version === '2' ? 0 : 1;
   const match = (pi: number, qi: number): boolean => {
     if (pi === site.pattern.length) return qi === path.length;

@@ -191,7 +191,8 @@ function bidiStreaming<Req, Res>(open: (caller: Caller, output: StreamOutput<Res
 }
 
 function toStatus(error: unknown): grpc.ServerErrorResponse {
-  if (error instanceof RpcError) return statusError(error.code as number as grpc.status, error.message);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- Code's values are gRPC's status codes
+  if (error instanceof RpcError) return statusError(error.code as number, error.message);
   // Not an error the engine meant to raise: a bug in the emulator, reported as Google reports its own failures.
   console.error('[firestore-emulator] internal error:', error);
   const message = error instanceof Error ? error.message : String(error);

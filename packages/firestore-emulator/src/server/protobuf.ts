@@ -9,8 +9,7 @@ import { isUtf8 } from 'buffer';
 import * as protobuf from 'protobufjs';
 import { Code, RpcError } from '../engine/api';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const descriptor: protobuf.INamespace = require('@google-cloud/firestore/build/protos/v1.json');
+const descriptor = require('@google-cloud/firestore/build/protos/v1.json') as protobuf.INamespace;
 
 const root = protobuf.Root.fromJSON(descriptor);
 

@@ -12,7 +12,7 @@ const eq = (field: string, value: unknown): Filter => ({ fieldFilter: { field: {
 const op = (field: string, operator: string, value: unknown): Filter =>
   ({ fieldFilter: { field: { fieldPath: field }, op: operator, value: toValue(value) } }) as Filter;
 const and = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'AND', filters } });
-const or = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'OR', filters } }) as Filter;
+const or = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'OR', filters } });
 const ref = (path: string): Value => ({ referenceValue: name(path) });
 
 function query(collectionId: string, extra: Partial<StructuredQuery> = {}, allDescendants = false): StructuredQuery {
