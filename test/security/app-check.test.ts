@@ -31,6 +31,9 @@ beforeAll(async () => {
     BILLING_APP_URL: 'https://app.leadpulse.test',
     STRIPE_SECRET_KEY: 'sk_test_app_check',
     STRIPE_WEBHOOK_SECRET: 'whsec_app_check',
+    STRIPE_WEBHOOK_SECRET_PREVIOUS: 'none',
+    STRIPE_API_URL: 'https://api.stripe.com',
+    FUNCTIONS_REGION: 'us-central1',
   });
   // firebase-functions logs every verification (debug) and a warning for every refused token: asserted, not
   // printed. Its logger keeps the console methods it finds when loaded, so they are replaced before the import.
