@@ -25,7 +25,7 @@ export const seedDate = new Date(Date.UTC(2026, 0, 5, 9, 0, 0));
  * strings, booleans, null, arrays and plain objects. The demo-seed test checks this against firebase-admin.
  */
 function toValue(value: unknown, where: string): Value {
-  if (value === null) return { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
+  if (value === null) return { nullValue: 'NULL_VALUE' };
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { booleanValue: value };
   if (typeof value === 'number') return Number.isSafeInteger(value) && !Object.is(value, -0) ? { integerValue: String(value) } : { doubleValue: value };

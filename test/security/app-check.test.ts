@@ -39,7 +39,7 @@ beforeAll(async () => {
   // printed. Its logger keeps the console methods it finds when loaded, so they are replaced before the import.
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
   for (const method of ['log', 'debug', 'info'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
-  functions = (await import('../../functions/src/index')) as Record<string, unknown>;
+  functions = (await import('../../functions/src/index'));
   const appCheck = getAppCheck();
   // Two parameters, as firebase-admin's own: firebase-functions refuses to consume with a one-parameter verifyToken.
   appCheck.verifyToken = async (token: string, options?: VerifyAppCheckTokenOptions): Promise<VerifyAppCheckTokenResponse> => {

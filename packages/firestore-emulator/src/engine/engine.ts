@@ -781,7 +781,7 @@ function encodedSizeBound(value: unknown): number {
 }
 
 function firestoreDescriptor(): unknown {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   return require('@google-cloud/firestore/build/protos/v1.json');
 }
 

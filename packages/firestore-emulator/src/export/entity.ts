@@ -225,7 +225,7 @@ function convertValue(property: RawProperty, depth: number): Value {
       if (value.double !== undefined) return { doubleValue: value.double };
       if (value.reference !== undefined) return { referenceValue: value.reference };
       if (value.point !== undefined) throw new WireError(`${where}: a point without the GEORSS_POINT meaning`);
-      return { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
+      return { nullValue: 'NULL_VALUE' };
     case Meaning.Text:
       return { stringValue: text(required(value.bytes, 'TEXT'), `${where}: the string`) };
     case Meaning.GdWhen: {

@@ -35,7 +35,7 @@ export class WireReader {
     const tag = this.varint();
     const type = Number(tag & 7n);
     if (type > WireType.EndGroup) throw new WireError(`unsupported wire type ${type}`);
-    return { field: Number(tag >> 3n), type: type as WireType };
+    return { field: Number(tag >> 3n), type: type };
   }
 
   varint(): bigint {

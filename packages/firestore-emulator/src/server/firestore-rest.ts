@@ -64,7 +64,7 @@ export async function handleFirestoreRest(state: EmulatorState, request: Incomin
     const caller = callerFromAuthorization(request.headers.authorization);
     const message = await buildRequest(route, values, url.searchParams, request);
     if (!isRpcName(route.rpc)) throw unimplemented(route.rpc);
-    const method: RpcMethod<object, unknown> = rpcMethods[route.rpc];
+    const method: RpcMethod<object> = rpcMethods[route.rpc];
     const result = await method.run(state, message, caller);
     const body = method.streaming
       ? (result as object[]).map((item) => toProtoJson(route.responseType, item))

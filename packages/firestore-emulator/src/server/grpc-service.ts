@@ -62,7 +62,7 @@ function implementation(state: EmulatorState): grpc.UntypedServiceImplementation
       (caller, output: StreamOutput<google.firestore.v1.IWriteResponse>) => new WriteSession(state, caller, output),
     ),
   };
-  for (const [name, method] of Object.entries(rpcMethods) as [string, RpcMethod<object, unknown>][]) {
+  for (const [name, method] of Object.entries(rpcMethods) as [string, RpcMethod<object>][]) {
     const run = (request: object, caller: Caller) => method.run(state, request, caller);
     handlers[name] = method.streaming ? serverStreaming(run as (request: object, caller: Caller) => Promise<unknown[]>) : unary(run);
   }

@@ -119,7 +119,7 @@ export const rpcMethods = {
   PartitionQuery: unary(async () => {
     throw unimplemented('PartitionQuery');
   }),
-} satisfies Record<string, RpcMethod<never, unknown>>;
+} satisfies Record<string, RpcMethod>;
 
 export type RpcName = keyof typeof rpcMethods;
 

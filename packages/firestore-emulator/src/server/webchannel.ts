@@ -23,7 +23,6 @@
  */
 import { randomBytes } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
-import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 import { z } from 'zod';
 import { Caller, Code, RpcError } from '../engine/api';
 import { callerFromAuthorization } from './auth';
@@ -52,13 +51,13 @@ const STREAMS = {
     request: 'google.firestore.v1.ListenRequest',
     response: 'google.firestore.v1.ListenResponse',
     open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> =>
-      new ListenSession(state, caller, output as StreamOutput<google.firestore.v1.IListenResponse>),
+      new ListenSession(state, caller, output),
   },
   Write: {
     request: 'google.firestore.v1.WriteRequest',
     response: 'google.firestore.v1.WriteResponse',
     open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> =>
-      new WriteSession(state, caller, output as StreamOutput<google.firestore.v1.IWriteResponse>),
+      new WriteSession(state, caller, output),
   },
 } as const;
 type StreamName = keyof typeof STREAMS;

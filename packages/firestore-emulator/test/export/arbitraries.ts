@@ -21,7 +21,7 @@ const fieldName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }).fi
 const micros = fc.bigInt({ min: -62_135_596_800_000_000n, max: 253_402_300_799_999_999n });
 
 const scalar: fc.Arbitrary<Value> = fc.oneof(
-  fc.constant<Value>({ nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] }),
+  fc.constant<Value>({ nullValue: 'NULL_VALUE' }),
   fc.boolean().map((b) => ({ booleanValue: b })),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => ({ integerValue: n.toString() })),
   fc.double().map((d) => ({ doubleValue: d })),
