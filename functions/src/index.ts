@@ -134,18 +134,18 @@ export const cancelOrganizationDeletion = onCall({ ...sizing.longCallable, ...ap
   privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling, membershipDeps().maxOrgsPerOwner), requireCaller(request), request.data),
 );
 export const deleteMyAccount = onCall({ ...sizing.longCallable, ...oneShot, secrets: stripeSecrets }, (request) =>
-  accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+  accounts.deleteMyAccount(accounts.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 export const eraseUser = onCall({ ...sizing.longCallable, ...oneShot, secrets: stripeSecrets }, (request) =>
-  accounts.eraseUser(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+  accounts.eraseUser(accounts.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 // Auth's user-deleted event exists only as a v1 trigger: its region and options are set here, not globally.
 export const onAuthUserDeleted = functionsV1
   .region(functionsRegion)
   .runWith({ ...authTriggerOptions, secrets: stripeSecrets })
   .auth.user()
-  .onDelete((user) => accounts.onAuthUserDeleted(privacy.accountDeletionDeps(cancelSubscription), user.uid));
+  .onDelete((user) => accounts.onAuthUserDeleted(accounts.accountDeletionDeps(cancelSubscription), user.uid));
 export const retention = onSchedule({ ...sizing.retention, schedule: 'every 6 hours', secrets: stripeSecrets }, async () => {
-  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(cancelSubscription, closeBilling)));
+  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(closeBilling, accounts.resumeAccountDeletion(accounts.accountDeletionDeps(cancelSubscription)))));
   logHeartbeat('retention');
 });
