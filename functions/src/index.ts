@@ -121,15 +121,13 @@ export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] 
   privacy.handleUnsubscribeRequest(privacy.unsubscribeDeps(), req, res),
 );
 
-// Deleting an organization (or the account of its only member) cancels its Stripe subscriptions at once.
-const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
-// Purging it ends its billing for good: subscriptions cancelled, Stripe customers deleted, links and ledger cleaned.
-const closeBilling = (orgId: string) => billing.closeOrgBilling(billing.stripeDeps(), orgId);
+// Organization deletion's hooks into billing (billing/deletion-hooks.ts), with the Stripe client of each call.
+const cancelSubscription = billing.cancelSubscriptionHook(billing.stripeDeps);
+const closeBilling = billing.closeBillingHook(billing.stripeDeps);
+const reconcileBilling = billing.reconcileBillingHook(billing.billingDeps);
 export const requestOrganizationDeletion = onCall({ ...oneShot, secrets: stripeSecrets }, (request) =>
   privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
-// Cancelling it re-applies the Stripe events parked meanwhile, so billing comes back from Stripe's truth.
-const reconcileBilling = async (orgId: string) => (await billing.reapplyUnmatchedOfOrg(billing.billingDeps(), orgId)).length;
 export const cancelOrganizationDeletion = onCall({ ...sizing.longCallable, ...appChecked, secrets: stripeSecrets }, (request) =>
   privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling, membershipDeps().maxOrgsPerOwner), requireCaller(request), request.data),
 );
