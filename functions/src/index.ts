@@ -24,7 +24,7 @@ initializeApp();
 // Region, instance caps, timeouts and concurrency: common/deployment.ts (docs/operations.md).
 setGlobalOptions(globalOptions);
 
-// App Check (README, "App Check"): every callable and exportData refuse requests that do not come from the
+// App Check (docs/access-contract.md, "App Check"): every callable and exportData refuse requests that do not come from the
 // LeadPulse app; the one-shot actions also consume the token, so a captured request cannot be replayed.
 const enforceAppCheck = defineBoolean('ENFORCE_APP_CHECK', {
   default: true,
@@ -105,7 +105,7 @@ export const billingGraceSweep = onSchedule({ ...sizing.billingGraceSweep, sched
   logHeartbeat('billingGraceSweep');
 });
 
-// Privacy promises (issue 7): README, "Privacy promises".
+// Privacy promises: docs/privacy.md.
 export const eraseContact = onCall({ ...sizing.longCallable, ...appChecked }, (request) =>
   privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data),
 );

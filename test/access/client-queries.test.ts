@@ -1,5 +1,5 @@
 /**
- * The queries the README documents for clients ("Queries", and the operators' view of unmatched Stripe events),
+ * The queries docs/access-contract.md documents for clients ("Queries", and the operators' view of unmatched Stripe events),
  * run as their callers under firestore.rules. On the offline emulator firestore.indexes.json is enforced as in
  * production, so each one passing proves the file covers it; and without the index it needs, a query fails
  * with FAILED_PRECONDITION naming the very entry to put back into the file.

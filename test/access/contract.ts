@@ -1,5 +1,5 @@
 /**
- * The access contract (../shared/spec/access-matrix.md) as ONE table, and the oracle derived from it. The
+ * The access contract (docs/access-contract.md) as ONE table, and the oracle derived from it. The
  * matrix suite, the property tests and the printed matrix are all generated from `contract` below; the rules
  * are never consulted here. Read it side by side with the spec's "Documents" table.
  */

@@ -2,7 +2,7 @@
  * Issue 13, findings 1 and 4: after a person's account is deleted, or an organization is purged, every document
  * of the database and every object the local Stripe holds is searched for any value derived from the person's
  * e-mail, uid or name (sha256 hashes included), or from the organization's id; only what the retention table
- * allows may be found (README, "Retention table").
+ * allows may be found (docs/privacy.md, "Retention table").
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

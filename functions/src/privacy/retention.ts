@@ -45,7 +45,7 @@ export type RetentionRule = ExpiryRule | RequestRule;
 /** An account deletion request older than this is a run that stopped; the job finishes it. */
 export const STALE_ACCOUNT_DELETION_MS = 15 * 60 * 1000;
 
-/** The retention table: every class of data the backend deletes on a schedule, and when (printed in the README). */
+/** The retention table: every class of data the backend deletes on a schedule, and when (printed in docs/privacy.md). */
 export const retentionTable: readonly RetentionRule[] = [
   {
     kind: 'organizations',
