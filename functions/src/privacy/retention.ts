@@ -221,9 +221,7 @@ async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTim
   const base: Query = 'collection' in rule.source ? db.collection(rule.source.collection) : db.collectionGroup(rule.source.collectionGroup);
   const cutoff = Timestamp.fromMillis(now.getTime() - rule.days * DAY_MS);
   const query = base.where(rule.field, '<', cutoff).orderBy(rule.field);
-  return withBulkWriter(db, deps, (writer) =>
-    drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime),
-  );
+  return withBulkWriter(db, deps, (writer) => drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime));
 }
 
 /** Purges the organizations whose grace period is over; false if the budget ran out first. */
