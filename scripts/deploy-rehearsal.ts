@@ -165,6 +165,7 @@ function sortKeys(value: unknown): unknown {
 
 const deployBuild = z.looseObject({
   endpoints: z.record(z.string(), z.record(z.string(), z.unknown())),
+  params: z.array(z.looseObject({ name: z.string() })).optional(),
 });
 export type DeployBuild = z.infer<typeof deployBuild>;
 
@@ -235,8 +236,18 @@ export function manifestDifferences(discovered: DeployBuild, expected: DeployBui
       }
     }
   }
-  const { endpoints: _found, ...discoveredRest } = discovered;
-  const { endpoints: _declared, ...expectedRest } = expected;
+  // Params by name: their order in the build is the order the modules defining them load, which means nothing.
+  const foundParams = paramsByName(discovered.params);
+  const declaredParams = paramsByName(expected.params);
+  for (const name of [...new Set([...foundParams.keys(), ...declaredParams.keys()])].sort()) {
+    const found = foundParams.get(name);
+    const declared = declaredParams.get(name);
+    if (declared === undefined) differences.push(`param ${name}: discovered, missing from the manifest`);
+    else if (found === undefined) differences.push(`param ${name}: in the manifest, not discovered`);
+    else if (!isDeepStrictEqual(found, declared)) differences.push(`param ${name}: discovered ${JSON.stringify(found)}, manifest ${JSON.stringify(declared)}`);
+  }
+  const { endpoints: _found, params: _foundParams, ...discoveredRest } = discovered;
+  const { endpoints: _declared, params: _declaredParams, ...expectedRest } = expected;
   for (const key of [...new Set([...Object.keys(discoveredRest), ...Object.keys(expectedRest)])].sort()) {
     if (!isDeepStrictEqual(discoveredRest[key], expectedRest[key])) {
       differences.push(`${key}: discovered ${JSON.stringify(discoveredRest[key])}, manifest ${JSON.stringify(expectedRest[key])}`);
@@ -246,7 +257,13 @@ export function manifestDifferences(discovered: DeployBuild, expected: DeployBui
 }
 
 export function formatManifest(manifest: DeployBuild): string {
-  return `${JSON.stringify(sortKeys(manifest), null, 2)}\n`;
+  const params = manifest.params && [...paramsByName(manifest.params).values()];
+  return `${JSON.stringify(sortKeys({ ...manifest, ...(params ? { params } : {}) }), null, 2)}\n`;
+}
+
+/** The build's params keyed by name, in name order. */
+function paramsByName(params: DeployBuild['params']): Map<string, Record<string, unknown>> {
+  return new Map((params ?? []).map((param) => [param.name, param] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** firestore.rules through our compiler; firestore.indexes.json through its schema. */

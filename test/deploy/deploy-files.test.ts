@@ -121,8 +121,32 @@ describe('manifest comparison', () => {
       'endpoint a.timeoutSeconds: discovered 540, manifest 60',
       'endpoint b: in the manifest, not discovered',
       'endpoint c: discovered, missing from the manifest',
-      'params: discovered [{"name":"P","type":"int","default":3}], manifest [{"name":"P","type":"int"}]',
+      'param P: discovered {"name":"P","type":"int","default":3}, manifest {"name":"P","type":"int"}',
     ]);
+  });
+
+  it('compares params by name, not by the order the modules defining them load; names one added or gone', () => {
+    const two: DeployBuild = {
+      ...manifest,
+      params: [
+        { name: 'P', type: 'int' },
+        { name: 'Q', type: 'string' },
+      ],
+    };
+    expect(
+      manifestDifferences(
+        {
+          ...two,
+          params: [
+            { name: 'Q', type: 'string' },
+            { name: 'P', type: 'int' },
+          ],
+        },
+        two,
+      ),
+    ).toEqual([]);
+    expect(manifestDifferences(two, manifest)).toEqual(['param Q: discovered, missing from the manifest']);
+    expect(manifestDifferences(manifest, two)).toEqual(['param Q: in the manifest, not discovered']);
   });
 });
 
