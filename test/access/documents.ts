@@ -284,7 +284,9 @@ export const documentKinds: Record<KindId, DocumentKind> = {
         { name: 'status changed', data: { ...base, status: 'deleting' }, rulesOnly: 'status is server-owned' },
         { name: 'ownerUid changed', data: { ...base, ownerUid: 'u-admin-a' }, rulesOnly: 'ownerUid is server-owned' },
         { name: 'access changed', data: { ...base, access: 'read_only' }, rulesOnly: 'access is server-owned' },
-        { name: 'name with a leading space', data: { name: ' Acme' }, rulesOnly: 'zod trims names; the client sends the trimmed value' },
+        { name: 'name with a leading space', data: { name: ' Acme' } },
+        { name: 'name of one no-break space (U+00A0)', data: { name: '\u00a0' } },
+        { name: 'name ending with a zero-width space (U+200B)', data: { name: 'Acme\u200b' } },
       ];
     },
   },
@@ -335,6 +337,8 @@ export const documentKinds: Record<KindId, DocumentKind> = {
       return [
         { name: 'privilege field role', data: { ...base, role: 'owner' } },
         { name: 'displayName on two lines', data: { ...base, displayName: 'a\nb' } },
+        { name: 'displayName of one ideographic space (U+3000)', data: { ...base, displayName: '\u3000' } },
+        { name: 'displayName with a line separator (U+2028)', data: { ...base, displayName: 'a\u2028b' } },
         { name: 'createdAt changed', data: { ...base, createdAt: NOW }, rulesOnly: 'createdAt unchanged' },
         { name: 'updatedAt chosen by the client', data: { ...base, updatedAt: past }, rulesOnly: 'updatedAt is the request time' },
       ];

@@ -22,6 +22,7 @@ import {
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
+import { logError } from '../common/logging';
 import { writeAuditEntry } from '../orgs/audit';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../privacy/bulk';
 import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps, type PreparedOrgDeletion } from '../privacy/org-deletion';
@@ -279,15 +280,20 @@ export async function eraseUser(deps: AccountDeletionDeps, caller: Caller, data:
   return deleteAccount(deps, args.uid, 'operator', args.reason);
 }
 
+/** The log message of a failed Auth trigger (an alert policy matches it: docs/operations.md). */
+export const AUTH_TRIGGER_FAILED_MESSAGE = 'account deletion after Auth user deletion failed; the trigger is retried';
+
 /**
  * The Auth user-deleted trigger: the same deletion when the user was deleted another way (console, Admin SDK).
- * A refusal (sole owner of a shared organization) is logged with the organizations, for an operator to resolve.
+ * Deployed with retries (failurePolicy): a failure is logged with the uid an operator needs (to resolve a refusal,
+ * e.g. transfer the organization of a sole owner, or run eraseUser) and rethrown, so the event is delivered again
+ * until it succeeds; deleteAccount is idempotent, so a retry after a partial run finishes the same deletion.
  */
 export async function onAuthUserDeleted(deps: AccountDeletionDeps, uid: string): Promise<AccountDeletionResult> {
   try {
     return await deleteAccount(deps, uid, 'auth');
   } catch (error) {
-    logger.error('account deletion after Auth user deletion failed', { error: String(error), details: (error as HttpsError).details });
+    logError(AUTH_TRIGGER_FAILED_MESSAGE, error, { uid, details: error instanceof HttpsError ? error.details : null });
     throw error;
   }
 }

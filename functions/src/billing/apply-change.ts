@@ -3,11 +3,13 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import {
   billingRecordSchema,
-  organizationSchema,
+  organizationStateSchema,
   paths,
   stripeCustomerSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
+  STRIPE_EVENT_RECORD_VERSION,
+  SUBSCRIPTION_MIRROR_VERSION,
   type BillingChange,
   type EventOutcome,
   type EventOutcomeReason,
@@ -107,6 +109,8 @@ export async function processChange(
     const link = linkRef && linkSnapshot ? { ref: linkRef, value: readDocument(stripeCustomerSchema, linkSnapshot) } : null;
     const effect = await planEffect(deps, tx, event, change, link, now);
     const record: StripeEventRecord = stripeEventRecordSchema.parse({
+      // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
+      schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
       type: event.type,
       created: event.created,
       livemode: event.livemode,
@@ -120,7 +124,8 @@ export async function processChange(
       replayCount: previous ? previous.replayCount + 1 : 0,
     });
     // The ledger entry is staged first and the effect after it; both go out in the one commit.
-    if (previous) tx.set(ledgerRef, record);
+    // Merged: fields a newer release wrote (unknown to this one) survive its replay.
+    if (previous) tx.set(ledgerRef, record, { merge: true });
     else tx.create(ledgerRef, record);
     effect.write();
     return { eventId: event.id, outcome: effect.outcome, reason: effect.reason, orgId: effect.orgId, duplicate: false };
@@ -204,7 +209,7 @@ async function planSubscriptionSync(
   const orgRef = db.doc(paths.org(target.orgId));
   const mirrorRef = db.doc(paths.subscription(target.orgId));
   const [orgSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, mirrorRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   if (!org) return skip('ignored', 'org_missing', target.orgId);
   // Nothing is written under an organization being purged; cancelling its deletion re-applies the event.
   if (org.status === 'deleting') return skip('unmatched', 'org_deleting', target.orgId);
@@ -227,6 +232,7 @@ async function planSubscriptionSync(
     now,
   });
   const next: SubscriptionMirror = {
+    schemaVersion: Math.max(mirror?.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION),
     customerId: mirror?.customerId ?? target.customerId,
     customerDeleted: mirror?.customerDeleted ?? false,
     ...fields,
@@ -241,7 +247,8 @@ async function planSubscriptionSync(
     reason: null,
     orgId: target.orgId,
     write: () => {
-      tx.set(mirrorRef, subscriptionMirrorSchema.parse(next));
+      // Merged: fields a newer release wrote (unknown to this one) survive, during a rolling deploy or a rollback.
+      tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
       if (plan !== org.plan) tx.update(orgRef, { plan });
       writeAccess?.(access);
       if (auditableChange(mirror, next, org.access, access)) {
@@ -293,7 +300,7 @@ async function planCustomerDeletion(
   const orgRef = db.doc(paths.org(deletion.orgId));
   const mirrorRef = db.doc(paths.subscription(deletion.orgId));
   const [orgSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, mirrorRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
   const tombstone = () => {
     if (!deletion.alreadyDeleted) tx.update(deletion.linkRef, { deletedAt: Timestamp.fromDate(now) });

@@ -7,6 +7,7 @@ import {
   subscriptionMirrorSchema,
   type SubscriptionMirror,
 } from '@leadpulse/model';
+import { logError } from '../common/logging';
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
 import { writeAuditEntry } from '../orgs/audit';
@@ -92,7 +93,11 @@ export async function createCheckoutSession(
     .catch((error: unknown) => {
       throw asCallableError(error);
     });
-  if (!session.url) throw new HttpsError('internal', `Stripe returned checkout session ${session.id} without a URL`);
+  if (!session.url) {
+    const error = new HttpsError('internal', 'Stripe returned a checkout session without a URL; try again');
+    logError('checkout session without a URL', error, { sessionId: session.id, orgId: args.orgId });
+    throw error;
+  }
 
   await deps.db.runTransaction(async (tx) => {
     writeAuditEntry(

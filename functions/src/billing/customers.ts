@@ -1,16 +1,17 @@
 import { Timestamp } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
-  organizationSchema,
+  organizationStateSchema,
   paths,
   serverCollections,
   stripeCustomerSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
-  type StripeEventRecord,
+  SUBSCRIPTION_MIRROR_VERSION,
   type SubscriptionMirror,
 } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
+import { skipItem, type SkippedItem } from '../common/logging';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { processChange, type BillingDeps, type ProcessResult } from './apply-change';
@@ -47,7 +48,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
   const mirrorRef = db.doc(paths.subscription(link.orgId));
   await db.runTransaction(async (tx) => {
     const [orgSnapshot, linkSnapshot, mirrorSnapshot] = await tx.getAll(orgRef, linkRef, mirrorRef);
-    const org = readDocument(organizationSchema, orgSnapshot);
+    const org = readDocument(organizationStateSchema, orgSnapshot);
     if (!org) throw new HttpsError('not-found', `organization ${link.orgId} does not exist`);
     if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
     const existingLink = readDocument(stripeCustomerSchema, linkSnapshot);
@@ -70,8 +71,9 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
     const writeAccess = access === org.access ? null : await prepareAccessUpdate(db, tx, link.orgId);
     createLink();
     const next: SubscriptionMirror = mirror
-      ? { ...mirror, customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
+      ? { ...mirror, schemaVersion: Math.max(mirror.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION), customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
       : {
+          schemaVersion: SUBSCRIPTION_MIRROR_VERSION,
           customerId: link.customerId,
           customerDeleted: false,
           subscriptionId: null,
@@ -88,7 +90,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
           lastEventCreated: 0,
           updatedAt: Timestamp.fromDate(now),
         };
-    tx.set(mirrorRef, subscriptionMirrorSchema.parse(next));
+    tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
     writeAccess?.(access);
     if (link.auditActorUid !== null) {
       writeAuditEntry(
@@ -124,6 +126,23 @@ export function reapplyUnmatchedOfOrg(deps: BillingDeps, orgId: string): Promise
   return reapplyUnmatchedWhere(deps, 'orgId', orgId);
 }
 
+/**
+ * Some parked events could not be re-applied (each was reported and logged); every other one was. Thrown after
+ * all of them were tried, so a caller that needs all of them (cancelling a deletion) learns it did not get them.
+ */
+export class ReapplyIncomplete extends Error {
+  constructor(
+    readonly results: ProcessResult[],
+    readonly failures: SkippedItem[],
+  ) {
+    super(`${failures.length} parked Stripe events could not be re-applied: ${failures.map((failure) => failure.item).join(', ')}`);
+    this.name = 'ReapplyIncomplete';
+  }
+}
+
+/** What the ledger's order needs of an entry; an entry without it cannot be placed, and is reported. */
+export const ledgerOrderSchema = stripeEventRecordSchema.pick({ created: true });
+
 async function reapplyUnmatchedWhere(deps: BillingDeps, field: 'customerId' | 'orgId', value: string): Promise<ProcessResult[]> {
   const snapshot = await deps.db
     .collection(serverCollections.stripeEvents)
@@ -131,11 +150,25 @@ async function reapplyUnmatchedWhere(deps: BillingDeps, field: 'customerId' | 'o
     .where('outcome', '==', 'unmatched')
     .limit(REAPPLY_LIMIT)
     .get();
-  const entries = snapshot.docs
-    .map((doc) => ({ id: doc.id, record: readDocument(stripeEventRecordSchema, doc) as StripeEventRecord }))
-    .sort((a, b) => a.record.created - b.record.created || a.id.localeCompare(b.id));
+  const failures: SkippedItem[] = [];
+  const entries: Array<{ id: string; created: number }> = [];
+  for (const doc of snapshot.docs) {
+    try {
+      entries.push({ id: doc.id, created: (readDocument(ledgerOrderSchema, doc) ?? { created: 0 }).created });
+    } catch (error) {
+      failures.push(skipItem('reapplyUnmatched', doc.ref.path, error));
+    }
+  }
+  entries.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
   const results: ProcessResult[] = [];
-  for (const entry of entries) results.push(await replayLedgerEntry(deps, entry.id));
+  for (const entry of entries) {
+    try {
+      results.push(await replayLedgerEntry(deps, entry.id));
+    } catch (error) {
+      failures.push(skipItem('reapplyUnmatched', paths.stripeEvent(entry.id), error));
+    }
+  }
+  if (failures.length > 0) throw new ReapplyIncomplete(results, failures);
   return results;
 }
 

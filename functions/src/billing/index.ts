@@ -2,7 +2,7 @@
 export { cancelOrgSubscriptions } from './cancel-subscription';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
-export { sweepLapsedGrace } from './grace-sweep';
+export { logGraceSweepReport, sweepLapsedGrace } from './grace-sweep';
 export { linkStripeCustomer, replayStripeEvents } from './operators';
-export { billingDeps, checkoutDeps, stripeDeps, stripeSecretKey, stripeWebhookSecret, webhookDeps } from './runtime';
+export { billingAppUrl, billingDeps, checkoutDeps, stripeDeps, stripeSecretKey, stripeWebhookSecret, webhookDeps } from './runtime';
 export { serveStripeWebhook } from './webhook';

@@ -2,16 +2,16 @@ import { HttpsError } from 'firebase-functions/v2/https';
 import {
   linkStripeCustomerArgsSchema,
   replayStripeEventsArgsSchema,
+  paths,
   serverCollections,
-  stripeEventRecordSchema,
-  type StripeEventRecord,
   type EventOutcome,
   type EventOutcomeReason,
 } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
+import { skipItem, type SkippedItem } from '../common/logging';
 import type { BillingDeps, ProcessResult } from './apply-change';
-import { linkCustomerToOrg, replayLedgerEntry } from './customers';
+import { ReapplyIncomplete, ledgerOrderSchema, linkCustomerToOrg, replayLedgerEntry } from './customers';
 
 /** Operator status comes only from a custom claim the backend sets with the Admin SDK. */
 function requireOperator(caller: Caller): void {
@@ -25,6 +25,13 @@ export interface ReplayReport {
   /** Why the replay of this entry failed (the entry is left as it was). */
   error: string | null;
 }
+
+const failedReport = (failure: SkippedItem): ReplayReport => ({
+  eventId: failure.item.split('/').pop() ?? failure.item,
+  outcome: null,
+  reason: null,
+  error: failure.error,
+});
 
 const reportOf = (result: ProcessResult): ReplayReport => ({
   eventId: result.eventId,
@@ -53,8 +60,14 @@ export async function linkStripeCustomer(
       { idempotencyKey: `link-customer-${args.customerId}-${args.orgId}` },
     );
   }
-  const results = await linkCustomerToOrg(deps, { orgId: args.orgId, customerId: args.customerId, auditActorUid: caller.uid });
-  return { reapplied: results.map(reportOf) };
+  try {
+    const results = await linkCustomerToOrg(deps, { orgId: args.orgId, customerId: args.customerId, auditActorUid: caller.uid });
+    return { reapplied: results.map(reportOf) };
+  } catch (error) {
+    // Linked, and every event that could be re-applied was: the operator gets both parts of the report.
+    if (!(error instanceof ReapplyIncomplete)) throw error;
+    return { reapplied: [...error.results.map(reportOf), ...error.failures.map(failedReport)] };
+  }
 }
 
 /**
@@ -65,23 +78,31 @@ export async function replayStripeEvents(deps: BillingDeps, caller: Caller, data
   requireOperator(caller);
   const args = parseArgs(replayStripeEventsArgsSchema, data);
   let eventIds: string[];
+  const unreadable: ReplayReport[] = [];
   if ('eventIds' in args) {
     eventIds = args.eventIds;
   } else {
     let query = deps.db.collection(serverCollections.stripeEvents).where('outcome', '==', args.outcome);
     if (args.customerId) query = query.where('customerId', '==', args.customerId);
     const snapshot = await query.limit(args.limit).get();
-    eventIds = snapshot.docs
-      .map((doc) => ({ id: doc.id, created: (readDocument(stripeEventRecordSchema, doc) as StripeEventRecord).created }))
-      .sort((a, b) => a.created - b.created || a.id.localeCompare(b.id))
-      .map((entry) => entry.id);
+    const entries: Array<{ id: string; created: number }> = [];
+    for (const doc of snapshot.docs) {
+      try {
+        entries.push({ id: doc.id, created: (readDocument(ledgerOrderSchema, doc) ?? { created: 0 }).created });
+      } catch (error) {
+        unreadable.push(failedReport(skipItem('replayStripeEvents', doc.ref.path, error)));
+      }
+    }
+    eventIds = entries.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id)).map((entry) => entry.id);
   }
-  const results: ReplayReport[] = [];
+  const results: ReplayReport[] = [...unreadable];
   for (const eventId of eventIds) {
     try {
       results.push(reportOf(await replayLedgerEntry(deps, eventId)));
     } catch (error) {
-      results.push({ eventId, outcome: null, reason: null, error: (error as Error).message });
+      // An id the operator named that has no entry is their input, not a fault to alert on.
+      const missing = error instanceof HttpsError && error.code === 'not-found';
+      results.push(failedReport(missing ? { item: eventId, error: error.message } : skipItem('replayStripeEvents', paths.stripeEvent(eventId), error)));
     }
   }
   return { results };

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { logger } from 'firebase-functions';
 import { paths, stripeEventRecordSchema, type EventOutcome } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
+import { logError } from '../common/logging';
 import { processChange, type BillingDeps } from './apply-change';
 import { billingChangeOf, isHandledEventType, parseStripeEvent } from './stripe-objects';
 
@@ -76,7 +77,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, request: WebhookReq
     if (result.outcome === 'unmatched') logger.warn('stripe event unmatched', { eventId: id, type, reason: result.reason, orgId: result.orgId });
     return { status: 200, body: { received: true, duplicate: result.duplicate, outcome: result.outcome } };
   } catch (error) {
-    logger.error('stripe event failed; Stripe will retry', { eventId: id, type, error: (error as Error).message });
+    logError('stripe event failed; Stripe will retry', error, { eventId: id, type });
     return { status: 500, body: { error: 'processing failed; Stripe will retry' } };
   }
 }

@@ -6,7 +6,7 @@ import {
   inviteMemberArgsSchema,
   inviteSchema,
   memberSchema,
-  organizationSchema,
+  organizationStateSchema,
   paths,
   revokeInvitationArgsSchema,
   type InvitationLink,
@@ -103,7 +103,7 @@ export async function acceptInvitation(
   return db.runTransaction(async (tx) => {
     const [orgSnapshot, inviteSnapshot, memberSnapshot] = await tx.getAll(orgRef, inviteRef, memberRef);
     const invite = readDocument(inviteSchema, inviteSnapshot);
-    const org = readDocument(organizationSchema, orgSnapshot);
+    const org = readDocument(organizationStateSchema, orgSnapshot);
     // A wrong token reads exactly like a missing invitation: the link is the only proof of being invited.
     if (!invite || !org || !sameDigest(invite.tokenHash, sha256Hex(args.token))) throw noSuchInvitation();
     const now = deps.clock();

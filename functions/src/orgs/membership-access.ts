@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Firestore, Transaction, type DocumentReference } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { memberSchema, organizationSchema, paths, type Member, type Organization, type Role } from '@leadpulse/model';
+import { memberSchema, organizationStateSchema, paths, type Member, type OrganizationState, type Role } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -60,7 +60,7 @@ export function sameDigest(a: string, b: string): boolean {
 }
 
 export interface CallerMembership {
-  org: Organization;
+  org: OrganizationState;
   orgRef: DocumentReference;
   member: Member;
   memberRef: DocumentReference;
@@ -81,7 +81,7 @@ export async function requireCallerMembership(
   const orgRef = db.doc(paths.org(orgId));
   const memberRef = db.doc(paths.member(orgId, caller.uid));
   const [orgSnapshot, memberSnapshot] = await tx.getAll(orgRef, memberRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   const member = readDocument(memberSchema, memberSnapshot);
   if (!org || !member) throw new HttpsError('permission-denied', 'you are not a member of this organization');
   if (!roles.includes(member.role)) {

@@ -13,6 +13,8 @@ import { HttpsError } from 'firebase-functions/v2/https';
 import { collectionGroups, exportQuerySchema, paths, type ExportQuery } from '@leadpulse/model';
 import type { Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
+import { logError } from '../common/logging';
+import { chargeRateLimits, exportLimits } from '../common/rate-limit';
 import { writeAuditEntry } from '../orgs/audit';
 import { requireCallerMembership } from '../orgs/membership-access';
 import { compareDocumentIds } from './bulk';
@@ -84,6 +86,8 @@ export async function handleExportRequest(deps: ExportDeps, req: IncomingMessage
     await writeLine(res, { complete: true, documents: count });
     res.end();
   } catch (error) {
+    // A client that went away is no fault of ours; anything else is.
+    if (!res.destroyed) logError('export failed after it started; the client gets no closing line', error);
     // The status is sent already: cutting the connection is how the client learns (no closing line).
     res.destroy(error instanceof Error ? error : new Error(String(error)));
   }
@@ -120,6 +124,8 @@ async function recordOrgExport(deps: ExportDeps, caller: Caller, orgId: string, 
   const { db } = deps;
   await db.runTransaction(async (tx) => {
     await requireCallerMembership(db, tx, orgId, caller, ['owner', 'admin']);
+    const count = await chargeRateLimits(db, tx, [{ limit: exportLimits.perUser, subject: caller.uid }, { limit: exportLimits.perOrg, subject: orgId }], now);
+    count();
     writeAuditEntry(db, tx, orgId, { action: 'privacy.org_exported', actorUid: caller.uid, targetId: orgId }, now);
   });
 }
@@ -129,6 +135,8 @@ async function recordSelfExport(deps: ExportDeps, caller: Caller, now: Date): Pr
   const { db } = deps;
   await db.runTransaction(async (tx) => {
     const memberships = await tx.get(membershipsOf(db, caller.uid));
+    const count = await chargeRateLimits(db, tx, [{ limit: exportLimits.perUser, subject: caller.uid }], now);
+    count();
     for (const membership of memberships.docs) {
       const orgId = membership.ref.parent.parent?.id;
       if (!orgId) continue;
@@ -198,7 +206,13 @@ function refuse(res: ServerResponse, error: unknown): void {
     status = error.httpErrorCode.status;
     body = { error: error.message };
   }
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  if (status >= 500) logError('export failed before it started', error);
+  const retryAfter = error instanceof HttpsError && error.code === 'resource-exhausted' ? (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
+  });
   res.end(JSON.stringify(body));
 }
 

@@ -1,13 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import * as logger from 'firebase-functions/logger';
 import { HttpsError } from 'firebase-functions/v2/https';
 import { z } from 'zod';
 import { marketingConsentSchema, paths, setMarketingConsentArgsSchema, uidSchema, type MarketingConsent } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
+import { logError } from '../common/logging';
 
 export interface MarketingDeps {
   db: Firestore;
@@ -131,7 +131,7 @@ export async function handleUnsubscribeRequest(deps: UnsubscribeDeps, req: Incom
     await optOut(deps, check.uid);
     return reply(res, 200, 'You are unsubscribed from LeadPulse marketing e-mail.');
   } catch (error) {
-    logger.error('unsubscribe failed', { error: String(error) });
+    logError('unsubscribe failed', error);
     return reply(res, 500, 'Something went wrong; please try again.');
   }
 }

@@ -1,21 +1,21 @@
 import { FieldValue, Timestamp, type Firestore, type Transaction } from 'firebase-admin/firestore';
-import * as logger from 'firebase-functions/logger';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
   cancelOrganizationDeletionArgsSchema,
   memberSchema,
-  organizationSchema,
+  organizationStateSchema,
   orgDeletionRequestSchema,
   paths,
   requestOrganizationDeletionArgsSchema,
   subscriptionMirrorSchema,
   type AccessState,
   type OrgDeletionRequest,
-  type Organization,
+  type OrganizationState,
 } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
+import { logError } from '../common/logging';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { statusForAccess } from '../billing/subscription-state';
@@ -36,7 +36,7 @@ export interface OrgDeletionDeps {
 }
 
 export interface PreparedOrgDeletion {
-  org: Organization | null;
+  org: OrganizationState | null;
   /** The deletion already requested, if any. */
   existing: OrgDeletionRequest | null;
   /**
@@ -51,7 +51,7 @@ export async function prepareOrgDeletion(db: Firestore, tx: Transaction, orgId: 
   const orgRef = db.doc(paths.org(orgId));
   const requestRef = db.doc(paths.deletionRequest(orgId));
   const [orgSnapshot, requestSnapshot] = await tx.getAll(orgRef, requestRef);
-  const org = readDocument(organizationSchema, orgSnapshot);
+  const org = readDocument(organizationStateSchema, orgSnapshot);
   const existing = readDocument(orgDeletionRequestSchema, requestSnapshot);
   const applyAccess = await prepareAccessUpdate(db, tx, orgId);
   return {
@@ -98,7 +98,7 @@ export async function cancelSubscriptionReporting(cancel: CancelSubscription, or
     await cancel(orgId);
     return true;
   } catch (error) {
-    logger.error('could not cancel the subscription of an organization being deleted; the purge will retry', { orgId, error: String(error) });
+    logError('could not cancel the subscription of an organization being deleted; the purge will retry', error, { orgId });
     return false;
   }
 }
@@ -175,7 +175,7 @@ export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, ca
       requestRef,
       db.doc(paths.subscription(orgId)),
     );
-    const org = readDocument(organizationSchema, orgSnapshot);
+    const org = readDocument(organizationStateSchema, orgSnapshot);
     const member = readDocument(memberSchema, memberSnapshot);
     const request = readDocument(orgDeletionRequestSchema, requestSnapshot);
     const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
@@ -202,7 +202,7 @@ export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, ca
   const reapplied = await reconcileBillingReporting(deps.reconcileBilling, orgId);
   if (reapplied === null || reapplied === 0) return { orgId, access: restoredAccess, billingReconciled: reapplied !== null };
   // The re-applied events wrote the access Stripe's truth gives (billing derives it through deriveAccessState).
-  const org = readDocument(organizationSchema, await db.doc(paths.org(orgId)).get());
+  const org = readDocument(organizationStateSchema, await db.doc(paths.org(orgId)).get());
   return { orgId, access: org?.access ?? restoredAccess, billingReconciled: true };
 }
 
@@ -211,10 +211,7 @@ async function reconcileBillingReporting(reconcile: ReconcileBilling, orgId: str
   try {
     return await reconcile(orgId);
   } catch (error) {
-    logger.error('deletion cancelled, but the Stripe events parked meanwhile could not be re-applied; replay them (replayStripeEvents)', {
-      orgId,
-      error: String(error),
-    });
+    logError('deletion cancelled, but the Stripe events parked meanwhile could not be re-applied; replay them (replayStripeEvents)', error, { orgId });
     return null;
   }
 }

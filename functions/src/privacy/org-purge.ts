@@ -28,6 +28,8 @@ export interface PurgeDeps extends BulkOptions {
   leaseMs?: number;
   /** Called when a page has been counted (before its deletes) and when it has been deleted: progress logs. */
   onPage?: (phase: 'counted' | 'deleted', page: PurgePage) => void | Promise<void>;
+  /** Asked before every page: true stops the purge there (the caller's time is up); the next run resumes it. */
+  shouldPause?: () => boolean;
 }
 
 export type PurgeOutcome =
@@ -36,7 +38,9 @@ export type PurgeOutcome =
   | { status: 'not_requested' }
   | { status: 'in_grace'; graceEndsAt: string }
   /** Another run holds the lease. */
-  | { status: 'leased'; leaseExpiresAt: string };
+  | { status: 'leased'; leaseExpiresAt: string }
+  /** Stopped between two pages because `shouldPause` said so; the lease is released for the next run. */
+  | { status: 'paused' };
 
 /** The receipt of an organization's deletion; it names the organization, which is not personal data. */
 export function orgReceiptId(orgId: string): string {
@@ -50,6 +54,9 @@ export class PurgeLeaseLost extends Error {
     this.name = 'PurgeLeaseLost';
   }
 }
+
+/** Thrown between two pages when the caller's time is up. */
+class PurgePaused extends Error {}
 
 /**
  * Deletes everything under `orgs/{orgId}` once the deletion request's grace period is over, then writes the
@@ -91,6 +98,17 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
   // Before the billing mirror under the organization is deleted: cancelling needs the subscription id it holds.
   await deps.cancelSubscription(orgId);
 
+  try {
+    return await purgeTree(deps, requestRef, runId, leaseMs, orgId);
+  } catch (error) {
+    if (!(error instanceof PurgePaused)) throw error;
+    await releaseLease(deps, requestRef, runId);
+    return { status: 'paused' };
+  }
+}
+
+async function purgeTree(deps: PurgeDeps, requestRef: DocumentReference, runId: string, leaseMs: number, orgId: string): Promise<PurgeOutcome> {
+  const { db } = deps;
   return withBulkWriter(db, deps, async (writer) => {
     const purger = new TreePurger(deps, writer, requestRef, runId, leaseMs);
     const orgRef = db.doc(paths.org(orgId));
@@ -106,6 +124,14 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
       leftoverDocuments += await purger.purgeDocumentTree(orgRef);
     }
     return finish(deps, requestRef, runId, orgId, leftoverDocuments);
+  });
+}
+
+/** Lets the next run take over at once (its progress is counted in the request, so it resumes exactly). */
+async function releaseLease(deps: PurgeDeps, requestRef: DocumentReference, runId: string): Promise<void> {
+  await deps.db.runTransaction(async (tx) => {
+    const request = readDocument(orgDeletionRequestSchema, await tx.get(requestRef));
+    if (request?.purge?.runId === runId) tx.update(requestRef, { 'purge.leaseExpiresAt': Timestamp.fromDate(deps.clock()) });
   });
 }
 
@@ -182,6 +208,7 @@ class TreePurger {
    */
   private async purgePage(collectionPath: string, refs: DocumentReference[]): Promise<number> {
     const { db } = this.deps;
+    if (this.deps.shouldPause?.()) throw new PurgePaused();
     const collectionId = collectionPath.split('/').pop() ?? collectionPath;
     const key = collectionPath === paths.orgs() ? ORG_DOCUMENT_KEY : collectionId;
     const page = await db.runTransaction(async (tx) => {

@@ -5,9 +5,11 @@ import {
   orgDeletionRequestSchema,
   serverCollections,
   type OrgCollection,
+  type OrgDeletionRequest,
 } from '@leadpulse/model';
 import { deleteAccount, type AccountDeletionDeps } from '../accounts/account-deletion';
 import { readDocument } from '../common/documents';
+import { describeError, logError, skipItem, type SkippedItem } from '../common/logging';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter } from './bulk';
 import { DAY_MS } from './config';
 import { purgeOrganization, type PurgeDeps } from './org-purge';
@@ -133,8 +135,11 @@ export const retentionTable: readonly RetentionRule[] = [
 export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage'> {
   /** Starts no new work after this long, leaving the rest to the next run (the function timeout is longer). */
   budgetMs?: number;
+  /** Milliseconds from a fixed point, for the budget (tests move it by hand). */
+  elapsedMs?: () => number;
 }
 
+/** Well inside the function's 1,800 s timeout, so that a run always ends in time to log its report. */
 export const DEFAULT_RETENTION_BUDGET_MS = 20 * 60 * 1000;
 
 export interface RetentionReport {
@@ -146,37 +151,62 @@ export interface RetentionReport {
   accounts: Array<{ outcome: string; error?: string }>;
   /** Organizations still present after their deadline (each is also logged as an error). */
   overdueOrganizations: string[];
-  /** False when the budget ran out before every rule had run to the end. */
+  /** Rules that ran out of their share of the budget (the next run carries on) or failed, by key. */
+  unfinished: Record<string, 'out_of_time' | 'failed'>;
+  /** Documents a rule could not read (deletion requests): passed over, each also logged (SKIPPED_ITEM_MESSAGE). */
+  skipped: SkippedItem[];
+  /** False when a rule did not run to the end. */
   complete: boolean;
 }
 
+type Deadline = () => boolean;
+
 /**
  * The retention job (P5, P6, P7, P9): applies every rule of the table against `deps.clock()`, each a page at a
- * time, and reports what it deleted. One failing organization does not stop the others; the report names it.
+ * time, and reports what it deleted. Each rule gets its own share of the budget (an equal share of what is left,
+ * so time a rule does not use goes to the next), checked before every page, purges included: a flood in one
+ * class never keeps the others from running. One failing rule, organization, account or unreadable request does
+ * not stop the rest; the report names it.
  */
 export async function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
   const now = deps.clock();
-  const started = Date.now();
+  const elapsed = deps.elapsedMs ?? (() => performance.now());
+  const started = elapsed();
   const budgetMs = deps.budgetMs ?? DEFAULT_RETENTION_BUDGET_MS;
-  const outOfTime = () => Date.now() - started > budgetMs;
-  const report: RetentionReport = { now: now.toISOString(), purged: {}, organizations: [], accounts: [], overdueOrganizations: [], complete: true };
+  const report: RetentionReport = {
+    now: now.toISOString(),
+    purged: {},
+    organizations: [],
+    accounts: [],
+    overdueOrganizations: [],
+    unfinished: {},
+    skipped: [],
+    complete: true,
+  };
 
-  for (const rule of retentionTable) {
-    if (outOfTime()) {
-      report.complete = false;
-      break;
+  for (const [index, rule] of retentionTable.entries()) {
+    const ruleStarted = elapsed();
+    const share = (budgetMs - (ruleStarted - started)) / (retentionTable.length - index);
+    const outOfTime: Deadline = () => elapsed() - ruleStarted > share;
+    try {
+      let complete: boolean;
+      if (rule.kind === 'expiry') {
+        const result = await expire(deps, rule, now, outOfTime);
+        report.purged[rule.key] = result.handled;
+        complete = result.complete;
+      } else if (rule.kind === 'organizations') complete = await purgeDueOrganizations(deps, now, report, outOfTime);
+      else complete = await resumeStaleAccountDeletions(deps, now, report, outOfTime);
+      if (!complete) report.unfinished[rule.key] = 'out_of_time';
+    } catch (error) {
+      report.unfinished[rule.key] = 'failed';
+      logError('retention rule failed', error, { rule: rule.key });
     }
-    if (rule.kind === 'expiry') {
-      const { handled, complete } = await expire(deps, rule, now, outOfTime);
-      report.purged[rule.key] = handled;
-      if (!complete) report.complete = false;
-    } else if (rule.kind === 'organizations') await purgeDueOrganizations(deps, now, report, outOfTime);
-    else await resumeStaleAccountDeletions(deps, now, report);
   }
+  report.complete = Object.keys(report.unfinished).length === 0;
   return report;
 }
 
-async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTime: () => boolean): Promise<{ handled: number; complete: boolean }> {
+async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTime: Deadline): Promise<{ handled: number; complete: boolean }> {
   const { db } = deps;
   const base: Query = 'collection' in rule.source ? db.collection(rule.source.collection) : db.collectionGroup(rule.source.collectionGroup);
   const cutoff = Timestamp.fromMillis(now.getTime() - rule.days * DAY_MS);
@@ -186,26 +216,31 @@ async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTim
   );
 }
 
-async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: RetentionReport, outOfTime: () => boolean): Promise<void> {
+/** Purges the organizations whose grace period is over; false if the budget ran out first. */
+async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: RetentionReport, outOfTime: Deadline): Promise<boolean> {
   const { db } = deps;
   const due = await db.collection(serverCollections.deletionRequests).where('graceEndsAt', '<=', Timestamp.fromDate(now)).get();
   report.purged.organizations = 0;
+  const purgeDeps: PurgeDeps = {
+    db,
+    clock: deps.clock,
+    cancelSubscription: deps.orgDeletion.cancelSubscription,
+    pageSize: deps.pageSize,
+    bulkWriter: deps.bulkWriter,
+    leaseMs: deps.leaseMs,
+    onPage: deps.onPage,
+    shouldPause: outOfTime,
+  };
   for (const snapshot of due.docs) {
-    const request = readDocument(orgDeletionRequestSchema, snapshot);
-    if (!request) continue;
-    if (outOfTime()) {
-      report.complete = false;
-      return;
+    if (outOfTime()) return false;
+    let request: OrgDeletionRequest | null;
+    try {
+      request = readDocument(orgDeletionRequestSchema, snapshot);
+    } catch (error) {
+      report.skipped.push(skipItem('retention', snapshot.ref.path, error));
+      continue;
     }
-    const purgeDeps: PurgeDeps = {
-      db,
-      clock: deps.clock,
-      cancelSubscription: deps.orgDeletion.cancelSubscription,
-      pageSize: deps.pageSize,
-      bulkWriter: deps.bulkWriter,
-      leaseMs: deps.leaseMs,
-      onPage: deps.onPage,
-    };
+    if (!request) continue;
     try {
       const outcome = await purgeOrganization(purgeDeps, request.orgId);
       if (outcome.status === 'purged') {
@@ -215,33 +250,45 @@ async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: Ret
       }
       report.organizations.push({ orgId: request.orgId, outcome: outcome.status });
     } catch (error) {
-      report.organizations.push({ orgId: request.orgId, outcome: 'failed', error: String(error) });
+      report.organizations.push({ orgId: request.orgId, outcome: 'failed', error: describeError(error) });
+      logError('organization purge failed', error, { orgId: request.orgId });
     }
     if (request.deadline.toMillis() <= now.getTime()) {
       report.overdueOrganizations.push(request.orgId);
       logger.error('organization deletion is past its deadline', { orgId: request.orgId, deadline: request.deadline.toDate().toISOString() });
     }
+    if (outOfTime()) return false;
   }
+  return true;
 }
 
-async function resumeStaleAccountDeletions(deps: RetentionDeps, now: Date, report: RetentionReport): Promise<void> {
+/** Finishes account deletions that stopped; false if the budget ran out first. */
+async function resumeStaleAccountDeletions(deps: RetentionDeps, now: Date, report: RetentionReport, outOfTime: Deadline): Promise<boolean> {
   const { db } = deps;
   const requests = await db.collection(serverCollections.deletionRequests).where('kind', '==', 'account').get();
   for (const snapshot of requests.docs) {
-    const request = readDocument(accountDeletionRequestSchema, snapshot);
-    if (!request || now.getTime() - request.requestedAt.toMillis() < STALE_ACCOUNT_DELETION_MS) continue;
+    if (outOfTime()) return false;
     try {
+      const request = readDocument(accountDeletionRequestSchema, snapshot);
+      if (!request || now.getTime() - request.requestedAt.toMillis() < STALE_ACCOUNT_DELETION_MS) continue;
       await deleteAccount(deps, request.uid, request.initiatedBy, request.reason);
       report.accounts.push({ outcome: 'deleted' });
     } catch (error) {
-      report.accounts.push({ outcome: 'failed', error: String(error) });
+      // The request's id names the uid: the report and the alert carry it for operators, never for clients.
+      report.skipped.push(skipItem('retention', snapshot.ref.path, error));
+      report.accounts.push({ outcome: 'failed', error: describeError(error) });
     }
   }
+  return true;
 }
 
 /** Logs a run's report: an error when an organization failed or is overdue, so that alerting picks it up. */
 export function logRetentionReport(report: RetentionReport): RetentionReport {
-  const failed = report.organizations.some((org) => org.outcome === 'failed') || report.accounts.some((account) => account.outcome === 'failed');
+  const failed =
+    report.organizations.some((org) => org.outcome === 'failed') ||
+    report.accounts.some((account) => account.outcome === 'failed') ||
+    Object.values(report.unfinished).includes('failed') ||
+    report.skipped.length > 0;
   if (failed || report.overdueOrganizations.length > 0) logger.error('retention run needs attention', report);
   else logger.info('retention run', report);
   return report;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accessStateSchema, docIdSchema, emailSchema, timestampSchema } from './common';
+import { accessStateSchema, docIdSchema, emailSchema, schemaVersionSchema, timestampSchema } from './common';
 
 /** Stripe's subscription statuses (https://docs.stripe.com/api/subscriptions/object#subscription_object-status). */
 export const subscriptionStatusSchema = z.enum([
@@ -30,7 +30,10 @@ export const unixSecondsSchema = z.number().int().min(0);
  * `orgs/{orgId}/billing/subscription`: the organization's mirror of Stripe's truth; server-only, read by owners
  * and admins. Written only by functions/src/billing, from objects re-fetched from Stripe.
  */
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const SUBSCRIPTION_MIRROR_VERSION = 2;
 export const subscriptionMirrorSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   /** The organization's current Stripe customer (one per organization). */
   customerId: stripeCustomerIdSchema,
   /** The customer was deleted in Stripe; the next checkout creates a new one. */
@@ -146,7 +149,13 @@ export type EventOutcomeReason = z.infer<typeof eventOutcomeReasonSchema>;
  * `stripeEvents/{eventId}`: the ledger, server-only. Written in the same transaction as the event's effect, so an
  * event id present here has been processed exactly once (replays update `replayCount`).
  */
+/**
+ * Version 2 added `schemaVersion` itself (version 1: the shape before it, replayed the same). A stored `change`
+ * only ever expands (new optional fields, new kinds): entries of every version stay replayable.
+ */
+export const STRIPE_EVENT_RECORD_VERSION = 2;
 export const stripeEventRecordSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   type: z.string().min(1).max(100),
   /** The event's `created` (seconds). */
   created: unixSecondsSchema,

@@ -23,12 +23,22 @@ export const timestampSchema = z.custom<TimestampLike>(
 
 /** One character of a single line of text: anything but a control character. */
 const lineCharacter = '[^\\x00-\\x1f\\x7f]';
+/**
+ * What may begin or end a name: not whitespace of any script (`\p{Z}`: U+0020, U+00A0, U+3000, U+2028...), not a
+ * control character (`\p{Cc}`, C1 included) and not an invisible format character (`\p{Cf}`: U+200B, U+FEFF,
+ * U+200E...). A name made only of such characters is therefore refused, and a valid name is unchanged by
+ * JavaScript's `trim()` (whose set is a subset of these), so zod and the rules accept exactly the same strings.
+ */
+const nameEdgeCharacter = '[^\\p{Z}\\p{Cc}\\p{Cf}]';
+/** Inside a name: one line, so no control characters and no line or paragraph separator (U+2028, U+2029). */
+const nameInnerCharacter = '[^\\p{Cc}\\p{Zl}\\p{Zp}]';
 
 /**
  * Regular expressions that the zod schemas and firestore.rules both apply. They are written in the syntax
  * JavaScript and RE2 (the rules engine's) read alike, and firestore.rules carries them verbatim (as rules
  * string literals, so every backslash doubled); test/access proves the two sides accept the same values.
- * Each matches a whole string (rules `matches()` is always anchored; zod gets `^...$`).
+ * Each matches a whole string (rules `matches()` is always anchored; zod gets `^...$` and the `u` flag, without
+ * which JavaScript does not read `\p{...}` classes as RE2 does).
  */
 export const patterns = {
   /** A practical e-mail address: dot-separated local part, dot-separated host names, a letters-only TLD. */
@@ -40,8 +50,8 @@ export const patterns = {
   singleLine: `${lineCharacter}*`,
   /** A list of one-line labels of 1..max characters, joined on newlines (how the rules check a list). */
   labelList: (max: number) => `${lineCharacter}{1,${max}}(\\n${lineCharacter}{1,${max}})*`,
-  /** A name shown in the UI: one line, not starting or ending with a space (zod trims before checking). */
-  displayName: '([^\\x00-\\x1f\\x7f ]([^\\x00-\\x1f\\x7f]*[^\\x00-\\x1f\\x7f ])?)?',
+  /** A name shown in the UI: one line, not starting or ending with whitespace or an invisible character. */
+  displayName: `(${nameEdgeCharacter}(${nameInnerCharacter}*${nameEdgeCharacter})?)?`,
   /** A BCP 47 language tag such as `en` or `pt-BR`. */
   locale: '[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*',
   /** A document id the client may name in a field (contactId): Firestore auto-ids and our own ids. */
@@ -50,8 +60,15 @@ export const patterns = {
 
 /** The zod form of a shared pattern: anchored at both ends, like rules `matches()`. */
 export function anchored(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`);
+  return new RegExp(`^(?:${pattern})$`, 'u');
 }
+
+/**
+ * The shape version a server-written document was written with (docs/operations.md, "Schema evolution"). Writers
+ * stamp their kind's current version; readers accept any: absent means 1 (written before versions existed), and a
+ * newer version's extra fields are ignored (reads are tolerant), so a rolling deploy or a rollback reads both.
+ */
+export const schemaVersionSchema = z.number().int().min(1).optional();
 
 /** Firebase Auth uids are at most 128 characters. */
 export const uidSchema = z.string().min(1).max(128);
@@ -70,14 +87,19 @@ export const httpsUrlSchema = z.string().max(2048).regex(anchored(patterns.https
  */
 export const labelSchema = (max: number) =>
   z.string().regex(new RegExp(`^${lineCharacter}{1,${max}}$`, 'u'), `must be 1 to ${max} characters on one line`);
-/** A name people see (organization, person): trimmed, then 1..`max` characters on one line. */
+/**
+ * A name people see (organization, person), as stored: 1..`max` characters on one line, not beginning or ending
+ * with whitespace or an invisible character. It does not trim: the rules cannot, so a stored name the rules let
+ * through must read back unchanged (an untrimmed name once made every server read of its organization fail).
+ */
 export const displayNameSchema = (max: number) =>
   z
     .string()
-    .trim()
     .min(1)
     .max(max)
-    .regex(anchored(patterns.displayName), 'must be one line without control characters');
+    .regex(anchored(patterns.displayName), 'must be one line, not beginning or ending with a space or an invisible character');
+/** A name as a caller sends it to a callable: trimmed first, then checked as stored. */
+export const displayNameInputSchema = (max: number) => z.string().trim().pipe(displayNameSchema(max));
 
 export const roles = ['owner', 'admin', 'member', 'viewer'] as const;
 export const roleSchema = z.enum(roles);

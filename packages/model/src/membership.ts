@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { docIdSchema, emailSchema, roleSchema, timestampSchema, uidSchema } from './common';
-import { brandingSchema, organizationSchema } from './org';
+import { displayNameInputSchema, docIdSchema, emailSchema, roleSchema, timestampSchema, uidSchema } from './common';
+import { brandingSchema, orgLimits } from './org';
 
 /** Roles an invitation can grant: ownership only moves by transfer. */
 export const invitableRoleSchema = roleSchema.exclude(['owner']);
@@ -79,7 +79,7 @@ const memberUidSchema = uidSchema.refine(
 );
 
 export const createOrganizationArgsSchema = z.strictObject({
-  name: organizationSchema.shape.name,
+  name: displayNameInputSchema(orgLimits.name),
   branding: brandingSchema.optional(),
 });
 export const inviteMemberArgsSchema = z.strictObject({

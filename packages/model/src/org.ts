@@ -26,6 +26,13 @@ export const organizationSchema = z.strictObject({
 });
 export type Organization = z.infer<typeof organizationSchema>;
 
+/**
+ * What the server's own flows read of an organization (billing, the grace sweep, deletion, membership): never
+ * the display fields, so a display field gone bad blocks none of them.
+ */
+export const organizationStateSchema = organizationSchema.pick({ ownerUid: true, plan: true, status: true, access: true });
+export type OrganizationState = z.infer<typeof organizationStateSchema>;
+
 /** What a client may send to update `orgs/{orgId}`: display fields only (firestore.rules checks the same). */
 export const organizationDisplayUpdateSchema = organizationSchema.pick({ name: true, branding: true }).partial();
 export type OrganizationDisplayUpdate = z.infer<typeof organizationDisplayUpdateSchema>;

@@ -22,6 +22,7 @@ export const serverCollections = {
   deletionRequests: 'deletionRequests',
   deletionReceipts: 'deletionReceipts',
   marketingConsents: 'marketingConsents',
+  rateLimits: 'rateLimits',
 } as const;
 
 // TextEncoder, not Buffer: the web client imports this module in browsers.
@@ -69,6 +70,8 @@ export const paths = {
   deletionRequest: (requestId: string) => `${serverCollections.deletionRequests}/${seg(requestId, 'requestId')}`,
   deletionReceipt: (receiptId: string) => `${serverCollections.deletionReceipts}/${seg(receiptId, 'receiptId')}`,
   marketingConsent: (uid: string) => `${serverCollections.marketingConsents}/${seg(uid, 'uid')}`,
+  /** A rate-limit counter; its id is a hash, never a uid or an organization id. */
+  rateLimit: (counterId: string) => `${serverCollections.rateLimits}/${seg(counterId, 'counterId')}`,
 } as const;
 
 /** The org id of a path under `orgs/{orgId}/…`, or null. */

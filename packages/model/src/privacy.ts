@@ -263,3 +263,14 @@ export const exportQuerySchema = z.discriminatedUnion('scope', [
   z.strictObject({ scope: z.literal('organization'), orgId: docIdSchema }),
 ]);
 export type ExportQuery = z.infer<typeof exportQuerySchema>;
+
+/**
+ * `rateLimits/{name}-{hash}`: one fixed window of a rate limit for one subject (a person or an organization,
+ * named only by a hash). `expiresAt` (the window's end) is the field of the collection's TTL policy.
+ */
+export const rateLimitCounterSchema = z.strictObject({
+  windowStart: timestampSchema,
+  count: z.number().int().min(0),
+  expiresAt: timestampSchema,
+});
+export type RateLimitCounter = z.infer<typeof rateLimitCounterSchema>;

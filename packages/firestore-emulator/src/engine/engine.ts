@@ -4,6 +4,7 @@
  * step, so a failing request changes nothing and no other request interleaves with the application.
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
+import * as protobuf from 'protobufjs';
 import {
   AccessDecision,
   AccessPolicy,
@@ -31,7 +32,9 @@ import { applyWrites, AppliedWrites, prepareWrite } from './writes';
 
 type TransactionOptions = google.firestore.v1.ITransactionOptions;
 
-const MAX_WRITES_PER_REQUEST = 500;
+/** BatchWrite keeps the 500-write cap; Commit has none, only the request size (quotas page). */
+const MAX_WRITES_PER_BATCH_WRITE = 500;
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const MAX_AGGREGATIONS = 5;
 const PRUNE_INTERVAL_MS = 60_000;
 
@@ -372,8 +375,16 @@ class FirestoreDatabase implements Database {
     const context = await this.queryContext(req, caller, query);
     let documents: Document[];
     try {
-      // Aggregations read whole documents whatever the projection says.
-      documents = await this.runPrepared({ ...query, projection: null }, context);
+      // Aggregations read whole documents whatever the projection says, and only those that have every
+      // aggregated field, as production (count 3, not 4, next to a sum of a field one document lacks).
+      const aggregated = aggregations.flatMap((aggregation) => (aggregation.path ? [aggregation.path] : []));
+      const filter = query.predicate;
+      const predicate: PreparedQuery['predicate'] =
+        aggregated.length === 0
+          ? filter
+          : (doc, entry) =>
+              aggregated.every((path) => getField(doc.fields ?? {}, path) !== undefined) && (filter === null || filter(doc, entry));
+      documents = await this.runPrepared({ ...query, predicate, projection: null }, context);
     } catch (error) {
       if (context.newTransactionId) this.endFailed(context.transaction!);
       throw error;
@@ -482,6 +493,8 @@ class FirestoreDatabase implements Database {
     if (target.query) {
       checkFields(target.query, ['parent', 'structuredQuery'], 'Target.query');
       const query = prepareQuery(target.query.parent ?? '', target.query.structuredQuery, this.names);
+      // Production offers vector search to one-shot queries only (no SDK listens to one).
+      if (query.nearest) throw invalid('A vector query (find_nearest) cannot be a listen target.');
       this.indexes()?.check(query);
       this.authorize(caller, 'list', queryPath(query), (ctx) =>
         this.policy()!.authorizeQuery(ctx, query.parentName, query.source, reader),
@@ -528,7 +541,7 @@ class FirestoreDatabase implements Database {
     checkFields(req, ['database', 'writes', 'transaction'], 'Commit');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
-    if (writes.length > MAX_WRITES_PER_REQUEST) throw invalid('maximum 500 writes allowed per request');
+    checkRequestSize(req, 'google.firestore.v1.CommitRequest');
     let transaction: Transaction | null = null;
     if (req.transaction && req.transaction.length > 0) transaction = this.transactions.find(req.transaction);
     try {
@@ -567,7 +580,8 @@ class FirestoreDatabase implements Database {
     checkFields(req, ['database', 'writes', 'labels'], 'BatchWrite');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
-    if (writes.length > MAX_WRITES_PER_REQUEST) throw invalid('maximum 500 writes allowed per request');
+    if (writes.length > MAX_WRITES_PER_BATCH_WRITE) throw invalid('maximum 500 writes allowed per request');
+    checkRequestSize(req, 'google.firestore.v1.BatchWriteRequest');
     const prepared = writes.map((write) => prepareWrite(write, this.names));
     const seen = new Set<string>();
     for (const write of prepared) {
@@ -686,6 +700,47 @@ class FirestoreDatabase implements Database {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
+let requestTypes: protobuf.Root | null = null;
+
+/**
+ * Refuses a write request over 10 MiB, measured as its encoded protobuf, the way production measures it. Encoding
+ * costs a copy of the request, so it is done only when a cheap upper bound of the encoded size exceeds the limit.
+ */
+function checkRequestSize(request: object, typeName: string): void {
+  if (encodedSizeBound(request) <= MAX_REQUEST_BYTES) return;
+  requestTypes ??= protobuf.Root.fromJSON(firestoreDescriptor() as protobuf.INamespace);
+  const type = requestTypes.lookupType(typeName);
+  const size = type.encode(type.fromObject(request)).finish().length;
+  if (size > MAX_REQUEST_BYTES) {
+    throw invalid(`Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes (the request has ${size} bytes).`);
+  }
+}
+
+/**
+ * At least the protobuf size of a decoded message: every string or bytes counted with its tag and length prefix
+ * (a UTF-16 code unit is at most 3 UTF-8 bytes), every number or boolean as an 11-byte tagged varint or double,
+ * every nested message or list with a 12-byte tag and length; object keys are counted too (only map keys are
+ * encoded, so this only adds).
+ */
+function encodedSizeBound(value: unknown): number {
+  if (typeof value === 'string') return 3 * value.length + 6;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return 11;
+  if (value instanceof Uint8Array) return value.length + 6;
+  if (value === null || typeof value !== 'object') return 0;
+  let size = 12;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) size += encodedSizeBound(item);
+    return size;
+  }
+  for (const [key, item] of Object.entries(value)) size += encodedSizeBound(key) + encodedSizeBound(item);
+  return size;
+}
+
+function firestoreDescriptor(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@google-cloud/firestore/build/protos/v1.json');
+}
+
 function applyMask(doc: Document, mask: string[][] | null): Document {
   return mask === null ? doc : projectDocument(doc, mask);
 }
@@ -711,6 +766,8 @@ function decodePageToken(token: string): string {
 
 interface PreparedAggregation {
   alias: string;
+  /** The field a sum or average reads (null for count). */
+  path: string[] | null;
   compute: (documents: Document[]) => Value;
 }
 
@@ -719,7 +776,9 @@ function prepareAggregations(
 ): PreparedAggregation[] {
   if (aggregations.length === 0) throw invalid('An aggregation query needs at least one aggregation.');
   if (aggregations.length > MAX_AGGREGATIONS) {
-    throw invalid(`An aggregation query can have at most ${MAX_AGGREGATIONS} aggregations, got ${aggregations.length}.`);
+    throw invalid(
+      `The aggregation query has ${aggregations.length} aggregations, more than the maximum number of aggregations (${MAX_AGGREGATIONS}).`,
+    );
   }
   const aliases = new Set<string>();
   let defaultAlias = 0;
@@ -739,6 +798,7 @@ function prepareAggregations(
       }
       return {
         alias,
+        path: null,
         compute: (documents) => {
           const count = BigInt(documents.length);
           return { integerValue: String(limit !== null && count > limit ? limit : count) };
@@ -748,7 +808,7 @@ function prepareAggregations(
     const operator = aggregation.sum ? 'sum' : 'avg';
     const fieldPath = (aggregation.sum ?? aggregation.avg)!.field?.fieldPath;
     const path = parseFieldPath(fieldPath, `${operator} aggregation "${alias}"`);
-    return { alias, compute: (documents) => (operator === 'sum' ? sum(documents, path) : average(documents, path)) };
+    return { alias, path, compute: (documents) => (operator === 'sum' ? sum(documents, path) : average(documents, path)) };
   });
 }
 

@@ -311,6 +311,11 @@ export class IndexConfiguration {
       const fieldPath = (aggregation.sum ?? aggregation.avg)?.field?.fieldPath;
       return fieldPath ? [fieldPath] : [];
     });
+    // Production serves findNearest only from a declared vector index, which this model does not cover: refusing
+    // is stricter than guessing.
+    if (query.nearest) {
+      throw new RpcError(Code.UNIMPLEMENTED, 'Index enforcement for vector search (vector indexes) is not implemented by the offline emulator.');
+    }
     // Kindless queries (every document below a parent) can only filter and order on __name__: the primary index.
     if (query.collectionId === null) return;
     const collectionGroup = query.collectionId;

@@ -43,7 +43,9 @@ export function compareUtf8(a: string, b: string): number {
 function numericId(segment: string): bigint | null {
   if (segment.length < 7 || !segment.startsWith('__id') || !segment.endsWith('__')) return null;
   const digits = segment.slice(4, -2);
-  return /^-?\d{1,19}$/.test(digits) ? BigInt(digits) : null;
+  if (!/^-?\d{1,19}$/.test(digits)) return null;
+  const value = BigInt(digits);
+  return value >= -(2n ** 63n) && value < 2n ** 63n ? value : null;
 }
 
 export function compareSegments(a: string, b: string): number {
@@ -83,11 +85,12 @@ function invalid(message: string): RpcError {
   return new RpcError(Code.INVALID_ARGUMENT, message);
 }
 
-/** Checks one collection or document id of a name the client wants stored or read. */
-function checkId(id: string, name: string): void {
+/** Checks one collection or document id (`isDocumentId`: at an odd position of the path) of a name. */
+function checkId(id: string, name: string, isDocumentId: boolean): void {
   if (id === '') throw invalid(`Resource name "${name}" has an empty path segment.`);
   if (id === '.' || id === '..') throw invalid(`Resource name "${name}" has the invalid id "${id}".`);
-  if (id.length > 4 && id.startsWith('__') && id.endsWith('__')) {
+  // Reserved, except the legacy numeric document ids `__id<n>__` that production accepts (and orders first).
+  if (id.length > 4 && id.startsWith('__') && id.endsWith('__') && !(isDocumentId && numericId(id) !== null)) {
     throw invalid(`Resource name "${name}" contains the reserved id "${id}" (ids matching __.*__ are reserved).`);
   }
   if (!isWellFormedUtf16(id)) throw invalid(`Resource name "${name}" is not valid UTF-8.`);
@@ -160,10 +163,10 @@ export class NameParser {
     if (!match) return null;
     const segments = match[3].split('/');
     if (segments.length % 2 !== 0) return null;
-    for (const id of segments) {
-      if (id === '') return null;
+    for (let i = 0; i < segments.length; i++) {
+      if (segments[i] === '') return null;
       // Queries may compare against legacy numeric ids such as the SDKs' `__id-9223372036854775808__` bound.
-      if (!lenient) checkId(id, name);
+      if (!lenient) checkId(segments[i], name, i % 2 === 1);
     }
     return segments;
   }
@@ -172,7 +175,7 @@ export class NameParser {
     if (segments.length > MAX_PATH_SEGMENTS) {
       throw invalid(`${what} "${name}" is nested deeper than Firestore's 100 levels of subcollections.`);
     }
-    for (const id of segments) checkId(id, name);
+    segments.forEach((id, i) => checkId(id, name, i % 2 === 1));
     if (utf8Length(name) > MAX_DOCUMENT_NAME_BYTES) {
       throw invalid(`${what} "${name.slice(0, 200)}..." is longer than ${MAX_DOCUMENT_NAME_BYTES} bytes.`);
     }

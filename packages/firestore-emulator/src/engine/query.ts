@@ -11,16 +11,21 @@ import type { DocEntry, Store } from './store';
 import type { Micros } from './time';
 import {
   compareValues,
+  fieldPathIsPrefix,
   formatFieldPath,
   getField,
   isNaNValue,
   isNullValue,
+  isVector,
   kindOf,
   normalizeValue,
+  numberAsDouble,
   parseFieldPath,
   projectFields,
+  setField,
   typeOrder,
   valuesEqual,
+  vectorElements,
 } from './values';
 
 type Filter = google.firestore.v1.StructuredQuery.IFilter;
@@ -58,8 +63,22 @@ export interface PreparedQuery {
   /** Bounds on `__name__` implied by top-level filters, used to start and stop name-ordered scans. */
   nameLow: { segments: string[]; inclusive: boolean } | null;
   nameHigh: { segments: string[]; inclusive: boolean } | null;
+  /** Vector search: when set, it ranks the matching documents and replaces the orders and the window. */
+  nearest: PreparedNearest | null;
   /** The request as sent, for the access policy. */
   source: StructuredQuery;
+}
+
+type DistanceMeasure = 'EUCLIDEAN' | 'COSINE' | 'DOT_PRODUCT';
+
+export interface PreparedNearest {
+  vectorField: string[];
+  queryVector: number[];
+  measure: DistanceMeasure;
+  limit: number;
+  /** Field path the distance is returned in, if asked for. */
+  resultField: string[] | null;
+  threshold: number | null;
 }
 
 function invalid(message: string): RpcError {
@@ -91,7 +110,6 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
       throw unimplemented(`the structured query field "${key}"`);
     }
   }
-  if (query.findNearest) throw unimplemented('vector search (find_nearest)');
 
   const from = query.from ?? [];
   if (from.length !== 1) throw invalid(`A query must have exactly one collection selector in "from", got ${from.length}.`);
@@ -106,8 +124,16 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
   }
 
   const inequalityFields = new Map<string, string[]>();
-  const context: FilterContext = { names, inequalityFields, nameLow: null, nameHigh: null };
+  const context: FilterContext = { names, inequalityFields, nameLow: null, nameHigh: null, nameEquality: false };
   const predicate = query.where ? compileFilter(query.where, context, true) : null;
+  const fieldInequalities = [...inequalityFields.keys()].filter((key) => key !== NAME);
+  if (context.nameEquality && fieldInequalities.length > 0) {
+    // Production refuses it (an equality on the key leaves nothing for the inequality's ordering to do).
+    throw invalid(
+      `Equality on key is not allowed if there are other inequality fields and key does not appear in inequalities ` +
+        `(inequality on "${fieldInequalities[0]}").`,
+    );
+  }
 
   const orderBy: OrderField[] = [];
   const ordered = new Set<string>();
@@ -122,6 +148,10 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
       throw invalid(`order_by "${key}" has an invalid direction ${String(direction)}.`);
     }
     orderBy.push({ path, descending: direction === 'DESCENDING' });
+  }
+  const nameOrder = orderBy.findIndex((order) => order.path === null);
+  if (inequalityFields.size > 0 && nameOrder >= 0 && nameOrder < orderBy.length - 1) {
+    throw invalid('order by clause cannot contain more fields after the key __name__.');
   }
   const lastDescending = orderBy.length > 0 ? orderBy[orderBy.length - 1].descending : false;
   const implicit = [...inequalityFields.entries()].filter(([key]) => !ordered.has(key) && key !== NAME);
@@ -170,8 +200,62 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
     projection,
     nameLow: context.nameLow,
     nameHigh: context.nameHigh,
+    nearest: query.findNearest ? prepareNearest(query, query.findNearest, names) : null,
     source: query,
   };
+}
+
+const MAX_NEAREST_LIMIT = 1000;
+const MAX_VECTOR_DIMENSIONS = 2048;
+const DISTANCE_MEASURES: readonly string[] = ['EUCLIDEAN', 'COSINE', 'DOT_PRODUCT'];
+
+type FindNearest = google.firestore.v1.StructuredQuery.IFindNearest;
+const FIND_NEAREST_FIELDS = ['vectorField', 'queryVector', 'distanceMeasure', 'limit', 'distanceResultField', 'distanceThreshold'];
+
+function prepareNearest(query: StructuredQuery, nearest: FindNearest, names: NameParser): PreparedNearest {
+  checkKnownFields(nearest, FIND_NEAREST_FIELDS, 'find_nearest');
+  // Production ranks by distance alone and supports no cursors; a window around the ranking is refused here
+  // rather than given a meaning the reference does not state.
+  for (const key of ['startAt', 'endAt', 'offset', 'limit'] as const) {
+    if (query[key]) throw invalid(`find_nearest cannot be combined with ${key === 'startAt' || key === 'endAt' ? 'cursors' : key}.`);
+  }
+  const vectorField = parseFieldPath(nearest.vectorField?.fieldPath, 'find_nearest.vector_field');
+  if (!nearest.queryVector) throw invalid('find_nearest.query_vector is required.');
+  const vector = normalizeValue(nearest.queryVector, 'find_nearest.query_vector', names);
+  if (!isVector(vector)) throw invalid('find_nearest.query_vector must be a vector value.');
+  const elements = vectorElements(vector);
+  if (elements.length === 0 || elements.length > MAX_VECTOR_DIMENSIONS) {
+    throw invalid(`find_nearest.query_vector must have 1 to ${MAX_VECTOR_DIMENSIONS} dimensions, got ${elements.length}.`);
+  }
+  if (!elements.every((element) => kindOf(element) === 'doubleValue' || kindOf(element) === 'integerValue')) {
+    throw invalid('find_nearest.query_vector must hold only numbers.');
+  }
+  const measure = nearest.distanceMeasure as string | null | undefined;
+  if (!measure || !DISTANCE_MEASURES.includes(measure)) {
+    throw invalid(`find_nearest.distance_measure must be one of ${DISTANCE_MEASURES.join(', ')}, got ${String(measure)}.`);
+  }
+  const limit = nearest.limit?.value ?? 0;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_NEAREST_LIMIT) {
+    throw invalid(`find_nearest.limit must be a positive integer of no more than ${MAX_NEAREST_LIMIT}, got ${limit}.`);
+  }
+  const threshold = nearest.distanceThreshold ? (nearest.distanceThreshold.value ?? 0) : null;
+  if (threshold !== null && Number.isNaN(threshold)) throw invalid('find_nearest.distance_threshold must be a number.');
+  return {
+    vectorField,
+    queryVector: elements.map(numberAsDouble),
+    measure: measure as DistanceMeasure,
+    limit,
+    resultField: nearest.distanceResultField ? parseFieldPath(nearest.distanceResultField, 'find_nearest.distance_result_field') : null,
+    threshold,
+  };
+}
+
+function checkKnownFields(message: object, known: string[], what: string): void {
+  for (const key of Object.keys(message)) {
+    if (!known.includes(key) && (message as Record<string, unknown>)[key] !== undefined) {
+      throw unimplemented(`the ${what} field "${key}"`);
+    }
+  }
 }
 
 function compareFieldPaths(a: readonly string[], b: readonly string[]): number {
@@ -215,6 +299,8 @@ interface FilterContext {
   inequalityFields: Map<string, string[]>;
   nameLow: PreparedQuery['nameLow'];
   nameHigh: PreparedQuery['nameHigh'];
+  /** A top-level `__name__ ==` filter. */
+  nameEquality: boolean;
 }
 
 function compileFilter(filter: Filter, context: FilterContext, topLevelAnd: boolean): Predicate {
@@ -308,16 +394,21 @@ function compileFieldFilter(
       }
     }
     if (topLevelAnd) noteNameBound(context, op, value);
+    if (topLevelAnd && op === 'EQUAL') context.nameEquality = true;
   }
   if (op !== undefined && op !== null && INEQUALITY_OPERATORS.has(op)) noteInequality(context, path);
 
   const read = fieldReader(path);
   const order = isList ? 0 : typeOrder(value);
+  // NaN matches no range filter (it sorts first in orderBy, but `x < 5` never matches it).
+  const valueIsNaN = !isList && isNaNValue(value);
   const compare = (doc: Document, entry: DocEntry): number | null => {
     const field = read(doc, entry);
-    if (field === undefined || typeOrder(field) !== order) return null;
+    if (valueIsNaN || field === undefined || typeOrder(field) !== order || isNaNValue(field)) return null;
     return compareValues(field, value);
   };
+  // `in` and `array-contains-any` never match null, even listed (only `== null`, i.e. IS_NULL, does).
+  const candidates = list.filter((candidate) => !isNullValue(candidate));
   switch (op) {
     case 'LESS_THAN':
       return (doc, entry) => {
@@ -358,14 +449,14 @@ function compileFieldFilter(
     case 'IN':
       return (doc, entry) => {
         const field = read(doc, entry);
-        return field !== undefined && list.some((candidate) => valuesEqual(field, candidate));
+        return field !== undefined && candidates.some((candidate) => valuesEqual(field, candidate));
       };
     case 'ARRAY_CONTAINS_ANY':
       return (doc, entry) => {
         const field = read(doc, entry);
         if (field === undefined || kindOf(field) !== 'arrayValue') return false;
         const elements = field.arrayValue!.values ?? [];
-        return elements.some((element) => list.some((candidate) => valuesEqual(element, candidate)));
+        return elements.some((element) => candidates.some((candidate) => valuesEqual(element, candidate)));
       };
     case 'NOT_IN': {
       // As Firestore: a not-in list containing null matches nothing; missing fields and nulls never match.
@@ -497,6 +588,7 @@ export interface QueryResult {
 
 /** Runs a prepared query as of `micros`; documents come back projected. */
 export function executeQuery(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): QueryResult {
+  if (query.nearest) return executeNearest(store, query, query.nearest, micros);
   const matched =
     query.orderBy.length === 1 ? executeByName(store, query, micros, names) : executeSorted(store, query, micros);
   const projection = query.projection;
@@ -504,6 +596,66 @@ export function executeQuery(store: Store, query: PreparedQuery, micros: Micros,
     entries: matched.map((candidate) => candidate.entry),
     documents: matched.map(({ doc }) => (projection === null ? doc : projectDocument(doc, projection))),
   };
+}
+
+/**
+ * Exact nearest-neighbour search: every matching document whose vector field is a vector of the query's
+ * dimension, ranked by distance (nearest first; for DOT_PRODUCT the largest first), ties by name.
+ */
+function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNearest, micros: Micros): QueryResult {
+  const ranked: { candidate: Candidate; distance: number }[] = [];
+  for (const entry of scan(store, query, null, false)) {
+    const doc = entry.at(micros);
+    if (doc === null || (query.predicate && !query.predicate(doc, entry))) continue;
+    const field = getField(doc.fields ?? {}, nearest.vectorField);
+    if (field === undefined || !isVector(field)) continue;
+    const elements = vectorElements(field);
+    if (elements.length !== nearest.queryVector.length) continue;
+    const distance = vectorDistance(nearest.measure, nearest.queryVector, elements.map(numberAsDouble));
+    if (Number.isNaN(distance)) continue;
+    if (nearest.threshold !== null && (nearest.measure === 'DOT_PRODUCT' ? distance < nearest.threshold : distance > nearest.threshold)) {
+      continue;
+    }
+    ranked.push({ candidate: { entry, doc }, distance });
+  }
+  const sign = nearest.measure === 'DOT_PRODUCT' ? -1 : 1;
+  ranked.sort((a, b) => sign * (a.distance - b.distance) || comparePaths(a.candidate.entry.segments, b.candidate.entry.segments));
+  const top = ranked.slice(0, nearest.limit);
+  // With a projection, the distance is returned only if the projection selects its field (as production).
+  const { projection } = query;
+  const resultField = nearest.resultField;
+  const showDistance =
+    resultField !== null && (projection === null || projection.some((path) => fieldPathIsPrefix(path, resultField)));
+  return {
+    entries: top.map(({ candidate }) => candidate.entry),
+    documents: top.map(({ candidate: { doc }, distance }) => {
+      const shown = projection === null ? doc : projectDocument(doc, projection);
+      if (!showDistance || resultField === null) return shown;
+      return { ...shown, fields: setField(shown.fields ?? {}, resultField, { doubleValue: distance }) };
+    }),
+  };
+}
+
+/** NaN when undefined (COSINE with a zero vector): such a document has no distance and is left out. */
+function vectorDistance(measure: DistanceMeasure, a: number[], b: number[]): number {
+  let dot = 0;
+  let squares = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    squares += (a[i] - b[i]) ** 2;
+    normA += a[i] * a[i];
+    normB += b[i] * b[i];
+  }
+  switch (measure) {
+    case 'EUCLIDEAN':
+      return Math.sqrt(squares);
+    case 'DOT_PRODUCT':
+      return dot;
+    case 'COSINE':
+      return normA === 0 || normB === 0 ? Number.NaN : 1 - dot / Math.sqrt(normA * normB);
+  }
 }
 
 /** A document with only the given field paths (a projection or a read mask). */

@@ -185,7 +185,7 @@ function compareMaps(a: Record<string, Value>, b: Record<string, Value>): number
   return aKeys.length - bKeys.length;
 }
 
-function vectorElements(value: Value): Value[] {
+export function vectorElements(value: Value): Value[] {
   return value.mapValue?.fields?.value?.arrayValue?.values ?? [];
 }
 
@@ -546,15 +546,19 @@ export function parseFieldPath(path: string | null | undefined, what: string): s
   return segments;
 }
 
+/** The field named `key`, never an Object.prototype member (a field path `constructor` names no field). */
+function ownField(fields: Record<string, Value>, key: string): Value | undefined {
+  return Object.hasOwn(fields, key) ? fields[key] : undefined;
+}
+
 export function getField(fields: Record<string, Value>, path: readonly string[]): Value | undefined {
   let current: Record<string, Value> | undefined = fields;
   for (let i = 0; i < path.length - 1; i++) {
-    const next: Value | undefined = current[path[i]];
+    const next: Value | undefined = ownField(current, path[i]);
     if (next === undefined || next.mapValue === undefined || next.mapValue === null) return undefined;
     current = next.mapValue.fields ?? {};
   }
-  const value = current[path[path.length - 1]];
-  return value;
+  return ownField(current, path[path.length - 1]);
 }
 
 /** Returns a copy of `fields` with `path` set to `value`, replacing non-map intermediates by maps. */
@@ -564,7 +568,7 @@ export function setField(fields: Record<string, Value>, path: readonly string[],
     result[path[0]] = value;
     return result;
   }
-  const child = fields[path[0]];
+  const child = ownField(fields, path[0]);
   const childFields = child?.mapValue ? (child.mapValue.fields ?? {}) : {};
   result[path[0]] = { mapValue: { fields: setField(childFields, path.slice(1), value) } };
   return result;
@@ -572,13 +576,13 @@ export function setField(fields: Record<string, Value>, path: readonly string[],
 
 /** Returns a copy of `fields` without `path` (unchanged when absent). */
 export function deleteField(fields: Record<string, Value>, path: readonly string[]): Record<string, Value> {
-  if (!(path[0] in fields)) return fields;
+  const child = ownField(fields, path[0]);
+  if (child === undefined) return fields;
   if (path.length === 1) {
     const result = { ...fields };
     delete result[path[0]];
     return result;
   }
-  const child = fields[path[0]];
   if (!child.mapValue) return fields;
   const childFields = child.mapValue.fields ?? {};
   const updated = deleteField(childFields, path.slice(1));

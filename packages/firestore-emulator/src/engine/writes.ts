@@ -103,24 +103,10 @@ export function prepareWrite(write: Write, names: NameParser): PreparedWrite {
   const transforms = prepareTransforms(write.updateTransforms ?? [], names);
   if (!write.updateMask) return { name, segments, operation: 'set', fields, mask: [], transforms, precondition };
 
+  // As production: only the masked paths are written (fields of the document outside them are ignored), and
+  // mask paths may overlap (`owner` and `owner.name`).
   const mask = (write.updateMask.fieldPaths ?? []).map((path) => parseFieldPath(path, 'update_mask'));
-  checkNoOverlap(mask, 'update_mask');
-  checkCoveredByMask(fields, [], mask, name);
   return { name, segments, operation: 'merge', fields, mask, transforms, precondition };
-}
-
-/** Every field sent with an update mask must be under a masked path: anything else would be silently dropped. */
-function checkCoveredByMask(fields: Record<string, Value>, prefix: string[], mask: string[][], name: string): void {
-  for (const key of Object.keys(fields)) {
-    const path = [...prefix, key];
-    if (mask.some((masked) => fieldPathIsPrefix(masked, path))) continue;
-    const value = fields[key];
-    if (value.mapValue && mask.some((masked) => fieldPathIsPrefix(path, masked))) {
-      checkCoveredByMask(value.mapValue.fields ?? {}, path, mask, name);
-      continue;
-    }
-    throw invalid(`Field "${formatFieldPath(path)}" of "${name}" is not in the update mask.`);
-  }
 }
 
 function preparePrecondition(precondition: google.firestore.v1.IPrecondition | null | undefined): Precondition | null {
@@ -227,6 +213,7 @@ export function applyWrites(
   const serverTimestamp: Value = { timestampValue: requestTime(commitMicros) };
   const outcomes = new Map<string, DocumentOutcome>();
   const writeResults: google.firestore.v1.IWriteResult[] = [];
+  const transformCount = new Map<string, number>();
 
   for (const write of writes) {
     let outcome = outcomes.get(write.name);
@@ -236,7 +223,19 @@ export function applyWrites(
       outcomes.set(write.name, outcome);
     }
     const current = outcome.after;
+    if (outcome.written && current === null && write.precondition && 'exists' in write.precondition && write.precondition.exists) {
+      // Production: updating a document that an earlier write of the same commit deleted is an invalid request.
+      throw invalid(`Document ${write.name} cannot be updated after it was deleted earlier in the same request.`);
+    }
     checkPrecondition(write, current);
+    const transformsSoFar = (transformCount.get(write.name) ?? 0) + countTransforms(write.transforms);
+    transformCount.set(write.name, transformsSoFar);
+    if (transformsSoFar > MAX_TRANSFORMS_PER_DOCUMENT) {
+      throw invalid(
+        `Document ${write.name} has more than ${MAX_TRANSFORMS_PER_DOCUMENT} field transformations in one request ` +
+          '(each element of an array transformation counts).',
+      );
+    }
 
     if (write.operation === 'verify') {
       writeResults.push(current ? { updateTime: current.updateTime } : {});
@@ -281,6 +280,15 @@ export function applyWrites(
     writeResults.push(result);
   }
   return { writeResults, outcomes: [...outcomes.values()] };
+}
+
+/** https://firebase.google.com/docs/firestore/quotas: field transformations on one document in a Commit or transaction. */
+const MAX_TRANSFORMS_PER_DOCUMENT = 500;
+
+function countTransforms(transforms: PreparedTransform[]): number {
+  let count = 0;
+  for (const transform of transforms) count += transform.kind === 'append' || transform.kind === 'remove' ? transform.elements.length : 1;
+  return count;
 }
 
 function checkPrecondition(write: PreparedWrite, current: Document | null): void {

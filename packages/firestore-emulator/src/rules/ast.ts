@@ -66,4 +66,6 @@ export interface SyntaxService {
 export interface SyntaxRuleset {
   version: { value: string; loc: Loc } | null;
   services: SyntaxService[];
+  /** Functions declared at file level, outside any service: visible in every service. */
+  functions: SyntaxFunction[];
 }

@@ -28,12 +28,22 @@ import {
   floorDiv,
   floorMod,
   formatFloat,
+  render,
   setHas,
   toSet,
   typeName,
   typeOf,
   unknownUse,
 } from './values';
+
+/**
+ * `bool()` and `math.isInfinite()` are named in the reference but production has neither: its compiler accepts a
+ * call (warning "Invalid function name") and evaluating it is an error, so a rule using them denies. They are
+ * in the tables below so that the rules load, and evaluate to that error.
+ */
+function absentInProduction(name: string): EvalError {
+  return new EvalError(`Function not found error: Name: [${name}].`);
+}
 
 /** Functions callable without a receiver, with their accepted argument counts. */
 export const GLOBAL_FUNCTIONS: Readonly<Record<string, readonly number[]>> = {
@@ -218,12 +228,12 @@ export function contains(container: RValue, v: RValue): boolean {
     case 'partial_map': {
       const pm = container as PartialMap;
       if (typeof v === 'string' && pm.known.has(v)) return true;
-      throw unknownUse(new Unknown(`whether ${pm.what} has the key ${JSON.stringify(v)}`));
+      throw unknownUse(new Unknown(`whether ${pm.what} has the key ${render(v)}`));
     }
     case 'contains_list': {
       const cl = container as ContainsList;
       if (equals(cl.element, v)) return true;
-      throw unknownUse(new Unknown(`whether ${cl.what} contains ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`));
+      throw unknownUse(new Unknown(`whether ${cl.what} contains ${render(v)}`));
     }
     default:
       throw new EvalError(`operator in is not defined for ${typeName(container)}`);
@@ -423,28 +433,40 @@ function mapMethod(map: RMap, name: string, args: RValue[]): RValue {
       return map.keys().map((k) => map.get(k) as RValue);
     case 'diff':
       return new MapDiff(map, expect<RMap>(args[0], 'map', 'diff() argument'));
-    case 'get': {
-      const [key, fallback] = args;
-      if (typeof key === 'string') return map.get(key) ?? fallback;
-      // A list key looks up nested maps: {"a": {"b": 1}}.get(["a", "b"], 7) == 1.
-      const keys = expect<RValue[]>(key, 'list', 'get() key');
-      let current: RValue = map;
-      for (const k of keys) {
-        if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
-        if (!(current instanceof RMap)) throw new EvalError(`get() key path goes through a ${typeName(current)}, not a map`);
-        const next: RValue | undefined = current.get(k);
-        if (next === undefined) return fallback;
-        current = next;
-      }
-      return current;
-    }
+    case 'get':
+      return mapGet(map, args[0], args[1]);
   }
   throw new EvalError(`map has no method ${name}()`);
 }
 
 function partialMapMethod(map: PartialMap, name: string, args: RValue[]): RValue {
-  if (name === 'get' && typeof args[0] === 'string' && map.known.has(args[0])) return map.known.get(args[0]) as RValue;
+  if (name === 'get') return mapGet(map, args[0], args[1]);
   throw unknownUse(new Unknown(`${map.what}.${name}()`));
+}
+
+/**
+ * Map.get(key, default); a list key looks up nested maps ({"a": {"b": 1}}.get(["a", "b"], 7) == 1). A key a
+ * partly known map (a query's resource.data) does not know is unknown, never the default.
+ */
+function mapGet(map: RMap | PartialMap, key: RValue, fallback: RValue): RValue {
+  const keys: RValue[] = typeof key === 'string' ? [key] : expect<RValue[]>(key, 'list', 'get() key');
+  let current: RValue = map;
+  for (const k of keys) {
+    if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
+    if (current instanceof Unknown) throw unknownUse(current);
+    if (current instanceof PartialMap) {
+      const known = current.known.get(k);
+      if (known === undefined) throw unknownUse(new Unknown(`${current.what}.${k}`));
+      current = known;
+      continue;
+    }
+    // As production: a key path through a value that is not a map finds nothing, so the default.
+    if (!(current instanceof RMap)) return fallback;
+    const next: RValue | undefined = current.get(k);
+    if (next === undefined) return fallback;
+    current = next;
+  }
+  return current;
 }
 
 function mapDiffMethod(diff: MapDiff, name: string): RValue {
@@ -508,12 +530,24 @@ function setMethod(set: RSet, name: string, args: RValue[]): RValue {
 // rules.Path -----------------------------------------------------------------------------------------------
 
 /**
- * Path.bind() on a path value that has no open `$(name)` segments returns it unchanged; a path literal with open
- * segments as the receiver of bind() is compiled into its own node (see compiler.ts), so no open path escapes.
+ * Path.bind() on a path value fills its `{name}` segments (`path('users/{uid}').bind({'uid': 'alice'})`, as
+ * production does) and keeps every other segment; a path literal with open `$(name)` segments as the receiver
+ * of bind() is compiled into its own node (see compiler.ts), so no open path escapes.
  */
 function bindPath(path: RPath, bindings: RValue): RValue {
-  expect<RMap>(bindings, 'map', 'bind() argument');
-  return path;
+  const map = expect<RMap>(bindings, 'map', 'bind() argument');
+  const segments: (string | Unknown)[] = [];
+  for (const segment of path.segments) {
+    const variable = typeof segment === 'string' ? /^\{(\w+)\}$/.exec(segment) : null;
+    if (variable === null) {
+      segments.push(segment);
+      continue;
+    }
+    const value = map.get(variable[1]);
+    if (value === undefined) throw new EvalError(`bind(): no value for path variable ${variable[1]}`);
+    segments.push(...pathSegment(value));
+  }
+  return new RPath(segments);
 }
 
 /** The segment(s) a value contributes to a path through `$(...)` interpolation. */
@@ -660,18 +694,15 @@ export function convert(name: string, v: RValue): RValue {
       if (v === null) return 'null';
       break;
     case 'bool':
-      if (typeof v === 'boolean') return v;
-      if (v === 'true') return true;
-      if (v === 'false') return false;
-      break;
+      throw absentInProduction('bool');
     case 'path':
+      // Only a string: production refuses path(path(...)) ("Expected: path(string)").
       if (typeof v === 'string') {
         const segments = v.replace(/^\//, '').split('/');
         if (segments.some((s) => s === '')) throw new EvalError(`path(): ${JSON.stringify(v)} has an empty segment`);
         return new RPath(segments);
       }
-      if (v instanceof RPath) return v;
-      break;
+      throw new EvalError(`Expected: path(string), got path(${typeName(v)})`);
   }
   throw new EvalError(`${name}() cannot convert ${typeName(v)}${typeof v === 'string' ? ` ${JSON.stringify(v)}` : ''}`);
 }
@@ -700,10 +731,8 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
       return Math.sqrt(numberArg(args[0], 'math.sqrt() argument'));
     case 'math.pow':
       return Math.pow(numberArg(args[0], 'math.pow() base'), numberArg(args[1], 'math.pow() exponent'));
-    case 'math.isInfinite': {
-      const f = numberArg(args[0], 'math.isInfinite() argument');
-      return !Number.isFinite(f) && !Number.isNaN(f);
-    }
+    case 'math.isInfinite':
+      throw absentInProduction(qualified);
     case 'math.isNaN':
       return Number.isNaN(numberArg(args[0], 'math.isNaN() argument'));
     // rules.hashing
@@ -724,7 +753,7 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
     case 'duration.value': {
       const magnitude = intArg(args[0], 'duration.value() magnitude');
       const unit = expect<string>(args[1], 'string', 'duration.value() unit');
-      const perUnit = DURATION_UNITS[unit];
+      const perUnit = Object.hasOwn(DURATION_UNITS, unit) ? DURATION_UNITS[unit] : undefined;
       if (perUnit === undefined) throw new EvalError(`duration.value(): unknown unit ${JSON.stringify(unit)} (w, d, h, m, s, ms, ns)`);
       return checkedDuration(magnitude * perUnit);
     }
@@ -780,8 +809,8 @@ function crc(table: Uint32Array, bytes: Uint8Array): Uint8Array {
   let c = 0xffffffff;
   for (const b of bytes) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
   c = (c ^ 0xffffffff) >>> 0;
-  // Undocumented: byte order of the 32-bit checksum; big-endian, the order its hex form is written in.
-  return new Uint8Array([c >>> 24, (c >>> 16) & 0xff, (c >>> 8) & 0xff, c & 0xff]);
+  // Little-endian, as production: crc32('123456789').toHexString() == '2639F4CB' (the checksum is 0xCBF43926).
+  return new Uint8Array([c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24]);
 }
 
 function hash(algorithm: string, input: RValue): Uint8Array {

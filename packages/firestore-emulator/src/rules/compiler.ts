@@ -69,7 +69,7 @@ export function compileProgram(tree: SyntaxRuleset, fileName: string, source: st
   if (tree.services.length > 1) fail('only one service declaration is allowed per rules file', tree.services[1].loc);
   const service = tree.services[0];
   if (service.name !== 'cloud.firestore') fail(`unsupported service '${service.name}': this emulator evaluates only service cloud.firestore`, service.loc);
-  return new Compiler(version, fileName, source).compile(service.body);
+  return new Compiler(version, fileName, source).compile(tree.functions, service.body);
 }
 
 class Compiler {
@@ -80,8 +80,11 @@ class Compiler {
 
   constructor(private readonly version: '1' | '2', private readonly fileName: string, private readonly source: string) {}
 
-  compile(serviceBody: SyntaxBodyItem[]): Program {
-    const root: Block = { parent: null, functions: new Map(), wildcards: new Map() };
+  compile(fileFunctions: SyntaxFunction[], serviceBody: SyntaxBodyItem[]): Program {
+    // Functions declared outside the service (production compiles them) enclose the service's own.
+    const file: Block = { parent: null, functions: new Map(), wildcards: new Map() };
+    this.declareBlock(fileFunctions, file, [], 0, true);
+    const root: Block = { parent: file, functions: new Map(), wildcards: new Map() };
     this.declareBlock(serviceBody, root, [], 0, true);
     for (const entry of this.functions) this.compileFunction(entry);
     for (const { allow, block, site } of this.pendingAllows) this.compileAllow(allow, block, site);
@@ -304,7 +307,7 @@ class Compiler {
   }
 
   private isNamespace(name: string, scope: ExprScope): boolean {
-    return name in NAMESPACE_FUNCTIONS && !scope.locals?.has(name) && !scope.block.wildcards.has(name);
+    return Object.hasOwn(NAMESPACE_FUNCTIONS, name) && !scope.locals?.has(name) && !scope.block.wildcards.has(name);
   }
 
   private identifier(name: string, loc: Loc, scope: ExprScope): Node {
@@ -314,7 +317,7 @@ class Compiler {
     if (index !== undefined) return this.node(loc, [], { t: 'wildcard', index, name });
     if (name === 'request') return this.node(loc, [], { t: 'request' });
     if (name === 'resource') return this.node(loc, [], { t: 'resource' });
-    if (name in NAMESPACE_FUNCTIONS) fail(`${name} is a namespace of functions, not a value`, loc);
+    if (Object.hasOwn(NAMESPACE_FUNCTIONS, name)) fail(`${name} is a namespace of functions, not a value`, loc);
     return fail(`unknown variable '${name}'`, loc);
   }
 
@@ -336,7 +339,8 @@ class Compiler {
       if (scope.caller) scope.caller.calls.push({ callee: entry, loc: e.loc });
       return this.node(e.loc, args, { t: 'call', fn: entry.compiled, args });
     }
-    const arities = GLOBAL_FUNCTIONS[e.name];
+    // Own names only: `constructor(1)` is an unknown function, not Object's constructor.
+    const arities = Object.hasOwn(GLOBAL_FUNCTIONS, e.name) ? GLOBAL_FUNCTIONS[e.name] : undefined;
     if (!arities) fail(`unknown function '${e.name}'`, e.loc);
     if (!arities.includes(args.length)) fail(`${e.name}() takes ${arities.join(' or ')} arguments, not ${args.length}`, e.loc);
     return this.node(e.loc, args, { t: 'builtin', name: e.name, args });
@@ -345,7 +349,7 @@ class Compiler {
   private method(e: Extract<SyntaxExpr, { kind: 'method' }>, scope: ExprScope): Node {
     if (e.object.kind === 'ident' && this.isNamespace(e.object.name, scope)) {
       const functions = NAMESPACE_FUNCTIONS[e.object.name];
-      const arities = functions[e.name];
+      const arities = Object.hasOwn(functions, e.name) ? functions[e.name] : undefined;
       if (!arities) fail(`unknown function '${e.object.name}.${e.name}' (${e.object.name} has ${Object.keys(functions).join(', ')})`, e.loc);
       const args = e.args.map((a) => this.expr(a, scope));
       if (!arities.includes(args.length)) fail(`${e.object.name}.${e.name}() takes ${arities.join(' or ')} arguments, not ${args.length}`, e.loc);

@@ -41,7 +41,7 @@ export function compileRules(files: RulesFile[], options: CompileOptions = {}): 
     throw new RulesCompileError(`expected exactly one rules file, got ${files.length}`, 1, 1);
   }
   const [file] = files;
-  const program = compileProgram(parseRules(file.content), file.name, file.content);
+  const program = withinStack(() => compileProgram(parseRules(file.content), file.name, file.content));
   const debugLines: string[] = [];
   const policy = new RulesPolicy(program, {
     recordCoverage: options.coverage ?? true,
@@ -57,4 +57,16 @@ export function compileRules(files: RulesFile[], options: CompileOptions = {}): 
     debugLog: () => [...debugLines],
     rulesVersion: program.version,
   };
+}
+
+/** Parsing and compiling recurse with the nesting of expressions: nesting deeper than the stack allows is refused. */
+function withinStack<T>(compile: () => T): T {
+  try {
+    return compile();
+  } catch (error) {
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new RulesCompileError('expressions are nested too deeply to compile', 1, 1);
+    }
+    throw error;
+  }
 }

@@ -17,7 +17,7 @@
  * of one query are each judged alone.
  */
 import type { StructuredQuery, Value } from '../engine/api';
-import { ContainsList, EvalError, PartialMap, PlainMap, RPath, RValue, fromProto } from './values';
+import { ContainsList, EvalError, PartialMap, PlainMap, RPath, RValue, fromProto, render } from './values';
 
 type Filter = NonNullable<StructuredQuery['where']>;
 
@@ -53,8 +53,7 @@ export function queryBranches(where: Filter | null | undefined): QueryBranch[] {
 }
 
 function describeAtom(atom: Atom): string {
-  const value = typeof atom.value === 'bigint' ? String(atom.value) : atom.value instanceof RPath ? atom.value.toString() : JSON.stringify(atom.value);
-  return `${atom.path.join('.')} ${atom.kind === 'eq' ? '==' : 'array-contains'} ${value}`;
+  return `${atom.path.join('.')} ${atom.kind === 'eq' ? '==' : 'array-contains'} ${render(atom.value)}`;
 }
 
 function disjunctiveNormalForm(filter: Filter): Atom[][] {

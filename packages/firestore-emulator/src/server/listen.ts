@@ -196,7 +196,11 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
       return { state, snapshot: await database.runTarget(state.target, this.caller, readTime) };
     } catch (error) {
       if (error instanceof RpcError) return { state, error };
-      throw error;
+      // A bug in the emulator. Failing the stream would be silent (the SDKs retry a Listen stream whatever its
+      // status, and the web SDK answers from its cache meanwhile): removing the target reaches its listener.
+      console.error('[firestore-emulator] internal error evaluating a listen target:', error);
+      const message = error instanceof Error ? error.message : String(error);
+      return { state, error: new RpcError(Code.INTERNAL, `Internal error in the offline emulator: ${message}`) };
     }
   }
 

@@ -343,3 +343,14 @@ describe.skipIf(!offlineEmulator)('the :indexes extension', () => {
     expect((await fetch(emulatorUrl(`/emulator/v1/projects/${projectId}:indexes`))).status).toBe(404);
   });
 });
+
+describe.skipIf(!offlineEmulator)('vector search', () => {
+  beforeAll(() => useIndexes({ indexes: [] }));
+
+  it('is refused loudly, naming the feature: vector indexes are not modelled', async () => {
+    const nearest = citiesRef().findNearest({ vectorField: 'embedding', queryVector: [1, 0], limit: 1, distanceMeasure: 'EUCLIDEAN' });
+    const error = await rejectionOf(nearest.get());
+    expect(error.code, error.message).toBe(12);
+    expect(error.message).toContain('vector search (vector indexes)');
+  });
+});

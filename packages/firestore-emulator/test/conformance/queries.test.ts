@@ -168,7 +168,8 @@ describe('aggregations', () => {
       .collection('items')
       .aggregate({ count: AggregateField.count(), total: AggregateField.sum('n'), mean: AggregateField.average('nested.v') })
       .get();
-    expect(snapshot.data()).toEqual({ count: 5, total: 15, mean: 27.5 });
+    // Over the documents that have every aggregated field: i4 has no nested.v.
+    expect(snapshot.data()).toEqual({ count: 4, total: 11, mean: 27.5 });
   });
 
   it('count honours filters and limits; average of nothing is null', async () => {

@@ -22,6 +22,16 @@ function withCondition(condition: string, extra = '', version = "rules_version =
 }
 
 describe('parser', () => {
+  it('parses nested parentheses and ternaries without re-parsing each level (each level doubled the time: 20 took over a minute)', () => {
+    expect(evaluate(`${'('.repeat(20)}true${')'.repeat(20)}`).outcome).toBe('true');
+    expect(evaluate(`${'(true ? '.repeat(20)}true${' : false)'.repeat(20)}`).outcome).toBe('true');
+  });
+
+  it('refuses expressions nested deeper than the stack allows with a compile error, not a crash', () => {
+    const tooDeep = `${'('.repeat(20_000)}true${')'.repeat(20_000)}`;
+    expect(() => compileRules([{ name: 'firestore.rules', content: withCondition(tooDeep) }])).toThrow(RulesCompileError);
+  });
+
   it('accepts the full syntax: comments, nested matches, functions with let, every literal and operator', () => {
     const compiled = compileRules([{
       name: 'firestore.rules',
@@ -83,6 +93,9 @@ describe('refused at compile time, naming the construct', () => {
     ['a method with the wrong number of arguments', withCondition("'a'.matches()"), /matches\(\) takes 1 arguments, not 0/, [4, 38]],
     ['a builtin with the wrong number of arguments', withCondition('exists()'), /exists\(\) takes 1 arguments, not 0/, [4, 35]],
     ['an unknown namespace function', withCondition('math.max(1, 2) == 2'), /unknown function 'math.max'/, [4, 39]],
+    ['a function named like an Object member', withCondition('constructor(1)'), /unknown function 'constructor'/, [4, 35]],
+    ['a namespace function named like an Object member', withCondition('math.toString()'), /unknown function 'math.toString'/, [4, 39]],
+    ['a namespace named like an Object member', withCondition('valueOf == 1'), /unknown variable 'valueOf'/, [4, 35]],
     ['a namespace used as a value', withCondition('math == 1'), /math is a namespace of functions/, [4, 35]],
     ['a namespace member', withCondition('math.pi > 3'), /math.pi is not a value/, [4, 39]],
     ['an unknown variable', withCondition('user.id == 1'), /unknown variable 'user'/, [4, 35]],

@@ -106,7 +106,6 @@ const expressionCases: ExpressionCase[] = [
   { page: `${LANGUAGE} (CEL error semantics: error || true is true)`, expression: '(1 / 0 == 0) || true', allowed: true },
   { page: `${LANGUAGE} (CEL error semantics: error && false is false)`, expression: '!((1 / 0 == 0) && false)', allowed: true },
   { page: `${LANGUAGE} (CEL error semantics: an error otherwise denies)`, expression: '!(1 / 0 == 0)', allowed: false },
-  { page: `${REF}/rules.Boolean`, expression: 'bool("true") == true', allowed: true },
   // Integer and Float
   { page: `${REF}/rules.Integer`, expression: '7 / 2 == 3 && -7 / 2 == -3', allowed: true },
   { page: `${REF}/rules.Integer`, expression: '-7 % 3 == -1', allowed: true },

@@ -227,3 +227,18 @@ describe('collection group queries (https://firebase.google.com/docs/firestore/s
     expect(denial(decision)).toMatch(/collection group queries need rules_version = '2'/);
   });
 });
+
+describe('queries and security rules: Map.get with a key path on partly known data', () => {
+  const compiled = rules("    match /boxes/{id} { allow list: if resource.data.get(['owner', 'uid'], 'nobody') == request.auth.uid; }");
+  const empty = reader();
+
+  it('reads a nested field the query pins', () => {
+    expect(compiled.policy.authorizeQuery(user('alice'), ROOT, query('boxes', { where: eq('owner.uid', 'alice') }), empty).allowed).toBe(true);
+    expect(compiled.policy.authorizeQuery(user('alice'), ROOT, query('boxes', { where: eq('owner.uid', 'bob') }), empty).allowed).toBe(false);
+  });
+
+  it('an unpinned key is unknown, not the default', () => {
+    const decision = compiled.policy.authorizeQuery(user('nobody'), ROOT, query('boxes', { where: eq('owner.name', 'x') }), empty);
+    expect(denial(decision)).toMatch(/resource.data.owner.uid/);
+  });
+});

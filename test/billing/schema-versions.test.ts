@@ -1,0 +1,77 @@
+/**
+ * Schema evolution (docs/operations.md): ledger entries and billing mirrors carry their shape version; entries
+ * of every version replay, and a release keeps the fields a newer release wrote (rolling deploy, rollback).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FieldValue } from 'firebase-admin/firestore';
+import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
+import type { Caller } from '../../functions/src/common/callable';
+import { replayStripeEvents } from '../../functions/src/billing/operators';
+import { linkNewCustomer, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+
+let context: BillingTestContext;
+beforeAll(async () => {
+  context = await startBillingTest('billing-schema-versions');
+});
+afterAll(async () => context.close());
+
+const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+const stored = async (path: string) => (await context.db.doc(path).get()).data() ?? {};
+
+/** An organization with a subscription whose paid invoice is in the ledger; returns the event id. */
+async function paidInvoice(orgId: string, quantity: number): Promise<{ eventId: string; subscriptionId: string }> {
+  await seedOrg(context.db, orgId);
+  const customerId = await linkNewCustomer(context, orgId);
+  const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity, status: 'active' });
+  const invoice = context.stripe.addInvoice({ customer: customerId, subscription: subscription.id as string, total: 4500, status: 'paid' });
+  const event = context.stripe.event('invoice.paid', invoice);
+  expect((await context.send(event)).body).toMatchObject({ outcome: 'applied' });
+  return { eventId: event.id as string, subscriptionId: subscription.id as string };
+}
+
+describe('schema versions', () => {
+  it('stamps the current version on ledger entries and mirrors', async () => {
+    const { eventId } = await paidInvoice('ver-stamp', 2);
+    expect(await stored(paths.stripeEvent(eventId))).toMatchObject({ schemaVersion: STRIPE_EVENT_RECORD_VERSION });
+    expect(await stored(paths.subscription('ver-stamp'))).toMatchObject({ schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
+  });
+
+  it('replays an entry written before versions existed (version 1), and stamps it', async () => {
+    const { eventId, subscriptionId } = await paidInvoice('ver-one', 2);
+    await context.db.doc(paths.stripeEvent(eventId)).update({ schemaVersion: FieldValue.delete() });
+    await context.db.doc(paths.subscription('ver-one')).update({ schemaVersion: FieldValue.delete() });
+    context.stripe.updateSubscription(subscriptionId, { quantity: 5 });
+
+    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+
+    expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
+    expect(await stored(paths.subscription('ver-one'))).toMatchObject({ seats: 5, schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
+    expect(await stored(paths.stripeEvent(eventId))).toMatchObject({ replayCount: 1, schemaVersion: STRIPE_EVENT_RECORD_VERSION });
+  });
+
+  it('replays an entry a newer release wrote, keeping the fields it does not know in the entry and the mirror', async () => {
+    const { eventId, subscriptionId } = await paidInvoice('ver-next', 2);
+    // Version 3 (not written yet): a field on the entry, one inside its change, one on the mirror.
+    await context.db.doc(paths.stripeEvent(eventId)).update({ schemaVersion: 3, 'change.invoice.taxBreakdown': [{ rate: 20 }], refundedAt: null });
+    await context.db.doc(paths.subscription('ver-next')).update({ schemaVersion: 3, seatsInUse: 2 });
+    context.stripe.updateSubscription(subscriptionId, { quantity: 7 });
+
+    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+
+    expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
+    expect(await stored(paths.subscription('ver-next'))).toMatchObject({ seats: 7, seatsInUse: 2, schemaVersion: 3 });
+    const entry = await stored(paths.stripeEvent(eventId));
+    expect(entry).toMatchObject({ schemaVersion: 3, replayCount: 1, refundedAt: null, change: { invoice: { taxBreakdown: [{ rate: 20 }] } } });
+  });
+
+  it('applies Stripe events to an organization whose stored name the old rules let through (U+00A0)', async () => {
+    await seedOrg(context.db, 'ver-nbsp');
+    await context.db.doc(paths.org('ver-nbsp')).update({ name: '\u00a0' });
+    const customerId = await linkNewCustomer(context, 'ver-nbsp');
+    const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 3, status: 'active' });
+    expect((await context.send(context.stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
+    const canceled = context.stripe.updateSubscription(subscription.id as string, { status: 'canceled', ended_at: context.clock.seconds, canceled_at: context.clock.seconds });
+    expect((await context.send(context.stripe.event('customer.subscription.deleted', canceled))).status).toBe(200);
+    expect(await stored(paths.org('ver-nbsp'))).toMatchObject({ plan: 'free' });
+  });
+});
