@@ -21,8 +21,8 @@ export interface PurgeModel {
   pageSize: number;
   /** Time of one page besides BulkWriter's pacing: the listing query, the counting transaction, round trips. */
   pageOverheadMs: number;
-  /** The function's timeout: the invocation is killed then, mid-page; the next one resumes from the cursor. */
-  timeoutMs: number;
+  /** The purge's share of the run: it starts no page after this long (shouldPause); the next run resumes it. */
+  budgetMs: number;
   /** The schedule: one invocation per period. */
   periodMs: number;
   /** The first invocation after the request (the grace period, plus up to one period to the next run). */
@@ -66,13 +66,11 @@ export function simulatePurge(model: PurgeModel): PurgeTimeline {
       DEFAULT_MAXIMUM_OPS_PER_SECOND_LIMIT,
       invocationStart,
     );
-    const killedAt = invocationStart + model.timeoutMs;
+    const pauseAfter = invocationStart + model.budgetMs;
     let now = invocationStart;
-    while (remaining > 0) {
+    while (remaining > 0 && now <= pauseAfter) {
       const page = Math.min(model.pageSize, remaining);
-      const pageDone = paceDeletes(limiter, page, now + model.pageOverheadMs);
-      if (pageDone > killedAt) break; // killed mid-page: the next invocation redoes this page
-      now = pageDone;
+      now = paceDeletes(limiter, page, now + model.pageOverheadMs);
       remaining -= page;
       if (invocations === 1) firstInvocationDocuments += page;
     }
