@@ -137,7 +137,7 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
 
     await server('billing: grace sweep flips access to read_only', async () => {
       const outcome = await sweepLapsedGrace({ db, clock: () => START });
-      if (outcome.changed !== 1) throw new Error(`the sweep changed ${outcome.changed} organizations, not 1`);
+      if (outcome.changed !== 1) throw new Error(`the sweep changed ${outcome.changed} organizations, not 1: ${JSON.stringify(outcome.skipped)}`);
     });
     check('grace sweep → read_only', 'create a contact', await allowed(createContact('after-lapse')), false);
     check('grace sweep → read_only', 'list contacts', await allowed(readContacts), true);

@@ -1,0 +1,78 @@
+/**
+ * An organization of 10,000 members (issue 16). Every access change writes the new access onto all member
+ * documents in the transaction that changes it (prepareAccessUpdate): one commit of 10,000 writes, which Firestore
+ * accepts (its limit is 10 MiB per commit, about 64,000 such writes, docs/scale.md). The next request of any member,
+ * here the last one, is judged by the new state, through firestore.rules. Costs and times: `npm run bench -- scale`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collection, doc, getDocs, serverTimestamp, setDoc, setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
+import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { paths, type AccessState } from '@leadpulse/model';
+import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
+import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
+import { DAY, START, seedOrg, subscriptionMirror } from '../privacy/seed';
+import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { outcome, rulesTestEnvironment } from '../support/rules';
+import { caller } from './support';
+
+const MEMBERS = 10_000;
+const projectId = uniqueProjectId('large-org');
+const admin = adminFirestore(projectId);
+const orgId = 'large';
+const roster = Array.from({ length: MEMBERS }, (_, i) => ({ uid: `u${String(i).padStart(5, '0')}`, role: i === 0 ? ('owner' as const) : ('member' as const) }));
+const ownerUid = roster[0].uid;
+const lastUid = roster[MEMBERS - 1].uid;
+const clock = () => START;
+let env: RulesTestEnvironment;
+let last: ClientFirestore;
+
+const membersWithAccess = async (access: AccessState) =>
+  (await admin.db.collection(paths.members(orgId)).where('access', '==', access).count().get()).data().count;
+
+const canWrite = async (contactId: string) =>
+  (
+    await outcome(() =>
+      setDoc(doc(last, paths.contact(orgId, contactId)), { name: 'Ada', status: 'lead', createdBy: lastUid, createdAt: serverTimestamp(), updatedAt: serverTimestamp() }),
+    )
+  ).allowed;
+const canRead = async () => (await outcome(() => getDocs(collection(last, paths.contacts(orgId))))).allowed;
+
+beforeAll(async () => {
+  setLogLevel('silent');
+  await seedOrg(admin.db, { orgId, now: START, members: roster, contacts: 1 });
+  // Lapsed 8 days ago and still on full access: the grace sweep (7 days) turns it read-only.
+  await admin.db.doc(paths.subscription(orgId)).set(subscriptionMirror(START, 'past_due', new Date(START.getTime() - 8 * DAY)));
+  env = await rulesTestEnvironment(projectId);
+  last = env.authenticatedContext(lastUid).firestore() as unknown as ClientFirestore;
+}, 60_000);
+
+afterAll(async () => {
+  await env?.cleanup();
+  await admin.close();
+});
+
+describe(`an organization of ${MEMBERS.toLocaleString('en-US')} members`, () => {
+  it('the grace sweep turns every member read-only in one transaction; the last member can read but not write on their next request', async () => {
+    expect(await canWrite('before')).toBe(true);
+    expect(await membersWithAccess('full')).toBe(MEMBERS);
+
+    expect(await sweepLapsedGrace({ db: admin.db, clock })).toEqual({ checked: 1, changed: 1, skipped: [] });
+
+    expect(await membersWithAccess('read_only')).toBe(MEMBERS);
+    expect(await canWrite('after')).toBe(false);
+    expect(await canRead()).toBe(true);
+  });
+
+  it('a deletion request denies every member at once, and its cancellation gives the access back', async () => {
+    await requestOrganizationDeletion({ db: admin.db, clock, graceDays: 7, cancelSubscription: async () => undefined }, caller(ownerUid), { orgId });
+    expect(await membersWithAccess('none')).toBe(MEMBERS);
+    expect(await canRead()).toBe(false);
+
+    const cancelled = await cancelOrganizationDeletion({ db: admin.db, clock, reconcileBilling: async () => 0 }, caller(ownerUid), { orgId });
+    // Restored from the billing mirror, which is still lapsed past its grace.
+    expect(cancelled).toEqual({ orgId, access: 'read_only', billingReconciled: true });
+    expect(await membersWithAccess('read_only')).toBe(MEMBERS);
+    expect(await canRead()).toBe(true);
+    expect(await canWrite('after-cancel')).toBe(false);
+  });
+});
