@@ -27,7 +27,7 @@ import { purgeOrganization } from '../functions/src/privacy/org-purge';
 import { DEFAULT_RETENTION_BUDGET_MS, retentionTable, runRetention, type RetentionDeps } from '../functions/src/privacy/retention';
 import { DAY, START, seedOrg, subscriptionMirror } from '../test/privacy/seed';
 import { RulesDecisionReader } from '../test/support/rules';
-import { countOperations, installOperationCounter, type Counted } from './operation-counter';
+import { countOperations, installOperationCounter, type Counted } from '../test/support/operation-counter';
 import { DAY_MS, rampSeconds, simulatePurge } from './production-ramp';
 
 const MEMBER_COUNTS = [100, 1_000, 10_000];

@@ -9,9 +9,12 @@ import { collection, doc, getDocs, serverTimestamp, setDoc, setLogLevel, type Fi
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { paths, type AccessState } from '@leadpulse/model';
 import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
+import { acceptInvitation, inviteMember, revokeInvitation } from '../../functions/src/orgs/invitations';
+import { changeRole, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs/members';
 import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { DAY, START, seedOrg, subscriptionMirror } from '../privacy/seed';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
+import { countOperations, installOperationCounter } from '../support/operation-counter';
 import { outcome, rulesTestEnvironment } from '../support/rules';
 import { caller } from './support';
 
@@ -26,8 +29,10 @@ const clock = () => START;
 let env: RulesTestEnvironment;
 let last: ClientFirestore;
 
-const membersWithAccess = async (access: AccessState) =>
-  (await admin.db.collection(paths.members(orgId)).where('access', '==', access).count().get()).data().count;
+const membersWithAccess = async (access?: AccessState) => {
+  const members = admin.db.collection(paths.members(orgId));
+  return (await (access ? members.where('access', '==', access) : members).count().get()).data().count;
+};
 
 const canWrite = async (contactId: string) =>
   (
@@ -37,8 +42,15 @@ const canWrite = async (contactId: string) =>
   ).allowed;
 const canRead = async () => (await outcome(() => getDocs(collection(last, paths.contacts(orgId))))).allowed;
 
+/** Documents read and written by a server call. */
+async function cost(action: () => Promise<unknown>): Promise<{ reads: number; writes: number }> {
+  const { reads, writes } = await countOperations(action);
+  return { reads, writes };
+}
+
 beforeAll(async () => {
   setLogLevel('silent');
+  installOperationCounter();
   await seedOrg(admin.db, { orgId, now: START, members: roster, contacts: 1 });
   // Lapsed 8 days ago and still on full access: the grace sweep (7 days) turns it read-only.
   await admin.db.doc(paths.subscription(orgId)).set(subscriptionMirror(START, 'past_due', new Date(START.getTime() - 8 * DAY)));
@@ -56,22 +68,48 @@ describe(`an organization of ${MEMBERS.toLocaleString('en-US')} members`, () => 
     expect(await canWrite('before')).toBe(true);
     expect(await membersWithAccess('full')).toBe(MEMBERS);
 
-    expect(await sweepLapsedGrace({ db: admin.db, clock })).toEqual({ checked: 1, changed: 1, skipped: [] });
+    const sweep = await countOperations(() => sweepLapsedGrace({ db: admin.db, clock }));
+    expect(sweep.result).toEqual({ checked: 1, changed: 1, skipped: [] });
+    // The candidate query, the organization, the mirror and every member; the mirror, the organization, every
+    // member and the audit entry.
+    expect({ reads: sweep.reads, writes: sweep.writes }).toEqual({ reads: MEMBERS + 3, writes: MEMBERS + 3 });
 
     expect(await membersWithAccess('read_only')).toBe(MEMBERS);
     expect(await canWrite('after')).toBe(false);
     expect(await canRead()).toBe(true);
   });
 
+  it('membership changes cost the same few documents whatever the size of the organization', async () => {
+    const deps = { db: admin.db, clock };
+    const owner = caller(ownerUid);
+    expect(await cost(() => changeRole(deps, owner, { orgId, uid: roster[1].uid, role: 'viewer' }))).toEqual({ reads: 3, writes: 2 });
+    const invite = (email: string) => inviteMember({ ...deps, inviteTtlDays: 7 }, owner, { orgId, email, role: 'member' });
+    const invited = await countOperations(() => invite('newcomer@example.com'));
+    expect({ reads: invited.reads, writes: invited.writes }).toEqual({ reads: 4, writes: 2 });
+    const { inviteId, token } = invited.result;
+    expect(await cost(() => acceptInvitation(deps, caller('newcomer'), { orgId, inviteId, token }))).toEqual({ reads: 3, writes: 3 });
+    const revoked = await invite('revoked@example.com');
+    expect(await cost(() => revokeInvitation(deps, owner, { orgId, inviteId: revoked.inviteId }))).toEqual({ reads: 3, writes: 2 });
+    expect(await cost(() => removeMember(deps, owner, { orgId, uid: roster[2].uid }))).toEqual({ reads: 3, writes: 2 });
+    expect(await cost(() => leaveOrganization(deps, caller(roster[3].uid), { orgId }))).toEqual({ reads: 2, writes: 2 });
+    await changeRole(deps, owner, { orgId, uid: roster[4].uid, role: 'admin' });
+    const transfer = (from: string, to: string) => transferOwnership({ ...deps, maxOrgsPerOwner: 5 }, caller(from), { orgId, newOwnerUid: to });
+    expect(await cost(() => transfer(ownerUid, roster[4].uid))).toEqual({ reads: 4, writes: 4 });
+    await transfer(roster[4].uid, ownerUid);
+  });
+
   it('a deletion request denies every member at once, and its cancellation gives the access back', async () => {
+    // The membership test before this one added one member and removed two.
+    const members = await membersWithAccess();
+    expect(members).toBe(MEMBERS - 1);
     await requestOrganizationDeletion({ db: admin.db, clock, graceDays: 7, cancelSubscription: async () => undefined }, caller(ownerUid), { orgId });
-    expect(await membersWithAccess('none')).toBe(MEMBERS);
+    expect(await membersWithAccess('none')).toBe(members);
     expect(await canRead()).toBe(false);
 
     const cancelled = await cancelOrganizationDeletion({ db: admin.db, clock, reconcileBilling: async () => 0 }, caller(ownerUid), { orgId });
     // Restored from the billing mirror, which is still lapsed past its grace.
     expect(cancelled).toEqual({ orgId, access: 'read_only', billingReconciled: true });
-    expect(await membersWithAccess('read_only')).toBe(MEMBERS);
+    expect(await membersWithAccess('read_only')).toBe(members);
     expect(await canRead()).toBe(true);
     expect(await canWrite('after-cancel')).toBe(false);
   });

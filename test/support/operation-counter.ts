@@ -6,7 +6,7 @@
  * lookups per client request (`:rulesDecisions`), but not the server's reads and writes, hence this.
  */
 import { WriteBatch } from '@google-cloud/firestore/build/src/write-batch';
-import { countReads, installReadCounter } from '../test/billing/read-counter';
+import { countReads, installReadCounter } from '../billing/read-counter';
 
 let writes = 0;
 let installed = false;
