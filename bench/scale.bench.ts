@@ -1,7 +1,7 @@
 /**
  * Scale (issue 16): how the design grows with the size of an organization and the number of organizations, on the
  * offline emulator with firestore.rules and firestore.indexes.json, and under production's BulkWriter ramp
- * (simulated on a controlled clock, bench/production-ramp.ts).
+ * (simulated on a controlled clock, test/support/production-ramp.ts).
  *
  * - Members 100 / 1,000 / 10,000: a billing access flip (the grace sweep turning a lapsed organization read-only,
  *   through prepareAccessUpdate) and the member list as the owner's client reads it; reads, writes and rules
@@ -23,12 +23,13 @@ import { sweepLapsedGrace } from '../functions/src/billing/grace-sweep';
 import { acceptInvitation, inviteMember, revokeInvitation } from '../functions/src/orgs/invitations';
 import { changeRole, leaveOrganization, removeMember, transferOwnership } from '../functions/src/orgs/members';
 import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../functions/src/privacy/org-deletion';
+import { DEFAULT_PAGE_SIZE } from '../functions/src/privacy/bulk';
 import { purgeOrganization } from '../functions/src/privacy/org-purge';
 import { DEFAULT_RETENTION_BUDGET_MS, retentionTable, runRetention, type RetentionDeps } from '../functions/src/privacy/retention';
 import { DAY, START, seedOrg, subscriptionMirror } from '../test/privacy/seed';
 import { RulesDecisionReader } from '../test/support/rules';
 import { countOperations, installOperationCounter, type Counted } from '../test/support/operation-counter';
-import { DAY_MS, rampSeconds, simulatePurge } from './production-ramp';
+import { DAY_MS, rampSeconds, simulatePurge } from '../test/support/production-ramp';
 
 const MEMBER_COUNTS = [100, 1_000, 10_000];
 const ORG_COUNTS = [1_000, 10_000];
@@ -274,7 +275,7 @@ function printRetention(figures: RetentionFigures[]): void {
 function purgeTimeline(documents: number, pageOverheadMs: number) {
   return simulatePurge({
     documents,
-    pageSize: 500,
+    pageSize: DEFAULT_PAGE_SIZE,
     pageOverheadMs,
     budgetMs: PURGE_SHARE_MS,
     periodMs: RUN_PERIOD_MS,
