@@ -65,7 +65,7 @@ async function measure<T>(work: () => Promise<T>): Promise<{ result: T; seconds:
  * can, so that this process holds only the export's own memory; awk counts the lines and keeps the last one.
  */
 async function exportOrganization(db: Firestore, orgId: string, owner: string): Promise<number> {
-  const deps = { db, clock: () => START, verifyIdToken: async () => ({ uid: owner }) };
+  const deps = { db, clock: () => START, verifyIdToken: async () => ({ uid: owner }), verifyAppCheck: null };
   const server = createServer((req, res) => void handleExportRequest(deps, req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -171,7 +171,7 @@ async function benchOneSize(size: number): Promise<Figures> {
     const noStripe = async () => undefined;
     await requestOrganizationDeletion({ db, clock, graceDays: 0, cancelSubscription: noStripe }, { uid: members[0].uid, email: null, emailVerified: true, claims: {} }, { orgId });
     now += DAY;
-    const purged = await measure(() => purgeOrganization({ db, clock, cancelSubscription: noStripe, bulkWriter: { throttling: false } }, orgId));
+    const purged = await measure(() => purgeOrganization({ db, clock, closeBilling: noStripe, bulkWriter: { throttling: false } }, orgId));
     if (purged.result.status !== 'purged') throw new Error(`purge did not complete: ${purged.result.status}`);
     return {
       size,

@@ -8,15 +8,20 @@
  *   emulator-data/, Functions built from functions/ first.
  * - Firestore is then seeded through firebase-admin from scripts/seed-data.ts (emulator-data/ has no
  *   Firestore export: see scripts/seed.ts).
+ * - Stripe: the local Stripe (packages/stripe-local) on port 12111, forwarding signed events to the local
+ *   stripeWebhook; the functions reach it through STRIPE_API_URL (functions/.env.demo-leadpulse) with the
+ *   secrets this script writes to functions/.secret.local (unless you keep your own there).
  *
  * Ctrl-C stops everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
-import { demoPassword, demoProjectId, demoUsers } from './seed-data';
+import { LOCAL_STRIPE_PORT, LOCAL_STRIPE_SECRET_KEY, LocalStripe } from '@leadpulse/stripe-local';
+import { parseBillingCatalog } from '../functions/src/billing/catalog';
+import { demoOrgs, demoPassword, demoProjectId, demoUsers } from './seed-data';
 import { emulatorDataDir, seedFirestore } from './seed';
 
 const root = join(__dirname, '..');
@@ -57,6 +62,48 @@ function buildFunctions(): void {
   if (build.status !== 0) throw new Error(`functions/ did not build:\n${build.stdout}${build.stderr}`);
 }
 
+/** The signing secret the local Stripe signs with and the local stripeWebhook verifies. */
+const localWebhookSecret = 'whsec_local_npm_start';
+const localSecretsMarker = '# Written by npm start for the local Stripe; delete it to use your own Stripe test keys.';
+
+/**
+ * The Functions emulator reads secrets from functions/.secret.local only. Writes the local Stripe's there, unless
+ * the file is the developer's own (real test keys for the Stripe CLI flow): then it is left alone.
+ */
+function ensureLocalStripeSecrets(): 'local' | 'yours' {
+  const file = join(root, 'functions', '.secret.local');
+  if (existsSync(file) && !readFileSync(file, 'utf8').startsWith(localSecretsMarker)) return 'yours';
+  const lines = [
+    localSecretsMarker,
+    `STRIPE_SECRET_KEY=${LOCAL_STRIPE_SECRET_KEY}`,
+    `STRIPE_WEBHOOK_SECRET=${localWebhookSecret}`,
+    'STRIPE_WEBHOOK_SECRET_PREVIOUS=none',
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return 'local';
+}
+
+/** The local Stripe, knowing the demo catalog's prices and promotion codes, forwarding to the local webhook. */
+async function startLocalStripe(ports: EmulatorPorts): Promise<LocalStripe> {
+  const env = readFileSync(join(root, 'functions', `.env.${demoProjectId}`), 'utf8');
+  const catalogLine = env.split('\n').find((line) => line.startsWith('BILLING_CATALOG='));
+  if (!catalogLine) throw new Error(`functions/.env.${demoProjectId} has no BILLING_CATALOG`);
+  const catalog = parseBillingCatalog(catalogLine.slice('BILLING_CATALOG='.length));
+  const webhook = `http://${ports.functions.host}:${ports.functions.port}/${demoProjectId}/us-central1/stripeWebhook`;
+  const local = await LocalStripe.start({ port: LOCAL_STRIPE_PORT, forward: { url: webhook, secret: localWebhookSecret } });
+  for (const plan of Object.values(catalog.plans)) local.prices.add(plan.priceId);
+  for (const promotionCode of Object.values(catalog.promotionCodes)) local.promotionCodes.add(promotionCode);
+  if (catalog.portalConfigurationId) local.portalConfigurations.add(catalog.portalConfigurationId);
+  // The seeded organizations' customers and subscriptions, so their portal and trigger --customer work.
+  for (const org of demoOrgs) {
+    const { customerId, subscriptionId, priceId, seats, status } = org.subscription;
+    local.prices.add(priceId);
+    local.addCustomer({ id: customerId, email: `billing@${org.domain}`, metadata: { orgId: org.id } });
+    local.addSubscription({ id: subscriptionId, customer: customerId, price: priceId, quantity: seats, status, metadata: { orgId: org.id } });
+  }
+  return local;
+}
+
 function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
@@ -75,7 +122,7 @@ function waitUntilReady(cli: ChildProcess): Promise<void> {
   });
 }
 
-function printSummary(ports: EmulatorPorts, firestore: string): void {
+function printSummary(ports: EmulatorPorts, firestore: string, stripe: string): void {
   const at = (hp: HostPort) => `${hp.host}:${hp.port}`;
   const lines = [
     '',
@@ -83,6 +130,7 @@ function printSummary(ports: EmulatorPorts, firestore: string): void {
     `  Firestore  ${at(ports.firestore)}  ${firestore}`,
     `  Auth       ${at(ports.auth)}`,
     `  Functions  ${at(ports.functions)}  (http://${at(ports.functions)}/${demoProjectId}/us-central1/<name>)`,
+    `  Stripe     ${stripe}`,
     `  Project    ${demoProjectId}`,
     '',
     `Demo sign-ins (password for all: ${demoPassword}):`,
@@ -100,6 +148,12 @@ async function main(): Promise<void> {
   console.log(google.ok ? "Firestore: Google's emulator" : `Firestore: the offline emulator (Google's is unavailable: ${google.why})`);
 
   buildFunctions();
+  const secrets = ensureLocalStripeSecrets();
+  const stripe = await startLocalStripe(ports);
+  const stripeSummary =
+    secrets === 'local'
+      ? `${stripe.url}  (local; events to stripeWebhook; npm run stripe:trigger -- <event>)`
+      : `${stripe.url}  (functions/.secret.local is yours: the functions use your keys and STRIPE_API_URL)`;
 
   let ours: RunningEmulator | undefined;
   if (!google.ok) ours = await startEmulator({ ...ports.firestore, rulesFile: join(root, 'firestore.rules') });
@@ -123,6 +177,7 @@ async function main(): Promise<void> {
     if (cli.exitCode === null) cli.kill('SIGINT');
     await waitForExit(cli);
     await ours?.stop();
+    await stripe.stop();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
@@ -138,7 +193,7 @@ async function main(): Promise<void> {
     await waitUntilReady(cli);
     const count = await seedFirestore(firestoreHost);
     console.log(`Seeded ${count} Firestore documents.`);
-    printSummary(ports, google.ok ? "(Google's emulator, firebase.json rules)" : '(offline emulator, firestore.rules)');
+    printSummary(ports, google.ok ? "(Google's emulator, firebase.json rules)" : '(offline emulator, firestore.rules)', stripeSummary);
   } catch (error) {
     console.error(error);
     await stop(1);

@@ -21,7 +21,6 @@ const callerOf = (uid: string, email: string | null = `${uid}@example.com`): Cal
   claims: {},
 });
 const owner = callerOf('shop-owner');
-const admin = callerOf('shop-admin');
 
 /** Personal data of the organization's CRM that must never reach Stripe. */
 const crmSecrets = ['Zebulon Quartermaine', 'zebulon@private.example', '+1 555 0199', 'merger plans for Q3', 'shop-member@example.com'];
@@ -58,9 +57,9 @@ const portal = (caller: Caller, data: Record<string, unknown>) => createBillingP
 const stripeWrites = () => context.stripe.requests.filter((request) => request.method === 'POST');
 
 describe('createCheckoutSession', () => {
-  it('refuses members, viewers, other organizations and signed-out-of-org callers, before calling Stripe', async () => {
+  it('refuses admins, members, viewers, other organizations and signed-out-of-org callers, before calling Stripe', async () => {
     const args = { orgId: 'shop', plan: 'team', seats: 3, requestId: randomUUID() };
-    for (const uid of ['shop-member', 'shop-viewer', 'other-owner', 'stranger']) {
+    for (const uid of ['shop-admin', 'shop-member', 'shop-viewer', 'other-owner', 'stranger']) {
       await expectRefusedWithoutChange(context.db, () => checkout(callerOf(uid), args), 'permission-denied');
     }
     expect(context.stripe.requests).toEqual([]);
@@ -74,6 +73,8 @@ describe('createCheckoutSession', () => {
       [{ ...base, plan: 'team', seats: 51 }, 'seats: the team plan takes 1 to 50 seats'],
       [{ ...base, plan: 'team', seats: 0 }, 'seats: '],
       [{ ...base, plan: 'team', seats: 3, promotionCode: 'FREE100' }, 'promotionCode: is not an available promotion code'],
+      // A name every object inherits is not a plan.
+      [{ ...base, plan: 'constructor', seats: 3 }, 'plan: "constructor" is not an available plan'],
       [{ ...base, plan: 'team', seats: 3, priceId: 'price_cheap' }, 'priceId'],
       [{ ...base, plan: 'team', seats: 3, trialDays: 365 }, 'trialDays'],
       [{ ...base, plan: 'team', seats: 3, successUrl: 'https://evil.example' }, 'successUrl'],
@@ -89,7 +90,8 @@ describe('createCheckoutSession', () => {
   it('creates one customer for the organization and a session with the catalog’s price and trial', async () => {
     const requestId = randomUUID();
     const session = await checkout(owner, { orgId: 'shop', plan: 'team', seats: 3, promotionCode: 'LAUNCH20', requestId });
-    expect(session.url).toMatch(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_/);
+    expect(session.url).toBe(`${context.stripe.url}/c/pay/${session.sessionId}`);
+    expect(session.sessionId).toMatch(/^cs_test_[A-Za-z0-9]+$/);
 
     const [createCustomer, createSession] = stripeWrites();
     expect(createCustomer).toMatchObject({ path: '/v1/customers', params: { email: 'shop-owner@example.com', metadata: { orgId: 'shop' } } });
@@ -109,8 +111,8 @@ describe('createCheckoutSession', () => {
     expect(mirror).toMatchObject({ subscriptionId: null, status: null, customerDeleted: false, access: 'full' });
     expect(context.stripe.customers.size).toBe(1);
 
-    // The admin starts another attempt: same customer, a new session.
-    const second = await checkout(admin, { orgId: 'shop', plan: 'business', seats: 6, requestId: randomUUID() });
+    // The owner starts another attempt: same customer, a new session.
+    const second = await checkout(owner, { orgId: 'shop', plan: 'business', seats: 6, requestId: randomUUID() });
     expect(second.sessionId).not.toBe(session.sessionId);
     expect(context.stripe.customers.size).toBe(1);
     expect(context.stripe.checkoutSessions.get(second.sessionId)?.customer).toBe(mirror?.customerId);
@@ -119,7 +121,7 @@ describe('createCheckoutSession', () => {
     expect(audit.filter((entry) => entry.action === 'billing.checkout_started').map((entry) => [entry.actorUid, entry.details])).toEqual(
       expect.arrayContaining([
         ['shop-owner', { plan: 'team', seats: 3, trialDays: 14, promotionCode: 'LAUNCH20' }],
-        ['shop-admin', { plan: 'business', seats: 6, trialDays: null, promotionCode: null }],
+        ['shop-owner', { plan: 'business', seats: 6, trialDays: null, promotionCode: null }],
       ]),
     );
   });
@@ -140,10 +142,13 @@ describe('createCheckoutSession', () => {
     expect(await readMirror(context.db, 'shop')).toMatchObject({ status: 'trialing', plan: 'team', seats: 3 });
 
     await expectRefusedWithoutChange(context.db, () => checkout(owner, { orgId: 'shop', plan: 'business', seats: 5, requestId: randomUUID() }), 'failed-precondition');
-    await expectRefusedWithoutChange(context.db, () => portal(callerOf('shop-member'), { orgId: 'shop', requestId: randomUUID() }), 'permission-denied');
+    // The portal can cancel the subscription: the owner's alone.
+    for (const uid of ['shop-admin', 'shop-member', 'shop-viewer']) {
+      await expectRefusedWithoutChange(context.db, () => portal(callerOf(uid), { orgId: 'shop', requestId: randomUUID() }), 'permission-denied');
+    }
     const portalRequest = randomUUID();
-    const opened = await portal(admin, { orgId: 'shop', requestId: portalRequest });
-    expect(opened.url).toMatch(/^https:\/\/billing\.stripe\.com\/p\/session\/bps_/);
+    const opened = await portal(owner, { orgId: 'shop', requestId: portalRequest });
+    expect(opened.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/p\/session\/bps_/);
     const portalCall = stripeWrites().at(-1)!;
     expect(portalCall).toMatchObject({
       path: '/v1/billing_portal/sessions',

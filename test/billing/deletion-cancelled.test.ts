@@ -36,9 +36,13 @@ const deletionDeps = (): OrgDeletionDeps & CancelOrgDeletionDeps => ({
   graceDays: 14,
   cancelSubscription: (orgId) => cancelOrgSubscriptions(context.deps(), orgId),
   reconcileBilling: async (orgId) => (await reapplyUnmatchedOfOrg(context.deps(), orgId)).length,
+  maxOrgsPerOwner: 5,
 });
 const owner = (orgId: string): Caller => ({ uid: `${orgId}-owner`, email: null, emailVerified: true, claims: {} });
 const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+/** Auth as the operator check reads it: only ops-1 still holds the claim. */
+const operatorAuth = { customClaims: async (uid: string): Promise<Record<string, unknown>> => (uid === operator.uid ? { operator: true } : {}) };
+const operatorDeps = () => ({ ...context.deps(), operators: operatorAuth });
 const cancellations = () => context.stripe.requests.filter((request) => request.method === 'DELETE').length;
 const advance = (seconds: number) => {
   context.clock.seconds += seconds;
@@ -131,7 +135,7 @@ describe('cancelling an organization deletion re-derives its billing from Stripe
     expect(await reapplyUnmatchedOfOrg(context.deps(), 'acme')).toEqual([]);
     await expectRefusedWithoutChange(context.db, () => cancelOrganizationDeletion(deletionDeps(), owner('acme'), { orgId: 'acme' }), 'failed-precondition', /not being deleted/);
     const mirror = await readMirror(context.db, 'acme');
-    expect((await replayStripeEvents(context.deps(), operator, { outcome: 'unmatched', customerId: mirror!.customerId })).results).toEqual([]);
+    expect((await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: mirror!.customerId })).results).toEqual([]);
     expect(context.stripe.requests.length).toBe(requestsBefore);
 
     // Deleted and cancelled again: nothing left to cancel in Stripe, nothing parked, nothing re-applied.
@@ -174,7 +178,7 @@ describe('cancelling an organization deletion re-derives its billing from Stripe
     expect(await accessOf('flaky')).toMatchObject({ status: 'active', plan: 'team' });
     expect(await readLedger(context.db, eventId)).toMatchObject({ outcome: 'unmatched', reason: 'org_deleting', replayCount: 0 });
 
-    const replay = await replayStripeEvents(context.deps(), operator, { outcome: 'unmatched', customerId });
+    const replay = await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId });
     expect(replay.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
     expect(await readMirror(context.db, 'flaky')).toMatchObject({ status: 'canceled' });
     // Canceled a day ago: within billing's grace, so still full access, now on the free plan.

@@ -15,8 +15,10 @@ import { parseBillingCatalog, type BillingCatalog } from '../../functions/src/bi
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
 import type { CheckoutDeps } from '../../functions/src/billing/checkout';
+import type { Caller } from '../../functions/src/common/callable';
+import type { OperatorBillingDeps } from '../../functions/src/billing/operators';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { LocalStripe } from '../support/stripe-server';
+import { LocalStripe } from '@leadpulse/stripe-local';
 import { deliver, startWebhookEndpoint, TEST_WEBHOOK_SECRET, type Delivery, type WebhookEndpoint } from '../support/stripe-webhook';
 
 export const testCatalog: BillingCatalog = parseBillingCatalog(
@@ -31,14 +33,22 @@ export const testCatalog: BillingCatalog = parseBillingCatalog(
 
 export const DAY_SECONDS = 86_400;
 
+/** An operator: the ID token's claim, and Auth (operatorAuth) agreeing when the operator check re-reads it. */
+export const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+const operatorAuth = { customClaims: async (uid: string): Promise<Record<string, unknown>> => (uid === operator.uid ? { operator: true } : {}) };
+
 export interface BillingTestContext {
   db: Firestore;
   stripe: LocalStripe;
   endpoint: WebhookEndpoint;
+  /** What the webhook logged for operators (warnings and errors), instead of printing it. */
+  logged: Array<{ level: 'warn' | 'error'; message: string; context: Record<string, unknown> }>;
   /** The test's clock, in seconds; Stripe's local server and the handlers both read it. */
   clock: { seconds: number };
   deps(): WebhookDeps;
   checkoutDeps(): CheckoutDeps;
+  /** The operator callables' dependencies: Auth grants the operator claim to OPERATOR_UID only. */
+  operatorDeps(): OperatorBillingDeps;
   /** Signs `event` at the clock's time and POSTs it to the webhook endpoint. */
   send(event: Record<string, unknown>): Promise<Delivery>;
   /** Points the handlers at a fresh Firestore project (for comparing two runs). */
@@ -50,15 +60,22 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
   let firestore = adminFirestore(uniqueProjectId(topic));
   const stripe = await LocalStripe.start();
   for (const plan of Object.values(testCatalog.plans)) stripe.prices.add(plan.priceId);
+  for (const promotionCode of Object.values(testCatalog.promotionCodes)) stripe.promotionCodes.add(promotionCode);
   const clock = { seconds: Math.floor(Date.parse('2031-03-01T12:00:00Z') / 1000) };
   stripe.now = () => clock.seconds;
   const stripeClient = stripe.client();
+  const logged: BillingTestContext['logged'] = [];
+  const log = {
+    warn: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'warn', message, context: logContext }),
+    error: (message: string, logContext: Record<string, unknown>) => void logged.push({ level: 'error', message, context: logContext }),
+  };
   const deps = (): WebhookDeps => ({
     db: firestore.db,
     stripe: stripeClient,
     clock: () => new Date(clock.seconds * 1000),
     catalog: testCatalog,
-    webhookSecret: TEST_WEBHOOK_SECRET,
+    webhookSecrets: [TEST_WEBHOOK_SECRET],
+    log,
   });
   const endpoint = await startWebhookEndpoint(deps);
   const context: BillingTestContext = {
@@ -67,9 +84,11 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     },
     stripe,
     endpoint,
+    logged,
     clock,
     deps,
     checkoutDeps: () => ({ ...deps(), appUrl: 'https://app.leadpulse.test' }),
+    operatorDeps: () => ({ ...deps(), operators: operatorAuth }),
     send: (event) => deliver(endpoint.url, event, { timestamp: clock.seconds }),
     switchProject: async (next) => {
       await firestore.close();

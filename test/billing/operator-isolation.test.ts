@@ -4,12 +4,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { paths } from '@leadpulse/model';
-import type { Caller } from '../../functions/src/common/callable';
 import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
 import { cancelOrgSubscriptions } from '../../functions/src/billing/cancel-subscription';
 import { reapplyUnmatchedOfOrg, ReapplyIncomplete } from '../../functions/src/billing/customers';
 import { linkStripeCustomer, replayStripeEvents } from '../../functions/src/billing/operators';
-import { linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { type BillingTestContext, linkNewCustomer, operator, readLedger, readMirror, seedOrg, startBillingTest } from './fixtures';
 
 // The alert lines, captured (and kept out of the test output).
 const logged = vi.hoisted(() => ({ error: vi.fn() }));
@@ -22,7 +21,6 @@ beforeAll(async () => {
 afterAll(async () => context.close());
 afterEach(() => logged.error.mockClear());
 
-const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
 const alertedItems = () => logged.error.mock.calls.filter(([message]) => message === SKIPPED_ITEM_MESSAGE).map(([, fields]) => (fields as { item: string }).item);
 
 /** Two ledger entries that cannot be replayed: one without `created` (it cannot be ordered), one whose change is of no known kind. */
@@ -43,7 +41,7 @@ describe('re-applying parked events', () => {
     expect((await context.send(created)).body).toMatchObject({ outcome: 'unmatched' });
     const poisoned = await plantPoisonedEntries({ customerId });
 
-    const linked = await linkStripeCustomer(context.deps(), operator, { orgId: 'iso-link', customerId });
+    const linked = await linkStripeCustomer(context.operatorDeps(), operator, { orgId: 'iso-link', customerId });
 
     expect(linked.reapplied).toEqual([
       { eventId: created.id, outcome: 'applied', reason: null, error: null },
@@ -83,7 +81,7 @@ describe('replayStripeEvents', () => {
     await context.db.doc(paths.stripeEvent(event.id as string)).update({ outcome: 'unmatched', reason: 'unknown_customer' });
     const poisoned = await plantPoisonedEntries({ customerId });
 
-    const report = await replayStripeEvents(context.deps(), operator, { outcome: 'unmatched', customerId });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { outcome: 'unmatched', customerId });
 
     expect(report.results).toEqual([
       { eventId: 'evt_nocreated', outcome: null, reason: null, error: expect.stringMatching(/is invalid at created/) },

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeEventRecordSchema } from '@leadpulse/model';
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
-import type { LocalStripe } from '../support/stripe-server';
+import type { LocalStripe } from '@leadpulse/stripe-local';
 import { dumpProject } from '../support/snapshot';
 import { readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
 
@@ -147,7 +147,13 @@ class Timeline {
       trialEnd: trialing ? context.clock.seconds + 14 * 86_400 : null,
     });
     this.live.set(org, subscription.id as string);
-    const session = { id: this.id('cs', org), object: 'checkout.session', mode: 'subscription', customer, subscription: subscription.id, status: 'complete' };
+    const session = this.stripe.addCheckoutSession({
+      id: this.id('cs', org),
+      customer,
+      price: 'price_team',
+      quantity: 1,
+      subscription: subscription.id as string,
+    });
     const events = [this.event('customer.subscription.created', subscription), this.event('checkout.session.completed', session)];
     if (!trialing) {
       const invoice = this.stripe.addInvoice({ id: this.id('in', org), customer, subscription: subscription.id as string, total: 1200, tax: 200, status: 'paid' });
@@ -198,10 +204,14 @@ async function observableState(db: Firestore) {
   const dump = await dumpProject(db);
   const state: Record<string, unknown> = {};
   for (const [path, { data }] of dump) {
-    if (/^orgs\/[^/]+(\/members\/[^/]+)?$/.test(path) || path.startsWith('billingRecords/') || path.startsWith('stripeCustomers/')) {
+    if (/^orgs\/[^/]+(\/members\/[^/]+)?$/.test(path) || path.startsWith('stripeCustomers/')) {
       state[path] = data;
+    } else if (path.startsWith('billingRecords/')) {
+      // When the invoice was fetched depends on when its event was delivered.
+      const { fetchedAt: _fetched, ...record } = data;
+      state[path] = record;
     } else if (/^orgs\/[^/]+\/billing\/subscription$/.test(path)) {
-      const { updatedAt: _ignored, ...mirror } = data;
+      const { updatedAt: _updated, fetchedAt: _fetched, ...mirror } = data;
       state[path] = mirror;
     }
   }

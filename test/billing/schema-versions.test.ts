@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldValue } from 'firebase-admin/firestore';
 import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
-import type { Caller } from '../../functions/src/common/callable';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
-import { linkNewCustomer, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { type BillingTestContext, linkNewCustomer, operator, seedOrg, startBillingTest } from './fixtures';
 
 let context: BillingTestContext;
 beforeAll(async () => {
@@ -15,7 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => context.close());
 
-const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+/** A version this release does not know yet. */
+const NEXT = STRIPE_EVENT_RECORD_VERSION + 1;
 const stored = async (path: string) => (await context.db.doc(path).get()).data() ?? {};
 
 /** An organization with a subscription whose paid invoice is in the ledger; returns the event id. */
@@ -42,7 +42,7 @@ describe('schema versions', () => {
     await context.db.doc(paths.subscription('ver-one')).update({ schemaVersion: FieldValue.delete() });
     context.stripe.updateSubscription(subscriptionId, { quantity: 5 });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
 
     expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
     expect(await stored(paths.subscription('ver-one'))).toMatchObject({ seats: 5, schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
@@ -51,17 +51,37 @@ describe('schema versions', () => {
 
   it('replays an entry a newer release wrote, keeping the fields it does not know in the entry and the mirror', async () => {
     const { eventId, subscriptionId } = await paidInvoice('ver-next', 2);
-    // Version 3 (not written yet): a field on the entry, one inside its change, one on the mirror.
-    await context.db.doc(paths.stripeEvent(eventId)).update({ schemaVersion: 3, 'change.invoice.taxBreakdown': [{ rate: 20 }], refundedAt: null });
-    await context.db.doc(paths.subscription('ver-next')).update({ schemaVersion: 3, seatsInUse: 2 });
+    // The next version (not written yet): a field on the entry, one inside its target, one on the mirror.
+    await context.db.doc(paths.stripeEvent(eventId)).update({ schemaVersion: NEXT, 'target.account': 'acct_1', refundedAt: null });
+    await context.db.doc(paths.subscription('ver-next')).update({ schemaVersion: NEXT, seatsInUse: 2 });
     context.stripe.updateSubscription(subscriptionId, { quantity: 7 });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [eventId] });
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
 
     expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
-    expect(await stored(paths.subscription('ver-next'))).toMatchObject({ seats: 7, seatsInUse: 2, schemaVersion: 3 });
+    expect(await stored(paths.subscription('ver-next'))).toMatchObject({ seats: 7, seatsInUse: 2, schemaVersion: NEXT });
     const entry = await stored(paths.stripeEvent(eventId));
-    expect(entry).toMatchObject({ schemaVersion: 3, replayCount: 1, refundedAt: null, change: { invoice: { taxBreakdown: [{ rate: 20 }] } } });
+    expect(entry).toMatchObject({ schemaVersion: NEXT, replayCount: 1, refundedAt: null, target: { object: 'invoice', account: 'acct_1' } });
+  });
+
+  it('replays an entry of version 2, which stored the reduced change instead of the target to re-fetch', async () => {
+    const { eventId, subscriptionId } = await paidInvoice('ver-two', 2);
+    const current = await stored(paths.stripeEvent(eventId));
+    const { target, apiVersion, detail, ...rest } = current as { target: { id: string; customer: string } } & Record<string, unknown>;
+    expect({ apiVersion, detail }).toEqual({ apiVersion: expect.any(String), detail: null });
+    const invoice = { invoiceId: target.id, invoiceNumber: null, currency: 'usd', total: 4500 };
+    await context.db.doc(paths.stripeEvent(eventId)).set({ ...rest, schemaVersion: 2, change: { kind: 'invoice', customerId: target.customer, invoice } });
+    context.stripe.updateSubscription(subscriptionId, { quantity: 4 });
+
+    const report = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
+
+    expect(report.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
+    expect(await stored(paths.subscription('ver-two'))).toMatchObject({ seats: 4 });
+    expect(await stored(paths.stripeEvent(eventId))).toMatchObject({
+      schemaVersion: STRIPE_EVENT_RECORD_VERSION,
+      replayCount: 1,
+      target: { object: 'invoice', id: target.id, customer: target.customer },
+    });
   });
 
   it('applies Stripe events to an organization whose stored name the old rules let through (U+00A0)', async () => {

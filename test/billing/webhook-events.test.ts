@@ -70,18 +70,25 @@ const advance = (seconds: number) => {
   context.clock.seconds += seconds;
 };
 const operator: Caller = { uid: 'ops-1', email: 'ops@leadpulse.test', emailVerified: true, claims: { operator: true } };
+/** Auth as the operator check reads it: only ops-1 still holds the claim. */
+const operatorAuth = { customClaims: async (uid: string): Promise<Record<string, unknown>> => (uid === operator.uid ? { operator: true } : {}) };
+const operatorDeps = () => ({ ...context.deps(), operators: operatorAuth });
 
 describe('events drive the organization from Stripe’s truth', () => {
   it('checkout.session.completed mirrors the trial, sets plan and access, and audits it', async () => {
-    const { customerId, subscriptionId } = await seedSubscribedOrg('acme', 'trialing');
-    const event = context.stripe.event('checkout.session.completed', {
-      id: 'cs_acme1',
-      object: 'checkout.session',
+    await seedOrg(context.db, 'acme', team.map((member) => ({ ...member, uid: `acme-${member.uid}` })));
+    const customerId = await linkNewCustomer(context, 'acme');
+    const created = await context.stripe.client().checkout.sessions.create({
       mode: 'subscription',
       customer: customerId,
-      subscription: subscriptionId,
-      customer_details: { email: 'billing@acme.example', name: 'Ada Buyer' },
+      line_items: [{ price: 'price_team', quantity: 3 }],
+      subscription_data: { trial_period_days: 14, metadata: { orgId: 'acme' } },
+      success_url: 'https://app.leadpulse.test/done',
     });
+    expect(created.id).toMatch(/^cs_test_[A-Za-z0-9]+$/);
+    const { session, subscription } = context.stripe.completeCheckout(created.id);
+    const subscriptionId = subscription.id as string;
+    const event = context.stripe.event('checkout.session.completed', session);
     expect(await context.send(event)).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'applied' } });
 
     const mirror = await readMirror(context.db, 'acme');
@@ -112,7 +119,9 @@ describe('events drive the organization from Stripe’s truth', () => {
       outcome: 'applied',
       orgId: 'acme',
       customerId,
-      change: { kind: 'checkout', customerId, sessionId: 'cs_acme1', subscriptionId },
+      target: { object: 'checkout.session', id: created.id, customer: customerId },
+      reason: null,
+      detail: null,
       replayCount: 0,
     });
   });
@@ -127,7 +136,7 @@ describe('events drive the organization from Stripe’s truth', () => {
     expect(context.stripe.requests.some((request) => request.method === 'GET' && request.path === `/v1/subscriptions/${subscriptionId}`)).toBe(true);
   });
 
-  it('an event older than the watermark is stale: no fetch, no change', async () => {
+  it('an event older than the watermark is stale: no change', async () => {
     const { subscription, subscriptionId } = await seedSubscribedOrg('order');
     const older = context.stripe.event('customer.subscription.created', subscription, { created: context.clock.seconds - 60 });
     context.stripe.updateSubscription(subscriptionId, { quantity: 5 });
@@ -137,7 +146,8 @@ describe('events drive the organization from Stripe’s truth', () => {
     context.stripe.requests.length = 0;
 
     expect(await context.send(older)).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'stale' } });
-    expect(context.stripe.requests).toEqual([]);
+    // Stripe is asked before the transaction (never while it holds the organization's documents): one read, no write.
+    expect(context.stripe.requests.map((request) => `${request.method} ${request.path}`)).toEqual([`GET /v1/subscriptions/${subscriptionId}`]);
     expect(await readMirror(context.db, 'order')).toEqual(mirrorBefore);
     expect(mirrorBefore?.lastEventCreated).toBe(newer.created);
   });
@@ -239,7 +249,10 @@ describe('billing records (P6)', () => {
     const snapshot = await context.db.doc(paths.billingRecord(invoice.id as string)).get();
     const record = billingRecordSchema.parse(snapshot.data());
     expect(Object.keys(snapshot.data()!).sort()).toEqual(
-      ['amountDue', 'amountPaid', 'currency', 'customerId', 'invoiceId', 'invoiceNumber', 'issuedAt', 'orgId', 'paidAt', 'retainUntil', 'status', 'subtotal', 'tax', 'total'].sort(),
+      [
+        'amountDue', 'amountPaid', 'creditedAmount', 'currency', 'customerId', 'fetchedAt', 'invoiceId', 'invoiceNumber', 'issuedAt',
+        'markedUncollectibleAt', 'orgId', 'paidAt', 'refundedAmount', 'refunds', 'retainUntil', 'status', 'subtotal', 'tax', 'total', 'voidedAt',
+      ].sort(),
     );
     expect(record).toMatchObject({ invoiceId: invoice.id, customerId, orgId: 'books', currency: 'usd', subtotal: 3000, tax: 600, total: 3600, amountPaid: 3600, status: 'paid' });
     expect(record.issuedAt.seconds).toBe(issuedAt);
@@ -248,11 +261,8 @@ describe('billing records (P6)', () => {
     const expected = new Date(issuedAt * 1000);
     expected.setUTCFullYear(expected.getUTCFullYear() + 7);
     expect(retainUntil.toISOString()).toBe(expected.toISOString());
-    expect((await readLedger(context.db, finalized.id as string))?.change).toEqual({
-      kind: 'invoice',
-      customerId,
-      invoice: expect.objectContaining({ invoiceId: invoice.id, status: 'open' }),
-    });
+    // The ledger keeps the event's reference, not the payload (which names the customer's people).
+    expect((await readLedger(context.db, finalized.id as string))?.target).toEqual({ object: 'invoice', id: invoice.id, customer: customerId });
 
     const everything = storedText(await dumpProject(context.db));
     expect(everything).not.toContain('Ada Buyer');
@@ -290,15 +300,23 @@ describe('unmatched events', () => {
 
     for (const event of [created, paid]) {
       expect(await context.send(event)).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'unmatched' } });
+      expect(context.logged.at(-1)).toMatchObject({ level: 'warn', message: 'stripe event unmatched', context: { eventId: event.id, reason: 'unknown_customer' } });
       expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'unmatched', reason: 'unknown_customer', orgId: null, customerId });
     }
     expect(await readMirror(context.db, 'dash')).toBeNull();
-    expect((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).exists).toBe(false);
+    // The 7-year billing record (P6) is written at once, without an organization: the ledger entry is not kept 7 years.
+    expect(billingRecordSchema.parse((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).data())).toMatchObject({
+      invoiceId: invoice.id,
+      customerId,
+      orgId: null,
+      total: 9900,
+      status: 'paid',
+    });
 
     const member: Caller = { uid: 'dash-owner', email: 'o@dash.example', emailVerified: true, claims: {} };
-    await expect(linkStripeCustomer(context.deps(), member, { orgId: 'dash', customerId })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expect(linkStripeCustomer(operatorDeps(), member, { orgId: 'dash', customerId })).rejects.toMatchObject({ code: 'permission-denied' });
 
-    const linked = await linkStripeCustomer(context.deps(), operator, { orgId: 'dash', customerId });
+    const linked = await linkStripeCustomer(operatorDeps(), operator, { orgId: 'dash', customerId });
     expect(linked.reapplied).toEqual([
       { eventId: created.id, outcome: 'applied', reason: null, error: null },
       { eventId: paid.id, outcome: 'applied', reason: null, error: null },
@@ -333,10 +351,16 @@ describe('replay command', () => {
     context.stripe.updateSubscription(subscriptionId, { quantity: 9 });
 
     const viewer: Caller = { uid: 'replay-u-viewer', email: null, emailVerified: false, claims: { operator: 'true' } };
-    await expect(replayStripeEvents(context.deps(), viewer, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
-    await expect(replayStripeEvents(context.deps(), operator, { eventIds: ['not-an-event'] })).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(replayStripeEvents(operatorDeps(), viewer, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
+    // A revoked operator still holds a token with the claim until it expires: Auth is asked, and says no.
+    const revoked: Caller = { uid: 'ops-revoked', email: null, emailVerified: true, claims: { operator: true } };
+    const before = await readLedger(context.db, event.id as string);
+    await expect(replayStripeEvents(operatorDeps(), revoked, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expect(linkStripeCustomer(operatorDeps(), revoked, { orgId: 'replay', customerId: 'cus_unlinked' })).rejects.toMatchObject({ code: 'permission-denied' });
+    expect(await readLedger(context.db, event.id as string)).toEqual(before);
+    await expect(replayStripeEvents(operatorDeps(), operator, { eventIds: ['not-an-event'] })).rejects.toMatchObject({ code: 'invalid-argument' });
 
-    const report = await replayStripeEvents(context.deps(), operator, { eventIds: [event.id, 'evt_missing'] });
+    const report = await replayStripeEvents(operatorDeps(), operator, { eventIds: [event.id, 'evt_missing'] });
     expect(report.results).toEqual([
       { eventId: event.id, outcome: 'applied', reason: null, error: null },
       { eventId: 'evt_missing', outcome: null, reason: null, error: 'no ledger entry for evt_missing' },
@@ -351,7 +375,7 @@ describe('replay command', () => {
     const subscription = context.stripe.addSubscription({ customer: customer.id as string, price: 'price_team', quantity: 2, status: 'active' });
     const event = context.stripe.event('customer.subscription.created', subscription);
     await context.send(event);
-    const idle = await replayStripeEvents(context.deps(), operator, { outcome: 'unmatched', customerId: customer.id });
+    const idle = await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: customer.id });
     expect(idle.results).toEqual([{ eventId: event.id, outcome: 'unmatched', reason: 'unknown_customer', error: null }]);
   });
 });
@@ -369,14 +393,74 @@ describe('customer.deleted', () => {
   });
 });
 
+describe('Stripe is never called inside a transaction', () => {
+  /** The same Firestore, counting the Stripe requests made while one of its transactions runs. */
+  function watchTransactions(db: Firestore, during: { requests: number; transactions: number }): Firestore {
+    return new Proxy(db, {
+      get(target, property) {
+        if (property === 'runTransaction') {
+          return async <T>(update: (tx: Transaction) => Promise<T>) => {
+            const before = context.stripe.requests.length;
+            try {
+              return await target.runTransaction(update);
+            } finally {
+              during.transactions += 1;
+              during.requests += context.stripe.requests.length - before;
+            }
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  it('subscription, invoice and refund events fetch first, then hold the organization’s documents without calling Stripe', async () => {
+    const { customerId, subscription, subscriptionId } = await seedSubscribedOrg('nolock');
+    const invoice = context.stripe.addInvoice({ customer: customerId, subscription: subscriptionId, total: 1200, status: 'paid' });
+    const charge = context.stripe.chargeOfInvoice(invoice.id as string) as Record<string, unknown>;
+    const during = { requests: 0, transactions: 0 };
+    const watched = await startWebhookEndpoint(() => ({ ...context.deps(), db: watchTransactions(context.db, during) }));
+    try {
+      context.stripe.requests.length = 0;
+      for (const event of [
+        context.stripe.event('customer.subscription.created', subscription),
+        context.stripe.event('invoice.paid', invoice),
+        context.stripe.event('charge.refunded', context.stripe.refundCharge(charge.id as string, 200)),
+      ]) {
+        expect((await deliver(watched.url, event, { timestamp: context.clock.seconds })).body).toMatchObject({ outcome: 'applied' });
+      }
+    } finally {
+      await watched.stop();
+    }
+    expect(during.transactions).toBe(3);
+    expect(context.stripe.requests.length).toBeGreaterThanOrEqual(6);
+    expect(during.requests).toBe(0);
+  });
+});
+
 describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
+  /** Nothing changed since `before` but the ledger entry of `eventId`, which records the failure for operators. */
+  async function expectOnlyRetryingEntry(before: Map<string, unknown>, eventId: string, detail: string) {
+    const after = await dumpProject(context.db);
+    const ledgerPath = paths.stripeEvent(eventId);
+    expect(before.has(ledgerPath)).toBe(false);
+    expect(new Map([...after].filter(([path]) => path !== ledgerPath))).toEqual(before);
+    expect(await readLedger(context.db, eventId)).toMatchObject({ outcome: 'failed', reason: 'retrying', detail: expect.stringContaining(detail) });
+  }
+
   it('a failing re-fetch answers 500 and writes nothing; the retry applies once', async () => {
     const { subscription, subscriptionId } = await seedSubscribedOrg('flaky');
     const event = context.stripe.event('customer.subscription.created', subscription);
     const before = await dumpProject(context.db);
     context.stripe.failNext({ method: 'GET', pathPrefix: `/v1/subscriptions/${subscriptionId}`, status: 500 });
     expect(await context.send(event)).toEqual({ status: 500, body: { error: 'processing failed; Stripe will retry' } });
-    expect(await dumpProject(context.db)).toEqual(before);
+    await expectOnlyRetryingEntry(before, event.id as string, 'injected failure');
+    expect(context.logged.at(-1)).toEqual({
+      level: 'warn',
+      message: 'stripe event failed',
+      context: { eventId: event.id, type: 'customer.subscription.created', reason: 'retrying', orgId: null },
+    });
 
     expect((await context.send(event)).body).toEqual({ received: true, duplicate: false, outcome: 'applied' });
     expect((await readMirror(context.db, 'flaky'))?.status).toBe('active');
@@ -428,8 +512,9 @@ describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
       const before = await dumpProject(context.db);
       const response = await deliver(faulty.url, event, { timestamp: context.clock.seconds });
       expect(response).toEqual({ status: 500, body: { error: 'processing failed; Stripe will retry' } });
-      expect(await dumpProject(context.db)).toEqual(before);
-      expect(await readLedger(context.db, event.id as string)).toBeNull();
+      expect(context.logged.at(-1)).toMatchObject({ level: 'error', message: 'stripe event failed; Stripe will retry', context: { eventId: event.id } });
+      // The transaction left nothing; only the failure's own ledger entry, for the operator, was written after it.
+      await expectOnlyRetryingEntry(before, event.id as string, '');
     } finally {
       await faulty.stop();
     }

@@ -19,6 +19,7 @@ beforeAll(async () => {
   process.env.GCLOUD_PROJECT = projectId;
   process.env.MAX_ORGS_PER_OWNER = '5';
   process.env.INVITE_TTL_DAYS = '7';
+  process.env.MAX_PENDING_INVITES = '100';
   functions = await import('../../functions/src/index');
   ({ db, close } = adminFirestore(projectId));
 });

@@ -53,6 +53,24 @@ describe('createOrganization', () => {
     ]);
   });
 
+  it.each([
+    ['a right-to-left override', 'Eve \u202Enimda\u202C', 'Eve nimda'],
+    ['isolates and marks', '\u2067Mallory\u2069\u200F \u200EAdmin', 'Mallory Admin'],
+    ['control characters and line breaks', 'Bob\u0007\nOwner\u2028(real)\u0000', 'Bob Owner (real)'],
+    ['zero-width characters', 'Ad\u200Bmin\uFEFF', 'Admin'],
+    ['decomposed accents', 'Jose\u0301', 'Jos\u00E9'],
+  ])('normalizes a name with %s before it reaches the member list', async (_, name, expected) => {
+    const owner = caller(uniqueUid('owner'), { name });
+    const { orgId } = await createOrganization(deps(db, manualClock().clock), owner, { name: 'Named' });
+    expect((await readMembers(db, orgId))[0].displayName).toBe(expected);
+  });
+
+  it('leaves the name out when nothing printable is left of it', async () => {
+    const owner = caller(uniqueUid('owner'), { name: '\u202E\u200B\u0007 ' });
+    const { orgId } = await createOrganization(deps(db, manualClock().clock), owner, { name: 'Unnamed' });
+    expect((await readMembers(db, orgId))[0]).not.toHaveProperty('displayName');
+  });
+
   it('creates distinct organizations for repeated calls and leaves out absent optional fields', async () => {
     const owner = caller(uniqueUid('owner'));
     const first = await createOrganization(deps(db, manualClock().clock), owner, { name: 'One' });

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { acceptInvitation, inviteIdFor, inviteMember, revokeInvitation } from '../../functions/src/orgs';
+import { acceptInvitation, inviteMember, revokeInvitation } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
 import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
+import { subscriptionMirror } from '../privacy/seed';
 import {
   START,
   caller,
@@ -44,7 +45,7 @@ describe('inviteMember', () => {
 
     expect(link).toEqual({
       orgId: org.orgId,
-      inviteId: inviteIdFor('new.person@example.com'),
+      inviteId: expect.stringMatching(/^[A-Za-z0-9]{20}$/),
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       expiresAt: new Date(START.getTime() + 7 * DAY_MS).toISOString(),
     });
@@ -63,6 +64,20 @@ describe('inviteMember', () => {
       { action: 'member.invited', actorUid: org.owner.uid, targetId: link.inviteId, details: { role: 'admin', replaced: false }, at: Timestamp.fromDate(START) },
     ]);
     expect(JSON.stringify(await readAuditLog(db, org.orgId))).not.toContain('new.person');
+  });
+
+  it('derives the invitation id from nothing about the address, so the audit log cannot be linked back to it', async () => {
+    const { d, org } = await fixture();
+    const address = 'linkable@example.com';
+    const first = await inviteMember(d, org.owner, { orgId: org.orgId, email: address, role: 'member' });
+    const again = await inviteMember(d, org.owner, { orgId: org.orgId, email: address, role: 'member' });
+    expect(again.inviteId).not.toBe(first.inviteId);
+    const audit = JSON.stringify(await readAuditLog(db, org.orgId));
+    for (const derived of [sha256(`invite:${address}`), sha256(address)]) expect(audit).not.toContain(derived);
+    // Revoked, the invitation leaves nothing that names or hashes the address.
+    await revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: again.inviteId });
+    const everything = storedText(await dumpProject(db));
+    for (const derived of [address, sha256(`invite:${address}`), sha256(address)]) expect(everything).not.toContain(derived);
   });
 
   it('gives every invitation a different token', async () => {
@@ -94,10 +109,12 @@ describe('inviteMember', () => {
     const invitee = caller(uniqueUid('invitee'));
     const first = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'viewer' });
     const second = await inviteMember(d, org.admin, { orgId: org.orgId, email: invitee.email, role: 'member' });
-    expect(second.inviteId).toBe(first.inviteId);
-    expect((await db.collection(paths.invites(org.orgId)).where('email', '==', invitee.email).get()).size).toBe(1);
+    const stored = await db.collection(paths.invites(org.orgId)).where('email', '==', invitee.email).get();
+    expect(stored.docs.map((doc) => doc.id)).toEqual([second.inviteId]);
     await expectAuditEntries(db, org.orgId, { action: 'member.invited', targetId: first.inviteId }, [
       expect.objectContaining({ actorUid: org.owner.uid, details: { role: 'viewer', replaced: false } }),
+    ]);
+    await expectAuditEntries(db, org.orgId, { action: 'member.invited', targetId: second.inviteId }, [
       expect.objectContaining({ actorUid: org.admin.uid, details: { role: 'member', replaced: true } }),
     ]);
 
@@ -159,6 +176,7 @@ describe('inviteMember', () => {
     ['a missing orgId', { email: 'a@example.com', role: 'member' }, 'orgId'],
     ['an orgId with a slash', { orgId: 'a/b', email: 'a@example.com', role: 'member' }, 'orgId'],
     ['a bad e-mail', { orgId: 'org', email: 'not-an-address', role: 'member' }, 'email'],
+    ['an address with the Kelvin sign', { orgId: 'org', email: '\u212Aim@example.com', role: 'member' }, 'email'],
     ['the owner role', { orgId: 'org', email: 'a@example.com', role: 'owner' }, 'role'],
     ['an unknown role', { orgId: 'org', email: 'a@example.com', role: 'superuser' }, 'role'],
     ['an unknown field', { orgId: 'org', email: 'a@example.com', role: 'member', expiresAt: 0 }, 'expiresAt'],
@@ -247,6 +265,18 @@ describe('acceptInvitation', () => {
     await acceptInvitation(d, invitee, args);
   });
 
+  it('compares addresses as Firebase Auth does: ASCII case folds, a look-alike that folds into the address does not', async () => {
+    const { d, org } = await fixture();
+    const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'kim@example.com', role: 'member' });
+    const args = { orgId: org.orgId, inviteId: link.inviteId, token: link.token };
+    // U+212A KELVIN SIGN lower-cases to an ASCII "k": a verified token for that address must not take the invitation.
+    const lookAlike = caller(uniqueUid('kelvin'), { email: '\u212Aim@example.com' });
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, lookAlike, args), 'failed-precondition', /ASCII/);
+    const kim = caller(uniqueUid('kim'), { email: 'KIM@Example.com' });
+    expect(await acceptInvitation(d, kim, args)).toEqual({ orgId: org.orgId, role: 'member' });
+    expect((await readMember(db, org.orgId, kim.uid))?.email).toBe('kim@example.com');
+  });
+
   it('treats a wrong token, an unknown invitation and an unknown organization alike', async () => {
     const { d, org } = await fixture();
     const invitee = caller(uniqueUid('invitee'));
@@ -254,7 +284,7 @@ describe('acceptInvitation', () => {
     const wrongToken = link.token.startsWith('A') ? `B${link.token.slice(1)}` : `A${link.token.slice(1)}`;
     for (const args of [
       { orgId: org.orgId, inviteId: link.inviteId, token: wrongToken },
-      { orgId: org.orgId, inviteId: inviteIdFor('nobody@example.com'), token: link.token },
+      { orgId: org.orgId, inviteId: 'nobodyInvitedThis0000', token: link.token },
       { orgId: 'no-such-org', inviteId: link.inviteId, token: link.token },
     ]) {
       await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, args), 'not-found', /no such invitation/);
@@ -299,6 +329,72 @@ describe('acceptInvitation', () => {
   });
 });
 
+describe('seats and pending invitations', () => {
+  /** The seeded organization (4 members) on a paid plan with `seats` seats. */
+  async function paidFixture(seats: number, status: 'active' | 'canceled' = 'active') {
+    const { d, org } = await fixture();
+    await db.doc(paths.subscription(org.orgId)).set({ ...subscriptionMirror(START, status, null), seats });
+    return { d, org };
+  }
+
+  it('refuses an invitation beyond the purchased seats, counting pending invitations, naming the seats', async () => {
+    const { d, org } = await paidFixture(6);
+    const fifth = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'fifth@example.com', role: 'member' });
+    await inviteMember(d, org.admin, { orgId: org.orgId, email: 'sixth@example.com', role: 'viewer' });
+    const error = await expectRefusedWithoutChange(
+      db,
+      () => inviteMember(d, org.owner, { orgId: org.orgId, email: 'seventh@example.com', role: 'member' }),
+      'failed-precondition',
+      /6 seats.*billing portal/,
+    );
+    expect(error.details).toEqual({ seats: 6 });
+    // Re-inviting an address replaces its invitation and needs no further seat; revoking frees one.
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'fifth@example.com', role: 'viewer' });
+    const refreshed = (await db.collection(paths.invites(org.orgId)).where('email', '==', 'fifth@example.com').get()).docs[0];
+    expect(refreshed.id).not.toBe(fifth.inviteId);
+    await revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: refreshed.id });
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'seventh@example.com', role: 'member' });
+  });
+
+  it('refuses an acceptance beyond the purchased seats (seats reduced after the invitation)', async () => {
+    const { d, org } = await paidFixture(5);
+    const invitee = caller(uniqueUid('invitee'));
+    const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
+    await db.doc(paths.subscription(org.orgId)).update({ seats: 4 });
+    const args = { orgId: org.orgId, inviteId: link.inviteId, token: link.token };
+    const error = await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, args), 'failed-precondition', /4 seats/);
+    expect(error.details).toEqual({ seats: 4 });
+    await db.doc(paths.subscription(org.orgId)).update({ seats: 5 });
+    expect(await acceptInvitation(d, invitee, args)).toEqual({ orgId: org.orgId, role: 'member' });
+  });
+
+  it('does not bound members by seats without a paid subscription (free plan, or canceled)', async () => {
+    const { d, org } = await paidFixture(1, 'canceled');
+    const invitee = caller(uniqueUid('invitee'));
+    const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
+    expect(await acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token })).toMatchObject({ role: 'member' });
+  });
+
+  it('limits the invitations pending at once (resource-exhausted); expired ones do not count', async () => {
+    const { clock, advance } = manualClock();
+    const d = { ...deps(db, clock), maxPendingInvites: 2 };
+    const org = await seedOrg(d);
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'one@example.com', role: 'member' });
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'two@example.com', role: 'member' });
+    const error = await expectRefusedWithoutChange(
+      db,
+      () => inviteMember(d, org.admin, { orgId: org.orgId, email: 'three@example.com', role: 'member' }),
+      'resource-exhausted',
+      /2 pending invitations, the maximum/,
+    );
+    expect(error.details).toEqual({ maxPendingInvites: 2 });
+    // Replacing a pending invitation is not a new one.
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'two@example.com', role: 'viewer' });
+    advance(7 * DAY_MS);
+    await inviteMember(d, org.owner, { orgId: org.orgId, email: 'three@example.com', role: 'member' });
+  });
+});
+
 describe('revokeInvitation', () => {
   it('deletes the invitation so that its link stops working, and audits', async () => {
     const { d, org } = await fixture();
@@ -333,7 +429,7 @@ describe('revokeInvitation', () => {
     await expectRefusedWithoutChange(db, () => revokeInvitation(d, caller(uniqueUid('stranger')), args), 'permission-denied');
     await expectRefusedWithoutChange(
       db,
-      () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: inviteIdFor('nobody@example.com') }),
+      () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: 'nobodyInvitedThis0000' }),
       'not-found',
     );
     const error = await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId }), 'invalid-argument');

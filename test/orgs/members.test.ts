@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
-import { changeRole, createOrganization, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
+import { acceptInvitation, changeRole, createOrganization, inviteMember, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
 import { expectRefusedWithoutChange } from '../support/snapshot';
 import {
@@ -50,7 +50,7 @@ describe('changeRole', () => {
 
     await expectAuditEntries(db, org.orgId, { action: 'member.role_changed' }, [
       { action: 'member.role_changed', actorUid: org.owner.uid, targetUid: org.member.uid, details: { from: 'member', to: 'admin' }, at },
-      { action: 'member.role_changed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { from: 'admin', to: 'viewer' }, at },
+      { action: 'member.role_changed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { from: 'admin', to: 'viewer', invitationsRevoked: 0 }, at },
     ]);
   });
 
@@ -125,7 +125,7 @@ describe('removeMember', () => {
     await expectAuditEntries(db, org.orgId, { action: 'member.removed' }, [
       { action: 'member.removed', actorUid: org.admin.uid, targetUid: org.viewer.uid, details: { role: 'viewer' }, at },
       { action: 'member.removed', actorUid: org.admin.uid, targetUid: org.member.uid, details: { role: 'member' }, at },
-      { action: 'member.removed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { role: 'admin' }, at },
+      { action: 'member.removed', actorUid: org.owner.uid, targetUid: org.admin.uid, details: { role: 'admin', invitationsRevoked: 0 }, at },
     ]);
   });
 
@@ -167,7 +167,7 @@ describe('leaveOrganization', () => {
     await expectAuditEntries(db, org.orgId, { action: 'member.left' }, [
       { action: 'member.left', actorUid: org.viewer.uid, targetUid: org.viewer.uid, details: { role: 'viewer' }, at },
       { action: 'member.left', actorUid: org.member.uid, targetUid: org.member.uid, details: { role: 'member' }, at },
-      { action: 'member.left', actorUid: org.admin.uid, targetUid: org.admin.uid, details: { role: 'admin' }, at },
+      { action: 'member.left', actorUid: org.admin.uid, targetUid: org.admin.uid, details: { role: 'admin', invitationsRevoked: 0 }, at },
     ]);
   });
 
@@ -178,6 +178,35 @@ describe('leaveOrganization', () => {
     const error = await expectRefusedWithoutChange(db, () => leaveOrganization(d, org.member, { org: org.orgId }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'orgId' });
     await expectExactlyOneOwner(db, org.orgId);
+  });
+});
+
+describe('losing the admin role', () => {
+  const ways: Array<[string, (d: Deps, org: SeededOrg) => Promise<unknown>]> = [
+    ['demoted', (d, org) => changeRole(d, org.owner, { orgId: org.orgId, uid: org.admin.uid, role: 'member' })],
+    ['removed', (d, org) => removeMember(d, org.owner, { orgId: org.orgId, uid: org.admin.uid })],
+    ['leaving', (d, org) => leaveOrganization(d, org.admin, { orgId: org.orgId })],
+  ];
+  it.each(ways)('revokes the invitations the admin sent when %s, and no one else’s', async (_, lose) => {
+    const { d, org } = await fixture();
+    const sentByAdmin = [
+      await inviteMember(d, org.admin, { orgId: org.orgId, email: 'first@example.com', role: 'member' }),
+      await inviteMember(d, org.admin, { orgId: org.orgId, email: 'second@example.com', role: 'viewer' }),
+    ];
+    const sentByOwner = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'third@example.com', role: 'member' });
+    await lose(d, org);
+
+    const pending = await db.collection(paths.invites(org.orgId)).get();
+    expect(pending.docs.map((doc) => doc.id)).toEqual([sentByOwner.inviteId]);
+    const firstInvitee = caller(uniqueUid('first'), { email: 'first@example.com' });
+    await expectRefusedWithoutChange(
+      db,
+      () => acceptInvitation(d, firstInvitee, { orgId: org.orgId, inviteId: sentByAdmin[0].inviteId, token: sentByAdmin[0].token }),
+      'not-found',
+    );
+    const lossActions = ['member.role_changed', 'member.removed', 'member.left'];
+    const entries = (await readAuditLog(db, org.orgId)).filter((entry) => lossActions.includes(String(entry.action)));
+    expect(entries).toEqual([expect.objectContaining({ targetUid: org.admin.uid, details: expect.objectContaining({ invitationsRevoked: 2 }) })]);
   });
 });
 

@@ -84,6 +84,7 @@ export function deps(db: Firestore, clock: () => Date, limits: Partial<orgs.Memb
     clock,
     maxOrgsPerOwner: limits.maxOrgsPerOwner ?? orgs.DEFAULT_MAX_ORGS_PER_OWNER,
     inviteTtlDays: limits.inviteTtlDays ?? orgs.DEFAULT_INVITE_TTL_DAYS,
+    maxPendingInvites: limits.maxPendingInvites ?? orgs.DEFAULT_MAX_PENDING_INVITES,
   };
 }
 

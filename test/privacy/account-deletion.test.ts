@@ -9,6 +9,7 @@ import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { z } from 'zod';
 import {
   auditEntrySchema,
+  collectionGroups,
   configSchema,
   contactSchema,
   deletionReceiptSchema,
@@ -137,15 +138,16 @@ async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Prom
   expect(contactsA.docs.filter((d) => d.get('createdBy') === tombstone)).toHaveLength(2);
   expect((await db.collection(paths.messages('orgB')).where('sentBy', '==', tombstone).get()).size).toBe(3);
   expect((await db.doc(paths.config('orgA', 'pipeline')).get()).get('updatedBy')).toBe(tombstone);
-  expect((await db.doc(paths.invite('orgA', 'inv1')).get()).get('invitedBy')).toBe(tombstone);
+  // The invitation the person sent as an admin is revoked with their membership: no one vouches for it now.
+  expect((await db.doc(paths.invite('orgA', 'inv1')).get()).exists).toBe(false);
   expect((await db.doc(paths.auditEntry('orgA', 'joined')).get()).data()).toMatchObject({ actorUid: tombstone, targetUid: tombstone });
   expect((await db.doc(paths.auditEntry('orgA', 'transfer')).get()).get('details.previousOwnerUid')).toBe(tombstone);
 
   // One audit entry per organization the person belonged to.
-  for (const orgId of ['orgA', 'orgB', 'orgC']) {
+  for (const [orgId, invitationsRevoked] of [['orgA', 1], ['orgB', 0], ['orgC', 0]] as const) {
     const entries = await db.collection(paths.auditLog(orgId)).where('action', '==', 'account.deleted').get();
     expect(entries.docs.map((d) => d.data()), orgId).toEqual([
-      expect.objectContaining({ actorUid: tombstone, targetUid: tombstone, details: { initiatedBy } }),
+      expect.objectContaining({ actorUid: tombstone, targetUid: tombstone, details: { initiatedBy, invitationsRevoked } }),
     ]);
   }
 
@@ -209,8 +211,26 @@ describe('deleteMyAccount', () => {
   });
 });
 
+describe('the order of the steps', () => {
+  it('removes the memberships before it tombstones references, so the person can write nothing in between', async () => {
+    const seen: Record<string, { memberships: number; contactsByPerson: number }> = {};
+    const observing: AccountDeletionDeps = {
+      ...deps,
+      onStep: async (step) => {
+        if (step !== 'memberships' && step !== 'anonymized') return;
+        seen[step] = {
+          memberships: (await db.collectionGroup(collectionGroups.members).where('uid', '==', person).get()).size,
+          contactsByPerson: (await db.collection(paths.contacts('orgA')).where('createdBy', '==', person).get()).size,
+        };
+      },
+    };
+    await deleteAccount(observing, person, 'self');
+    expect(seen).toEqual({ memberships: { memberships: 0, contactsByPerson: 2 }, anonymized: { memberships: 0, contactsByPerson: 0 } });
+  });
+});
+
 describe('a deletion interrupted after any step', () => {
-  const steps: AccountDeletionStep[] = ['recorded', 'anonymized', 'memberships', 'profile', 'auth'];
+  const steps: AccountDeletionStep[] = ['recorded', 'memberships', 'anonymized', 'profile', 'auth'];
   for (const step of steps) {
     it(`is finished by the next run (crash after "${step}")`, async () => {
       const crashing: AccountDeletionDeps = {

@@ -150,7 +150,7 @@ describe('exportData with firebase-admin verifyIdToken', () => {
   it('accepts a valid token and refuses it once the user is deleted', async () => {
     await auth.createUser({ uid: 'exporter', email: 'exporter@example.com', emailVerified: true });
     await seedOrg(db, { orgId: 'orgExport', now: START, members: [{ uid: 'exporter', role: 'owner' }], contacts: 2 });
-    const deps = { db, clock: manualClock().clock, verifyIdToken: (token: string) => auth.verifyIdToken(token, true) };
+    const deps = { db, clock: manualClock().clock, verifyIdToken: (token: string) => auth.verifyIdToken(token, true), verifyAppCheck: null };
     const server = createServer((req, res) => void handleExportRequest(deps, req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

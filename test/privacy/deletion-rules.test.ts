@@ -34,7 +34,7 @@ describe('access while an organization is being deleted', () => {
     // Real timestamps: the rules compare with request.time.
     const now = new Date();
     const stripe = recordingCancellation();
-    const deps = { db, clock: () => new Date(), graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile };
+    const deps = { db, clock: () => new Date(), graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile, maxOrgsPerOwner: 5 };
     await seedOrg(db, {
       orgId: 'orgRules',
       now,

@@ -19,7 +19,7 @@ let runs: Array<Promise<void>>;
 
 /** Firestore failing every transaction, as when the database is unavailable. */
 const unavailable = { runTransaction: () => Promise.reject(new Error('14 UNAVAILABLE: firestore down')) } as unknown as Firestore;
-const deps: ExportDeps = { db: unavailable, clock: manualClock().clock, verifyIdToken: async (token) => ({ uid: token }) };
+const deps: ExportDeps = { db: unavailable, clock: manualClock().clock, verifyIdToken: async (token) => ({ uid: token }), verifyAppCheck: null };
 
 beforeEach(async () => {
   runs = [];

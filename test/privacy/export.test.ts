@@ -31,6 +31,12 @@ const verifyIdToken: IdTokenVerifier = async (token) => {
   return { uid: who, email: `${who}@example.com`, email_verified: true };
 };
 
+/** Stands in for firebase-admin's App Check verifyToken: the one token the LeadPulse app would hold. */
+const APP_CHECK_TOKEN = 'app-check-from-leadpulse';
+const verifyAppCheck = async (token: string) => {
+  if (token !== APP_CHECK_TOKEN) throw new Error('app-check/invalid-argument');
+};
+
 function tokenFor(who: string): string {
   const token = `token-${who}`;
   tokens.set(token, who);
@@ -39,7 +45,7 @@ function tokenFor(who: string): string {
 
 beforeEach(async () => {
   ({ db, close } = freshProject('privacy-export'));
-  deps = { db, clock: manualClock().clock, verifyIdToken, pageSize: 4 };
+  deps = { db, clock: manualClock().clock, verifyIdToken, verifyAppCheck, pageSize: 4 };
   const people = onePersonPerRole('owner', 'admin', 'member', 'viewer');
   ({ owner, admin, member, viewer } = people.uids);
   ownerB = uid('ownerB');
@@ -68,8 +74,11 @@ afterEach(async () => {
   await close();
 });
 
-async function exportAs(token: string | null, query: string, method = 'GET') {
-  const response = await fetch(`${baseUrl}/?${query}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+async function exportAs(token: string | null, query: string, method = 'GET', appCheck: string | null = APP_CHECK_TOKEN) {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (appCheck) headers['x-firebase-appcheck'] = appCheck;
+  const response = await fetch(`${baseUrl}/?${query}`, { method, headers });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
@@ -124,6 +133,12 @@ describe('organization export', () => {
       const body = JSON.parse(response.text) as { error: string; field?: string };
       expect(body.error).toMatch(message);
       if (field) expect(body.field).toBe(field);
+    }
+    // A valid ID token from outside the LeadPulse app (a script): no App Check token, or a forged one.
+    for (const [appCheck, message] of [[null, /X-Firebase-AppCheck/], ['forged', /App Check token is invalid/]] as const) {
+      const response = await exportAs(tokenFor(owner), 'scope=organization&orgId=orgA', 'GET', appCheck);
+      expect(response.status).toBe(401);
+      expect((JSON.parse(response.text) as { error: string }).error).toMatch(message);
     }
     expect((await exportAs(tokenFor(owner), 'scope=organization&orgId=orgA', 'POST')).status).toBe(405);
     expect(digest(await dumpProject(db))).toBe(before);

@@ -46,8 +46,8 @@ beforeEach(async () => {
   ({ db, close } = freshProject('privacy-orgdel'));
   time = manualClock();
   stripe = recordingCancellation();
-  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile };
-  purgeDeps = { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: 7 };
+  deps = { db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile, maxOrgsPerOwner: 2 };
+  purgeDeps = { db, clock: time.clock, closeBilling: stripe.close, pageSize: 7 };
   const people = onePersonPerRole('owner', 'admin', 'member');
   ({ owner, admin, member } = people.uids);
   org = await seedOrg(db, {
@@ -162,6 +162,18 @@ describe('cancelOrganizationDeletion', () => {
     expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toEqual({ orgId: 'orgA', access: 'full', billingReconciled: true });
   });
 
+  it('counts the organization brought back against the bound on owned organizations (request, create, cancel)', async () => {
+    await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
+    // While orgA is being deleted the owner creates others up to the bound of 2 active organizations.
+    await seedOrg(db, { orgId: 'orgNew1', now: START, members: [{ uid: owner, role: 'owner' }] });
+    await seedOrg(db, { orgId: 'orgNew2', now: START, members: [{ uid: owner, role: 'owner' }] });
+    await expectRefusedWithoutChange(db, () => cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' }), 'failed-precondition', /2 organizations, the maximum/);
+    // Below the bound again, the cancellation goes through.
+    await db.recursiveDelete(db.doc(paths.org('orgNew2')));
+    expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toMatchObject({ orgId: 'orgA' });
+    expect(await readOrg()).toMatchObject({ status: 'active' });
+  });
+
   it('refuses after the grace period, for non-owners, and when nothing is being deleted', async () => {
     await expectRefusedWithoutChange(db, () => cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' }), 'failed-precondition', /not being deleted/);
     await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
@@ -221,7 +233,9 @@ describe('purgeOrganization', () => {
     const receiptText = canonical(after.get(paths.deletionReceipt(orgReceiptId('orgA')))?.data);
     for (const personal of [owner, admin, member, '@', 'Customer', 'Dear']) expect(receiptText).not.toContain(personal);
     expect((await db.doc(paths.deletionRequest('orgA')).get()).exists).toBe(false);
-    expect(stripe.calls).toEqual(['orgA', 'orgA']);
+    // Cancelled at the request, closed for good (customers deleted) at the purge, before and after the tree.
+    expect(stripe.calls).toEqual(['orgA']);
+    expect(stripe.closed).toEqual(['orgA', 'orgA']);
 
     // Purging again finds nothing to do.
     expect(await purgeOrganization(purgeDeps, 'orgA')).toEqual({ status: 'not_requested' });

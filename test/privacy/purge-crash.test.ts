@@ -38,7 +38,7 @@ async function preparedProject(): Promise<{ db: Firestore; time: ReturnType<type
   await seedBillingRecord(db, 'orgA', 'in_A1', START);
   await requestOrganizationDeletion({ db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel }, caller(OWNER), { orgId: 'orgA' });
   time.advance(7 * DAY);
-  return { db, time, deps: { db, clock: time.clock, cancelSubscription: stripe.cancel, pageSize: PAGE_SIZE } };
+  return { db, time, deps: { db, clock: time.clock, closeBilling: stripe.close, pageSize: PAGE_SIZE } };
 }
 
 /** Runs the purge the way the retention job would find it: a crashed run, then a new run once the lease expired. */

@@ -62,7 +62,7 @@ describe('exports', () => {
   let deps: ExportDeps;
 
   beforeEach(async () => {
-    deps = { db, clock: time.clock, verifyIdToken: async (token) => ({ uid: token }) };
+    deps = { db, clock: time.clock, verifyIdToken: async (token) => ({ uid: token }), verifyAppCheck: null };
     server = createServer((req, res) => void handleExportRequest(deps, req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

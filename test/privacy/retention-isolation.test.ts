@@ -27,7 +27,8 @@ let deps: RetentionDeps;
 beforeEach(() => {
   ({ db, close } = freshProject('privacy-retention-isolation'));
   time = manualClock();
-  deps = { db, clock: time.clock, auth: new RecordingAuth(), orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel }, pageSize: 2 };
+  const billing = recordingCancellation();
+  deps = { db, clock: time.clock, auth: new RecordingAuth(), orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, closeBilling: billing.close, pageSize: 2 };
 });
 afterEach(async () => {
   logged.error.mockClear();

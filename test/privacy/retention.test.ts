@@ -33,7 +33,8 @@ beforeEach(() => {
   ({ db, close } = freshProject('privacy-retention'));
   time = manualClock();
   auth = new RecordingAuth();
-  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel }, pageSize: 2 };
+  const billing = recordingCancellation();
+  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, closeBilling: billing.close, pageSize: 2 };
 });
 afterEach(async () => close());
 
@@ -152,7 +153,7 @@ describe('runRetention', () => {
     await seedUser(db, 'quitter', START, { consent: true });
     auth.addUser('quitter');
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }, { uid: 'quitter', role: 'member' }], contacts: 2 });
-    const crashing = { ...deps, onStep: () => Promise.reject(new Error('instance died')) };
+    const crashing = { ...deps, onStep: (step: string) => (step === 'recorded' ? Promise.reject(new Error('instance died')) : undefined) };
     await expect(deleteAccount(crashing, 'quitter', 'self')).rejects.toThrow('instance died');
 
     time.advance(STALE_ACCOUNT_DELETION_MS - 1);

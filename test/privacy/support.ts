@@ -8,6 +8,7 @@ import type { Role } from '@leadpulse/model';
 import type { AccountAuth } from '../../functions/src/accounts/account-auth';
 import type { Caller } from '../../functions/src/common/callable';
 import type { CancelSubscription, ReconcileBilling } from '../../functions/src/privacy/org-deletion';
+import type { CloseBilling } from '../../functions/src/privacy/org-purge';
 import { manualClock as clockFrom } from '../support/clock';
 import { adminFirestore, uniqueProjectId, uniqueUid as uid } from '../support/firestore';
 import { START } from './seed';
@@ -62,7 +63,7 @@ export class RecordingAuth implements AccountAuth {
 
 /**
  * Stands in for billing's Stripe side of an organization deletion: records the organizations whose subscriptions
- * are cancelled (can be told to fail) and whose billing is reconciled when the deletion is cancelled (nothing parked
+ * are cancelled (and whose billing is closed at the purge) (can be told to fail) and whose billing is reconciled when the deletion is cancelled (nothing parked
  * here: the end to end case with Stripe is test/billing/deletion-cancelled.test.ts).
  */
 export function recordingCancellation(): {
@@ -71,9 +72,12 @@ export function recordingCancellation(): {
   failWith: (error: Error | null) => void;
   reconciled: string[];
   reconcile: ReconcileBilling;
+  closed: string[];
+  close: CloseBilling;
 } {
   const calls: string[] = [];
   const reconciled: string[] = [];
+  const closed: string[] = [];
   let failure: Error | null = null;
   return {
     calls,
@@ -86,6 +90,11 @@ export function recordingCancellation(): {
     reconcile: async (orgId) => {
       reconciled.push(orgId);
       return 0;
+    },
+    closed,
+    close: async (orgId) => {
+      closed.push(orgId);
+      if (failure) throw failure;
     },
   };
 }

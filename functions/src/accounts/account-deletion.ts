@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { Timestamp, type DocumentReference, type Firestore, type Query } from 'firebase-admin/firestore';
+import { Timestamp, type DocumentReference, type Firestore, type Query, type QueryDocumentSnapshot, type Transaction } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
@@ -13,6 +13,7 @@ import {
   paths,
   serverCollections,
   tombstonePrefix,
+  userProfileSchema,
   type AccountDeletionInitiator,
   type AccountDeletionRequest,
   type DeletionReceipt,
@@ -24,8 +25,9 @@ import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { logError } from '../common/logging';
 import { writeAuditEntry } from '../orgs/audit';
+import { prepareInvitationRevocation, sha256Hex } from '../orgs/membership-access';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../privacy/bulk';
-import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps, type PreparedOrgDeletion } from '../privacy/org-deletion';
+import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps } from '../privacy/org-deletion';
 import { requireOperator, type AccountAuth } from './account-auth';
 
 /**
@@ -52,8 +54,24 @@ function referencing(db: Firestore, reference: (typeof personReferences)[number]
   return base.where(reference.field, '==', uid);
 }
 
-/** The steps of an account deletion, in order; each can be repeated, so a crash anywhere is resumed by a rerun. */
-export type AccountDeletionStep = 'recorded' | 'anonymized' | 'memberships' | 'profile' | 'auth';
+/**
+ * Invitation ids were `sha256("invite:" + address)` before they became random; audit entries written then
+ * (`member.invited`, `member.joined`) still carry them, so account deletion replaces them with the tombstone too.
+ */
+export function legacyInviteIdFor(email: string): string {
+  return sha256Hex(`invite:${email}`);
+}
+
+/**
+ * The steps of an account deletion, in order; each can be repeated, so a crash anywhere is resumed by a rerun.
+ * `recording` is reported inside the transaction that records the request, after its reads (tests interleave
+ * membership changes there); the others once the step is done. Memberships go before the references are
+ * tombstoned: from then on the person can write nothing that names them.
+ */
+export type AccountDeletionStep = 'recording' | 'recorded' | 'memberships' | 'anonymized' | 'profile' | 'auth';
+
+/** The audit actor of an ownership hand-off made by account deletion (no person decided it). */
+export const ACCOUNT_DELETION_ACTOR = 'system:account-deletion';
 
 export interface AccountDeletionDeps extends BulkOptions {
   db: Firestore;
@@ -103,6 +121,10 @@ export async function deleteAccount(
   }
   await deps.onStep?.('recorded');
 
+  for (const orgId of request.memberOrgIds) await removeMembership(deps, orgId, uid, request);
+  await withdrawInvitationsTo(deps, request.emails);
+  await deps.onStep?.('memberships');
+
   const tombstone = request.tombstone;
   await withBulkWriter(db, deps, async (writer) => {
     for (const reference of personReferences) {
@@ -110,11 +132,15 @@ export async function deleteAccount(
         updateAll(writer, refs, { [reference.field]: tombstone }),
       );
     }
+    const auditLogGroup: OrgCollection = 'auditLog';
+    for (const email of request.emails) {
+      const legacyId = legacyInviteIdFor(email);
+      await drainQuery(db.collectionGroup(auditLogGroup).where('targetId', '==', legacyId), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) =>
+        updateAll(writer, refs, { targetId: tombstone }),
+      );
+    }
   });
   await deps.onStep?.('anonymized');
-
-  for (const orgId of request.memberOrgIds) await removeMembership(deps, orgId, uid, request);
-  await deps.onStep?.('memberships');
 
   await withBulkWriter(db, deps, async (writer) => {
     await db.recursiveDelete(db.doc(paths.user(uid)), writer);
@@ -132,6 +158,14 @@ export async function deleteAccount(
 /**
  * Checks the sole-owner rule and records the deletion request, scheduling the organizations the person alone
  * makes up, in one transaction. Returns null when there is nothing of the person in Firestore.
+ *
+ * The memberships are read by a query inside the transaction, and every membership change reads the deletion
+ * request inside its own (requireNoAccountDeletion): whichever commits first, the other sees it, so no
+ * membership or ownership of the person can appear once the request exists.
+ *
+ * An owner of an organization with other members is refused (transfer ownership first), except when Firebase
+ * Auth already deleted the user (`initiatedBy: 'auth'`): then the admin who joined earliest becomes the owner
+ * (audited), or, with no admin, the organization is scheduled for deletion; the person's data goes either way.
  */
 async function recordDeletion(
   deps: AccountDeletionDeps,
@@ -140,37 +174,55 @@ async function recordDeletion(
   reason: OperatorErasureReason | null,
 ): Promise<AccountDeletionRequest | null> {
   const { db } = deps;
-  const memberships = (await db.collectionGroup(collectionGroups.members).where('uid', '==', uid).get()).docs.flatMap((doc) => {
-    const orgId = doc.ref.parent.parent?.id;
-    const member = readDocument(memberSchema, doc);
-    return orgId && member ? [{ orgId, role: member.role }] : [];
-  });
-  const ownedOrgIds = memberships.filter((m) => m.role === 'owner').map((m) => m.orgId);
-  await refuseWhileOwningSharedOrgs(db, uid, ownedOrgIds);
-
-  const [profile, consent] = await db.getAll(db.doc(paths.user(uid)), db.doc(paths.marketingConsent(uid)));
-  const found: Record<string, number> = {};
-  if (profile.exists) found[paths.users()] = 1;
-  if (memberships.length > 0) found[collectionGroups.members] = memberships.length;
-  if (consent.exists) found[serverCollections.marketingConsents] = 1;
-  if (Object.keys(found).length === 0 && !(await isReferenced(db, uid))) return null;
-
   const requestRef = db.doc(paths.deletionRequest(accountDeletionRequestId(uid)));
-  const { request, scheduledOrgIds } = await db.runTransaction(async (tx) => {
+  const recorded = await db.runTransaction(async (tx) => {
     const existing = readDocument(accountDeletionRequestSchema, await tx.get(requestRef));
     if (existing) return { request: existing, scheduledOrgIds: [] as string[] };
-    const owned: Array<{ orgId: string; prepared: PreparedOrgDeletion }> = [];
-    for (const orgId of ownedOrgIds) {
-      const members = await tx.get(db.collection(paths.members(orgId)).limit(2));
-      if (members.docs.some((member) => member.id !== uid)) throw soleOwnerRefusal([orgId]);
-      owned.push({ orgId, prepared: await prepareOrgDeletion(db, tx, orgId) });
+    const memberships = (await tx.get(db.collectionGroup(collectionGroups.members).where('uid', '==', uid))).docs.flatMap((doc) => {
+      const orgId = doc.ref.parent.parent?.id;
+      const member = readDocument(memberSchema, doc);
+      return orgId && member ? [{ orgId, role: member.role, email: member.email }] : [];
+    });
+    const [profile, consent] = await tx.getAll(db.doc(paths.user(uid)), db.doc(paths.marketingConsent(uid)));
+    const profileEmail = readDocument(userProfileSchema, profile)?.email;
+    const emails = [...new Set([...memberships.map((m) => m.email), ...(profileEmail ? [profileEmail] : [])])];
+    const found: Record<string, number> = {};
+    if (profile.exists) found[paths.users()] = 1;
+    if (memberships.length > 0) found[collectionGroups.members] = memberships.length;
+    if (consent.exists) found[serverCollections.marketingConsents] = 1;
+    if (Object.keys(found).length === 0 && !(await isReferenced(db, uid))) return null;
+
+    // Every read first (Firestore transactions read before they write), then the writes each plan holds.
+    const shared: string[] = [];
+    const plans: Array<(tombstone: string, now: Date) => string | null> = [];
+    for (const { orgId } of memberships.filter((m) => m.role === 'owner')) {
+      const others = (await tx.get(db.collection(paths.members(orgId)))).docs.filter((doc) => doc.id !== uid);
+      if (others.length > 0 && initiatedBy !== 'auth') {
+        shared.push(orgId);
+        continue;
+      }
+      const successor = others.length > 0 ? await earliestAdmin(db, tx, others) : null;
+      if (successor) {
+        plans.push((tombstone, now) => {
+          handOverOwnership(db, tx, orgId, uid, successor, tombstone, now);
+          return null;
+        });
+        continue;
+      }
+      const prepared = await prepareOrgDeletion(db, tx, orgId);
+      if (prepared.org && !prepared.existing) {
+        plans.push((tombstone, now) => {
+          prepared.schedule(tombstone, now, deps.orgDeletion.graceDays);
+          return orgId;
+        });
+      }
     }
+    if (shared.length > 0) throw soleOwnerRefusal(shared);
+    await deps.onStep?.('recording');
+
     const now = deps.clock();
     const tombstone = newTombstone();
-    const scheduled = owned.filter(({ prepared }) => prepared.org && !prepared.existing).map(({ orgId, prepared }) => {
-      prepared.schedule(tombstone, now, deps.orgDeletion.graceDays);
-      return orgId;
-    });
+    const scheduled = plans.map((plan) => plan(tombstone, now)).filter((orgId): orgId is string => orgId !== null);
     const created = accountDeletionRequestSchema.parse({
       kind: 'account',
       uid,
@@ -180,13 +232,51 @@ async function recordDeletion(
       requestedAt: Timestamp.fromDate(now),
       memberOrgIds: memberships.map((m) => m.orgId),
       scheduledOrgIds: scheduled,
+      emails,
       found,
     } satisfies AccountDeletionRequest);
     tx.create(requestRef, created);
     return { request: created, scheduledOrgIds: scheduled };
   });
-  for (const orgId of scheduledOrgIds) await cancelSubscriptionReporting(deps.orgDeletion.cancelSubscription, orgId);
-  return request;
+  if (!recorded) return null;
+  for (const orgId of recorded.scheduledOrgIds) await cancelSubscriptionReporting(deps.orgDeletion.cancelSubscription, orgId);
+  return recorded.request;
+}
+
+/** The admin among `members` who joined earliest (ties: by uid) and is not being deleted themselves, if any. */
+async function earliestAdmin(db: Firestore, tx: Transaction, members: QueryDocumentSnapshot[]): Promise<string | null> {
+  const admins = members
+    .flatMap((doc) => {
+      const member = readDocument(memberSchema, doc);
+      return member?.role === 'admin' ? [member] : [];
+    })
+    .sort((a, b) => a.joinedAt.toMillis() - b.joinedAt.toMillis() || (a.uid < b.uid ? -1 : 1));
+  if (admins.length === 0) return null;
+  const requests = await tx.getAll(...admins.map((admin) => db.doc(paths.deletionRequest(accountDeletionRequestId(admin.uid)))));
+  const index = requests.findIndex((request) => !request.exists);
+  return index === -1 ? null : admins[index].uid;
+}
+
+/**
+ * Makes `successor` the owner in place of the person being deleted (whose membership the next step removes; until
+ * then it is an admin one), with an audit entry that names the person only by their tombstone.
+ */
+function handOverOwnership(db: Firestore, tx: Transaction, orgId: string, uid: string, successor: string, tombstone: string, now: Date): void {
+  tx.update(db.doc(paths.org(orgId)), { ownerUid: successor });
+  tx.update(db.doc(paths.member(orgId, successor)), { role: 'owner' });
+  tx.update(db.doc(paths.member(orgId, uid)), { role: 'admin' });
+  writeAuditEntry(
+    db,
+    tx,
+    orgId,
+    {
+      action: 'org.ownership_transferred',
+      actorUid: ACCOUNT_DELETION_ACTOR,
+      targetUid: successor,
+      details: { previousOwnerUid: tombstone, reason: 'owner_account_deleted' },
+    },
+    now,
+  );
 }
 
 function soleOwnerRefusal(orgIds: string[]): HttpsError {
@@ -197,16 +287,6 @@ function soleOwnerRefusal(orgIds: string[]): HttpsError {
   );
 }
 
-/** Read-only check, before any write, so that a refused deletion changes nothing. */
-async function refuseWhileOwningSharedOrgs(db: Firestore, uid: string, ownedOrgIds: string[]): Promise<void> {
-  const shared: string[] = [];
-  for (const orgId of ownedOrgIds) {
-    const members = await db.collection(paths.members(orgId)).select().limit(2).get();
-    if (members.docs.some((member) => member.id !== uid)) shared.push(orgId);
-  }
-  if (shared.length > 0) throw soleOwnerRefusal(shared);
-}
-
 async function isReferenced(db: Firestore, uid: string): Promise<boolean> {
   for (const reference of personReferences) {
     if (!(await referencing(db, reference, uid).select().limit(1).get()).empty) return true;
@@ -214,20 +294,43 @@ async function isReferenced(db: Firestore, uid: string): Promise<boolean> {
   return false;
 }
 
-/** Deletes the person's member document and records it in that organization's audit log, once. */
+/**
+ * Deletes the person's member document, revokes the invitations they sent there (they hold no role any more),
+ * and records it in that organization's audit log, once.
+ */
 async function removeMembership(deps: AccountDeletionDeps, orgId: string, uid: string, request: AccountDeletionRequest): Promise<void> {
   const { db } = deps;
   const memberRef = db.doc(paths.member(orgId, uid));
   await db.runTransaction(async (tx) => {
     if (!(await tx.get(memberRef)).exists) return;
+    const revoke = await prepareInvitationRevocation(db, tx, orgId, uid);
     tx.delete(memberRef);
     writeAuditEntry(
       db,
       tx,
       orgId,
-      { action: 'account.deleted', actorUid: request.tombstone, targetUid: request.tombstone, details: { initiatedBy: request.initiatedBy } },
+      {
+        action: 'account.deleted',
+        actorUid: request.tombstone,
+        targetUid: request.tombstone,
+        details: { initiatedBy: request.initiatedBy, invitationsRevoked: revoke() },
+      },
       deps.clock(),
     );
+  });
+}
+
+/**
+ * Deletes the pending invitations addressed to the person, in every organization: an invitation is the only
+ * place an address is kept outside a membership, and nobody it names is left to accept it.
+ */
+async function withdrawInvitationsTo(deps: AccountDeletionDeps, emails: readonly string[]): Promise<void> {
+  const { db } = deps;
+  const invitesGroup: OrgCollection = 'invites';
+  await withBulkWriter(db, deps, async (writer) => {
+    for (const email of emails) {
+      await drainQuery(db.collectionGroup(invitesGroup).where('email', '==', email), deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs));
+    }
   });
 }
 

@@ -1,6 +1,5 @@
 import { Timestamp, type DocumentReference, type Firestore, type Transaction } from 'firebase-admin/firestore';
 import type Stripe from 'stripe';
-import { z } from 'zod';
 import {
   billingRecordSchema,
   organizationStateSchema,
@@ -8,13 +7,14 @@ import {
   stripeCustomerSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
+  storedStripeEventRecordSchema,
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
-  type BillingChange,
   type EventOutcome,
   type EventOutcomeReason,
   type StripeCustomerLink,
   type StripeEventRecord,
+  type StripeEventTarget,
   type SubscriptionMirror,
 } from '@leadpulse/model';
 import type { Clock } from '../common/clock';
@@ -22,18 +22,17 @@ import { readDocument } from '../common/documents';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { INITIAL_PLAN } from '../orgs/create-organization';
-import { billingRecordOf, isNewerInvoiceState } from './billing-records';
+import { nextBillingRecord } from './billing-records';
 import type { BillingCatalog } from './catalog';
-import { stripeSubscriptionSchema, type StripeSubscription } from './stripe-objects';
+import { fetchFacts, failureOf, snapshotSubscription, type StripeFacts, type SubscriptionSnapshot } from './stripe-fetch';
+import { billingChangeOf, isHandledEventType, payloadCustomerOf } from './stripe-objects';
 import {
   auditableChange,
   lapseStartOf,
   mirrorFieldsOf,
-  needsOpenInvoices,
   orgPlanOf,
   replacesMirrored,
   statusForAccess,
-  type OpenInvoice,
 } from './subscription-state';
 
 /** What the billing handlers need; the Stripe client is passed in so tests point it at a local server. */
@@ -54,6 +53,7 @@ export interface EventMeta {
   /** Seconds. */
   created: number;
   livemode: boolean;
+  apiVersion: string | null;
 }
 
 export interface ProcessResult {
@@ -82,46 +82,123 @@ const skip = (outcome: EventOutcome, reason: EventOutcomeReason | null, orgId: s
 });
 
 /**
- * Applies one event's change and records the event in the ledger, in ONE transaction: either both are stored or
- * neither (a failure anywhere leaves nothing, and Stripe's retry starts from scratch).
- * mode `new`: an event already in the ledger is a duplicate and does nothing. mode `replay`: re-processes a
- * ledger entry (its effect is re-derived from Stripe's current truth, so replaying is always safe).
+ * Applies one event: finds out from Stripe what it concerns (outside any transaction), then applies that and
+ * records the event in the ledger in ONE transaction. An event that cannot be applied is recorded `failed` with
+ * its reason; `reason: 'retrying'` means the failure may pass (Stripe or Firestore unavailable) and the caller
+ * should make Stripe re-send it (a replay throws instead, leaving the entry as it was). mode `new`: an event already in the ledger (other than `failed`) is a duplicate
+ * and does nothing. mode `replay`: re-processes a ledger entry from Stripe's current truth (always safe).
  */
-export async function processChange(
+export async function applyEvent(
   deps: BillingDeps,
   event: EventMeta,
-  change: BillingChange,
+  target: StripeEventTarget,
+  mode: 'new' | 'replay',
+): Promise<ProcessResult> {
+  if (!isHandledEventType(event.type)) {
+    return recordFailure(deps, event, target, null, mode, { reason: 'invalid_payload', detail: `type: ${event.type} is not handled` });
+  }
+  const change = billingChangeOf(event.type, target);
+  if (!change.ok) return recordFailure(deps, event, target, null, mode, { reason: 'invalid_payload', detail: change.reason });
+  let facts: StripeFacts;
+  try {
+    facts = await fetchFacts(deps, change.value);
+  } catch (error) {
+    const failure = failureOf(error);
+    // A replay that may succeed later leaves the entry as it was (its caller reports the error).
+    if (!failure.permanent && mode === 'replay') throw error;
+    return recordFailure(deps, event, target, payloadCustomerOf(target, change.value.kind), mode, failure);
+  }
+  return processChange(deps, event, target, facts, mode);
+}
+
+/** Most characters of a failure's detail the ledger keeps. */
+const DETAIL_LIMIT = 1000;
+
+/**
+ * Records that an event could not be applied, unless (mode `new`) it has meanwhile been processed by a concurrent
+ * delivery. Nothing but the ledger entry is written.
+ */
+export async function recordFailure(
+  deps: Pick<BillingDeps, 'db' | 'clock'>,
+  event: EventMeta,
+  target: StripeEventTarget,
+  customerId: string | null,
+  mode: 'new' | 'replay',
+  failure: { reason: EventOutcomeReason; detail: string },
+): Promise<ProcessResult> {
+  const ledgerRef = deps.db.doc(paths.stripeEvent(event.id));
+  return deps.db.runTransaction(async (tx) => {
+    const previous = readDocument(storedStripeEventRecordSchema, await tx.get(ledgerRef));
+    if (mode === 'new' && previous && previous.outcome !== 'failed') {
+      return { eventId: event.id, outcome: previous.outcome, reason: previous.reason, orgId: previous.orgId, duplicate: true };
+    }
+    const now = deps.clock();
+    tx.set(
+      ledgerRef,
+      stripeEventRecordSchema.parse({
+        ...ledgerFields(event, target, previous, mode, now),
+        customerId: customerId ?? previous?.customerId ?? null,
+        orgId: previous?.orgId ?? null,
+        outcome: 'failed',
+        reason: failure.reason,
+        detail: failure.detail.slice(0, DETAIL_LIMIT),
+      }),
+      // Merged, as below: fields a newer release wrote survive.
+      { merge: true },
+    );
+    return { eventId: event.id, outcome: 'failed' as const, reason: failure.reason, orgId: previous?.orgId ?? null, duplicate: false };
+  });
+}
+
+function ledgerFields(event: EventMeta, target: StripeEventTarget, previous: StripeEventRecord | null, mode: 'new' | 'replay', now: Date) {
+  return {
+    // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
+    schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
+    type: event.type,
+    created: event.created,
+    livemode: event.livemode,
+    apiVersion: event.apiVersion,
+    target,
+    receivedAt: previous?.receivedAt ?? Timestamp.fromDate(now),
+    processedAt: Timestamp.fromDate(now),
+    replayCount: previous ? previous.replayCount + (mode === 'replay' ? 1 : 0) : 0,
+  };
+}
+
+/**
+ * Applies facts fetched from Stripe and records the event in the ledger, in ONE transaction: either both are
+ * stored or neither (a failure anywhere leaves nothing, and Stripe's retry starts from scratch). No Stripe call
+ * is made here.
+ */
+async function processChange(
+  deps: BillingDeps,
+  event: EventMeta,
+  target: StripeEventTarget,
+  facts: StripeFacts,
   mode: 'new' | 'replay',
 ): Promise<ProcessResult> {
   const { db } = deps;
   const ledgerRef = db.doc(paths.stripeEvent(event.id));
-  const linkRef = change.customerId === null ? null : db.doc(paths.stripeCustomer(change.customerId));
+  const linkRef = facts.customerId === null ? null : db.doc(paths.stripeCustomer(facts.customerId));
   return db.runTransaction(async (tx) => {
     // The ledger entry and the customer link in one round trip (the webhook has already turned duplicates
     // away with a single read; this re-check settles concurrent deliveries of one event).
     const [ledgerSnapshot, linkSnapshot] = linkRef ? await tx.getAll(ledgerRef, linkRef) : [await tx.get(ledgerRef), null];
-    const previous = readDocument(stripeEventRecordSchema, ledgerSnapshot);
-    if (mode === 'new' && previous) {
+    const previous = readDocument(storedStripeEventRecordSchema, ledgerSnapshot);
+    if (mode === 'new' && previous && previous.outcome !== 'failed') {
       return { eventId: event.id, outcome: previous.outcome, reason: previous.reason, orgId: previous.orgId, duplicate: true };
     }
     if (mode === 'replay' && !previous) throw new Error(`stripeEvents/${event.id} does not exist: nothing to replay`);
     const now = deps.clock();
     const link = linkRef && linkSnapshot ? { ref: linkRef, value: readDocument(stripeCustomerSchema, linkSnapshot) } : null;
-    const effect = await planEffect(deps, tx, event, change, link, now);
+    const effect = await planEffect(deps, tx, event, facts, link, now);
     const record: StripeEventRecord = stripeEventRecordSchema.parse({
-      // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
-      schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
-      type: event.type,
-      created: event.created,
-      livemode: event.livemode,
-      change,
-      customerId: change.customerId,
+      ...ledgerFields(event, target, previous, mode, now),
+      customerId: facts.customerId,
       orgId: effect.orgId,
       outcome: effect.outcome,
       reason: effect.reason,
-      receivedAt: previous?.receivedAt ?? Timestamp.fromDate(now),
-      processedAt: Timestamp.fromDate(now),
-      replayCount: previous ? previous.replayCount + 1 : 0,
+      detail: null,
     });
     // The ledger entry is staged first and the effect after it; both go out in the one commit.
     // Merged: fields a newer release wrote (unknown to this one) survive its replay.
@@ -132,49 +209,93 @@ export async function processChange(
   });
 }
 
+/** The event type an operator's resync writes in audit entries (no Stripe event caused it). */
+const RESYNC_EVENT_TYPE = 'operator.resync';
+
+/**
+ * Mirrors one subscription of a linked customer as Stripe has it now, without an event (an operator's resync):
+ * fetched first, applied in one transaction with the same rules as events, its watermark the time of the fetch.
+ */
+export async function syncSubscriptionFromStripe(
+  deps: BillingDeps,
+  target: { orgId: string; customerId: string; subscriptionId: string },
+): Promise<EventOutcome> {
+  const snapshot = await snapshotSubscription(deps, target.subscriptionId);
+  if (snapshot.subscription.customer !== target.customerId) {
+    throw new Error(`Stripe says ${target.subscriptionId} belongs to ${snapshot.subscription.customer}, not ${target.customerId}`);
+  }
+  const event: EventMeta = {
+    id: `resync-${target.subscriptionId}`,
+    type: RESYNC_EVENT_TYPE,
+    created: Math.floor(snapshot.fetchedAt / 1000),
+    livemode: false,
+    apiVersion: null,
+  };
+  return deps.db.runTransaction(async (tx) => {
+    const effect = await planSubscriptionSync(deps, tx, event, { orgId: target.orgId, customerId: target.customerId, snapshot }, deps.clock());
+    effect.write();
+    return effect.outcome;
+  });
+}
+
 /** Reads everything else the change needs (Firestore requires all reads before the first write) and decides. */
 async function planEffect(
   deps: BillingDeps,
   tx: Transaction,
   event: EventMeta,
-  change: BillingChange,
+  facts: StripeFacts,
   customerLink: { ref: DocumentReference; value: StripeCustomerLink | null } | null,
   now: Date,
 ): Promise<Effect> {
   const { db } = deps;
-  if (change.customerId === null || customerLink === null) return skip('ignored', 'no_subscription', null);
+  if (facts.kind === 'nothing' || customerLink === null) {
+    return skip('ignored', facts.kind === 'nothing' ? facts.reason : 'no_customer', customerLink?.value?.orgId ?? null);
+  }
   const { ref: linkRef, value: link } = customerLink;
-  if (!link) return skip('unmatched', 'unknown_customer', null);
+  if (!link) {
+    if (facts.kind !== 'invoice') return skip('unmatched', 'unknown_customer', null);
+    // The 7-year record (P6) does not wait for a link, which may never come: the ledger entry is purged after 180 days.
+    const writeRecord = await planBillingRecord(db, tx, facts, null);
+    return { ...skip('unmatched', 'unknown_customer', null), write: writeRecord ?? (() => undefined) };
+  }
   const orgId = link.orgId;
 
-  switch (change.kind) {
+  switch (facts.kind) {
     case 'subscription':
-      return planSubscriptionSync(deps, tx, event, { orgId, customerId: change.customerId, subscriptionId: change.subscriptionId }, now);
-    case 'checkout':
-      if (change.subscriptionId === null) return skip('ignored', 'no_subscription', orgId);
-      return planSubscriptionSync(deps, tx, event, { orgId, customerId: change.customerId, subscriptionId: change.subscriptionId }, now);
+      return planSubscriptionSync(deps, tx, event, { orgId, customerId: facts.customerId, snapshot: facts.subscription }, now);
     case 'invoice': {
-      const recordRef = db.doc(paths.billingRecord(change.invoice.invoiceId));
-      const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
-      const recordIsNewer = isNewerInvoiceState(existing, change.invoice);
-      const sync =
-        change.invoice.subscriptionId === null
-          ? null
-          : await planSubscriptionSync(deps, tx, event, { orgId, customerId: change.customerId, subscriptionId: change.invoice.subscriptionId }, now);
-      const record = skip(recordIsNewer ? 'applied' : 'stale', null, orgId);
+      const writeRecord = await planBillingRecord(db, tx, facts, orgId);
+      const sync = facts.subscription
+        ? await planSubscriptionSync(deps, tx, event, { orgId, customerId: facts.customerId, snapshot: facts.subscription }, now)
+        : null;
+      const record = skip(writeRecord ? 'applied' : 'stale', null, orgId);
       const combined = sync ? combine(record, sync) : record;
       return {
         ...combined,
         write: () => {
           // Billing records live outside the organization tree: written even if the organization is gone (P6).
-          if (recordIsNewer) tx.set(recordRef, billingRecordSchema.parse(billingRecordOf(change.invoice, change.customerId, orgId)));
+          writeRecord?.();
           sync?.write();
         },
       };
     }
     case 'customer_deleted':
-      return planCustomerDeletion(deps, tx, event, { orgId, customerId: change.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined }, now);
+      return planCustomerDeletion(deps, tx, event, { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined }, now);
   }
+}
+
+/** Reads the invoice's billing record inside `tx`; returns its write when it changes (nextBillingRecord), else null. */
+async function planBillingRecord(
+  db: Firestore,
+  tx: Transaction,
+  facts: Extract<StripeFacts, { kind: 'invoice' }>,
+  orgId: string | null,
+): Promise<(() => void) | null> {
+  const { invoice, refund, fetchedAt } = facts.invoice;
+  const recordRef = db.doc(paths.billingRecord(invoice.invoiceId));
+  const existing = readDocument(billingRecordSchema, await tx.get(recordRef));
+  const next = nextBillingRecord(existing, invoice, refund, facts.customerId, orgId, fetchedAt);
+  return next ? () => tx.set(recordRef, billingRecordSchema.parse(next)) : null;
 }
 
 /** The ledger outcome of an event with two parts: waiting beats done, done beats nothing-to-do. */
@@ -187,16 +308,14 @@ function combine(first: Effect, second: Effect): Omit<Effect, 'write'> {
 interface SyncTarget {
   orgId: string;
   customerId: string;
-  subscriptionId: string;
+  snapshot: SubscriptionSnapshot;
 }
 
 /**
- * Brings the organization's mirror (and its access state) to Stripe's current truth about one subscription.
- * Ordering: an event older than the mirror's watermark for the same subscription is stale (the mirror was
- * written from a fetch made after a newer event, which includes this one's change). Otherwise the payload may be
- * stale (events arrive in any order, several per second), so the subscription is re-fetched from Stripe. The
- * fetch happens inside the transaction after reading the mirror, so two deliveries for the same organization
- * commit in the order they fetched: the last commit always holds the newest state.
+ * Brings the organization's mirror (and its access state) to Stripe's current truth about one subscription,
+ * fetched before the transaction. Ordering: an event older than the mirror's watermark for the same subscription
+ * is stale (the mirror was written from a fetch made after a newer event, which includes this one's change); so
+ * is a fetch that started before the one the mirror holds (`fetchedAt`), whatever order the commits come in.
  */
 async function planSubscriptionSync(
   deps: BillingDeps,
@@ -214,16 +333,15 @@ async function planSubscriptionSync(
   // Nothing is written under an organization being purged; cancelling its deletion re-applies the event.
   if (org.status === 'deleting') return skip('unmatched', 'org_deleting', target.orgId);
   const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
-  const sameSubscription = mirror?.subscriptionId === target.subscriptionId;
+  const sameSubscription = mirror?.subscriptionId === target.snapshot.subscription.id;
   if (mirror && sameSubscription && event.created < mirror.lastEventCreated) return skip('stale', null, target.orgId);
 
-  const subscription = await fetchSubscription(deps.stripe, target.subscriptionId);
-  if (subscription.customer !== target.customerId) {
-    throw new Error(`Stripe says ${subscription.id} belongs to ${subscription.customer}, the event says ${target.customerId}`);
+  const { subscription, openInvoices, fetchedAt } = target.snapshot;
+  if (mirror && sameSubscription && mirror.fetchedAt !== undefined && mirror.fetchedAt.toMillis() > fetchedAt) {
+    return skip('stale', null, target.orgId);
   }
   if (mirror && !sameSubscription && !replacesMirrored(mirror, subscription)) return skip('superseded', null, target.orgId);
 
-  const openInvoices = needsOpenInvoices(subscription.status) ? await fetchOpenInvoices(deps.stripe, subscription.id) : [];
   const fields = mirrorFieldsOf(subscription, deps.catalog, lapseStartOf(subscription, openInvoices));
   const access = deriveAccessState({
     orgStatus: org.status,
@@ -238,6 +356,7 @@ async function planSubscriptionSync(
     ...fields,
     access,
     lastEventCreated: mirror && sameSubscription ? Math.max(mirror.lastEventCreated, event.created) : event.created,
+    fetchedAt: Timestamp.fromMillis(fetchedAt),
     updatedAt: Timestamp.fromDate(now),
   };
   const plan = orgPlanOf(next, INITIAL_PLAN);
@@ -331,29 +450,4 @@ async function planCustomerDeletion(
       );
     },
   };
-}
-
-/** The subscription as Stripe has it now; an answer that fails the schema is a server fault (500, Stripe retries). */
-export async function fetchSubscription(stripe: Stripe, subscriptionId: string): Promise<StripeSubscription> {
-  const response = await stripe.subscriptions.retrieve(subscriptionId);
-  const result = stripeSubscriptionSchema.safeParse(response);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new Error(`Stripe returned subscription ${subscriptionId} invalid at ${issue.path.join('.')}: ${issue.message}`);
-}
-
-const openInvoiceSchema = z.object({
-  created: z.number().int(),
-  status_transitions: z.object({ finalized_at: z.number().int().nullable() }),
-});
-
-/** The subscription's unpaid invoices (when each was issued): where its lapse began. */
-async function fetchOpenInvoices(stripe: Stripe, subscriptionId: string): Promise<OpenInvoice[]> {
-  const invoices: OpenInvoice[] = [];
-  for await (const invoice of stripe.invoices.list({ subscription: subscriptionId, status: 'open', limit: 100 })) {
-    const result = openInvoiceSchema.safeParse(invoice);
-    if (!result.success) throw new Error(`Stripe returned an invalid open invoice of ${subscriptionId}: ${result.error.issues[0].message}`);
-    invoices.push({ issuedAt: result.data.status_transitions.finalized_at ?? result.data.created });
-  }
-  return invoices;
 }

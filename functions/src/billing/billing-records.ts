@@ -1,24 +1,5 @@
 import { Timestamp } from 'firebase-admin/firestore';
-import { BILLING_RECORD_RETENTION_YEARS, type BillingRecord, type InvoiceFacts, type InvoiceStatus } from '@leadpulse/model';
-
-/**
- * An invoice only moves forward: draft → open → (uncollectible →) paid or void. This rank is the invoice's own
- * version, so an older event can never overwrite a newer state, whatever order the events arrive in.
- */
-const invoiceStatusRank: Record<InvoiceStatus, number> = { draft: 0, open: 1, uncollectible: 2, paid: 3, void: 3 };
-
-/**
- * Whether `facts` are newer than the stored record: a later status, or for the same status more paid (partial
- * payments of an open invoice). Drafts are not issued invoices and are never recorded.
- */
-export function isNewerInvoiceState(existing: BillingRecord | null, facts: InvoiceFacts): boolean {
-  const rank = invoiceStatusRank[facts.status];
-  if (rank === 0) return false;
-  if (existing === null) return true;
-  const existingRank = invoiceStatusRank[existing.status];
-  if (rank !== existingRank) return rank > existingRank;
-  return facts.amountPaid > existing.amountPaid;
-}
+import { BILLING_RECORD_RETENTION_YEARS, type BillingRecord, type InvoiceFacts } from '@leadpulse/model';
 
 /** The date until which a record issued at `issuedAt` must be kept: the same calendar day 7 years later. */
 export function retainUntilOf(issuedAt: Date): Date {
@@ -27,8 +8,38 @@ export function retainUntilOf(issuedAt: Date): Date {
   return until;
 }
 
-/** The billing record of an invoice: only what tax law needs (P6); no names, addresses or line descriptions. */
-export function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string): BillingRecord {
+/**
+ * The billing record of an invoice after a fetch made at `fetchedAt` (ms): only what tax law needs (P6), no
+ * names, addresses or line descriptions. The invoice's own fields follow the latest fetch (an earlier fetch never
+ * replaces a later one, whatever order commits come in); a charge's refunded amount only grows. null when
+ * nothing changes. Drafts are not issued invoices and are never recorded.
+ */
+export function nextBillingRecord(
+  existing: BillingRecord | null,
+  facts: InvoiceFacts,
+  refund: { chargeId: string; amount: number } | null,
+  customerId: string,
+  orgId: string | null,
+  fetchedAt: number,
+): BillingRecord | null {
+  const factsAreNewer =
+    facts.status !== 'draft' && (existing === null || existing.fetchedAt === undefined || existing.fetchedAt.toMillis() <= fetchedAt);
+  const refunds = { ...(existing?.refunds ?? {}) };
+  const refundGrows = refund !== null && refund.amount > (refunds[refund.chargeId] ?? 0);
+  if (refund !== null && refundGrows) refunds[refund.chargeId] = refund.amount;
+  // A record written while its customer was linked to no organization gets the organization once it is known.
+  const knownOrgId = orgId ?? existing?.orgId ?? null;
+  const linksOrg = existing !== null && existing.orgId === null && knownOrgId !== null;
+  if (!factsAreNewer && !refundGrows && !linksOrg) return null;
+  if (!factsAreNewer && existing === null) return null;
+  const base = factsAreNewer ? billingRecordOf(facts, customerId, knownOrgId, fetchedAt) : { ...(existing as BillingRecord), orgId: knownOrgId };
+  const next: BillingRecord = { ...base, refunds, refundedAmount: Object.values(refunds).reduce((sum, amount) => sum + amount, 0) };
+  return existing !== null && sameRecord(existing, next) ? null : next;
+}
+
+const seconds = (value: number | null) => (value === null ? null : Timestamp.fromMillis(value * 1000));
+
+function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: string | null, fetchedAt: number): BillingRecord {
   const issuedAt = new Date(facts.issuedAt * 1000);
   return {
     invoiceId: facts.invoiceId,
@@ -42,8 +53,30 @@ export function billingRecordOf(facts: InvoiceFacts, customerId: string, orgId: 
     amountDue: facts.amountDue,
     amountPaid: facts.amountPaid,
     status: facts.status,
+    creditedAmount: facts.creditedAmount,
+    refunds: {},
+    refundedAmount: 0,
     issuedAt: Timestamp.fromDate(issuedAt),
-    paidAt: facts.paidAt === null ? null : Timestamp.fromMillis(facts.paidAt * 1000),
+    paidAt: seconds(facts.paidAt),
+    voidedAt: seconds(facts.voidedAt),
+    markedUncollectibleAt: seconds(facts.markedUncollectibleAt),
     retainUntil: Timestamp.fromDate(retainUntilOf(issuedAt)),
+    fetchedAt: Timestamp.fromMillis(fetchedAt),
   };
+}
+
+/** Whether two records hold the same facts (the fetch time aside): a write would change nothing. */
+function sameRecord(a: BillingRecord, b: BillingRecord): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as Array<keyof BillingRecord>);
+  keys.delete('fetchedAt');
+  return [...keys].every((key) => sameValue(a[key], b[key]));
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Timestamp || b instanceof Timestamp) return a instanceof Timestamp && b instanceof Timestamp && a.isEqual(b);
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const entries = (value: object) => Object.entries(value).sort(([x], [y]) => x.localeCompare(y));
+    return JSON.stringify(entries(a)) === JSON.stringify(entries(b));
+  }
+  return a === b;
 }

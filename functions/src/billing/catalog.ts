@@ -44,6 +44,14 @@ export function parseBillingCatalog(json: string, paramName = 'BILLING_CATALOG')
   throw new Error(`${paramName} is invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }
 
+/**
+ * `record[key]` only when `key` is the record's own property: a client's `constructor` or `__proto__` must not
+ * find what every object inherits.
+ */
+export function ownEntry<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
 /** The catalog's name for a price, or the price id itself for a price outside the catalog (e.g. a custom deal). */
 export function planNameOfPrice(catalog: BillingCatalog, priceId: string): string {
   const entry = Object.entries(catalog.plans).find(([, plan]) => plan.priceId === priceId);

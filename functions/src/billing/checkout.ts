@@ -13,6 +13,7 @@ import { readDocument } from '../common/documents';
 import { writeAuditEntry } from '../orgs/audit';
 import { requireCallerMembership } from '../orgs/membership-access';
 import type { BillingDeps } from './apply-change';
+import { ownEntry } from './catalog';
 import { ensureOrgCustomer } from './customers';
 import { standingOf } from './subscription-state';
 
@@ -21,9 +22,10 @@ export interface CheckoutDeps extends BillingDeps {
   appUrl: string;
 }
 
-const billingManagers = ['owner', 'admin'] as const;
+/** Checkout and the portal change the subscription: the owner's alone (access matrix); admins only read billing. */
+const billingManagers = ['owner'] as const;
 
-/** Checks the caller manages the organization's billing and returns its mirror (null before the first checkout). */
+/** Checks the caller is the organization's owner and returns its mirror (null before the first checkout). */
 async function readAsBillingManager(deps: BillingDeps, caller: Caller, orgId: string): Promise<SubscriptionMirror | null> {
   return deps.db.runTransaction(async (tx) => {
     await requireCallerMembership(deps.db, tx, orgId, caller, billingManagers);
@@ -46,7 +48,7 @@ function asCallableError(error: unknown): unknown {
 /**
  * Starts a Stripe Checkout for a subscription. The client names a plan and a seat count; the price, the trial and
  * the promotion code come from the server's catalog. A trial is granted only on the organization's first
- * subscription. Owner or admin only.
+ * subscription. Owner only.
  */
 export async function createCheckoutSession(
   deps: CheckoutDeps,
@@ -54,12 +56,12 @@ export async function createCheckoutSession(
   data: unknown,
 ): Promise<{ sessionId: string; url: string }> {
   const args = parseArgs(createCheckoutSessionArgsSchema, data);
-  const plan = deps.catalog.plans[args.plan];
+  const plan = ownEntry(deps.catalog.plans, args.plan);
   if (!plan) throw invalidArgument('plan', `"${args.plan}" is not an available plan`);
   if (args.seats < plan.minSeats || args.seats > plan.maxSeats) {
     throw invalidArgument('seats', `the ${args.plan} plan takes ${plan.minSeats} to ${plan.maxSeats} seats`);
   }
-  const promotionCodeId = args.promotionCode === undefined ? null : deps.catalog.promotionCodes[args.promotionCode];
+  const promotionCodeId = args.promotionCode === undefined ? null : ownEntry(deps.catalog.promotionCodes, args.promotionCode);
   if (promotionCodeId === undefined) throw invalidArgument('promotionCode', 'is not an available promotion code');
 
   const mirror = await readAsBillingManager(deps, caller, args.orgId);

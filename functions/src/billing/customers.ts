@@ -5,6 +5,7 @@ import {
   paths,
   serverCollections,
   stripeCustomerSchema,
+  storedStripeEventRecordSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
   SUBSCRIPTION_MIRROR_VERSION,
@@ -14,7 +15,7 @@ import { readDocument } from '../common/documents';
 import { skipItem, type SkippedItem } from '../common/logging';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
-import { processChange, type BillingDeps, type ProcessResult } from './apply-change';
+import { applyEvent, type BillingDeps, type ProcessResult } from './apply-change';
 
 /**
  * The organization's Stripe customer, created on first use. Stripe receives the organization id and the billing
@@ -172,14 +173,17 @@ async function reapplyUnmatchedWhere(deps: BillingDeps, field: 'customerId' | 'o
   return results;
 }
 
-/** Re-processes one ledger entry from its stored change; its effect is re-derived from Stripe's current truth. */
+/**
+ * Re-processes one ledger entry from its stored target: the object is re-fetched, so its effect is Stripe's
+ * current truth, and an entry that failed is parsed again by today's code.
+ */
 export async function replayLedgerEntry(deps: BillingDeps, eventId: string): Promise<ProcessResult> {
-  const record = readDocument(stripeEventRecordSchema, await deps.db.doc(paths.stripeEvent(eventId)).get());
+  const record = readDocument(storedStripeEventRecordSchema, await deps.db.doc(paths.stripeEvent(eventId)).get());
   if (!record) throw new HttpsError('not-found', `no ledger entry for ${eventId}`);
-  return processChange(
+  return applyEvent(
     deps,
-    { id: eventId, type: record.type, created: record.created, livemode: record.livemode },
-    record.change,
+    { id: eventId, type: record.type, created: record.created, livemode: record.livemode, apiVersion: record.apiVersion },
+    record.target,
     'replay',
   );
 }

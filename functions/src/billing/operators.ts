@@ -1,8 +1,10 @@
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
+  docIdSchema,
   linkStripeCustomerArgsSchema,
   replayStripeEventsArgsSchema,
   paths,
+  resyncStripeBillingArgsSchema,
   serverCollections,
   type EventOutcome,
   type EventOutcomeReason,
@@ -10,12 +12,13 @@ import {
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
 import { skipItem, type SkippedItem } from '../common/logging';
-import type { BillingDeps, ProcessResult } from './apply-change';
+import { requireOperator, type OperatorAuth } from '../common/operators';
+import { syncSubscriptionFromStripe, type BillingDeps, type ProcessResult } from './apply-change';
 import { ReapplyIncomplete, ledgerOrderSchema, linkCustomerToOrg, replayLedgerEntry } from './customers';
 
-/** Operator status comes only from a custom claim the backend sets with the Admin SDK. */
-function requireOperator(caller: Caller): void {
-  if (caller.claims.operator !== true) throw new HttpsError('permission-denied', 'operators only');
+/** Billing's operator callables also check the caller against Auth (requireOperator). */
+export interface OperatorBillingDeps extends BillingDeps {
+  operators: OperatorAuth;
 }
 
 export interface ReplayReport {
@@ -45,11 +48,11 @@ const reportOf = (result: ProcessResult): ReplayReport => ({
  * customer, tags it in Stripe with the organization id, and re-applies the events that were unmatched for it.
  */
 export async function linkStripeCustomer(
-  deps: BillingDeps,
+  deps: OperatorBillingDeps,
   caller: Caller,
   data: unknown,
 ): Promise<{ reapplied: ReplayReport[] }> {
-  requireOperator(caller);
+  await requireOperator(deps.operators, caller);
   const args = parseArgs(linkStripeCustomerArgsSchema, data);
   const customer = await deps.stripe.customers.retrieve(args.customerId);
   if (customer.deleted) throw new HttpsError('failed-precondition', `customer ${args.customerId} is deleted in Stripe`);
@@ -74,8 +77,8 @@ export async function linkStripeCustomer(
  * Operators: re-processes ledger entries, named ones or the unmatched ones (optionally of one customer). Each
  * entry's effect is re-derived from Stripe's current truth, so replaying an applied event changes nothing.
  */
-export async function replayStripeEvents(deps: BillingDeps, caller: Caller, data: unknown): Promise<{ results: ReplayReport[] }> {
-  requireOperator(caller);
+export async function replayStripeEvents(deps: OperatorBillingDeps, caller: Caller, data: unknown): Promise<{ results: ReplayReport[] }> {
+  await requireOperator(deps.operators, caller);
   const args = parseArgs(replayStripeEventsArgsSchema, data);
   let eventIds: string[];
   const unreadable: ReplayReport[] = [];
@@ -106,4 +109,60 @@ export async function replayStripeEvents(deps: BillingDeps, caller: Caller, data
     }
   }
   return { results };
+}
+
+export interface ResyncReport {
+  customerId: string;
+  /** The organization `metadata.orgId` names; null when it names none. */
+  orgId: string | null;
+  /** Each subscription of the customer and what mirroring it did. */
+  subscriptions: Array<{ subscriptionId: string; outcome: EventOutcome }>;
+  /** Why this customer was left as it was (e.g. its organization does not exist, or has another customer). */
+  error: string | null;
+}
+
+/**
+ * Operators: rebuilds customer links and billing mirrors from Stripe (after lost or damaged billing documents).
+ * Each customer of the page whose `metadata.orgId` names an organization is linked to it (and its unmatched
+ * events re-applied), then each of its subscriptions is mirrored as Stripe has it now; the mirror keeps the one
+ * that runs, then the newest, as for events. Idempotent. One page of customers per call (`nextStartingAfter`).
+ */
+export async function resyncStripeBilling(
+  deps: OperatorBillingDeps,
+  caller: Caller,
+  data: unknown,
+): Promise<{ customers: ResyncReport[]; nextStartingAfter: string | null }> {
+  await requireOperator(deps.operators, caller);
+  const args = parseArgs(resyncStripeBillingArgsSchema, data);
+  const page = await deps.stripe.customers.list({ limit: args.limit, ...(args.startingAfter ? { starting_after: args.startingAfter } : {}) });
+  const customers: ResyncReport[] = [];
+  for (const customer of page.data) {
+    const orgId = docIdSchema.safeParse(customer.metadata.orgId);
+    const report: ResyncReport = { customerId: customer.id, orgId: orgId.success ? orgId.data : null, subscriptions: [], error: null };
+    customers.push(report);
+    if (!orgId.success) {
+      report.error = 'metadata.orgId names no organization';
+      continue;
+    }
+    try {
+      try {
+        await linkCustomerToOrg(deps, { orgId: orgId.data, customerId: customer.id, auditActorUid: caller.uid });
+      } catch (error) {
+        // Linked; some parked events failed to re-apply. The mirror below still comes from Stripe's truth.
+        if (!(error instanceof ReapplyIncomplete)) throw error;
+        report.error = `linked, but ${error.failures.length} unmatched event(s) could not be re-applied: replay them`;
+      }
+      const subscriptions = [];
+      for await (const subscription of deps.stripe.subscriptions.list({ customer: customer.id, status: 'all', limit: 100 })) subscriptions.push(subscription);
+      // Oldest first, so that each one is weighed against those before it, as their events would have been.
+      for (const subscription of subscriptions.sort((a, b) => a.created - b.created)) {
+        const outcome = await syncSubscriptionFromStripe(deps, { orgId: orgId.data, customerId: customer.id, subscriptionId: subscription.id });
+        report.subscriptions.push({ subscriptionId: subscription.id, outcome });
+      }
+    } catch (error) {
+      report.error = (error as Error).message;
+    }
+  }
+  const last = page.data.at(-1);
+  return { customers, nextStartingAfter: page.has_more && last ? last.id : null };
 }

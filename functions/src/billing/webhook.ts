@@ -1,17 +1,26 @@
 import Stripe from 'stripe';
-import { logger } from 'firebase-functions';
-import { paths, stripeEventRecordSchema, type EventOutcome } from '@leadpulse/model';
+import { paths, storedStripeEventRecordSchema, type EventOutcome, type EventOutcomeReason } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
-import { logError } from '../common/logging';
-import { processChange, type BillingDeps } from './apply-change';
-import { billingChangeOf, isHandledEventType, parseStripeEvent } from './stripe-objects';
+import { errorFields } from '../common/logging';
+import { applyEvent, recordFailure, type BillingDeps, type EventMeta } from './apply-change';
+import { eventTargetOf, isHandledEventType, parseStripeEvent } from './stripe-objects';
 
 /** Stripe's default: a signature older than 5 minutes is refused (replay protection). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
+/** Where the webhook reports what needs an operator (firebase-functions' logger in production). */
+export interface WebhookLog {
+  warn(message: string, context: Record<string, unknown>): void;
+  error(message: string, context: Record<string, unknown>): void;
+}
+
 export interface WebhookDeps extends BillingDeps {
-  /** The endpoint's signing secret (`whsec_…`). */
-  webhookSecret: string;
+  log: WebhookLog;
+  /**
+   * The endpoint's signing secrets (`whsec_…`): the current one, and during a roll the other one, so that
+   * events signed with either are accepted while both are in use.
+   */
+  webhookSecrets: readonly string[];
 }
 
 export interface WebhookRequest {
@@ -23,7 +32,7 @@ export interface WebhookRequest {
 
 export type WebhookResponseBody =
   | { received: true; ignored: true }
-  | { received: true; duplicate: boolean; outcome: EventOutcome }
+  | { received: true; duplicate: boolean; outcome: EventOutcome; reason?: EventOutcomeReason }
   | { error: string };
 
 export interface WebhookResponse {
@@ -32,53 +41,79 @@ export interface WebhookResponse {
 }
 
 const reject = (error: string): WebhookResponse => ({ status: 400, body: { error } });
+const retryLater: WebhookResponse = { status: 500, body: { error: 'processing failed; Stripe will retry' } };
+
+/** The verified, parsed body, or why it is not a signed event; each secret is tried in turn. */
+function verifiedBody(deps: WebhookDeps, rawBody: Buffer, signature: string): { ok: true; body: unknown } | { ok: false; error: string } {
+  let refusal: unknown = new Error('no webhook signing secret is configured');
+  for (const [index, secret] of deps.webhookSecrets.entries()) {
+    try {
+      const body: unknown = deps.stripe.webhooks.constructEvent(
+        rawBody,
+        signature,
+        secret,
+        SIGNATURE_TOLERANCE_SECONDS,
+        undefined,
+        deps.clock().getTime(),
+      );
+      return { ok: true, body };
+    } catch (error) {
+      // A body that is not JSON fails the same way whatever the secret.
+      if (error instanceof SyntaxError) return { ok: false, error: `body is not valid JSON: ${error.message}` };
+      if (index === 0) refusal = error;
+    }
+  }
+  if (refusal instanceof Stripe.errors.StripeSignatureVerificationError) {
+    return { ok: false, error: `signature verification failed: ${refusal.message.split('\n')[0].trim()}` };
+  }
+  return { ok: false, error: `not a webhook event: ${(refusal as Error).message}` };
+}
 
 /**
- * Stripe's webhook endpoint. 400: the request is not a valid signed event (nothing written; Stripe's retries will
- * fail the same way, which shows in its dashboard). 500: processing failed (nothing written; Stripe retries).
- * 200: processed, a duplicate, or a type this backend does not act on.
+ * Stripe's webhook endpoint. Stripe re-sends an event whose delivery is not answered 2xx (for up to three days in
+ * live mode), so the status says whether re-sending can help:
+ * - 400: not a signed event (no or bad signature, not JSON, no event envelope): nothing written.
+ * - 200: processed, a duplicate, a type this backend does not act on, or a signed event that cannot be applied
+ *   (recorded `failed` in the ledger with its reason, for an operator to replay after a fix: Stripe's retries
+ *   would fail the same way and could get the endpoint disabled).
+ * - 500: a failure that may pass (Stripe or Firestore unavailable): recorded `failed`/`retrying` when Firestore
+ *   allows, nothing else written; Stripe re-sends it.
  */
 export async function handleStripeWebhook(deps: WebhookDeps, request: WebhookRequest): Promise<WebhookResponse> {
   if (request.method !== 'POST') return { status: 405, body: { error: 'use POST' } };
   if (!request.signature) return reject('missing Stripe-Signature header');
   if (!request.rawBody || request.rawBody.length === 0) return reject('empty body');
 
-  let body: unknown;
-  try {
-    body = deps.stripe.webhooks.constructEvent(
-      request.rawBody,
-      request.signature,
-      deps.webhookSecret,
-      SIGNATURE_TOLERANCE_SECONDS,
-      undefined,
-      deps.clock().getTime(),
-    );
-  } catch (error) {
-    if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
-      return reject(`signature verification failed: ${error.message.split('\n')[0].trim()}`);
-    }
-    if (error instanceof SyntaxError) return reject(`body is not valid JSON: ${error.message}`);
-    return reject(`not a webhook event: ${(error as Error).message}`);
-  }
-
-  const event = parseStripeEvent(body);
+  const verified = verifiedBody(deps, request.rawBody, request.signature);
+  if (!verified.ok) return reject(verified.error);
+  const event = parseStripeEvent(verified.body);
   if (!event.ok) return reject(`invalid event: ${event.reason}`);
-  const { id, type, created, livemode, data } = event.value;
+  const { id, type, created, livemode, api_version, data } = event.value;
   if (!isHandledEventType(type)) return { status: 200, body: { received: true, ignored: true } };
-  const change = billingChangeOf(type, data.object);
-  if (!change.ok) return reject(`invalid ${type} event: ${change.reason}`);
+  const meta: EventMeta = { id, type, created, livemode, apiVersion: api_version ?? null };
+  const target = eventTargetOf(data.object);
 
   try {
     // A duplicate costs this one read; the transaction reads the entry again to settle concurrent deliveries.
-    const recorded = readDocument(stripeEventRecordSchema, await deps.db.doc(paths.stripeEvent(id)).get());
-    if (recorded) return { status: 200, body: { received: true, duplicate: true, outcome: recorded.outcome } };
-    const result = await processChange(deps, { id, type, created, livemode }, change.value, 'new');
+    const recorded = readDocument(storedStripeEventRecordSchema, await deps.db.doc(paths.stripeEvent(id)).get());
+    if (recorded && recorded.outcome !== 'failed') {
+      return { status: 200, body: { received: true, duplicate: true, outcome: recorded.outcome } };
+    }
+    const result = await applyEvent(deps, meta, target, 'new');
     // The ledger records every outcome; only what needs an operator is logged.
-    if (result.outcome === 'unmatched') logger.warn('stripe event unmatched', { eventId: id, type, reason: result.reason, orgId: result.orgId });
-    return { status: 200, body: { received: true, duplicate: result.duplicate, outcome: result.outcome } };
+    if (result.outcome === 'unmatched' || result.outcome === 'failed') {
+      deps.log.warn(`stripe event ${result.outcome}`, { eventId: id, type, reason: result.reason, orgId: result.orgId });
+    }
+    if (result.reason === 'retrying') return retryLater;
+    // A failure's reason goes back to Stripe too: its dashboard shows the response body of each delivery.
+    const reason = result.outcome === 'failed' && result.reason !== null ? { reason: result.reason } : {};
+    return { status: 200, body: { received: true, duplicate: result.duplicate, outcome: result.outcome, ...reason } };
   } catch (error) {
-    logError('stripe event failed; Stripe will retry', error, { eventId: id, type });
-    return { status: 500, body: { error: 'processing failed; Stripe will retry' } };
+    const { error: detail, stack_trace } = errorFields(error);
+    deps.log.error('stripe event failed; Stripe will retry', { eventId: id, type, error: detail, stack_trace });
+    // Best effort: Firestore may be what failed.
+    await recordFailure(deps, meta, target, null, 'new', { reason: 'retrying', detail }).catch(() => undefined);
+    return retryLater;
   }
 }
 

@@ -10,7 +10,15 @@ export interface Caller {
   claims: Record<string, unknown>;
 }
 
-export function requireCaller(request: Pick<CallableRequest, 'auth'>): Caller {
+/**
+ * The verified caller. A request whose App Check token was consumed already is refused first: the one-shot
+ * actions ask firebase-functions to consume the token (`consumeAppCheckToken`), and it hands a replayed token
+ * over with `alreadyConsumed` rather than refusing it itself.
+ */
+export function requireCaller(request: Pick<CallableRequest, 'auth' | 'app'>): Caller {
+  if (request.app?.alreadyConsumed === true) {
+    throw new HttpsError('permission-denied', 'this request was already made once (its App Check token is used): it cannot be replayed');
+  }
   const auth = request.auth;
   if (!auth) throw new HttpsError('unauthenticated', 'sign in first');
   const token = auth.token as Record<string, unknown>;

@@ -7,8 +7,13 @@ import { InvalidStoredDocument } from './documents';
  * where the error was thrown; `message` stays a fixed text that log-based alerts match (docs/operations.md).
  */
 export function logError(message: string, error: unknown, fields: Record<string, unknown> = {}): void {
+  logger.error(message, { ...fields, ...errorFields(error) });
+}
+
+/** The fields of a logged failure: the operator's one line and the stack Error Reporting groups by. */
+export function errorFields(error: unknown): { error: string; stack_trace: string } {
   const cause = error instanceof Error ? error : new Error(String(error));
-  logger.error(message, { ...fields, error: describeError(cause), stack_trace: cause.stack ?? `${cause.name}: ${cause.message}` });
+  return { error: describeError(cause), stack_trace: cause.stack ?? `${cause.name}: ${cause.message}` };
 }
 
 /** One line an operator can act on: for an invalid stored document, its path and field. */

@@ -3,7 +3,7 @@ import { createOrganizationArgsSchema, memberSchema, organizationSchema, paths }
 import { parseArgs, type Caller } from '../common/callable';
 import { deriveAccessState } from './access-state';
 import { writeAuditEntry } from './audit';
-import { displayNameOf, requireOwnershipQuota, requireVerifiedEmail, type MembershipDeps, type MembershipLimits } from './membership-access';
+import { displayNameOf, requireNoAccountDeletion, requireOwnershipQuota, requireVerifiedEmail, type MembershipDeps, type MembershipLimits } from './membership-access';
 
 /** A new organization starts on the free plan, owned by its creator. */
 export const INITIAL_PLAN = 'free';
@@ -18,6 +18,7 @@ export async function createOrganization(
   const email = requireVerifiedEmail(caller);
   const { db } = deps;
   return db.runTransaction(async (tx) => {
+    await requireNoAccountDeletion(db, tx, caller.uid, 'your account');
     await requireOwnershipQuota(db, tx, caller.uid, deps.maxOrgsPerOwner, 'you');
     const now = deps.clock();
     const createdAt = Timestamp.fromDate(now);

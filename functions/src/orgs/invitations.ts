@@ -19,6 +19,9 @@ import {
   displayNameOf,
   requireCallerMembership,
   requireMayManageRole,
+  readPurchasedSeats,
+  requireNoAccountDeletion,
+  requireSeats,
   requireVerifiedEmail,
   sameDigest,
   sha256Hex,
@@ -28,39 +31,51 @@ import {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** One invitation per address and organization: the id derives from the address, so re-inviting replaces. */
-export function inviteIdFor(email: string): string {
-  return sha256Hex(`invite:${email}`);
-}
-
 /**
- * Invites an address to the organization with a role, replacing any earlier invitation for it. Returns the
- * accept link data; the token exists only there (Firestore keeps its sha256).
+ * Invites an address to the organization with a role, replacing any earlier invitation for it (one per address:
+ * found by a query, so the id is random and nothing derived from the address is stored outside the invitation,
+ * which is deleted when accepted or revoked). Returns the accept link data; the token exists only there
+ * (Firestore keeps its sha256).
  */
 export async function inviteMember(
-  deps: MembershipDeps & Pick<MembershipLimits, 'inviteTtlDays'>,
+  deps: MembershipDeps & Pick<MembershipLimits, 'inviteTtlDays' | 'maxPendingInvites'>,
   caller: Caller,
   data: unknown,
 ): Promise<InvitationLink> {
   const args = parseArgs(inviteMemberArgsSchema, data);
   const { db } = deps;
-  const inviteId = inviteIdFor(args.email);
-  const inviteRef = db.doc(paths.invite(args.orgId, inviteId));
+  const inviteRef = db.collection(paths.invites(args.orgId)).doc();
+  const inviteId = inviteRef.id;
   const token = randomBytes(32).toString('base64url');
   return db.runTransaction(async (tx) => {
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     requireMayManageRole(member.role, args.role, 'invitations for admins');
-    const [earlier, sameAddress] = await Promise.all([
-      tx.get(inviteRef),
-      tx.get(db.collection(paths.members(args.orgId)).where('email', '==', args.email).limit(1)),
-    ]);
-    const replaced = readDocument(inviteSchema, earlier);
-    if (replaced) requireMayManageRole(member.role, replaced.role, 'invitations for admins');
-    if (!sameAddress.empty) throw new HttpsError('failed-precondition', `${args.email} is already a member`);
-
     const now = deps.clock();
+    const [earlier, sameAddress, pending, members, seats] = await Promise.all([
+      tx.get(db.collection(paths.invites(args.orgId)).where('email', '==', args.email)),
+      tx.get(db.collection(paths.members(args.orgId)).where('email', '==', args.email).limit(1)),
+      tx.get(db.collection(paths.invites(args.orgId)).where('expiresAt', '>', Timestamp.fromDate(now))),
+      tx.get(db.collection(paths.members(args.orgId)).select()),
+      readPurchasedSeats(db, tx, args.orgId),
+    ]);
+    const replaced = earlier.docs.map((doc) => ({ ref: doc.ref, invite: readDocument(inviteSchema, doc) }));
+    for (const { invite } of replaced) if (invite) requireMayManageRole(member.role, invite.role, 'invitations for admins');
+    if (!sameAddress.empty) throw new HttpsError('failed-precondition', `${args.email} is already a member`);
+    // The invitation this one replaces does not count: re-inviting an address never needs a free place.
+    const otherPending = pending.docs.filter((doc) => !replaced.some(({ ref }) => ref.isEqual(doc.ref))).length;
+    if (otherPending >= deps.maxPendingInvites) {
+      throw new HttpsError(
+        'resource-exhausted',
+        `the organization already has ${otherPending} pending invitations, the maximum: revoke some or wait until they are accepted or expire`,
+        { maxPendingInvites: deps.maxPendingInvites },
+      );
+    }
+    // Each pending invitation holds a seat, so the seats cannot be oversubscribed by accepting them later.
+    requireSeats(seats, members.size + otherPending + 1, 'this invitation');
+
     const expiresAt = new Date(now.getTime() + deps.inviteTtlDays * DAY_MS);
-    tx.set(
+    for (const { ref } of replaced) tx.delete(ref);
+    tx.create(
       inviteRef,
       inviteSchema.parse({
         email: args.email,
@@ -75,7 +90,7 @@ export async function inviteMember(
       db,
       tx,
       args.orgId,
-      { action: 'member.invited', actorUid: caller.uid, targetId: inviteId, details: { role: args.role, replaced: replaced !== null } },
+      { action: 'member.invited', actorUid: caller.uid, targetId: inviteId, details: { role: args.role, replaced: replaced.length > 0 } },
       now,
     );
     return { orgId: args.orgId, inviteId, token, expiresAt: expiresAt.toISOString() };
@@ -102,6 +117,7 @@ export async function acceptInvitation(
   const memberRef = db.doc(paths.member(args.orgId, caller.uid));
   return db.runTransaction(async (tx) => {
     const [orgSnapshot, inviteSnapshot, memberSnapshot] = await tx.getAll(orgRef, inviteRef, memberRef);
+    await requireNoAccountDeletion(db, tx, caller.uid, 'your account');
     const invite = readDocument(inviteSchema, inviteSnapshot);
     const org = readDocument(organizationStateSchema, orgSnapshot);
     // A wrong token reads exactly like a missing invitation: the link is the only proof of being invited.
@@ -115,6 +131,8 @@ export async function acceptInvitation(
     }
     if (org.status !== 'active') throw new HttpsError('failed-precondition', 'the organization is being deleted');
     if (memberSnapshot.exists) throw new HttpsError('failed-precondition', 'you are already a member of this organization');
+    const [members, seats] = await Promise.all([tx.get(db.collection(paths.members(args.orgId)).select()), readPurchasedSeats(db, tx, args.orgId)]);
+    requireSeats(seats, members.size + 1, 'joining');
 
     tx.delete(inviteRef);
     tx.create(

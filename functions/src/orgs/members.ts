@@ -9,9 +9,11 @@ import {
 import { parseArgs, type Caller } from '../common/callable';
 import { writeAuditEntry } from './audit';
 import {
+  prepareInvitationRevocation,
   requireCallerMembership,
   requireMayManageRole,
   requireMember,
+  requireNoAccountDeletion,
   requireOwnershipQuota,
   type MembershipDeps,
   type MembershipLimits,
@@ -31,20 +33,28 @@ export async function changeRole(
   return db.runTransaction(async (tx) => {
     const { org, member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     const target = await requireMember(db, tx, args.orgId, args.uid);
+    await requireNoAccountDeletion(db, tx, args.uid, 'that account');
     if (target.member.role === 'owner') {
       throw new HttpsError('failed-precondition', "the owner's role changes only by transferOwnership");
     }
     requireMayManageRole(member.role, target.member.role, 'admins');
     requireMayManageRole(member.role, args.role, 'admins');
     if (target.member.role === args.role) return { uid: args.uid, role: args.role };
+    const revoke = target.member.role === 'admin' ? await prepareInvitationRevocation(db, tx, args.orgId, args.uid) : null;
 
     // The member document carries the organization's access state for the rules: keep it in step.
     tx.update(target.ref, { role: args.role, access: org.access });
+    const invitationsRevoked = revoke?.() ?? 0;
     writeAuditEntry(
       db,
       tx,
       args.orgId,
-      { action: 'member.role_changed', actorUid: caller.uid, targetUid: args.uid, details: { from: target.member.role, to: args.role } },
+      {
+        action: 'member.role_changed',
+        actorUid: caller.uid,
+        targetUid: args.uid,
+        details: { from: target.member.role, to: args.role, ...(revoke ? { invitationsRevoked } : {}) },
+      },
       deps.clock(),
     );
     return { uid: args.uid, role: args.role };
@@ -59,16 +69,24 @@ export async function removeMember(deps: MembershipDeps, caller: Caller, data: u
     const { member } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner', 'admin']);
     if (args.uid === caller.uid) throw new HttpsError('failed-precondition', 'to remove yourself, use leaveOrganization');
     const target = await requireMember(db, tx, args.orgId, args.uid);
+    await requireNoAccountDeletion(db, tx, args.uid, 'that account');
     if (target.member.role === 'owner') {
       throw new HttpsError('failed-precondition', 'the owner cannot be removed; ownership must be transferred first');
     }
     requireMayManageRole(member.role, target.member.role, 'admins');
+    const revoke = target.member.role === 'admin' ? await prepareInvitationRevocation(db, tx, args.orgId, args.uid) : null;
     tx.delete(target.ref);
+    const invitationsRevoked = revoke?.() ?? 0;
     writeAuditEntry(
       db,
       tx,
       args.orgId,
-      { action: 'member.removed', actorUid: caller.uid, targetUid: args.uid, details: { role: target.member.role } },
+      {
+        action: 'member.removed',
+        actorUid: caller.uid,
+        targetUid: args.uid,
+        details: { role: target.member.role, ...(revoke ? { invitationsRevoked } : {}) },
+      },
       deps.clock(),
     );
     return { uid: args.uid };
@@ -84,12 +102,14 @@ export async function leaveOrganization(deps: MembershipDeps, caller: Caller, da
     if (member.role === 'owner') {
       throw new HttpsError('failed-precondition', 'the owner cannot leave; transfer ownership to an admin first');
     }
+    const revoke = member.role === 'admin' ? await prepareInvitationRevocation(db, tx, args.orgId, caller.uid) : null;
     tx.delete(memberRef);
+    const invitationsRevoked = revoke?.() ?? 0;
     writeAuditEntry(
       db,
       tx,
       args.orgId,
-      { action: 'member.left', actorUid: caller.uid, targetUid: caller.uid, details: { role: member.role } },
+      { action: 'member.left', actorUid: caller.uid, targetUid: caller.uid, details: { role: member.role, ...(revoke ? { invitationsRevoked } : {}) } },
       deps.clock(),
     );
     return { orgId: args.orgId };
@@ -108,6 +128,7 @@ export async function transferOwnership(
     const { org, orgRef, memberRef } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner']);
     if (args.newOwnerUid === caller.uid) throw new HttpsError('failed-precondition', 'you already own this organization');
     const target = await requireMember(db, tx, args.orgId, args.newOwnerUid);
+    await requireNoAccountDeletion(db, tx, args.newOwnerUid, 'that account');
     if (target.member.role !== 'admin') {
       throw new HttpsError('failed-precondition', `ownership goes only to an admin; ${args.newOwnerUid} is ${target.member.role}`);
     }

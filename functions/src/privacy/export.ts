@@ -26,6 +26,11 @@ export interface ExportDeps {
   db: Firestore;
   clock: Clock;
   verifyIdToken: IdTokenVerifier;
+  /**
+   * Verifies the `X-Firebase-AppCheck` token (rejects when it is not valid); null when App Check is not enforced
+   * (the local backend). onRequest functions get no App Check from firebase-functions, so the handler checks it.
+   */
+  verifyAppCheck: ((token: string) => Promise<void>) | null;
   /** Documents read per query: what the export holds in memory at most. */
   pageSize?: number;
 }
@@ -55,6 +60,7 @@ export async function handleExportRequest(deps: ExportDeps, req: IncomingMessage
   let filename: string;
   try {
     if (req.method !== 'GET') throw new ExportRefused(405, 'use GET');
+    await requireAppCheck(deps, req);
     const caller = await authenticate(deps, req);
     const query = parseQuery(req);
     const now = deps.clock();
@@ -90,6 +96,17 @@ export async function handleExportRequest(deps: ExportDeps, req: IncomingMessage
     if (!res.destroyed) logError('export failed after it started; the client gets no closing line', error);
     // The status is sent already: cutting the connection is how the client learns (no closing line).
     res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function requireAppCheck(deps: ExportDeps, req: IncomingMessage): Promise<void> {
+  if (!deps.verifyAppCheck) return;
+  const token = req.headers['x-firebase-appcheck'];
+  if (typeof token !== 'string' || token === '') throw new ExportRefused(401, 'send an App Check token as "X-Firebase-AppCheck"');
+  try {
+    await deps.verifyAppCheck(token);
+  } catch {
+    throw new ExportRefused(401, 'the App Check token is invalid or expired');
   }
 }
 

@@ -18,6 +18,7 @@ import { readDocument } from '../common/documents';
 import { logError } from '../common/logging';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
+import { requireOwnershipQuota } from '../orgs/membership-access';
 import { statusForAccess } from '../billing/subscription-state';
 import { DELETION_DEADLINE_DAYS, addDays } from './config';
 
@@ -146,6 +147,8 @@ export type ReconcileBilling = (orgId: string) => Promise<number>;
 
 export interface CancelOrgDeletionDeps extends Pick<OrgDeletionDeps, 'db' | 'clock'> {
   reconcileBilling: ReconcileBilling;
+  /** MAX_ORGS_PER_OWNER: an organization brought back counts again against its owner's bound. */
+  maxOrgsPerOwner: number;
 }
 
 export interface CancelledOrgDeletion {
@@ -183,6 +186,8 @@ export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, ca
     if (!org || !member) throw new HttpsError('permission-denied', 'you are not a member of this organization');
     if (member.role !== 'owner') throw new HttpsError('permission-denied', 'only the owner can cancel the deletion');
     if (!request) throw new HttpsError('failed-precondition', 'the organization is not being deleted');
+    // Organizations being deleted do not count against the bound, so request, create, cancel would exceed it.
+    await requireOwnershipQuota(db, tx, caller.uid, deps.maxOrgsPerOwner, 'you');
     const now = deps.clock();
     if (request.state !== 'pending' || now.getTime() >= request.graceEndsAt.toMillis()) {
       throw new HttpsError('failed-precondition', `the grace period ended at ${request.graceEndsAt.toDate().toISOString()}; the deletion can no longer be cancelled`);

@@ -4,7 +4,7 @@ import { deletionReceiptSchema, orgDeletionRequestSchema, paths, type DeletionRe
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { DEFAULT_PAGE_SIZE, compareDocumentIds, deleteAll, withBulkWriter, type BulkOptions } from './bulk';
-import type { CancelSubscription } from './org-deletion';
+
 
 /** How long a purge run may go without progress before another run takes over. */
 export const DEFAULT_PURGE_LEASE_MS = 10 * 60 * 1000;
@@ -21,10 +21,18 @@ export interface PurgePage {
   refs: readonly DocumentReference[];
 }
 
+/** Ends an organization's billing for good (billing's closeOrgBilling). */
+export type CloseBilling = (orgId: string) => Promise<void>;
+
 export interface PurgeDeps extends BulkOptions {
   db: Firestore;
   clock: Clock;
-  cancelSubscription: CancelSubscription;
+  /**
+   * Ends the organization's billing: cancels the subscriptions, deletes the Stripe customers and their links, drops
+   * the org id from the event ledger. Called before the tree goes (it needs the mirror's customer id) and again
+   * after it (events parked meanwhile), so it must be idempotent.
+   */
+  closeBilling: CloseBilling;
   leaseMs?: number;
   /** Called when a page has been counted (before its deletes) and when it has been deleted: progress logs. */
   onPage?: (phase: 'counted' | 'deleted', page: PurgePage) => void | Promise<void>;
@@ -95,8 +103,8 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
   });
   if ('status' in claim) return claim;
 
-  // Before the billing mirror under the organization is deleted: cancelling needs the subscription id it holds.
-  await deps.cancelSubscription(orgId);
+  // Before the billing mirror under the organization is deleted: closing needs the customer id it holds.
+  await deps.closeBilling(orgId);
 
   try {
     return await purgeTree(deps, requestRef, runId, leaseMs, orgId);
@@ -123,6 +131,8 @@ async function purgeTree(deps: PurgeDeps, requestRef: DocumentReference, runId: 
       }
       leftoverDocuments += await purger.purgeDocumentTree(orgRef);
     }
+    // Again once the organization is gone: Stripe events that arrived meanwhile were parked under its id.
+    await deps.closeBilling(orgId);
     return finish(deps, requestRef, runId, orgId, leftoverDocuments);
   });
 }

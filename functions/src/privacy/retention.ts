@@ -49,15 +49,15 @@ export const retentionTable: readonly RetentionRule[] = [
   {
     kind: 'organizations',
     key: 'organizations',
-    dataClass: 'Deleted organization (everything under it)',
-    location: 'orgs/{orgId}/**, deletionRequests/{orgId}',
-    kept: 'until the undo grace period ends (7 days by default), then purged; gone at most 30 days after the request',
+    dataClass: 'Deleted organization (everything under it, its Stripe customers and their links)',
+    location: 'orgs/{orgId}/**, deletionRequests/{orgId}, stripeCustomers/{customerId}, the customer at Stripe',
+    kept: 'until the undo grace period ends (7 days by default), then purged (the Stripe customer deleted); gone at most 30 days after the request',
   },
   {
     kind: 'accounts',
     key: 'accounts',
-    dataClass: 'Deleted account (profile, memberships, consent, Auth user)',
-    location: 'users/{uid}, orgs/*/members/{uid}, marketingConsents/{uid}, deletionRequests/account:{uid}',
+    dataClass: 'Deleted account (profile, memberships, consent, invitations to and from the person, Auth user)',
+    location: 'users/{uid}, orgs/*/members/{uid}, orgs/*/invites/*, marketingConsents/{uid}, deletionRequests/account:{uid}',
     kept: 'deleted when requested; a deletion interrupted for 15 minutes is finished by the next run',
   },
   {
@@ -85,7 +85,7 @@ export const retentionTable: readonly RetentionRule[] = [
     key: 'stripeEvents',
     dataClass: 'Stripe event ledger (logs)',
     location: 'stripeEvents/*',
-    kept: '180 days after receipt',
+    kept: '180 days after receipt (without the organization id once the organization is purged)',
     source: { collection: serverCollections.stripeEvents },
     field: 'receivedAt',
     days: 180,
@@ -123,16 +123,16 @@ export const retentionTable: readonly RetentionRule[] = [
   {
     kind: 'expiry',
     key: 'billingRecords',
-    dataClass: 'Billing records (tax)',
+    dataClass: 'Billing records (tax; amounts, invoice, customer and organization ids: no personal data)',
     location: 'billingRecords/{invoiceId}',
-    kept: '7 years (until retainUntil, set by billing to the issue date + 7 years)',
+    kept: '7 years (until retainUntil, set by billing to the issue date + 7 years), also for customers never linked to an organization',
     source: { collection: serverCollections.billingRecords },
     field: 'retainUntil',
     days: 0,
   },
 ];
 
-export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage'> {
+export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage' | 'closeBilling'> {
   /** Starts no new work after this long, leaving the rest to the next run (the function timeout is longer). */
   budgetMs?: number;
   /** Milliseconds from a fixed point, for the budget (tests move it by hand). */
@@ -224,7 +224,7 @@ async function purgeDueOrganizations(deps: RetentionDeps, now: Date, report: Ret
   const purgeDeps: PurgeDeps = {
     db,
     clock: deps.clock,
-    cancelSubscription: deps.orgDeletion.cancelSubscription,
+    closeBilling: deps.closeBilling,
     pageSize: deps.pageSize,
     bulkWriter: deps.bulkWriter,
     leaseMs: deps.leaseMs,

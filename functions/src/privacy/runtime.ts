@@ -1,3 +1,4 @@
+import { getAppCheck } from 'firebase-admin/app-check';
 import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
@@ -10,7 +11,7 @@ import { DEFAULT_ORG_DELETION_GRACE_DAYS, checkGraceDays } from './config';
 import type { ExportDeps } from './export';
 import type { MarketingDeps, UnsubscribeDeps } from './marketing';
 import type { CancelOrgDeletionDeps, CancelSubscription, OrgDeletionDeps, ReconcileBilling } from './org-deletion';
-import type { PurgeDeps } from './org-purge';
+import type { CloseBilling, PurgeDeps } from './org-purge';
 import type { RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
 
@@ -32,8 +33,8 @@ export function orgDeletionDeps(cancelSubscription: CancelSubscription): OrgDele
   return { db: getFirestore(), clock: systemClock, graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription };
 }
 
-export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling): CancelOrgDeletionDeps {
-  return { db: getFirestore(), clock: systemClock, reconcileBilling };
+export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling, maxOrgsPerOwner: number): CancelOrgDeletionDeps {
+  return { db: getFirestore(), clock: systemClock, reconcileBilling, maxOrgsPerOwner };
 }
 
 export function accountDeletionDeps(cancelSubscription: CancelSubscription): AccountDeletionDeps {
@@ -46,17 +47,22 @@ export function accountDeletionDeps(cancelSubscription: CancelSubscription): Acc
   };
 }
 
-export function retentionDeps(cancelSubscription: CancelSubscription): RetentionDeps {
-  return { ...accountDeletionDeps(cancelSubscription), onPage: logPurgePage };
+export function retentionDeps(cancelSubscription: CancelSubscription, closeBilling: CloseBilling): RetentionDeps {
+  return { ...accountDeletionDeps(cancelSubscription), closeBilling, onPage: logPurgePage };
 }
 
 export function erasureDeps(): ContactErasureDeps {
   return { db: getFirestore(), clock: systemClock };
 }
 
-export function exportDeps(): ExportDeps {
-  // Revoked tokens (a removed operator, a signed-out device) are refused too.
-  return { db: getFirestore(), clock: systemClock, verifyIdToken: (token) => getAuth().verifyIdToken(token, true) };
+export function exportDeps(enforceAppCheck: boolean): ExportDeps {
+  return {
+    db: getFirestore(),
+    clock: systemClock,
+    // Revoked tokens (a removed operator, a signed-out device) are refused too.
+    verifyIdToken: (token) => getAuth().verifyIdToken(token, true),
+    verifyAppCheck: enforceAppCheck ? async (token) => void (await getAppCheck().verifyToken(token)) : null,
+  };
 }
 
 export function usageDeps(): UsageEventDeps {

@@ -14,15 +14,26 @@ export const subscriptionStatusSchema = z.enum([
 ]);
 export type SubscriptionStatus = z.infer<typeof subscriptionStatusSchema>;
 
-/** Stripe object ids as this backend stores them; they are also used as document ids. */
-const stripeId = (prefix: string) =>
-  z.string().max(255).regex(new RegExp(`^${prefix}_[A-Za-z0-9]+$`), `must be a Stripe id starting with "${prefix}_"`);
+/**
+ * Stripe object ids as this backend stores them; they are also used as document ids. Stripe's format is a prefix,
+ * `_`, then letters, digits and underscores (test-mode Checkout sessions are `cs_test_…`, live ones `cs_live_…`).
+ */
+const stripeIdPattern = (prefixes: string) => new RegExp(`^(?:${prefixes})_[A-Za-z0-9_]+$`);
+const stripeId = (prefix: string, prefixes = prefix) =>
+  z.string().max(255).regex(stripeIdPattern(prefixes), `must be a Stripe id starting with "${prefix}_"`);
 export const stripeEventIdSchema = stripeId('evt');
 export const stripeCustomerIdSchema = stripeId('cus');
 export const stripeSubscriptionIdSchema = stripeId('sub');
 export const stripeInvoiceIdSchema = stripeId('in');
 export const stripeCheckoutSessionIdSchema = stripeId('cs');
-export const stripePriceIdSchema = stripeId('price');
+/** Charges are `ch_…`, or `py_…` for some payment methods. */
+export const stripeChargeIdSchema = stripeId('ch', 'ch|py');
+export const stripeCreditNoteIdSchema = stripeId('cn');
+/**
+ * Prices are `price_…`, but a plan created before prices existed keeps the id it was given (`team-monthly`) and
+ * still appears as the price of old subscriptions: any printable ASCII without spaces.
+ */
+export const stripePriceIdSchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be a Stripe price or plan id');
 /** Unix time in seconds, as Stripe sends it. */
 export const unixSecondsSchema = z.number().int().min(0);
 
@@ -56,6 +67,11 @@ export const subscriptionMirrorSchema = z.strictObject({
   access: accessStateSchema,
   /** Watermark of the mirrored subscription: the `created` (seconds) of the newest Stripe event applied to it. */
   lastEventCreated: unixSecondsSchema,
+  /**
+   * When the mirrored subscription was fetched from Stripe (before the transaction that wrote it): a write from
+   * an earlier fetch never replaces it. Absent until a subscription is mirrored.
+   */
+  fetchedAt: timestampSchema.optional(),
   updatedAt: timestampSchema,
 });
 export type SubscriptionMirror = z.infer<typeof subscriptionMirrorSchema>;
@@ -86,91 +102,129 @@ const invoiceAmountsShape = {
   status: invoiceStatusSchema,
 };
 
-/** What an invoice event carries that the billing record and the subscription mirror need: amounts, no people. */
+/** What the billing record takes from an invoice re-fetched from Stripe: amounts, no people. */
 export const invoiceFactsSchema = z.strictObject({
   invoiceId: stripeInvoiceIdSchema,
   invoiceNumber: z.string().max(255).nullable(),
   ...invoiceAmountsShape,
+  /** Credit notes issued against the invoice (before and after payment), smallest currency unit. */
+  creditedAmount: z.number().int().min(0),
   /** Seconds: when the invoice was finalized (issued), or created if not yet finalized. */
   issuedAt: unixSecondsSchema,
   paidAt: unixSecondsSchema.nullable(),
+  voidedAt: unixSecondsSchema.nullable(),
+  markedUncollectibleAt: unixSecondsSchema.nullable(),
   subscriptionId: stripeSubscriptionIdSchema.nullable(),
 });
 export type InvoiceFacts = z.infer<typeof invoiceFactsSchema>;
 
 /**
- * A verified Stripe event reduced to what its effect needs. The ledger stores this (not Stripe's payload, which
- * carries names and addresses) so that operators can replay an event without Stripe.
+ * What a verified event is about, as its payload named it: `data.object`'s `object`, `id` and `customer`, kept
+ * unchecked (bounded strings) so that an entry refused by today's code can be replayed after a fix. Nothing else
+ * of the payload is stored (it carries names and addresses); everything else is re-fetched from Stripe.
  */
-export const billingChangeSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('subscription'),
-    customerId: stripeCustomerIdSchema,
-    subscriptionId: stripeSubscriptionIdSchema,
-  }),
-  z.strictObject({
-    kind: z.literal('checkout'),
-    customerId: stripeCustomerIdSchema.nullable(),
-    sessionId: stripeCheckoutSessionIdSchema,
-    /** Null for Checkout sessions that did not start a subscription (nothing to do). */
-    subscriptionId: stripeSubscriptionIdSchema.nullable(),
-  }),
-  z.strictObject({
-    kind: z.literal('invoice'),
-    customerId: stripeCustomerIdSchema,
-    invoice: invoiceFactsSchema,
-  }),
-  z.strictObject({
-    kind: z.literal('customer_deleted'),
-    customerId: stripeCustomerIdSchema,
-  }),
-]);
-export type BillingChange = z.infer<typeof billingChangeSchema>;
+export const stripeEventTargetSchema = z.strictObject({
+  object: z.string().max(100).nullable(),
+  id: z.string().max(255).nullable(),
+  customer: z.string().max(255).nullable(),
+});
+export type StripeEventTarget = z.infer<typeof stripeEventTargetSchema>;
 
 /**
  * What processing an event did. applied: its effect is in place; stale: a newer state of the same object was
  * already mirrored; superseded: it concerns a subscription that is not the organization's current one;
  * unmatched: no organization to apply it to yet (re-applied when the customer is linked, or by replay);
- * ignored: nothing to do (e.g. a Checkout session without subscription, an organization that no longer exists).
+ * ignored: nothing to do (e.g. a Checkout session without subscription, an organization that no longer exists);
+ * failed: it could not be applied (see `reason` and `detail`); an operator replays it after the fix.
  */
-export const eventOutcomeSchema = z.enum(['applied', 'stale', 'superseded', 'unmatched', 'ignored']);
+export const eventOutcomeSchema = z.enum(['applied', 'stale', 'superseded', 'unmatched', 'ignored', 'failed']);
 export type EventOutcome = z.infer<typeof eventOutcomeSchema>;
 
-/** Why an event is unmatched or ignored. */
+/**
+ * Why an event is unmatched, ignored or failed. Failures: `invalid_payload` (the event does not name an object
+ * this backend can look up), `stripe_refused` (Stripe answered the re-fetch with a 4xx, e.g. `resource_missing`),
+ * `invalid_object` (the re-fetched object fails our schema), `retrying` (Stripe or Firestore unavailable: the
+ * webhook answered 500 and Stripe delivers it again).
+ */
 export const eventOutcomeReasonSchema = z.enum([
   'unknown_customer',
   'org_missing',
   'org_deleting',
   'no_subscription',
+  'no_customer',
+  'no_invoice',
+  'invalid_payload',
+  'stripe_refused',
+  'invalid_object',
+  'retrying',
 ]);
 export type EventOutcomeReason = z.infer<typeof eventOutcomeReasonSchema>;
 
 /**
  * `stripeEvents/{eventId}`: the ledger, server-only. Written in the same transaction as the event's effect, so an
- * event id present here has been processed exactly once (replays update `replayCount`).
+ * event id present here with an outcome other than `failed` has been processed exactly once (replays update
+ * `replayCount`); a `failed` entry is processed again when Stripe re-delivers the event or an operator replays it.
  */
 /**
- * Version 2 added `schemaVersion` itself (version 1: the shape before it, replayed the same). A stored `change`
- * only ever expands (new optional fields, new kinds): entries of every version stay replayable.
+ * Version 2 added `schemaVersion` itself (version 1: the shape before it). Version 3 stores the `target` to
+ * re-fetch, with `apiVersion` and `detail`, where versions 1 and 2 stored the reduced `change`; those entries
+ * are read through `storedStripeEventRecordSchema`, which derives their target, so every version replays.
  */
-export const STRIPE_EVENT_RECORD_VERSION = 2;
+export const STRIPE_EVENT_RECORD_VERSION = 3;
 export const stripeEventRecordSchema = z.strictObject({
   schemaVersion: schemaVersionSchema,
   type: z.string().min(1).max(100),
   /** The event's `created` (seconds). */
   created: unixSecondsSchema,
   livemode: z.boolean(),
-  change: billingChangeSchema,
-  /** Copied from `change` so operators can query one customer's unmatched events. */
+  /** The API version the payload was rendered in (the endpoint's); null when Stripe sent none. */
+  apiVersion: z.string().max(100).nullable(),
+  target: stripeEventTargetSchema,
+  /** The Stripe customer (from the re-fetched object when there is one), so operators can query one customer. */
   customerId: stripeCustomerIdSchema.nullable(),
   orgId: z.string().min(1).nullable(),
   outcome: eventOutcomeSchema,
   reason: eventOutcomeReasonSchema.nullable(),
+  /** For failures: what went wrong, for the operator (never personal data: field names and Stripe's codes). */
+  detail: z.string().max(1000).nullable(),
   receivedAt: timestampSchema,
   processedAt: timestampSchema,
   replayCount: z.number().int().min(0),
 });
 export type StripeEventRecord = z.infer<typeof stripeEventRecordSchema>;
+
+/** The object a version 1-2 entry's `change` names: what version 3 stores as its `target`. */
+const legacyChangeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('subscription'), customerId: z.string(), subscriptionId: z.string() }),
+  z.object({ kind: z.literal('checkout'), customerId: z.string().nullable(), sessionId: z.string() }),
+  z.object({ kind: z.literal('invoice'), customerId: z.string(), invoice: z.object({ invoiceId: z.string() }) }),
+  z.object({ kind: z.literal('customer_deleted'), customerId: z.string() }),
+]);
+
+function legacyTarget(change: z.infer<typeof legacyChangeSchema>): StripeEventTarget {
+  switch (change.kind) {
+    case 'subscription':
+      return { object: 'subscription', id: change.subscriptionId, customer: change.customerId };
+    case 'checkout':
+      return { object: 'checkout.session', id: change.sessionId, customer: change.customerId };
+    case 'invoice':
+      return { object: 'invoice', id: change.invoice.invoiceId, customer: change.customerId };
+    case 'customer_deleted':
+      return { object: 'customer', id: change.customerId, customer: change.customerId };
+  }
+}
+
+/** Reads a ledger entry of any version: one without a `target` (versions 1-2) gets it from its `change`. */
+export const storedStripeEventRecordSchema = z.preprocess((stored, ctx) => {
+  if (typeof stored !== 'object' || stored === null || 'target' in stored || !('change' in stored)) return stored;
+  const { change, ...rest } = stored as Record<string, unknown>;
+  const legacy = legacyChangeSchema.safeParse(change);
+  if (!legacy.success) {
+    for (const issue of legacy.error.issues) ctx.addIssue({ ...issue, path: ['change', ...issue.path] });
+    return stored;
+  }
+  return { ...rest, target: legacyTarget(legacy.data), apiVersion: null, detail: null };
+}, stripeEventRecordSchema);
 
 /** How long billing records are kept for tax purposes (P6). */
 export const BILLING_RECORD_RETENTION_YEARS = 7;
@@ -184,12 +238,22 @@ export const billingRecordSchema = z.strictObject({
   invoiceId: stripeInvoiceIdSchema,
   invoiceNumber: z.string().max(255).nullable(),
   customerId: stripeCustomerIdSchema,
-  orgId: z.string().min(1),
+  /** Null for a customer not (yet) linked to an organization: the record is kept all the same (P6). */
+  orgId: z.string().min(1).nullable(),
   ...invoiceAmountsShape,
+  /** Credit notes against the invoice (Stripe's pre- plus post-payment credit note amounts). */
+  creditedAmount: z.number().int().min(0).default(0),
+  /** Refunded per charge that paid the invoice (charge id → amount refunded), and their sum. */
+  refunds: z.record(stripeChargeIdSchema, z.number().int().min(0)).default({}),
+  refundedAmount: z.number().int().min(0).default(0),
   issuedAt: timestampSchema,
   paidAt: timestampSchema.nullable(),
+  voidedAt: timestampSchema.nullable().default(null),
+  markedUncollectibleAt: timestampSchema.nullable().default(null),
   /** `issuedAt` plus BILLING_RECORD_RETENTION_YEARS. */
   retainUntil: timestampSchema,
+  /** When the invoice was fetched from Stripe for this record: a write from an earlier fetch never replaces it. */
+  fetchedAt: timestampSchema.optional(),
 });
 export type BillingRecord = z.infer<typeof billingRecordSchema>;
 
@@ -227,13 +291,22 @@ export const linkStripeCustomerArgsSchema = z.strictObject({
   customerId: stripeCustomerIdSchema,
 });
 
-/** Operators: re-process ledger entries, either named ones or the unmatched ones (optionally of one customer). */
+/** Operators: re-process ledger entries, either named ones or the unmatched or failed ones (optionally of one customer). */
 export const replayStripeEventsArgsSchema = z.union([
   z.strictObject({ eventIds: z.array(stripeEventIdSchema).min(1).max(100) }),
   z.strictObject({
-    outcome: z.literal('unmatched'),
+    outcome: z.enum(['unmatched', 'failed']),
     customerId: stripeCustomerIdSchema.optional(),
     limit: z.number().int().min(1).max(500).default(100),
   }),
 ]);
 export type ReplayStripeEventsArgs = z.infer<typeof replayStripeEventsArgsSchema>;
+
+/**
+ * Operators: rebuilds customer links and billing mirrors from Stripe, one page of Stripe's customers at a time
+ * (those whose `metadata.orgId` names an organization). `startingAfter` continues after the previous page.
+ */
+export const resyncStripeBillingArgsSchema = z.strictObject({
+  limit: z.number().int().min(1).max(100).default(20),
+  startingAfter: stripeCustomerIdSchema.optional(),
+});

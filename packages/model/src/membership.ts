@@ -7,10 +7,20 @@ export const invitableRoleSchema = roleSchema.exclude(['owner']);
 export type InvitableRole = z.infer<typeof invitableRoleSchema>;
 
 /**
- * E-mail addresses as membership compares them: trimmed and lower-cased (Firebase Auth matches addresses
- * case-insensitively), so an invitation for "Ana@Example.com" is accepted by ana@example.com.
+ * Lower-cases the ASCII letters only. Firebase Auth matches addresses case-insensitively, but Unicode
+ * lower-casing would also fold look-alikes into ASCII (the Kelvin sign U+212A becomes "k"), so that an address
+ * no one verified would match an invited one.
  */
-export const normalizedEmailSchema = z.string().trim().toLowerCase().pipe(emailSchema);
+export function canonicalEmail(address: string): string {
+  return address.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
+/**
+ * E-mail addresses as membership compares them: trimmed, checked to be a plain ASCII address (what the pattern
+ * accepts, before any case folding: anything else is refused), then ASCII-lower-cased, so an invitation for
+ * "Ana@Example.com" is accepted by ana@example.com and by nothing that only folds into it.
+ */
+export const normalizedEmailSchema = z.string().trim().pipe(emailSchema).transform(canonicalEmail);
 
 /** An invitation token: 32 random bytes, base64url without padding. */
 export const inviteTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an invitation token');
@@ -34,6 +44,8 @@ export type Invite = z.infer<typeof inviteSchema>;
 export const auditActions = [
   'org.created',
   'org.updated',
+  'config.changed',
+  'contact.deleted',
   'org.deletion_requested',
   'org.deletion_cancelled',
   'member.invited',
@@ -111,6 +123,12 @@ export const leaveOrganizationArgsSchema = z.strictObject({
 export const transferOwnershipArgsSchema = z.strictObject({
   orgId: docIdSchema,
   newOwnerUid: memberUidSchema,
+});
+
+/** `assignOwner` (operators): makes a member the owner, e.g. after the owner's account was deleted. */
+export const assignOwnerArgsSchema = z.strictObject({
+  orgId: docIdSchema,
+  uid: memberUidSchema,
 });
 
 /** What `inviteMember` returns: the data of the accept link sent to the invitee. */

@@ -48,7 +48,34 @@ export const memberSchema = z.strictObject({
   role: roleSchema,
   access: accessStateSchema,
   email: emailSchema,
-  displayName: z.string().max(100).optional(),
+  /** From the Auth token, normalized by the server (memberDisplayName): no control, format or bidi characters. */
+  displayName: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'must contain no control, format or bidirectional characters')
+    .optional(),
   joinedAt: timestampSchema,
 });
 export type Member = z.infer<typeof memberSchema>;
+
+/**
+ * A member's display name as shown in the member list, from the untrusted `name` of the Auth token: Unicode
+ * NFC, control and format characters (bidirectional overrides and isolates, zero-width characters) removed, any
+ * run of whitespace made one space, trimmed, at most 100 UTF-16 units without splitting a character. Null when
+ * nothing is left. Removing rather than refusing: the person cannot fix a name their identity provider sends.
+ */
+export function memberDisplayName(name: string): string | null {
+  const cleaned = name
+    .normalize('NFC')
+    .replace(/[\p{Cc}\p{Cf}]/gu, (character) => (/\s/u.test(character) ? ' ' : ''))
+    .replace(/\s+/gu, ' ')
+    .trim();
+  let bounded = '';
+  for (const character of cleaned) {
+    if (bounded.length + character.length > 100) break;
+    bounded += character;
+  }
+  bounded = bounded.trim();
+  return bounded === '' ? null : bounded;
+}

@@ -74,6 +74,13 @@ export const paths = {
   rateLimit: (counterId: string) => `${serverCollections.rateLimits}/${seg(counterId, 'counterId')}`,
 } as const;
 
+/** Document path patterns of the Firestore triggers (wildcards in braces name the event's params). */
+export const documentPatterns = {
+  org: 'orgs/{orgId}',
+  config: 'orgs/{orgId}/config/{configId}',
+  contact: 'orgs/{orgId}/contacts/{contactId}',
+} as const;
+
 /** The org id of a path under `orgs/{orgId}/…`, or null. */
 export function orgIdOf(path: string): string | null {
   const match = /^orgs\/([^/]+)(\/|$)/.exec(path);

@@ -73,6 +73,8 @@ export const accountDeletionRequestSchema = z.strictObject({
   memberOrgIds: z.array(docIdSchema),
   /** Organizations the person was the only member of, scheduled for deletion by this request. */
   scheduledOrgIds: z.array(docIdSchema),
+  /** The person's addresses (member documents, profile): pending invitations to them are withdrawn too. */
+  emails: z.array(emailSchema),
   /** Documents found to delete, by collection id: the receipt reports these. */
   found: z.record(z.string(), z.number().int().min(0)),
 });
@@ -184,9 +186,13 @@ function vocabulary<const T extends readonly [string, ...string[]]>(values: T) {
     .transform((value) => value as T[number]);
 }
 
+/**
+ * A short semantic version: each part 0-99 without leading zeros, so at most six digits in all. A value with
+ * seven or more digits (a phone number with dots: 612.345.678) is refused as phone-like.
+ */
 const appVersionSchema = z
   .string()
-  .refine((value) => /^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(value), {
+  .refine((value) => /^(0|[1-9]\d?)\.(0|[1-9]\d?)\.(0|[1-9]\d?)$/.test(value), {
     error: (issue) => {
       const reason = describeDisallowedValue(String(issue.input));
       return reason === 'is not in the usage vocabulary' ? 'must be a version like 1.4.2' : reason;
