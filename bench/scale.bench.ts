@@ -95,8 +95,8 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
     const orgId = `org${members}`;
     const roster = Array.from({ length: members }, (_, i) => ({ uid: `u${String(i).padStart(5, '0')}`, role: i === 0 ? ('owner' as const) : ('member' as const) }));
     await seedOrg(db, { orgId, now: START, members: roster });
-    // Lapsed 8 days ago, still on full access: the grace sweep's job (grace: 7 days).
-    await db.doc(paths.subscription(orgId)).set(subscriptionMirror(START, 'past_due', new Date(START.getTime() - 8 * DAY)));
+    // Lapsed 8 days ago, still on full access: the grace sweep's job (grace: 7 days). Seats for every member and a few invitations.
+    await db.doc(paths.subscription(orgId)).set({ ...subscriptionMirror(START, 'past_due', new Date(START.getTime() - 8 * DAY)), seats: members + 10 });
 
     env = await initializeTestEnvironment({ projectId: project.projectId, firestore: { host: emulator.host, port: emulator.port, rules: rulesText } });
     const ownerUid = roster[0].uid;
@@ -145,7 +145,7 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
 
     const membership = { db, clock: () => START };
     await server('changeRole (owner: member → viewer)', () => changeRole(membership, callerOf(ownerUid), { orgId, uid: roster[1].uid, role: 'viewer' }));
-    const invite = (email: string) => inviteMember({ ...membership, inviteTtlDays: 7 }, callerOf(ownerUid), { orgId, email, role: 'member' });
+    const invite = (email: string) => inviteMember({ ...membership, inviteTtlDays: 7, maxPendingInvites: 100 }, callerOf(ownerUid), { orgId, email, role: 'member' });
     const invitation = await server('inviteMember (owner)', () => invite('newcomer@example.com'));
     await server('acceptInvitation', () => acceptInvitation(membership, callerOf('newcomer'), { orgId, inviteId: invitation.inviteId, token: invitation.token }));
     const revoked = await invite('revoked@example.com');
@@ -159,7 +159,7 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
     const deletion = { db, clock: () => START, graceDays: 7, cancelSubscription: noStripe };
     await server('requestOrganizationDeletion', () => requestOrganizationDeletion(deletion, callerOf(ownerUid), { orgId }));
     check('deletion requested → none', 'list contacts', await allowed(readContacts), false);
-    await server('cancelOrganizationDeletion', () => cancelOrganizationDeletion({ db, clock: () => START, reconcileBilling: async () => 0 }, callerOf(ownerUid), { orgId }));
+    await server('cancelOrganizationDeletion', () => cancelOrganizationDeletion({ db, clock: () => START, reconcileBilling: async () => 0, maxOrgsPerOwner: 5 }, callerOf(ownerUid), { orgId }));
     // Restored from the billing mirror: still lapsed past its grace, so read-only.
     check('deletion cancelled → read_only', 'list contacts', await allowed(readContacts), true);
     return { members, costs, immediacy };
@@ -194,6 +194,7 @@ async function benchRetention(orgs: number): Promise<RetentionFigures> {
       auth: { deleteUser: noAccountDeletions, customClaims: noAccountDeletions },
       bulkWriter: { throttling: false },
       orgDeletion: { graceDays: 7, cancelSubscription: noStripe },
+      closeBilling: noStripe,
     };
     const run = await countOperations(() => runRetention(deps));
     const expected = orgs * 3;
@@ -223,7 +224,7 @@ async function measurePageOverhead(): Promise<{ seconds: number; pages: number; 
     now += DAY;
     let pages = 0;
     const started = performance.now();
-    const outcome = await purgeOrganization({ db: project.db, clock, cancelSubscription: noStripe, bulkWriter: { throttling: false }, onPage: (phase) => {
+    const outcome = await purgeOrganization({ db: project.db, clock, closeBilling: noStripe, bulkWriter: { throttling: false }, onPage: (phase) => {
       if (phase === 'deleted') pages += 1;
     } }, orgId);
     const seconds = (performance.now() - started) / 1000;

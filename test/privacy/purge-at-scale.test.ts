@@ -1,7 +1,7 @@
 /**
  * P5 at production's scale (issue 16): a purge paced by BulkWriter's production ramp, simulated on a controlled clock
  * with the SDK's own rate limiter (test/support/production-ramp.ts), with the retention job's real budget share,
- * page size and schedule. Pessimistic page overhead (1 s per page of 500; the emulator measures 40–90 ms, see
+ * page size and schedule. Pessimistic page overhead (1 s per page of 500; the emulator measures 30–90 ms, see
  * `npm run bench -- scale`), and the grace period ending just after a run.
  */
 import { describe, expect, it } from 'vitest';
