@@ -120,7 +120,11 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
 
   for (const org of demoOrgs) {
     const people = demoUsers.filter((u) => u.orgId === org.id);
-    const uidOf = (role: Role) => people.find((p) => p.role === role)!.uid;
+    const uidOf = (role: Role) => {
+      const person = people.find((p) => p.role === role);
+      if (!person) throw new Error(`demo organization ${org.id} has no ${role}`);
+      return person.uid;
+    };
     put(paths.org(org.id), organizationSchema, {
       name: org.name,
       branding: { primaryColor: org.primaryColor },

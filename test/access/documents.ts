@@ -54,7 +54,7 @@ export interface DocumentKind {
 // ---- Generators of valid values ---------------------------------------------------------------------------
 
 // Printable ASCII, letters beyond it, and a character outside the BMP (two UTF-16 units, one code point).
-const lineChars = [...'abcxyzABCXYZ0189 .,;:!?-_\'"()/&@#%+*=<>[]{}|~^`$\\', 'é', 'ß', 'Ж', '漢', '字', 'ü', '€', '😀'];
+const lineChars = [...Array.from('abcxyzABCXYZ0189 .,;:!?-_\'"()/&@#%+*=<>[]{}|~^`$\\'), 'é', 'ß', 'Ж', '漢', '字', 'ü', '€', '😀'];
 const lineChar = fc.constantFrom(...lineChars);
 const anyChar = fc.oneof(lineChar, fc.constantFrom('\n', '\t', '\r'));
 /** Strings bounded like `.max()` and rules `size()`: in UTF-16 units. */
@@ -64,24 +64,24 @@ const line = (minLength: number, maxLength: number) => fc.string({ unit: lineCha
 /** Labels are bounded in code points (see labelSchema): each unit here is one. */
 const label = (maxLength: number) => fc.string({ unit: lineChar, minLength: 1, maxLength });
 const displayName = (max: number) => line(1, max).filter((s) => s.trim() === s && s.length > 0);
-const alnum = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789');
+const alnum = fc.constantFrom(...Array.from('abcdefghijklmnopqrstuvwxyz0123456789'));
 const word = (max: number) => fc.string({ unit: alnum, minLength: 1, maxLength: max });
 const email = fc
   .tuple(
-    fc.array(fc.string({ unit: fc.constantFrom(...'abz09_%+\'-'), minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.string({ unit: fc.constantFrom(...Array.from('abz09_%+\'-')), minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }),
     fc.array(word(12), { minLength: 1, maxLength: 3 }),
-    fc.string({ unit: fc.constantFrom(...'comnetorgio'), minLength: 2, maxLength: 6 }),
+    fc.string({ unit: fc.constantFrom(...Array.from('comnetorgio')), minLength: 2, maxLength: 6 }),
   )
   .map(([local, hosts, tld]) => `${local.join('.')}@${hosts.join('.')}.${tld}`);
 const httpsUrl = fc
-  .tuple(fc.array(word(10), { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 1, max: 65535 })), fc.string({ unit: fc.constantFrom(...'abc123/-_.~?=&#%'), maxLength: 40 }))
+  .tuple(fc.array(word(10), { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 1, max: 65535 })), fc.string({ unit: fc.constantFrom(...Array.from('abc123/-_.~?=&#%')), maxLength: 40 }))
   .map(([hosts, port, rest]) => `https://${hosts.join('.')}.com${port === null ? '' : `:${port}`}/${rest}`);
 const labels = (maxItems: number, maxLength: number) => fc.array(label(maxLength), { maxLength: maxItems });
 const locale = fc.constantFrom('en', 'pt-BR', 'zh-Hant-TW', 'de');
 
 /** An object with the given required fields and any subset of the optional ones. */
 function record(required: Record<string, fc.Arbitrary<unknown>>, optional: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<DocumentData> {
-  return fc.record({ ...required, ...optional }, { requiredKeys: Object.keys(required) }) as fc.Arbitrary<DocumentData>;
+  return fc.record({ ...required, ...optional }, { requiredKeys: Object.keys(required) });
 }
 
 const repeat = (n: number, c = 'x') => c.repeat(n);

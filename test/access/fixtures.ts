@@ -20,7 +20,7 @@ import {
   type Role,
 } from '@leadpulse/model';
 import { deriveAccessState } from '../../functions/src/orgs/access-state';
-import { formerRole, type Cell, type OrgKey, type OrgState, type Principal, type RowId } from './contract';
+import { formerRole, type Cell, type OrgKey, type OrgState, type Principal } from './contract';
 import { NOW, type AccessRequest } from './requests';
 
 /** Organization ids of the two tenants in every lane. */
@@ -134,7 +134,7 @@ function rowTargets(cell: Pick<Cell, 'row' | 'org' | 'principal'>, principal: Pr
   const self = principal.uid ?? anonymousUid;
   const orgId = orgIds[cell.org];
   const mark = marker(cell);
-  switch (cell.row as RowId) {
+  switch (cell.row) {
     case 'org':
       return {
         collectionPath: paths.orgs(),
@@ -225,7 +225,7 @@ function rowTargets(cell: Pick<Cell, 'row' | 'org' | 'principal'>, principal: Pr
 export function cellCall(cell: Cell, principal: Principal): CellCall {
   const self = principal.uid ?? anonymousUid;
   const orgId = orgIds[cell.org];
-  switch (cell.row as RowId) {
+  switch (cell.row) {
     case 'ownMembership': {
       if (cell.op === 'get') {
         const path = paths.member(orgId, self);

@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DocumentData } from 'firebase/firestore';
-import type { AccessDecision, AccessPolicy, Document, DocumentReader, Timestamp, Value } from '../../packages/firestore-emulator/src/engine/api';
+import type { AccessDecision, AccessPolicy, Document, DocumentReader, Timestamp, Value, WriteAccess } from '../../packages/firestore-emulator/src/engine/api';
 import { rulesPath } from '../support/rules';
 import { ClientTime, NOW, type AccessRequest } from './requests';
+import { present } from '../support/present';
 
 const projectId = 'demo-access-in-process';
 const root = `projects/${projectId}/databases/(default)/documents`;
@@ -34,9 +35,9 @@ function toValue(value: unknown, time: Timestamp): Value {
     if (typeof maybeTimestamp.seconds === 'number' && typeof maybeTimestamp.nanoseconds === 'number' && typeof maybeTimestamp.toMillis === 'function') {
       return { timestampValue: { seconds: String(maybeTimestamp.seconds), nanos: maybeTimestamp.nanoseconds } };
     }
-    return { mapValue: { fields: toFields(value as DocumentData, time) } };
+    return { mapValue: { fields: toFields(value, time) } };
   }
-  throw new Error(`cannot express ${String(value)} as a Firestore value`);
+  throw new Error(`cannot express a ${typeof value} as a Firestore value`);
 }
 
 function toFields(data: DocumentData, time: Timestamp): Record<string, Value> {
@@ -73,7 +74,7 @@ export class InProcessWorld {
         return policy.authorizeGet(ctx, nameOf(request.path), before);
       case 'list': {
         const segments = request.collectionPath.split('/');
-        const collectionId = segments.pop()!;
+        const collectionId = present(segments.pop(), 'collection id');
         const parent = segments.length ? `${root}/${segments.join('/')}` : root;
         return policy.authorizeQuery(ctx, parent, { from: [{ collectionId }] }, before);
       }
@@ -89,15 +90,15 @@ export class InProcessWorld {
         const accesses = writes.map((write) => {
           const name = nameOf(write.path);
           const stored = write.kind === 'create' ? null : (this.docs.get(name) ?? null);
-          const previous = after.has(name) ? after.get(name)! : stored;
+          const previous = after.has(name) ? (after.get(name) ?? null) : stored;
           let next: Document | null = null;
           if (write.kind === 'create') next = { name, fields: toFields(write.data, time) };
           else if (write.kind === 'update') next = previous ? { name, fields: { ...previous.fields, ...toFields(write.data, time) } } : null;
           after.set(name, next);
-          const method = write.kind === 'delete' ? 'delete' : previous ? 'update' : 'create';
-          return { name, method: method as 'create' | 'update' | 'delete', before: stored, after: next };
+          const method: WriteAccess['method'] = write.kind === 'delete' ? 'delete' : previous ? 'update' : 'create';
+          return { name, method, before: stored, after: next };
         });
-        const afterReader: DocumentReader = { get: (name) => (after.has(name) ? after.get(name)! : (this.docs.get(name) ?? null)) };
+        const afterReader: DocumentReader = { get: (name) => (after.has(name) ? (after.get(name) ?? null) : (this.docs.get(name) ?? null)) };
         return policy.authorizeWrites(ctx, accesses, before, afterReader);
       }
     }

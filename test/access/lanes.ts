@@ -12,6 +12,7 @@ import { RulesDecisionReader, offlineEmulator, outcome, rulesTestEnvironment } f
 import { expectedAllowed, operations, rowIds, type Cell, type OrgState, type Principal, principals } from './contract';
 import { anonymousUid, cellCall, laneSeed, orgIds, writeSeed } from './fixtures';
 import { describeRequest, runOnClient } from './requests';
+import { present } from '../support/present';
 
 export interface CellResult {
   cell: Cell;
@@ -100,7 +101,7 @@ async function checkEffects(db: AdminFirestore, results: CellResult[], principal
   const writes = results.filter(
     (r) => (r.cell.op === 'create' || r.cell.op === 'update' || r.cell.op === 'delete') && !(r.cell.row === 'ownProfile' && r.cell.op === 'create' && !r.allowed),
   );
-  const calls = writes.map((r) => cellCall(r.cell, principal).effect!);
+  const calls = writes.map((r) => present(cellCall(r.cell, principal).effect, `the effect of a ${r.cell.row} ${r.cell.op}`));
   const snapshots = await db.getAll(...calls.map((effect) => db.doc(effect.path)));
   writes.forEach((result, index) => {
     const stored: DocumentData | undefined = snapshots[index].data();

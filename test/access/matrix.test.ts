@@ -9,6 +9,7 @@ import { allCells, cellKey, expectedAllowed, orgStates, principals, type Cell } 
 import { runLane, type CellResult, type LaneResult } from './lanes';
 import { formatCost, formatMatrix } from './report';
 import { offlineEmulator } from '../support/rules';
+import { present } from '../support/present';
 
 const cells = allCells();
 const results = new Map<string, CellResult>();
@@ -45,7 +46,7 @@ describe('access matrix', () => {
   });
 
   it.each(cells.map((cell) => [cellKey(cell), cell] as [string, Cell]))('%s', (_key, cell) => {
-    const result = results.get(cellKey(cell))!;
+    const result = present(results.get(cellKey(cell)), `result of ${cellKey(cell)}`);
     expect({ request: result.request, allowed: result.allowed, problems: result.problems }).toEqual({
       request: result.request,
       allowed: result.expected,
@@ -54,7 +55,7 @@ describe('access matrix', () => {
   });
 
   it.skipIf(!offlineEmulator)('costs at most one document lookup per read and two per write', () => {
-    const over = [...results.values()].filter((r) => r.lookups! > (r.cell.op === 'get' || r.cell.op === 'list' ? 1 : 2));
+    const over = [...results.values()].filter((r) => present(r.lookups, 'lookups') > (r.cell.op === 'get' || r.cell.op === 'list' ? 1 : 2));
     expect(over.map((r) => `${cellKey(r.cell)}: ${r.lookups}`)).toEqual([]);
   });
 });

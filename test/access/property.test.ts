@@ -33,6 +33,7 @@ import { documentKinds, type KindId } from './documents';
 import { anonymousUid, cellCall, laneSeed, writeSeed } from './fixtures';
 import { InProcessWorld, loadPolicy } from './in-process';
 import { describeRequest, runOnClient, type AccessRequest } from './requests';
+import { present } from '../support/present';
 
 /** Which documents' generators and variants apply to a (row, operation). */
 const payloadKinds: Partial<Record<string, KindId>> = {
@@ -97,7 +98,7 @@ function touchesForeignOrg(c: RandomCase, principal: Principal): boolean {
   return orgScoped && principal.memberOf[c.cell.org] === undefined;
 }
 
-const principalOf = (c: RandomCase) => principals.find((p) => p.id === c.cell.principal)!;
+const principalOf = (c: RandomCase) => present(principals.find((p) => p.id === c.cell.principal), `principal ${c.cell.principal}`);
 const describeCase = (c: RandomCase) =>
   `${c.cell.state} ${c.cell.principal} ${describeRequest(caseRequest(c, principalOf(c)))} payload=${c.payload.source === 'invalid' ? `invalid: ${c.payload.variant}` : c.payload.source}`;
 
@@ -127,7 +128,7 @@ describe.skipIf(!offlineEmulator)('10,000 random cases, in-process rules engine'
       fc.property(caseArbitrary, (c) => {
         const principal = principalOf(c);
         const caller = principal.uid === null ? null : { uid: principal.uid, token: principal.claims ?? {} };
-        const decision = worlds.get(c.cell.state)!.judge(policy, caller, caseRequest(c, principal), time);
+        const decision = present(worlds.get(c.cell.state), `world ${c.cell.state}`).judge(policy, caller, caseRequest(c, principal), time);
         if (decision.allowed) allowed++;
         const budget = isWrite(c.cell.op) ? 2 : 1;
         const context = `${describeCase(c)}${decision.allowed ? '' : ` (${decision.message})`}`;
@@ -167,14 +168,14 @@ describe('300 random cases through the emulator', () => {
   /** Puts the target back as seeded (absent for a create), so that each case starts from the same world. */
   async function resetTarget(state: OrgState, request: AccessRequest): Promise<void> {
     if (request.kind !== 'create' && request.kind !== 'update' && request.kind !== 'delete') return;
-    const { admin, seed } = projects.get(state)!;
+    const { admin, seed } = present(projects.get(state), `project ${state}`);
     const seeded = seed.get(request.path);
     if (request.kind === 'create' || !seeded) await admin.db.doc(request.path).delete();
     else await admin.db.doc(request.path).set(seeded);
   }
 
   function clientOf(state: OrgState, principal: Principal): ClientFirestore {
-    const project = projects.get(state)!;
+    const project = present(projects.get(state), `project ${state}`);
     let db = project.clients.get(principal.id);
     if (!db) {
       const context = principal.uid === null ? project.env.unauthenticatedContext() : project.env.authenticatedContext(principal.uid, principal.claims);

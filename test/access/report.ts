@@ -1,6 +1,7 @@
 /** Prints the matrix a run proved, compactly: one block per state of A, one line per (row, op, target). */
-import { orgStates, principals, rowIds, operationsOf, cellKey, type Cell } from './contract';
+import { orgStates, principals, rowIds, operationsOf, cellKey } from './contract';
 import type { CellResult } from './lanes';
+import { present } from '../support/present';
 
 const shortNames: Record<string, string> = {
   ownerA: 'oA', adminA: 'aA', memberA: 'mA', viewerA: 'vA', ownerB: 'oB', outsider: 'out', anonymous: 'ano', formerA: 'fmr', forgedB: 'fgd',
@@ -23,7 +24,7 @@ export function formatMatrix(results: CellResult[]): string {
     for (const row of rowIds) {
       for (const op of operationsOf(row)) {
         const line = (org: 'A' | 'B') =>
-          principals.map((p) => mark(byKey.get(cellKey({ state, principal: p.id, row, op, org } as Cell))).padStart(4)).join('');
+          principals.map((p) => mark(byKey.get(cellKey({ state, principal: p.id, row, op, org }))).padStart(4)).join('');
         lines.push(`  ${`${row} ${op}`.padEnd(28)}${line('A')}   ${line('B')}`);
       }
     }
@@ -44,9 +45,9 @@ export function formatCost(results: CellResult[]): string {
   for (const kind of ['read', 'write'] as const) {
     const cells = results.filter((r) => (r.cell.op === 'get' || r.cell.op === 'list' ? 'read' : 'write') === kind && r.lookups !== undefined);
     const histogram = new Map<number, number>();
-    for (const r of cells) histogram.set(r.lookups!, (histogram.get(r.lookups!) ?? 0) + 1);
+    for (const lookups of cells.map((r) => present(r.lookups, 'lookups'))) histogram.set(lookups, (histogram.get(lookups) ?? 0) + 1);
     const parts = [...histogram].sort(([a], [b]) => a - b).map(([lookups, count]) => `${lookups}: ${count} cells`);
-    lines.push(`  ${kind}s: max ${Math.max(0, ...cells.map((r) => r.lookups!))}  (${parts.join(', ')})`);
+    lines.push(`  ${kind}s: max ${Math.max(0, ...cells.map((r) => present(r.lookups, 'lookups')))}  (${parts.join(', ')})`);
   }
   return lines.join('\n');
 }

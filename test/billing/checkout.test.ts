@@ -11,6 +11,7 @@ import { createBillingPortalSession, createCheckoutSession } from '../../functio
 import type { Caller } from '../../functions/src/common/callable';
 import { expectRefusedWithoutChange } from '../support/snapshot';
 import { readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { present } from '../support/present';
 
 let context: BillingTestContext;
 
@@ -149,7 +150,7 @@ describe('createCheckoutSession', () => {
     const portalRequest = randomUUID();
     const opened = await portal(owner, { orgId: 'shop', requestId: portalRequest });
     expect(opened.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/p\/session\/bps_/);
-    const portalCall = stripeWrites().at(-1)!;
+    const portalCall = present(stripeWrites().at(-1), 'the portal request');
     expect(portalCall).toMatchObject({
       path: '/v1/billing_portal/sessions',
       params: { customer: subscription.customer, return_url: 'https://app.leadpulse.test/orgs/shop/billing' },
@@ -158,9 +159,9 @@ describe('createCheckoutSession', () => {
 
     context.clock.seconds += 60;
     context.stripe.updateSubscription(subscription.id as string, { status: 'canceled', ended_at: context.clock.seconds });
-    await context.send(context.stripe.event('customer.subscription.deleted', context.stripe.subscriptions.get(subscription.id as string)!));
+    await context.send(context.stripe.event('customer.subscription.deleted', present(context.stripe.subscriptions.get(subscription.id as string), 'the subscription')));
     await checkout(owner, { orgId: 'shop', plan: 'team', seats: 3, requestId: randomUUID() });
-    const renewed = stripeWrites().at(-1)!;
+    const renewed = present(stripeWrites().at(-1), 'the renewal request');
     expect(renewed.path).toBe('/v1/checkout/sessions');
     expect(renewed.params.subscription_data).toEqual({ metadata: { orgId: 'shop' } });
   });

@@ -19,6 +19,7 @@ import {
 } from '../../functions/src/privacy/org-deletion';
 import { dumpProject, expectRefusedWithoutChange, under } from '../support/snapshot';
 import { DAY_SECONDS, linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { present } from '../support/present';
 
 let context: BillingTestContext;
 beforeAll(async () => {
@@ -66,7 +67,7 @@ async function seedSubscribedOrg(orgId: string) {
 async function deleteWithParkedEvent(orgId: string, subscriptionId: string) {
   advance(DAY_SECONDS);
   expect(await requestOrganizationDeletion(deletionDeps(), owner(orgId), { orgId })).toMatchObject({ subscriptionCancelled: true });
-  const cancelled = context.stripe.subscriptions.get(subscriptionId)!;
+  const cancelled = present(context.stripe.subscriptions.get(subscriptionId), 'the subscription');
   expect(cancelled.status).toBe('canceled');
   advance(5);
   const event = context.stripe.event('customer.subscription.deleted', cancelled);
@@ -135,7 +136,7 @@ describe('cancelling an organization deletion re-derives its billing from Stripe
     expect(await reapplyUnmatchedOfOrg(context.deps(), 'acme')).toEqual([]);
     await expectRefusedWithoutChange(context.db, () => cancelOrganizationDeletion(deletionDeps(), owner('acme'), { orgId: 'acme' }), 'failed-precondition', /not being deleted/);
     const mirror = await readMirror(context.db, 'acme');
-    expect((await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: mirror!.customerId })).results).toEqual([]);
+    expect((await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: present(mirror, 'the billing mirror').customerId })).results).toEqual([]);
     expect(context.stripe.requests.length).toBe(requestsBefore);
 
     // Deleted and cancelled again: nothing left to cancel in Stripe, nothing parked, nothing re-applied.

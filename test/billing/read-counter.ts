@@ -14,13 +14,13 @@ export function installReadCounter(): void {
   if (installed) return;
   installed = true;
   // Internal SDK classes: typed here only as far as this counter needs them.
-  const reader = DocumentReader.prototype as unknown as { _get(this: { allDocuments: unknown[] }, ...args: unknown[]): Promise<unknown> };
+  const reader = DocumentReader.prototype as unknown as { _get: (this: { allDocuments: unknown[] }, ...args: unknown[]) => Promise<unknown> };
   const readDocuments = reader._get;
   reader._get = function (...args) {
     reads += this.allDocuments.length;
     return readDocuments.apply(this, args);
   };
-  const query = Query.prototype as unknown as { _get(...args: unknown[]): Promise<{ result?: { size: number } }> };
+  const query = Query.prototype as unknown as { _get: (this: unknown, ...args: unknown[]) => Promise<{ result?: { size: number } }> };
   const runQuery = query._get;
   query._get = async function (this: unknown, ...args) {
     const response = await runQuery.apply(this, args);

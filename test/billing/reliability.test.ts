@@ -14,6 +14,7 @@ import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
 import type { LocalStripe } from '@leadpulse/stripe-local';
 import { dumpProject } from '../support/snapshot';
 import { readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
+import { present } from '../support/present';
 
 const ORGS = ['o0', 'o1', 'o2'];
 const MIN_EVENTS = 200;
@@ -77,13 +78,13 @@ class Timeline {
   }
 
   private subscription(id: string): Record<string, unknown> {
-    return this.stripe.subscriptions.get(id)!;
+    return present(this.stripe.subscriptions.get(id), `subscription ${id}`);
   }
 
   apply(op: Op): Record<string, unknown>[] {
     context.clock.seconds += op.advance;
     const org = ORGS[op.org];
-    const customer = this.customers.get(org)!;
+    const customer = present(this.customers.get(org), `customer of ${org}`);
     const current = this.live.get(org);
     const status = current ? (this.subscription(current).status as string) : null;
     if (!current || status === 'canceled' || op.kind === 'start') {
@@ -245,7 +246,8 @@ describe('webhook reliability (property-based)', () => {
           const expectedLedger = await ledgerIds(context.db);
           const truth = ORGS.map((org) => {
             const subscriptions = [...context.stripe.subscriptions.values()].filter((sub) => sub.customer === `cus_${org}`);
-            const latest = subscriptions.sort((a, b) => String(a.id).localeCompare(String(b.id), 'en', { numeric: true })).at(-1)!;
+            const latest = subscriptions.sort((a, b) => String(a.id).localeCompare(String(b.id), 'en', { numeric: true })).at(-1);
+            if (!latest) throw new Error(`no subscription for ${org}`);
             const item = (latest.items as { data: Array<{ quantity: number; price: { id: string } }> }).data[0];
             return { org, subscriptionId: latest.id, status: latest.status, seats: item.quantity, priceId: item.price.id, cancelAtPeriodEnd: latest.cancel_at_period_end };
           });

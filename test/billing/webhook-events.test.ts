@@ -27,6 +27,7 @@ import {
   type BillingTestContext,
 } from './fixtures';
 import { countReads, installReadCounter } from './read-counter';
+import { present } from '../support/present';
 
 let context: BillingTestContext;
 beforeAll(async () => {
@@ -140,7 +141,7 @@ describe('events drive the organization from Stripe’s truth', () => {
     const { subscription, subscriptionId } = await seedSubscribedOrg('order');
     const older = context.stripe.event('customer.subscription.created', subscription, { created: context.clock.seconds - 60 });
     context.stripe.updateSubscription(subscriptionId, { quantity: 5 });
-    const newer = context.stripe.event('customer.subscription.updated', context.stripe.subscriptions.get(subscriptionId)!);
+    const newer = context.stripe.event('customer.subscription.updated', present(context.stripe.subscriptions.get(subscriptionId), 'the subscription'));
     await context.send(newer);
     const mirrorBefore = await readMirror(context.db, 'order');
     context.stripe.requests.length = 0;
@@ -170,7 +171,7 @@ describe('events drive the organization from Stripe’s truth', () => {
 
   it('past_due keeps full access through the grace period, then read-only for every member; paying restores it', async () => {
     const { customerId, subscriptionId } = await seedSubscribedOrg('lapse');
-    await context.send(context.stripe.event('customer.subscription.created', context.stripe.subscriptions.get(subscriptionId)!));
+    await context.send(context.stripe.event('customer.subscription.created', present(context.stripe.subscriptions.get(subscriptionId), 'the subscription')));
 
     const failedAt = context.clock.seconds;
     const invoice = context.stripe.addInvoice({ customer: customerId, subscription: subscriptionId, total: 3600, tax: 600, status: 'open' });
@@ -191,7 +192,7 @@ describe('events drive the organization from Stripe’s truth', () => {
     advance(60);
     context.stripe.updateInvoice(invoice.id as string, 'paid');
     context.stripe.updateSubscription(subscriptionId, { status: 'active' });
-    await context.send(context.stripe.event('invoice.paid', context.stripe.invoices.get(invoice.id as string)!));
+    await context.send(context.stripe.event('invoice.paid', present(context.stripe.invoices.get(invoice.id as string), 'the invoice')));
     expect(await readMirror(context.db, 'lapse')).toMatchObject({ status: 'active', lapsedSince: null, access: 'full' });
     expect(await accessOf('lapse')).toEqual({ org: 'full', plan: 'team', members: ['full', 'full', 'full', 'full'] });
     const actions = (await auditOf('lapse')).map((entry) => [entry.details?.status, entry.details?.access]);
@@ -205,10 +206,10 @@ describe('events drive the organization from Stripe’s truth', () => {
 
   it('a canceled subscription goes back to the free plan and turns read-only when the grace sweep runs', async () => {
     const { subscriptionId } = await seedSubscribedOrg('churn');
-    await context.send(context.stripe.event('customer.subscription.created', context.stripe.subscriptions.get(subscriptionId)!));
+    await context.send(context.stripe.event('customer.subscription.created', present(context.stripe.subscriptions.get(subscriptionId), 'the subscription')));
     const endedAt = context.clock.seconds;
     context.stripe.updateSubscription(subscriptionId, { status: 'canceled', ended_at: endedAt, canceled_at: endedAt });
-    await context.send(context.stripe.event('customer.subscription.deleted', context.stripe.subscriptions.get(subscriptionId)!));
+    await context.send(context.stripe.event('customer.subscription.deleted', present(context.stripe.subscriptions.get(subscriptionId), 'the subscription')));
     expect(await readMirror(context.db, 'churn')).toMatchObject({ status: 'canceled', access: 'full' });
     expect(await accessOf('churn')).toEqual({ org: 'full', plan: 'free', members: ['full', 'full', 'full', 'full'] });
 
@@ -248,7 +249,7 @@ describe('billing records (P6)', () => {
     await context.send(finalized);
     const snapshot = await context.db.doc(paths.billingRecord(invoice.id as string)).get();
     const record = billingRecordSchema.parse(snapshot.data());
-    expect(Object.keys(snapshot.data()!).sort()).toEqual(
+    expect(Object.keys(present(snapshot.data(), 'the document')).sort()).toEqual(
       [
         'amountDue', 'amountPaid', 'creditedAmount', 'currency', 'customerId', 'fetchedAt', 'invoiceId', 'invoiceNumber', 'issuedAt',
         'markedUncollectibleAt', 'orgId', 'paidAt', 'refundedAmount', 'refunds', 'retainUntil', 'status', 'subtotal', 'tax', 'total', 'voidedAt',
@@ -346,7 +347,7 @@ describe('unmatched events', () => {
 describe('replay command', () => {
   it('re-processes named ledger entries from Stripe’s current truth, and reports unknown ids', async () => {
     const { subscriptionId } = await seedSubscribedOrg('replay');
-    const event = context.stripe.event('customer.subscription.created', context.stripe.subscriptions.get(subscriptionId)!);
+    const event = context.stripe.event('customer.subscription.created', present(context.stripe.subscriptions.get(subscriptionId), 'the subscription'));
     await context.send(event);
     context.stripe.updateSubscription(subscriptionId, { quantity: 9 });
 

@@ -77,7 +77,7 @@ describe('membership callables through onCall', () => {
     const owner = newUser('owner');
     const admin = newUser('admin');
     const member = newUser('member');
-    const call = (name: (typeof callableNames)[number], user: User, data: unknown) => functions[name].run(request(user, data)) as Promise<any>;
+    const call = (name: (typeof callableNames)[number], user: User, data: unknown) => functions[name].run(request(user, data)) as Promise<Record<string, string>>;
 
     const { orgId } = await call('createOrganization', owner, { name: 'Wired Inc.' });
     expect((await readOrg(db, orgId)).ownerUid).toBe(owner.uid);

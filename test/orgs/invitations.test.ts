@@ -21,6 +21,7 @@ import {
   type Deps,
   type SeededOrg,
 } from './support';
+import { present } from '../support/present';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -154,7 +155,7 @@ describe('inviteMember', () => {
     const { d, org } = await fixture();
     await expectRefusedWithoutChange(
       db,
-      () => inviteMember(d, org.owner, { orgId: org.orgId, email: org.member.email!.toUpperCase(), role: 'viewer' }),
+      () => inviteMember(d, org.owner, { orgId: org.orgId, email: present(org.member.email, 'the member email').toUpperCase(), role: 'viewer' }),
       'failed-precondition',
       /already a member/,
     );

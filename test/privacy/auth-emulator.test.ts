@@ -85,8 +85,8 @@ function accountDeps(): AccountDeletionDeps {
 async function exists(uid: string): Promise<boolean> {
   return auth.getUser(uid).then(
     () => true,
-    (error: { code?: string }) => {
-      if (error.code === 'auth/user-not-found') return false;
+    (error: unknown) => {
+      if ((error as { code?: string }).code === 'auth/user-not-found') return false;
       throw error;
     },
   );

@@ -73,7 +73,9 @@ describe('purge interrupted at every page, then resumed', () => {
     const totalUnderA = [...before.keys()].filter(under(paths.org('orgA'))).length;
     const pages: number[] = [];
     time.advance(DEFAULT_PURGE_LEASE_MS); // Same completion time as the resumed runs below.
-    expect((await purgeOrganization({ ...deps, onPage: (phase, page) => void (phase === 'deleted' && pages.push(page.page)) }, 'orgA')).status).toBe('purged');
+    expect((await purgeOrganization({ ...deps, onPage: (phase, page) => {
+          if (phase === 'deleted') pages.push(page.page);
+        } }, 'orgA')).status).toBe('purged');
     const expected = dataOf(await dumpProject(db));
     expect(Object.keys(expected).filter(under(paths.org('orgA')))).toEqual([]);
     expect(Object.keys(expected)).toContain(paths.deletionReceipt('organization-orgA'));
@@ -92,7 +94,8 @@ describe('purge interrupted at every page, then resumed', () => {
 
   it('a run that lost its lease stops at its next page and leaves the purge to the run that took over', async () => {
     const { db, time, deps } = await preparedProject();
-    let takeover: Promise<unknown> | null = null;
+    // Assigned in onPage: a cast keeps TypeScript from narrowing it to null here.
+    let takeover = null as Promise<unknown> | null;
     const onPage = async (phase: 'counted' | 'deleted', event: PurgePage) => {
       if (phase !== 'deleted' || event.page !== 2 || takeover) return;
       // The first run stalls past its lease; a second run takes over and finishes.

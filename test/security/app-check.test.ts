@@ -31,12 +31,15 @@ beforeAll(async () => {
     BILLING_APP_URL: 'https://app.leadpulse.test',
     STRIPE_SECRET_KEY: 'sk_test_app_check',
     STRIPE_WEBHOOK_SECRET: 'whsec_app_check',
+    STRIPE_WEBHOOK_SECRET_PREVIOUS: 'none',
+    STRIPE_API_URL: 'https://api.stripe.com',
+    FUNCTIONS_REGION: 'us-central1',
   });
   // firebase-functions logs every verification (debug) and a warning for every refused token: asserted, not
   // printed. Its logger keeps the console methods it finds when loaded, so they are replaced before the import.
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
   for (const method of ['log', 'debug', 'info'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
-  functions = (await import('../../functions/src/index')) as Record<string, unknown>;
+  functions = (await import('../../functions/src/index'));
   const appCheck = getAppCheck();
   // Two parameters, as firebase-admin's own: firebase-functions refuses to consume with a one-parameter verifyToken.
   appCheck.verifyToken = async (token: string, options?: VerifyAppCheckTokenOptions): Promise<VerifyAppCheckTokenResponse> => {

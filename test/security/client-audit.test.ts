@@ -16,7 +16,7 @@ let functions: Record<string, unknown>;
 beforeAll(async () => {
   ({ db, close } = adminFirestore(projectId));
   process.env.GCLOUD_PROJECT = projectId;
-  functions = (await import('../../functions/src/index')) as Record<string, unknown>;
+  functions = (await import('../../functions/src/index'));
 });
 afterAll(() => close());
 

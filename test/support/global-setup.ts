@@ -14,7 +14,7 @@ import { indexesPath } from './indexes';
 
 const root = join(__dirname, '..', '..');
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   // firebase-admin would otherwise probe for a Google Cloud metadata server in every worker.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   if (process.env.FIRESTORE_EMULATOR_HOST) return;

@@ -36,7 +36,7 @@ export function parseBillingCatalog(json: string, paramName = 'BILLING_CATALOG')
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new Error(`${paramName} must be JSON: ${(error as Error).message}`);
+    throw new Error(`${paramName} must be JSON: ${(error as Error).message}`, { cause: error });
   }
   const result = billingCatalogSchema.safeParse(value);
   if (result.success) return result.data;

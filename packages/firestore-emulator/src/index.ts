@@ -5,10 +5,12 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { createEngine, Engine, IndexConfiguration } from './engine';
+import { documentsForProject, firestoreExportOf, readExport, writeFirebaseExport } from './export';
 import { compileRules, RulesCompileError, RulesFile } from './rules';
 import { AccessDecisionLog } from './server/access-decision-log';
 import { EmulatorState } from './server/emulator-state';
 import { createGrpcServer } from './server/grpc-service';
+import { createHttpFront } from './server/http-front';
 import { listenOnOnePort } from './server/one-port-listener';
 import { createRestHandler } from './server/rest';
 
@@ -23,6 +25,13 @@ export interface EmulatorOptions {
    *  needs an index it does not declare fails with FAILED_PRECONDITION. Default: none (no index is required,
    *  as in Google's emulator). */
   indexesFile?: string;
+  /** A Firebase CLI export directory (`firebase emulators:export`, `--export-on-exit`): every project's
+   *  `(default)` database starts with its Firestore documents, as with `firebase emulators:start --import`.
+   *  Read and checked whole before the port opens; an unreadable export fails the start. */
+  importDirectory?: string;
+  /** Host names HTTP requests may carry besides loopback ones (and `host` itself); any other Host gets 403, so a
+   *  DNS-rebinding page cannot reach the emulator. */
+  allowedHosts?: string[];
 }
 
 export interface RunningEmulator {
@@ -32,6 +41,11 @@ export interface RunningEmulator {
   engine: Engine;
   /** The loaded `indexesFile` (null without one); `unusedIndexes()` lists the declared indexes no query used. */
   indexes: IndexConfiguration | null;
+  /** How many documents the import holds (0 without `importDirectory`, or when it has no Firestore data). */
+  importedDocuments: number;
+  /** Writes the project's `(default)` database into a Firebase CLI export directory (what
+   *  `firebase emulators:export DIR` writes for Firestore), keeping the other emulators' parts of it. */
+  exportTo(directory: string, projectId: string, now?: () => number): void;
   /** Closes the port and every open connection and stream. */
   stop(): Promise<void>;
 }
@@ -43,11 +57,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (startupRules) checkCompiles(startupRules);
   const indexes = options.indexesFile ? IndexConfiguration.fromFile(options.indexesFile) : null;
 
+  const metadataFile = options.importDirectory ? firestoreExportOf(options.importDirectory) : null;
+  const imported = metadataFile ? readExport(metadataFile) : null;
+
   const decisions = new AccessDecisionLog();
-  const engine = createEngine({ onAccessDecision: (projectId, report) => decisions.record(projectId, report) });
+  const engine = createEngine({
+    onAccessDecision: (projectId, report) => decisions.record(projectId, report),
+    seed: imported ? (projectId) => documentsForProject(imported, projectId) : undefined,
+  });
   const state = new EmulatorState(engine, startupRules, decisions, indexes);
-  const listener = await listenOnOnePort(host, port, createGrpcServer(state), createRestHandler(state));
-  return { host, port: listener.port, engine, indexes, stop: () => listener.close() };
+  const http = createHttpFront(state, [host, ...(options.allowedHosts ?? [])], createRestHandler(state));
+  const listener = await listenOnOnePort(host, port, createGrpcServer(state), http.handle);
+  return {
+    host,
+    port: listener.port,
+    engine,
+    indexes,
+    importedDocuments: imported?.documents.length ?? 0,
+    exportTo: (directory, projectId, now = Date.now) => {
+      const database = engine.database(projectId, '(default)');
+      writeFirebaseExport(directory, { projectId, databaseId: '(default)' }, database.exportDocuments(), now);
+    },
+    stop: async () => {
+      http.close();
+      await listener.close();
+    },
+  };
 }
 
 /** Fails at start, not at the first request, when the rules file does not compile. */
@@ -56,7 +91,7 @@ function checkCompiles(files: RulesFile[]): void {
     compileRules(files);
   } catch (error) {
     if (!(error instanceof RulesCompileError)) throw error;
-    throw new Error(`${files[0].name}:${error.line}:${error.column}: ${error.message}`);
+    throw new Error(`${files[0].name}:${error.line}:${error.column}: ${error.message}`, { cause: error });
   }
 }
 
@@ -64,4 +99,6 @@ function readRulesFile(file: string): RulesFile[] {
   return [{ name: path.basename(file), content: readFileSync(file, 'utf8') }];
 }
 
-export type { DeclaredIndex, Engine, IndexConfiguration, IndexFile } from './engine';
+export { createEngine } from './engine';
+export type { DeclaredIndex, DocumentContents, Engine, IndexConfiguration, IndexFile, Value } from './engine';
+export { ExportFormatError, exportFiles, firebaseMetadataEntry, FIRESTORE_EXPORT_NAME, readExport } from './export';

@@ -16,6 +16,12 @@ export type Document = google.firestore.v1.IDocument;
 export type Timestamp = google.protobuf.ITimestamp;
 export type StructuredQuery = google.firestore.v1.IStructuredQuery;
 
+/** A document as an import or export holds it: its path below `.../documents` and its fields. */
+export interface DocumentContents {
+  segments: readonly string[];
+  fields: Record<string, Value>;
+}
+
 /** Who is calling, from the Authorization header. */
 export type Caller =
   /** `Authorization: Bearer owner` (firebase-admin, withSecurityRulesDisabled): rules are bypassed. */
@@ -46,7 +52,8 @@ export interface DocumentReader {
 }
 
 export type AccessDecision =
-  | { allowed: true; lookups: number }
+  /** `ruleLines`: the lines of the allow statements that granted it (one per write or query branch). */
+  | { allowed: true; lookups: number; ruleLines?: number[] }
   /** `message` names the path, the method and the rule line that decided, for debugging. */
   | { allowed: false; message: string; lookups: number };
 

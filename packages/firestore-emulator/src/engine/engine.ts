@@ -12,6 +12,7 @@ import {
   Code,
   CommitEvent,
   Document,
+  DocumentContents,
   DocumentReader,
   RequestContext,
   RpcError,
@@ -27,7 +28,7 @@ import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './qu
 import { Store } from './store';
 import { checkTimestamp, formatMicros, Micros, requestTime, timestampNanos, timestampToMicros, toTimestamp } from './time';
 import { CONTENTION_MESSAGE, Transaction, Transactions } from './transactions';
-import { getField, integerOf, isNumber, kindOf, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
+import { fieldsIdentical, getField, integerOf, isNumber, kindOf, normalizeFields, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
 import { applyWrites, AppliedWrites, prepareWrite } from './writes';
 
 type TransactionOptions = google.firestore.v1.ITransactionOptions;
@@ -37,6 +38,7 @@ const MAX_WRITES_PER_BATCH_WRITE = 500;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const MAX_AGGREGATIONS = 5;
 const PRUNE_INTERVAL_MS = 60_000;
+const DEFAULT_DATABASE = '(default)';
 
 function invalid(message: string): RpcError {
   return new RpcError(Code.INVALID_ARGUMENT, message);
@@ -67,6 +69,7 @@ interface EngineSettings {
   transactionIdleTimeoutMs: number;
   lockWaitTimeoutMs: number;
   versionRetentionMs: number;
+  seed: ((projectId: string) => readonly DocumentContents[]) | null;
 }
 
 export class FirestoreEngine implements Engine {
@@ -80,6 +83,7 @@ export class FirestoreEngine implements Engine {
       transactionIdleTimeoutMs: options.transactionIdleTimeoutMs ?? 60_000,
       lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 10_000,
       versionRetentionMs: options.versionRetentionMs ?? 3_600_000,
+      seed: options.seed ?? null,
     };
   }
 
@@ -100,6 +104,7 @@ export class FirestoreEngine implements Engine {
     if (!database) {
       database = new FirestoreDatabase(projectId, databaseId, this.settings, () => project.policy, () => project.indexes);
       project.databases.set(databaseId, database);
+      if (databaseId === DEFAULT_DATABASE && this.settings.seed) database.importDocuments(this.settings.seed(projectId));
     }
     return database;
   }
@@ -172,6 +177,44 @@ class FirestoreDatabase implements Database {
     const changed = this.store.currentNames();
     this.store = new Store();
     this.emit({ commitTime: toTimestamp(this.nextCommitMicros()), changed });
+  }
+
+  importDocuments(documents: readonly DocumentContents[]): void {
+    const prepared = documents.map((document) => {
+      const { segments } = document;
+      const name = this.names.name(segments);
+      if (segments.length === 0 || segments.length % 2 !== 0 || segments.some((id) => id === '')) {
+        throw invalid(`Imported document "${name}" is not a document name (collection/document pairs).`);
+      }
+      try {
+        return { name, segments, fields: normalizeFields(document.fields, '', this.names, { legacyIds: true }) };
+      } catch (error) {
+        if (error instanceof RpcError) throw new RpcError(error.code, `Imported document "${name}": ${error.message}`);
+        throw error;
+      }
+    });
+    // An import writes past the locks: like clearing, it ends the transactions that could have read the old data.
+    if (prepared.length > 0) this.transactions.abortAll();
+    const micros = this.nextCommitMicros();
+    const commitTime = toTimestamp(micros);
+    const changed: string[] = [];
+    for (const { name, segments, fields } of prepared) {
+      const current = this.store.entry(name)?.current ?? null;
+      // As in Google's emulator: an unchanged document keeps its update time, a replaced one its create time.
+      if (current && fieldsIdentical(current.fields ?? {}, fields)) continue;
+      this.store.write(name, segments, { name, fields, createTime: current?.createTime ?? commitTime, updateTime: commitTime }, micros);
+      changed.push(name);
+    }
+    if (changed.length > 0) this.emit({ commitTime, changed });
+  }
+
+  exportDocuments(): DocumentContents[] {
+    const documents: DocumentContents[] = [];
+    for (const entry of this.store.descendants([], null, false)) {
+      const current = entry.current;
+      if (current) documents.push({ segments: entry.segments, fields: current.fields ?? {} });
+    }
+    return documents;
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -669,6 +712,7 @@ class FirestoreDatabase implements Database {
     };
     if (writes) report.writes = writes;
     if (!decision.allowed) report.message = decision.message;
+    else if (decision.ruleLines) report.ruleLines = decision.ruleLines;
     this.settings.onAccessDecision(this.projectId, report);
     if (!decision.allowed) throw new RpcError(Code.PERMISSION_DENIED, decision.message);
   }
@@ -737,7 +781,7 @@ function encodedSizeBound(value: unknown): number {
 }
 
 function firestoreDescriptor(): unknown {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   return require('@google-cloud/firestore/build/protos/v1.json');
 }
 

@@ -9,7 +9,7 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 
-import type { AccessPolicy, Caller, CommitEvent, Document, Timestamp } from './api';
+import type { AccessPolicy, Caller, CommitEvent, Document, DocumentContents, Timestamp } from './api';
 import { FirestoreEngine } from './engine';
 import type { IndexConfiguration } from './indexes';
 
@@ -32,6 +32,9 @@ export interface EngineOptions {
   lockWaitTimeoutMs?: number;
   /** How long old document versions stay readable through `read_time`. Default 3 600 000 ms (one hour). */
   versionRetentionMs?: number;
+  /** The documents every project's `(default)` database starts with, asked for when it is first used (as
+   *  Google's emulator seeds from `--seed_from_export`). Clearing the database does not seed it again. */
+  seed?: (projectId: string) => readonly DocumentContents[];
 }
 
 export interface AccessDecisionReport {
@@ -48,8 +51,10 @@ export interface AccessDecisionReport {
   allowed: boolean;
   /** Document lookups (get/exists/getAfter) the rules made. */
   lookups: number;
-  /** The policy's message when denied. */
+  /** The policy's message when denied (it names the lines of the allow statements that were evaluated). */
   message?: string;
+  /** When allowed: the lines of the allow statements that granted it, when the policy reports them. */
+  ruleLines?: number[];
 }
 
 export interface Engine {
@@ -131,6 +136,15 @@ export interface Database {
   runTarget(target: google.firestore.v1.ITarget, caller: Caller, readTime?: Timestamp): Promise<TargetSnapshot>;
   /** The time a read now would be served at (never before the last commit). */
   currentReadTime(): Timestamp;
+  /**
+   * An import: writes every document at one commit time (create and update time), replacing a document of the
+   * same name; documents not named keep theirs. Validates every document first: one invalid document fails the
+   * whole import (INVALID_ARGUMENT naming the document and field) and nothing is written. Aborts the database's
+   * open transactions, as clearing does.
+   */
+  importDocuments(documents: readonly DocumentContents[]): void;
+  /** An export: the documents that exist now, in name order. */
+  exportDocuments(): DocumentContents[];
 }
 
 export function createEngine(options: EngineOptions = {}): Engine {

@@ -159,7 +159,7 @@ export class NameParser {
 
   /** A reference value stored in a document or compared in a query: any database, any valid document. */
   referenceSegments(name: string, lenient: boolean): string[] | null {
-    const match = /^projects\/([^/]+)\/databases\/([^/]+)\/documents\/(.+)$/.exec(name);
+    const match = /^projects\/([^/]+)\/databases\/([^/]+)\/documents\/([^]+)$/.exec(name);
     if (!match) return null;
     const segments = match[3].split('/');
     if (segments.length % 2 !== 0) return null;

@@ -2,7 +2,7 @@
  * Firestore values: their type order and total order, equality as queries and array transforms see it,
  * validation and normalization of values a client writes, and storage sizes.
  */
-import { Code, MapValue, RpcError, Value } from './api';
+import { Code, RpcError, Value } from './api';
 import { checkTimestamp, timestampNanos, timestampSeconds } from './time';
 import { compareUtf8, comparePaths, isWellFormedUtf16, NameParser, utf8Length } from './paths';
 
@@ -84,7 +84,7 @@ export function typeOrder(value: Value): TypeOrder {
   }
 }
 
-export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] };
+export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' };
 
 export function isNumber(value: Value): boolean {
   return value.integerValue !== undefined && value.integerValue !== null
@@ -318,6 +318,8 @@ export interface NormalizeOptions {
   /** A value a query compares against: arrays may hold arrays (`in [[1, 2]]`), and references may use the
    *  legacy numeric ids the SDKs use as bounds (`__id-9223372036854775808__`). */
   forQuery?: boolean;
+  /** Imported data (an export of Google's emulator) may reference documents with legacy numeric ids. */
+  legacyIds?: boolean;
 }
 
 /**
@@ -377,7 +379,7 @@ export function normalizeValue(value: Value, where: string, names: NameParser, o
       return value;
     case 'referenceValue': {
       const reference = value.referenceValue!;
-      if (!isWellFormedUtf16(reference) || names.referenceSegments(reference, Boolean(options.forQuery)) === null) {
+      if (!isWellFormedUtf16(reference) || names.referenceSegments(reference, Boolean(options.forQuery || options.legacyIds)) === null) {
         throw invalid(`${where}: "${reference}" is not a valid document reference (projects/{p}/databases/{d}/documents/...).`);
       }
       return value;
@@ -587,7 +589,7 @@ export function deleteField(fields: Record<string, Value>, path: readonly string
   const childFields = child.mapValue.fields ?? {};
   const updated = deleteField(childFields, path.slice(1));
   if (updated === childFields) return fields;
-  return { ...fields, [path[0]]: { mapValue: { fields: updated } as MapValue } };
+  return { ...fields, [path[0]]: { mapValue: { fields: updated } } };
 }
 
 export function fieldPathIsPrefix(prefix: readonly string[], path: readonly string[]): boolean {

@@ -373,6 +373,7 @@ function stringMethod(s: string, name: string, args: RValue[]): RValue {
       return s.toUpperCase();
     case 'trim':
       // Undocumented beyond "leading and trailing spaces": characters up to U+0020, as Java's String.trim().
+      // eslint-disable-next-line no-control-regex -- trim() of the rules language strips exactly U+0000..U+0020
       return s.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '');
     case 'toUtf8':
       return new Uint8Array(Buffer.from(s, 'utf8'));

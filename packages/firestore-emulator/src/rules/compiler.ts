@@ -4,7 +4,7 @@
  * "Security rules" limits; https://firebase.google.com/docs/rules/rules-language for the constructs).
  */
 import type { Loc, MatchSegment, SyntaxAllow, SyntaxBodyItem, SyntaxExpr, SyntaxFunction, SyntaxMatch, SyntaxRuleset } from './ast';
-import { GLOBAL_FUNCTIONS, METHOD_ARITIES, NAMESPACE_FUNCTIONS, TYPE_CHECKS, type TypeCheck } from './builtins';
+import { GLOBAL_FUNCTIONS, METHOD_ARITIES, NAMESPACE_FUNCTIONS, TYPE_CHECKS } from './builtins';
 import { RulesCompileError } from './errors';
 import {
   ExpressionCoverage,
@@ -273,7 +273,7 @@ class Compiler {
           fail(`unsupported type '${e.type}' after is (supported: ${TYPE_CHECKS.join(', ')})`, e.typeLoc);
         }
         const operand = this.expr(e.operand, scope);
-        return this.node(e.loc, [operand], { t: 'is', operand, type: e.type as TypeCheck });
+        return this.node(e.loc, [operand], { t: 'is', operand, type: e.type });
       }
       case 'member': {
         if (e.object.kind === 'ident' && this.isNamespace(e.object.name, scope)) {

@@ -224,7 +224,7 @@ export class Evaluator {
   }
 
   private callFunction(fn: CompiledFunction, args: Node[], frame: RValue[] | null): RValue {
-    const calleeFrame: RValue[] = new Array(fn.frameSize);
+    const calleeFrame = new Array<RValue>(fn.frameSize);
     for (let i = 0; i < args.length; i++) calleeFrame[i] = this.evaluate(args[i], frame);
     if (++this.depth > MAX_CALL_DEPTH) throw new LimitError(`function call depth exceeds ${MAX_CALL_DEPTH} (calling ${fn.name})`);
     try {
@@ -263,13 +263,13 @@ export class Evaluator {
       return s;
     });
     if (segments[0] !== 'databases' || segments[2] !== 'documents') {
-      throw new EvalError(`${fn}() needs a path of the form /databases/{database}/documents/..., not ${path}`);
+      throw new EvalError(`${fn}() needs a path of the form /databases/{database}/documents/..., not ${path.toString()}`);
     }
     if (segments[1] !== this.activation.database) {
       throw new EvalError(`${fn}() of another database (${segments[1]}) is not supported; this request is on ${this.activation.database}`);
     }
     const rest = segments.slice(3);
-    if (rest.length === 0 || rest.length % 2 !== 0) throw new EvalError(`${fn}() needs a document path, not the collection path ${path}`);
+    if (rest.length === 0 || rest.length % 2 !== 0) throw new EvalError(`${fn}() needs a document path, not the collection path ${path.toString()}`);
     return `projects/${this.activation.project}/databases/${this.activation.database}/documents/${rest.join('/')}`;
   }
 }

@@ -58,7 +58,8 @@ function parseName(name: string): DocumentName {
   return { project: parts[1], database: parts[3], segments: parts.slice(5).filter((s) => s !== '') };
 }
 
-type Outcome = { allowed: true } | { allowed: false; reason: string };
+/** An allowed outcome names the line of the allow statement that granted it. */
+type Outcome = { allowed: true; line: number } | { allowed: false; reason: string };
 
 class RequestLookups {
   /** Distinct documents read so far in this request. */
@@ -166,6 +167,7 @@ export class RulesPolicy implements AccessPolicy {
 
   authorizeWrites(ctx: RequestContext, writes: WriteAccess[], before: DocumentReader, after: DocumentReader): AccessDecision {
     const lookups = new RequestLookups(writes.length > 1 ? MAX_LOOKUPS_MULTI_DOCUMENT : MAX_LOOKUPS_PER_OPERATION, before, after);
+    const ruleLines = new Set<number>();
     for (const write of writes) {
       try {
         const target = parseName(write.name);
@@ -179,11 +181,12 @@ export class RulesPolicy implements AccessPolicy {
         };
         const decision = this.decision(this.decide(write.method, items(target), activation), write.method, path, lookups);
         if (!decision.allowed) return decision;
+        for (const line of decision.ruleLines ?? []) ruleLines.add(line);
       } catch (error) {
         return this.failure(error, write.method, write.name, lookups);
       }
     }
-    return { allowed: true, lookups: lookups.total };
+    return { allowed: true, lookups: lookups.total, ruleLines: [...ruleLines] };
   }
 
   authorizeQuery(ctx: RequestContext, parent: string, query: StructuredQuery, before: DocumentReader): AccessDecision {
@@ -200,9 +203,10 @@ export class RulesPolicy implements AccessPolicy {
         return { allowed: false, lookups: 0, message: `list ${shown}: collection group queries need rules_version = '2'` };
       }
       const operation = lookups.operation(); // every branch is part of one operation: the query
+      const ruleLines = new Set<number>();
       const properties = queryProperties(query);
       for (const branch of queryBranches(query.where)) {
-        const symbolic = symbolicDocument(base, collectionId as string, !!allDescendants, branch);
+        const symbolic = symbolicDocument(base, collectionId, !!allDescendants, branch);
         const activation: Activation = {
           request: new RequestMap(this, ctx, 'list', symbolic.path, undefined, properties),
           resource: mapOf({ __name__: symbolic.path, id: symbolic.id, data: branch.data }),
@@ -215,8 +219,9 @@ export class RulesPolicy implements AccessPolicy {
           const where = branch.description === 'no equality filters' ? '' : ` (query branch where ${branch.description})`;
           return { allowed: false, lookups: lookups.total, message: `list ${shown}${where}: ${outcome.reason}` };
         }
+        ruleLines.add(outcome.line);
       }
-      return { allowed: true, lookups: lookups.total };
+      return { allowed: true, lookups: lookups.total, ruleLines: [...ruleLines] };
     } catch (error) {
       return this.failure(error, 'list', shown, lookups);
     }
@@ -225,7 +230,7 @@ export class RulesPolicy implements AccessPolicy {
   // ---------------------------------------------------------------------------------------------------------
 
   private decision(outcome: Outcome, method: Method, path: RPath, lookups: RequestLookups): AccessDecision {
-    if (outcome.allowed) return { allowed: true, lookups: lookups.total };
+    if (outcome.allowed) return { allowed: true, lookups: lookups.total, ruleLines: [outcome.line] };
     return { allowed: false, lookups: lookups.total, message: `${method} ${path.toString()}: ${outcome.reason}` };
   }
 
@@ -247,10 +252,10 @@ export class RulesPolicy implements AccessPolicy {
       if (!bindings) continue;
       evaluator.wildcards = bindings;
       for (const allow of allows) {
-        if (!allow.condition) return { allowed: true };
+        if (!allow.condition) return { allowed: true, line: allow.loc.line };
         try {
           const value = evaluator.evaluate(allow.condition, null);
-          if (value === true) return { allowed: true };
+          if (value === true) return { allowed: true, line: allow.loc.line };
           outcomes.push(`${value === false ? 'false' : `not a bool (${render(value)})`} for '${method}' @ L${allow.loc.line}`);
         } catch (error) {
           if (error instanceof LimitError) {
@@ -310,7 +315,7 @@ function symbolicDocument(base: string[], collectionId: string, collectionGroup:
  * recursive wildcard.
  */
 function matchSite(site: MatchSite, path: PathItem[], version: '1' | '2'): RValue[] | null {
-  const bindings: RValue[] = new Array(site.wildcardCount);
+  const bindings = new Array<RValue>(site.wildcardCount);
   const minRecursive = version === '2' ? 0 : 1;
   const match = (pi: number, qi: number): boolean => {
     if (pi === site.pattern.length) return qi === path.length;

@@ -94,7 +94,6 @@ export class PlainMap extends RMap {
   }
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
 
 /** A Firestore map (document fields or a mapValue) converted field by field on first access. */
 export class DocumentMap extends RMap {
@@ -105,7 +104,7 @@ export class DocumentMap extends RMap {
   get(key: string): RValue | undefined {
     const done = this.converted.get(key);
     if (done !== undefined) return done;
-    if (!hasOwn.call(this.fields, key)) return undefined;
+    if (!Object.hasOwn(this.fields, key)) return undefined;
     const value = fromProto(this.fields[key]);
     this.converted.set(key, value);
     return value;
@@ -220,7 +219,7 @@ export function fromProto(v: Value): RValue {
   if (v.timestampValue !== undefined && v.timestampValue !== null) {
     return new Timestamp(BigInt(String(v.timestampValue.seconds ?? 0)) * 1_000_000_000n + BigInt(v.timestampValue.nanos ?? 0));
   }
-  if (hasOwn.call(v, 'nullValue')) return null;
+  if (Object.hasOwn(v, 'nullValue')) return null;
   if (v.referenceValue !== undefined && v.referenceValue !== null) return pathFromResourceName(v.referenceValue);
   if (v.bytesValue !== undefined && v.bytesValue !== null) {
     const bytes = v.bytesValue as Uint8Array | string;
@@ -386,8 +385,9 @@ export function render(v: RValue, depth = 0): string {
     case 'null':
       return 'null';
     case 'bool':
+      return v === true ? 'true' : 'false';
     case 'int':
-      return String(v);
+      return (v as bigint).toString();
     case 'float':
       return formatFloat(v as number);
     case 'string':

@@ -14,6 +14,8 @@ export class EmulatorState {
   private readonly rulesByProject = new Map<string, CompiledRules | null>();
   /** Projects' index configurations (null: no index required). */
   private readonly indexesByProject = new Map<string, IndexConfiguration | null>();
+  /** Database ids each project has used, for the data viewer. */
+  private readonly databasesByProject = new Map<string, Set<string>>();
 
   constructor(
     readonly engine: Engine,
@@ -24,7 +26,19 @@ export class EmulatorState {
 
   database(projectId: string, databaseId: string): Database {
     this.ensureProject(projectId);
+    let databases = this.databasesByProject.get(projectId);
+    if (!databases) this.databasesByProject.set(projectId, (databases = new Set()));
+    databases.add(databaseId);
     return this.engine.database(projectId, databaseId);
+  }
+
+  /** Every project a request has named, with the databases it used and whether it has rules loaded. */
+  projects(): { projectId: string; databases: string[]; rulesLoaded: boolean }[] {
+    return [...this.rulesByProject].map(([projectId, rules]) => ({
+      projectId,
+      databases: [...(this.databasesByProject.get(projectId) ?? [])].sort(),
+      rulesLoaded: rules !== null,
+    }));
   }
 
   loadRules(projectId: string, rules: CompiledRules): void {

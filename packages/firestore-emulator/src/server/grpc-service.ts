@@ -1,17 +1,16 @@
 /**
- * The google.firestore.v1.Firestore gRPC service, on @grpc/grpc-js. Each RPC reads the caller from the
- * Authorization header, routes by the resource name in the request to one engine database, and returns what the
- * engine answers; the engine raises RpcError with Google's codes and messages, which become the call's status.
+ * The google.firestore.v1.Firestore gRPC service, on @grpc/grpc-js: the caller from the Authorization header, then
+ * the RPC table every transport shares (rpc-methods.ts) or a Listen/Write session; the engine raises RpcError with
+ * Google's codes and messages, which become the call's status.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
-import { Caller, Code, RpcError } from '../engine/api';
-import type { Database } from '../engine';
+import { Caller, RpcError } from '../engine/api';
 import { callerFromAuthorization } from './auth';
 import { EmulatorState } from './emulator-state';
 import { ListenSession } from './listen';
 import { codecFor, firestoreService, FIRESTORE_SERVICE_NAME, MessageCodec } from './protobuf';
-import { databaseFromDocumentsPath, databaseFromName, DatabaseRef } from './resource-names';
+import { RpcMethod, rpcMethods } from './rpc-methods';
 import { WriteSession } from './write-session';
 
 /** What a request deserializer hands to a handler: the message, or why the bytes were not one. */
@@ -55,51 +54,7 @@ function safeDecode<T>(codec: MessageCodec<T>, bytes: Buffer): Decoded<T> {
 }
 
 function implementation(state: EmulatorState): grpc.UntypedServiceImplementation {
-  const at = (ref: DatabaseRef): Database => state.database(ref.projectId, ref.databaseId);
-  return {
-    GetDocument: unary((req: google.firestore.v1.IGetDocumentRequest, caller) =>
-      at(databaseFromDocumentsPath(req.name, 'name')).getDocument(req, caller),
-    ),
-    BatchGetDocuments: serverStreaming((req: google.firestore.v1.IBatchGetDocumentsRequest, caller) =>
-      at(databaseFromName(req.database, 'database')).batchGetDocuments(req, caller),
-    ),
-    BeginTransaction: unary((req: google.firestore.v1.IBeginTransactionRequest, caller) =>
-      at(databaseFromName(req.database, 'database')).beginTransaction(req, caller),
-    ),
-    Commit: unary((req: google.firestore.v1.ICommitRequest, caller) =>
-      at(databaseFromName(req.database, 'database')).commit(req, caller),
-    ),
-    Rollback: unary(async (req: google.firestore.v1.IRollbackRequest, caller) => {
-      await at(databaseFromName(req.database, 'database')).rollback(req, caller);
-      return {};
-    }),
-    RunQuery: serverStreaming((req: google.firestore.v1.IRunQueryRequest, caller) =>
-      at(databaseFromDocumentsPath(req.parent, 'parent')).runQuery(req, caller),
-    ),
-    RunAggregationQuery: serverStreaming((req: google.firestore.v1.IRunAggregationQueryRequest, caller) =>
-      at(databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
-    ),
-    BatchWrite: unary((req: google.firestore.v1.IBatchWriteRequest, caller) =>
-      at(databaseFromName(req.database, 'database')).batchWrite(req, caller),
-    ),
-    ListDocuments: unary((req: google.firestore.v1.IListDocumentsRequest, caller) =>
-      at(databaseFromDocumentsPath(req.parent, 'parent')).listDocuments(req, caller),
-    ),
-    ListCollectionIds: unary((req: google.firestore.v1.IListCollectionIdsRequest, caller) =>
-      at(databaseFromDocumentsPath(req.parent, 'parent')).listCollectionIds(req, caller),
-    ),
-    CreateDocument: unary(async () => {
-      throw unimplemented('CreateDocument');
-    }),
-    UpdateDocument: unary(async () => {
-      throw unimplemented('UpdateDocument');
-    }),
-    DeleteDocument: unary(async () => {
-      throw unimplemented('DeleteDocument');
-    }),
-    PartitionQuery: unary(async () => {
-      throw unimplemented('PartitionQuery');
-    }),
+  const handlers: grpc.UntypedServiceImplementation = {
     Listen: bidiStreaming(
       (caller, output: StreamOutput<google.firestore.v1.IListenResponse>) => new ListenSession(state, caller, output),
     ),
@@ -107,13 +62,11 @@ function implementation(state: EmulatorState): grpc.UntypedServiceImplementation
       (caller, output: StreamOutput<google.firestore.v1.IWriteResponse>) => new WriteSession(state, caller, output),
     ),
   };
-}
-
-function unimplemented(method: string): RpcError {
-  return new RpcError(
-    Code.UNIMPLEMENTED,
-    `${FIRESTORE_SERVICE_NAME}.${method} is not implemented by the offline Firestore emulator`,
-  );
+  for (const [name, method] of Object.entries(rpcMethods) as [string, RpcMethod<object>][]) {
+    const run = (request: object, caller: Caller) => method.run(state, request, caller);
+    handlers[name] = method.streaming ? serverStreaming(run as (request: object, caller: Caller) => Promise<unknown[]>) : unary(run);
+  }
+  return handlers;
 }
 
 function callerOf(metadata: grpc.Metadata): Caller {
@@ -238,7 +191,8 @@ function bidiStreaming<Req, Res>(open: (caller: Caller, output: StreamOutput<Res
 }
 
 function toStatus(error: unknown): grpc.ServerErrorResponse {
-  if (error instanceof RpcError) return statusError(error.code as number as grpc.status, error.message);
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- Code's values are gRPC's status codes
+  if (error instanceof RpcError) return statusError(error.code as number, error.message);
   // Not an error the engine meant to raise: a bug in the emulator, reported as Google reports its own failures.
   console.error('[firestore-emulator] internal error:', error);
   const message = error instanceof Error ? error.message : String(error);

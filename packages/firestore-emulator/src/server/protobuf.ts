@@ -9,8 +9,7 @@ import { isUtf8 } from 'buffer';
 import * as protobuf from 'protobufjs';
 import { Code, RpcError } from '../engine/api';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const descriptor: protobuf.INamespace = require('@google-cloud/firestore/build/protos/v1.json');
+const descriptor = require('@google-cloud/firestore/build/protos/v1.json') as protobuf.INamespace;
 
 const root = protobuf.Root.fromJSON(descriptor);
 
@@ -58,6 +57,11 @@ export interface MessageCodec<T> {
    */
   decode(bytes: Buffer): T;
   encode(message: T): Buffer;
+}
+
+/** A message type of the descriptors above (`google.firestore.v1.Document`, ...): the JSON mapping walks it. */
+export function messageType(typeName: string): protobuf.Type {
+  return root.lookupType(typeName);
 }
 
 export function codecFor<T extends object>(typeName: string): MessageCodec<T> {

@@ -3,9 +3,12 @@
  * plus our own extensions `:rulesDecisions` and `:indexes`. Errors use Google's JSON error shape
  * `{ error: { code, message, status } }`.
  */
+import { existsSync, statSync } from 'fs';
 import type { IncomingMessage, ServerResponse } from 'http';
+import { isAbsolute } from 'path';
 import { z } from 'zod';
-import { IndexConfiguration, IndexFileError } from '../engine';
+import { documentsForProject, ExportFormatError, readExport, writeExport } from '../export';
+import { IndexConfiguration, IndexFileError, RpcError } from '../engine';
 import { compileRules, RulesCompileError } from '../rules';
 import { EmulatorState } from './emulator-state';
 
@@ -19,9 +22,28 @@ const SecurityRulesBody = z.object({
   ignore_errors: z.boolean().optional(),
 });
 
+/** Google's emulator takes the snake_case and the camelCase spelling of each key, and refuses any other key. */
+const ExportBody = z
+  .object({
+    database: z.union([z.string(), z.number()]).optional(),
+    export_directory: z.string().optional(),
+    exportDirectory: z.string().optional(),
+    export_name: z.string().nullable().optional(),
+    exportName: z.string().nullable().optional(),
+  })
+  .strict();
+
+const ImportBody = z
+  .object({
+    database: z.union([z.string(), z.number()]).optional(),
+    export_directory: z.string().optional(),
+    exportDirectory: z.string().optional(),
+  })
+  .strict();
+
 const SinceQuery = z.object({ since: z.coerce.number().int().nonnegative().optional() });
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly grpcStatus: string,
@@ -48,6 +70,9 @@ const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
     run: clearDocuments,
   },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):ruleCoverage$/, run: getRuleCoverage },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):export$/, run: exportDatabase },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):import$/, run: importDatabase },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+)\/databases\/(?<databaseId>[^/:]+):export$/, run: exportDatabase },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: getRulesDecisions },
   { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):rulesDecisions$/, run: clearRulesDecisions },
   { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: putIndexes },
@@ -117,6 +142,74 @@ async function clearDocuments(state: EmulatorState, { projectId, databaseId }: P
   return {};
 }
 
+/**
+ * `POST /emulator/v1/projects/{id}:export` with `{database, export_directory, export_name}`, as the Firebase CLI
+ * sends it: writes `{export_directory}/{export_name}/` in Google's export format. As in Google's emulator the
+ * body's `database` decides what is exported, and the answers and messages are Google's.
+ */
+async function exportDatabase(state: EmulatorState, _ids: PathIds, request: IncomingMessage): Promise<unknown> {
+  const body = await readPayload(request, ExportBody);
+  const [projectId, databaseId] = databaseOf(body.database);
+  const directory = body.export_directory ?? body.exportDirectory;
+  if (!directory || !isAbsolute(directory) || !existsSync(directory) || !statSync(directory).isDirectory()) {
+    throw new HttpError(400, 'FAILED_PRECONDITION', 'export_directory must be a directory');
+  }
+  const name = body.export_name ?? body.exportName ?? `firestore_export_${Math.floor(Date.now() / 1000)}`;
+  if (name === '' || name.includes('/') || name.includes('\\') || name === '.' || name === '..') {
+    throw new HttpError(500, 'INTERNAL', 'failed to write export');
+  }
+  const documents = state.database(projectId, databaseId).exportDocuments();
+  writeExport(directory, name, { projectId, databaseId }, documents, Date.now);
+  return {};
+}
+
+/**
+ * `POST /emulator/v1/projects/{id}:import` with `{database, export_directory}`, `export_directory` naming an
+ * `.overall_export_metadata` file: writes the export's documents into that database, all or nothing.
+ */
+async function importDatabase(state: EmulatorState, _ids: PathIds, request: IncomingMessage): Promise<unknown> {
+  const body = await readPayload(request, ImportBody);
+  const [projectId, databaseId] = databaseOf(body.database);
+  const metadataFile = body.export_directory ?? body.exportDirectory ?? '';
+  try {
+    state.database(projectId, databaseId).importDocuments(documentsForProject(readExport(metadataFile), projectId));
+  } catch (error) {
+    if (error instanceof ExportFormatError || error instanceof RpcError) throw new HttpError(400, 'INVALID_ARGUMENT', error.message);
+    throw error;
+  }
+  return {};
+}
+
+/** A JSON body as Google's emulator takes it: none is `{}`; anything else than the schema's object is refused. */
+async function readPayload<T extends z.ZodType>(request: IncomingMessage, schema: T): Promise<z.infer<T>> {
+  const raw = await readText(request);
+  let json: unknown = {};
+  if (raw.trim() !== '') {
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      json = null;
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, 'INVALID_ARGUMENT', "Payload isn't valid for request.");
+  return parsed.data;
+}
+
+/** [projectId, databaseId] of a body's `database`, with Google's messages when it is not a database name. */
+function databaseOf(value: string | number | undefined): [string, string] {
+  const database = String(value ?? '');
+  const match = /^projects\/([^/]+)\/databases\/([^/]+)$/.exec(database);
+  if (!match) {
+    const message =
+      database.endsWith('/') && database.startsWith('projects/')
+        ? `Database name "${database}" has invalid trailing "/".`
+        : `Database name "${database}" lacks "projects" at index 0.`;
+    throw new HttpError(400, 'INVALID_ARGUMENT', message);
+  }
+  return [match[1], match[2]];
+}
+
 async function getRuleCoverage(state: EmulatorState, { projectId }: PathIds): Promise<unknown> {
   const rules = state.rulesOf(projectId);
   if (!rules) throw new HttpError(404, 'NOT_FOUND', `No security rules are loaded for project "${projectId}"`);
@@ -163,7 +256,16 @@ function defaultFileName(index: number): string {
   return index === 0 ? 'firestore.rules' : `firestore.${index}.rules`;
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
+export async function readJson(request: IncomingMessage): Promise<unknown> {
+  const text = await readText(request);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
+  }
+}
+
+export async function readText(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -171,12 +273,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new HttpError(413, 'INVALID_ARGUMENT', `Request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'INVALID_ARGUMENT', 'Request body is not valid JSON');
-  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function internalError(error: unknown): HttpError {

@@ -14,6 +14,7 @@ interface Decision {
   allowed: boolean;
   lookups: number;
   message?: string;
+  ruleLines?: number[];
 }
 
 const projectId = uniqueProjectId('conf-extensions');
@@ -48,7 +49,7 @@ service cloud.firestore {
   });
   afterAll(() => admin.close());
 
-  it('rulesDecisions lists each decision with its path, outcome and lookup count; since= pages; DELETE forgets', async () => {
+  it('rulesDecisions lists each decision with its path, outcome, rule line and lookup count; since= pages; DELETE forgets', async () => {
     const before = await decisions();
     const since = before.length > 0 ? before[before.length - 1].seq : 0;
 
@@ -67,8 +68,9 @@ service cloud.firestore {
     const name = `projects/${projectId}/databases/(default)/documents/orgs/o1/notes/n1`;
     expect(recent).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ method: 'get', path: name, allowed: true, lookups: 1 }),
-        expect.objectContaining({ method: 'get', path: name, allowed: false, lookups: 1 }),
+        // The line of the allow statement that granted it; a denial's message names the lines it evaluated.
+        expect.objectContaining({ method: 'get', path: name, allowed: true, lookups: 1, ruleLines: [5] }),
+        expect.objectContaining({ method: 'get', path: name, allowed: false, lookups: 1, message: expect.stringContaining('@ L5') }),
       ]),
     );
     expect(recent.every((decision) => decision.seq > since)).toBe(true);

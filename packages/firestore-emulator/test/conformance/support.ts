@@ -125,7 +125,7 @@ export class ListenerRecorder<T> {
   async waitFor(predicate: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.error !== undefined) throw this.error;
+      if (this.error !== undefined) throw this.error instanceof Error ? this.error : new Error('the listener failed with a non-Error value', { cause: this.error });
       const latest = this.values[this.values.length - 1];
       if (this.values.length > 0 && predicate(latest)) return latest;
       const remaining = deadline - Date.now();
@@ -173,7 +173,7 @@ export function encodeMessage(typeName: string, message: Record<string, unknown>
 
 export function decodeMessage(typeName: string, bytes: Buffer): Record<string, unknown> {
   const type = protos.lookupType(typeName);
-  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false }) as Record<string, unknown>;
+  return type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: false });
 }
 
 export interface GrpcFailure {
@@ -200,6 +200,7 @@ export function rawUnaryCall(method: string, request: Buffer, authorization: str
       { deadline: Date.now() + 10_000 },
       (error, response) => {
         client.close();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- callers compare the gRPC code and details as data
         if (error) reject({ code: error.code, details: error.details } satisfies GrpcFailure);
         else resolve(response!);
       },

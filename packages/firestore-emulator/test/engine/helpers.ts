@@ -32,7 +32,7 @@ export function setup(options: EngineOptions = {}): Fixture {
 
 // Values ----------------------------------------------------------------------------------------------------
 
-export const nul = (): Value => ({ nullValue: 'NULL_VALUE' as unknown as Value['nullValue'] });
+export const nul = (): Value => ({ nullValue: 'NULL_VALUE' });
 export const bool = (b: boolean): Value => ({ booleanValue: b });
 export const int = (n: number | bigint | string): Value => ({ integerValue: String(n) });
 export const dbl = (n: number): Value => ({ doubleValue: n });
@@ -66,7 +66,7 @@ export function toValue(value: unknown): Value {
   if (typeof value === 'string') return str(value);
   if (Array.isArray(value)) return arr(...value.map(toValue));
   // Already a Value (e.g. int(1), dbl(NaN), ref('c/a')): used as is.
-  if (typeof value === 'object' && value !== null && VALUE_KINDS.some((kind) => kind in value)) return value as Value;
+  if (typeof value === 'object' && value !== null && VALUE_KINDS.some((kind) => kind in value)) return value;
   return map(fields(value as Record<string, unknown>));
 }
 

@@ -54,7 +54,7 @@ const MIXED: Record<string, Value> = {
 
 async function mixedDatabase(): Promise<Database> {
   const { db } = setup();
-  const writes = Object.entries(MIXED).map(([id, v]) => ({ update: { name: doc(`m/${id}`), fields: { v } as Record<string, Value> } }));
+  const writes: { update: { name: string; fields: Record<string, Value> } }[] = Object.entries(MIXED).map(([id, v]) => ({ update: { name: doc(`m/${id}`), fields: { v } } }));
   writes.push({ update: { name: doc('m/none'), fields: { other: int(1) } } });
   await commit(db, writes);
   return db;

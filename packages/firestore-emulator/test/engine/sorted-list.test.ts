@@ -14,7 +14,10 @@ describe('sorted list', () => {
           const list = new SortedList<number, number>((n) => n, compare);
           const reference = new Set<number>();
           for (const [insert, value] of operations) {
-            if (insert) expect(list.insert(value)).toBe(!reference.has(value)), reference.add(value);
+            if (insert) {
+              expect(list.insert(value)).toBe(!reference.has(value));
+              reference.add(value);
+            }
             else expect(list.remove(value)).toBe(reference.delete(value));
           }
           const sorted = [...reference].sort(compare);

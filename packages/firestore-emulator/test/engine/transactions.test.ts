@@ -60,8 +60,10 @@ function track(promise: Promise<unknown>): { readonly outcome: Outcome } {
   const tracked: { outcome: Outcome } = { outcome: { state: 'pending' } };
   promise.then(
     (value) => (tracked.outcome = { state: 'resolved', value }),
-    (error: { code?: unknown; message?: string }) =>
-      (tracked.outcome = { state: 'rejected', code: error.code, message: String(error.message) }),
+    (error: unknown) => {
+      const { code, message } = error as { code?: unknown; message?: string };
+      tracked.outcome = { state: 'rejected', code, message: String(message) };
+    },
   );
   return tracked;
 }

@@ -12,7 +12,7 @@ const eq = (field: string, value: unknown): Filter => ({ fieldFilter: { field: {
 const op = (field: string, operator: string, value: unknown): Filter =>
   ({ fieldFilter: { field: { fieldPath: field }, op: operator, value: toValue(value) } }) as Filter;
 const and = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'AND', filters } });
-const or = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'OR', filters } }) as Filter;
+const or = (...filters: Filter[]): Filter => ({ compositeFilter: { op: 'OR', filters } });
 const ref = (path: string): Value => ({ referenceValue: name(path) });
 
 function query(collectionId: string, extra: Partial<StructuredQuery> = {}, allDescendants = false): StructuredQuery {
@@ -113,13 +113,13 @@ describe('wildcards come from the query parent; lookups are counted', () => {
   const members = reader(doc('orgs/A/members/alice', {}));
 
   it('binds {orgId} from the parent and leaves {contactId} unknown', () => {
-    expect(compiled.policy.authorizeQuery(user('alice'), name('orgs/A'), query('contacts'), members)).toEqual({ allowed: true, lookups: 1 });
+    expect(compiled.policy.authorizeQuery(user('alice'), name('orgs/A'), query('contacts'), members)).toMatchObject({ allowed: true, lookups: 1 });
     expect(compiled.policy.authorizeQuery(user('alice'), name('orgs/B'), query('contacts'), members).allowed).toBe(false);
   });
 
   it('counts a lookup made in every branch of an IN query once', () => {
     const where = op('status', 'IN', ['a', 'b', 'c']);
-    expect(compiled.policy.authorizeQuery(user('alice'), name('orgs/A'), query('contacts', { where }), members)).toEqual({ allowed: true, lookups: 1 });
+    expect(compiled.policy.authorizeQuery(user('alice'), name('orgs/A'), query('contacts', { where }), members)).toMatchObject({ allowed: true, lookups: 1 });
   });
 
   it('a rule that needs the document id denies a query that does not pin it', () => {

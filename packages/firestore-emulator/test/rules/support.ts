@@ -47,7 +47,7 @@ export function toValue(v: unknown): Value {
     case 'object':
       return { mapValue: { fields: toFields(v as Record<string, unknown>) } };
   }
-  throw new Error(`cannot store ${String(v)}`);
+  throw new Error(`cannot store a ${typeof v}`);
 }
 
 export function toFields(data: Record<string, unknown>): Record<string, Value> {

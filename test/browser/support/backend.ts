@@ -1,0 +1,140 @@
+/**
+ * The local backend the browser suite runs against, as `npm start` runs it: the offline Firestore emulator with
+ * firestore.rules and the demo seed, and firebase-tools' Auth emulator (pure Node, in-process) with the demo
+ * users. The Firestore emulator can be stopped and started again on the same port (the reconnect scenario).
+ */
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { deleteApp, initializeApp } from 'firebase-admin/app';
+import { getAuth } from 'firebase-admin/auth';
+import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
+import { paths } from '@leadpulse/model';
+import { demoPassword, demoProjectId, demoUsers } from '../../../scripts/seed-data';
+import { seedFirestore } from '../../../scripts/seed';
+
+const rulesFile = join(__dirname, '..', '..', '..', 'firestore.rules');
+
+interface AuthEmulatorApp {
+  listen(port: number, host: string, callback: () => void): Server;
+}
+
+export class LocalBackend {
+  readonly projectId = demoProjectId;
+  readonly password = demoPassword;
+  readonly users = demoUsers;
+  private firestore: RunningEmulator | undefined;
+  private authServer: Server | undefined;
+
+  private constructor(readonly firestorePort: number) {}
+
+  static async start(): Promise<LocalBackend> {
+    const backend = new LocalBackend(await freePort());
+    await backend.startFirestore();
+    await backend.startAuth();
+    return backend;
+  }
+
+  get firestoreHost(): string {
+    return `127.0.0.1:${this.firestorePort}`;
+  }
+
+  get authUrl(): string {
+    const address = this.authServer?.address() as AddressInfo | undefined;
+    if (!address) throw new Error('the Auth emulator is not running');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** Starts the Firestore emulator (again) on its port, with the rules and the demo seed. */
+  async startFirestore(): Promise<void> {
+    this.firestore = await startEmulator({ host: '127.0.0.1', port: this.firestorePort, rulesFile });
+    // seedFirestore points firebase-admin at the host through the environment; this process has no other use for it.
+    const previous = process.env.FIRESTORE_EMULATOR_HOST;
+    try {
+      await seedFirestore(this.firestoreHost, this.projectId);
+    } finally {
+      restoreEnv('FIRESTORE_EMULATOR_HOST', previous);
+    }
+  }
+
+  async stopFirestore(): Promise<void> {
+    await this.firestore?.stop();
+    this.firestore = undefined;
+  }
+
+  /** An emulator endpoint's URL, e.g. `/emulator/v1/projects/{id}:rulesDecisions`. */
+  firestoreUrl(path: string): string {
+    return `http://${this.firestoreHost}${path}`;
+  }
+
+  /**
+   * Another client's write, through the REST API as the owner (rules bypassed), as a Cloud Function would write:
+   * a contact with `createdAt`/`updatedAt` set to the commit time. Returns its id.
+   */
+  async createContactAsOwner(orgId: string, contactId: string, fields: { name: string; status: string; createdBy: string; notes?: string }): Promise<string> {
+    const database = `projects/${this.projectId}/databases/(default)`;
+    const name = `${database}/documents/${paths.contact(orgId, contactId)}`;
+    const response = await fetch(this.firestoreUrl(`/v1/${database}/documents:commit`), {
+      method: 'POST',
+      headers: { authorization: 'Bearer owner', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        writes: [
+          {
+            update: { name, fields: Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, { stringValue: value }])) },
+            updateTransforms: ['createdAt', 'updatedAt'].map((fieldPath) => ({ fieldPath, setToServerValue: 'REQUEST_TIME' })),
+          },
+        ],
+      }),
+    });
+    if (!response.ok) throw new Error(`commit failed: ${response.status} ${await response.text()}`);
+    return contactId;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopFirestore();
+    const server = this.authServer;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  private async startAuth(): Promise<void> {
+    const { createApp } = createRequire(__filename)('firebase-tools/lib/emulator/auth/server') as {
+      createApp: (projectId: string) => Promise<AuthEmulatorApp>;
+    };
+    const app = await createApp(this.projectId);
+    await new Promise<void>((resolve) => {
+      this.authServer = app.listen(0, '127.0.0.1', resolve);
+    });
+    const previous = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = this.authUrl.replace('http://', '');
+    const admin = initializeApp({ projectId: this.projectId }, `browser-suite-auth-${Date.now()}`);
+    try {
+      for (const user of this.users) {
+        await getAuth(admin).createUser({ uid: user.uid, email: user.email, password: this.password, displayName: user.displayName, emailVerified: true });
+      }
+    } finally {
+      await deleteApp(admin);
+      restoreEnv('FIREBASE_AUTH_EMULATOR_HOST', previous);
+    }
+  }
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
