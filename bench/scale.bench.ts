@@ -93,7 +93,10 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
   let env: RulesTestEnvironment | null = null;
   try {
     const orgId = `org${members}`;
-    const roster = Array.from({ length: members }, (_, i) => ({ uid: `u${String(i).padStart(5, '0')}`, role: i === 0 ? ('owner' as const) : ('member' as const) }));
+    const roster = Array.from({ length: members }, (_, i) => ({
+      uid: `u${String(i).padStart(5, '0')}`,
+      role: i === 0 ? ('owner' as const) : ('member' as const),
+    }));
     await seedOrg(db, { orgId, now: START, members: roster });
     // Lapsed 8 days ago, still on full access: the grace sweep's job (grace: 7 days). Seats for every member and a few invitations.
     await db.doc(paths.subscription(orgId)).set({ ...subscriptionMirror(START, 'past_due', new Date(START.getTime() - 8 * DAY)), seats: members + 10 });
@@ -125,7 +128,13 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
     };
     const listMembers = async () => (await getDocs(collection(owner, paths.members(orgId)))).size;
     const createContact = (id: string) => async () => {
-      await setDoc(doc(last, paths.contact(orgId, id)), { name: 'Ada', status: 'lead', createdBy: lastUid, createdAt: serverTimestamp(), updatedAt: serverTimestamp() });
+      await setDoc(doc(last, paths.contact(orgId, id)), {
+        name: 'Ada',
+        status: 'lead',
+        createdBy: lastUid,
+        createdAt: serverTimestamp(),
+        updatedAt: serverTimestamp(),
+      });
       return 1;
     };
     const readContacts = async () => (await getDocs(collection(last, paths.contacts(orgId)))).size;
@@ -145,21 +154,28 @@ async function benchMembers(emulator: Emulator, members: number): Promise<Member
 
     const membership = { db, clock: () => START };
     await server('changeRole (owner: member → viewer)', () => changeRole(membership, callerOf(ownerUid), { orgId, uid: roster[1].uid, role: 'viewer' }));
-    const invite = (email: string) => inviteMember({ ...membership, inviteTtlDays: 7, maxPendingInvites: 100 }, callerOf(ownerUid), { orgId, email, role: 'member' });
+    const invite = (email: string) =>
+      inviteMember({ ...membership, inviteTtlDays: 7, maxPendingInvites: 100 }, callerOf(ownerUid), { orgId, email, role: 'member' });
     const invitation = await server('inviteMember (owner)', () => invite('newcomer@example.com'));
-    await server('acceptInvitation', () => acceptInvitation(membership, callerOf('newcomer'), { orgId, inviteId: invitation.inviteId, token: invitation.token }));
+    await server('acceptInvitation', () =>
+      acceptInvitation(membership, callerOf('newcomer'), { orgId, inviteId: invitation.inviteId, token: invitation.token }),
+    );
     const revoked = await invite('revoked@example.com');
     await server('revokeInvitation (owner)', () => revokeInvitation(membership, callerOf(ownerUid), { orgId, inviteId: revoked.inviteId }));
     await server('removeMember (owner)', () => removeMember(membership, callerOf(ownerUid), { orgId, uid: roster[2].uid }));
     await server('leaveOrganization', () => leaveOrganization(membership, callerOf(roster[3].uid), { orgId }));
     await changeRole(membership, callerOf(ownerUid), { orgId, uid: roster[4].uid, role: 'admin' });
-    await server('transferOwnership (to an admin)', () => transferOwnership({ ...membership, maxOrgsPerOwner: 5 }, callerOf(ownerUid), { orgId, newOwnerUid: roster[4].uid }));
+    await server('transferOwnership (to an admin)', () =>
+      transferOwnership({ ...membership, maxOrgsPerOwner: 5 }, callerOf(ownerUid), { orgId, newOwnerUid: roster[4].uid }),
+    );
     await transferOwnership({ ...membership, maxOrgsPerOwner: 5 }, callerOf(roster[4].uid), { orgId, newOwnerUid: ownerUid });
 
     const deletion = { db, clock: () => START, graceDays: 7, cancelSubscription: noStripe };
     await server('requestOrganizationDeletion', () => requestOrganizationDeletion(deletion, callerOf(ownerUid), { orgId }));
     check('deletion requested → none', 'list contacts', await allowed(readContacts), false);
-    await server('cancelOrganizationDeletion', () => cancelOrganizationDeletion({ db, clock: () => START, reconcileBilling: async () => 0, maxOrgsPerOwner: 5 }, callerOf(ownerUid), { orgId }));
+    await server('cancelOrganizationDeletion', () =>
+      cancelOrganizationDeletion({ db, clock: () => START, reconcileBilling: async () => 0, maxOrgsPerOwner: 5 }, callerOf(ownerUid), { orgId }),
+    );
     // Restored from the billing mirror: still lapsed past its grace, so read-only.
     check('deletion cancelled → read_only', 'list contacts', await allowed(readContacts), true);
     return { members, costs, immediacy };
@@ -185,7 +201,9 @@ async function benchRetention(orgs: number): Promise<RetentionFigures> {
     const parallel = 16;
     for (let first = 0; first < orgs; first += parallel) {
       const batch = Array.from({ length: Math.min(parallel, orgs - first) }, (_, i) => `org${String(first + i).padStart(5, '0')}`);
-      await Promise.all(batch.map((orgId) => seedOrg(project.db, { orgId, now: seededAt, members: [{ uid: `${orgId}-owner`, role: 'owner' }], auditEntries: 2, invites: 1 })));
+      await Promise.all(
+        batch.map((orgId) => seedOrg(project.db, { orgId, now: seededAt, members: [{ uid: `${orgId}-owner`, role: 'owner' }], auditEntries: 2, invites: 1 })),
+      );
     }
     const noAccountDeletions = () => Promise.reject(new Error('no account deletion is pending in this benchmark'));
     const deps: RetentionDeps = {
@@ -224,9 +242,18 @@ async function measurePageOverhead(): Promise<{ seconds: number; pages: number; 
     now += DAY;
     let pages = 0;
     const started = performance.now();
-    const outcome = await purgeOrganization({ db: project.db, clock, closeBilling: noStripe, bulkWriter: { throttling: false }, onPage: (phase) => {
-      if (phase === 'deleted') pages += 1;
-    } }, orgId);
+    const outcome = await purgeOrganization(
+      {
+        db: project.db,
+        clock,
+        closeBilling: noStripe,
+        bulkWriter: { throttling: false },
+        onPage: (phase) => {
+          if (phase === 'deleted') pages += 1;
+        },
+      },
+      orgId,
+    );
     const seconds = (performance.now() - started) / 1000;
     if (outcome.status !== 'purged') throw new Error(`the purge did not complete: ${outcome.status}`);
     return { seconds, pages, documents: outcome.receipt.deletedDocuments };
@@ -246,19 +273,24 @@ function printMembers(figures: MemberFigures[]): void {
       return `${count(cost.reads)}r ${count(cost.writes)}w${lookups} ${cost.seconds.toFixed(2)}s`;
     });
     const times = figures.map((f) => f.costs.get(operation)?.seconds ?? 0);
-    const growth = times.slice(1).map((time, i) => ratio(time, times[i])).join(', ');
+    const growth = times
+      .slice(1)
+      .map((time, i) => ratio(time, times[i]))
+      .join(', ');
     console.log(`  ${operation.padEnd(48)} ${cells.map((cell) => cell.padEnd(26)).join('')}growth ${growth}`);
   }
   for (const f of figures) {
     const wrong = f.immediacy.filter((check) => check.allowed !== check.expected);
     const checks = f.immediacy.map((check) => `${check.change}: ${check.request} ${check.allowed ? 'allowed' : 'denied'}`);
-    if (wrong.length === 0) console.log(`  ${count(f.members)} members: the last member's next request after each access change is as the contract says (${checks.length} checks)`);
+    if (wrong.length === 0)
+      console.log(`  ${count(f.members)} members: the last member's next request after each access change is as the contract says (${checks.length} checks)`);
     else {
       console.log(`  ${count(f.members)} members: NOT AS THE CONTRACT SAYS: ${checks.join('; ')}`);
       process.exitCode = 1;
     }
   }
-  if (figures.length > 0) console.log(`  checks: ${figures[0].immediacy.map((check) => `${check.change} → ${check.request} ${check.expected ? 'allowed' : 'denied'}`).join('; ')}`);
+  if (figures.length > 0)
+    console.log(`  checks: ${figures[0].immediacy.map((check) => `${check.change} → ${check.request} ${check.expected ? 'allowed' : 'denied'}`).join('; ')}`);
 }
 
 function printRetention(figures: RetentionFigures[]): void {
@@ -270,7 +302,9 @@ function printRetention(figures: RetentionFigures[]): void {
     );
   }
   const [small, large] = figures;
-  console.log(`  ${count(large.orgs)}/${count(small.orgs)} ratio: time ${ratio(large.run.seconds, small.run.seconds)}, reads ${ratio(large.run.reads, small.run.reads)}, writes ${ratio(large.run.writes, small.run.writes)}`);
+  console.log(
+    `  ${count(large.orgs)}/${count(small.orgs)} ratio: time ${ratio(large.run.seconds, small.run.seconds)}, reads ${ratio(large.run.reads, small.run.reads)}, writes ${ratio(large.run.writes, small.run.writes)}`,
+  );
 }
 
 function purgeTimeline(documents: number, pageOverheadMs: number) {
@@ -302,7 +336,9 @@ function printPurge(measured: { seconds: number; pages: number; documents: numbe
     `purge under production's ramp (simulated): a run every 6 h, the purge pausing after its share of the retention budget ` +
       `(${(PURGE_SHARE_MS / 1000).toFixed(0)} s of ${DEFAULT_RETENTION_BUDGET_MS / 1000} s), a fresh BulkWriter (500 ops/s) per run, grace 7 days`,
   );
-  console.log(`  page overhead measured by a real purge of ${count(measured.documents)} documents: ${emulatorOverheadMs.toFixed(1)} ms per page of 500 (${measured.pages} pages)`);
+  console.log(
+    `  page overhead measured by a real purge of ${count(measured.documents)} documents: ${emulatorOverheadMs.toFixed(1)} ms per page of 500 (${measured.pages} pages)`,
+  );
   for (const pageOverheadMs of [emulatorOverheadMs, 1000]) {
     let previous: number | null = null;
     for (const documents of PURGE_SIZES) {

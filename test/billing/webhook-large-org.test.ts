@@ -20,7 +20,10 @@ const orgAccess = async () => (await context.db.doc(paths.org(orgId)).get()).get
 beforeAll(async () => {
   installOperationCounter();
   context = await startBillingTest('webhook-large-org');
-  const members = Array.from({ length: MEMBERS }, (_, i) => ({ uid: `u${String(i).padStart(5, '0')}`, role: i === 0 ? ('owner' as const) : ('member' as const) }));
+  const members = Array.from({ length: MEMBERS }, (_, i) => ({
+    uid: `u${String(i).padStart(5, '0')}`,
+    role: i === 0 ? ('owner' as const) : ('member' as const),
+  }));
   await seedOrg(context.db, { orgId, now: START, members });
 }, 60_000);
 

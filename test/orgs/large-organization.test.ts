@@ -37,7 +37,13 @@ const membersWithAccess = async (access?: AccessState) => {
 const canWrite = async (contactId: string) =>
   (
     await outcome(() =>
-      setDoc(doc(last, paths.contact(orgId, contactId)), { name: 'Ada', status: 'lead', createdBy: lastUid, createdAt: serverTimestamp(), updatedAt: serverTimestamp() }),
+      setDoc(doc(last, paths.contact(orgId, contactId)), {
+        name: 'Ada',
+        status: 'lead',
+        createdBy: lastUid,
+        createdAt: serverTimestamp(),
+        updatedAt: serverTimestamp(),
+      }),
     )
   ).allowed;
 const canRead = async () => (await outcome(() => getDocs(collection(last, paths.contacts(orgId))))).allowed;
@@ -107,7 +113,9 @@ describe(`an organization of ${MEMBERS.toLocaleString('en-US')} members`, () => 
     expect(await membersWithAccess('none')).toBe(members);
     expect(await canRead()).toBe(false);
 
-    const cancelled = await cancelOrganizationDeletion({ db: admin.db, clock, reconcileBilling: async () => 0, maxOrgsPerOwner: 5 }, caller(ownerUid), { orgId });
+    const cancelled = await cancelOrganizationDeletion({ db: admin.db, clock, reconcileBilling: async () => 0, maxOrgsPerOwner: 5 }, caller(ownerUid), {
+      orgId,
+    });
     // Restored from the billing mirror, which is still lapsed past its grace.
     expect(cancelled).toEqual({ orgId, access: 'read_only', billingReconciled: true });
     expect(await membersWithAccess('read_only')).toBe(members);

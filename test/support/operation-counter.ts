@@ -16,7 +16,7 @@ export function installOperationCounter(): void {
   if (installed) return;
   installed = true;
   // Internal SDK class: typed here only as far as this counter needs it.
-  const batch = WriteBatch.prototype as unknown as { _commit(this: { _opCount: number }, ...args: unknown[]): Promise<unknown> };
+  const batch = WriteBatch.prototype as unknown as { _commit: (this: { _opCount: number }, ...args: unknown[]) => Promise<unknown> };
   const commit = batch._commit;
   batch._commit = async function (...args) {
     const operations = this._opCount;
