@@ -82,6 +82,11 @@ async function seedPerson(): Promise<void> {
   await db.doc(paths.invite('orgA', 'inv1')).set(
     inviteSchema.parse({ email: 'someone@example.com', role: 'member', tokenHash: 'b'.repeat(64), invitedBy: person, createdAt: at, expiresAt: at }),
   );
+  // An invitation addressed to the person by an organization they never joined: withdrawn by the deletion.
+  await seedOrg(db, { orgId: 'orgD', now: START, members: [{ uid: colleague, role: 'owner' }] });
+  await db.doc(paths.invite('orgD', 'toPerson')).set(
+    inviteSchema.parse({ email: `${person}@example.com`, role: 'member', tokenHash: 'c'.repeat(64), invitedBy: colleague, createdAt: at, expiresAt: at }),
+  );
   await db.doc(paths.auditEntry('orgA', 'joined')).set(
     auditEntrySchema.parse({ action: 'member.joined', actorUid: person, targetUid: person, details: { role: 'admin', invitedBy: colleague }, at }),
   );
@@ -140,6 +145,8 @@ async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Prom
   expect((await db.doc(paths.config('orgA', 'pipeline')).get()).get('updatedBy')).toBe(tombstone);
   // The invitation the person sent as an admin is revoked with their membership: no one vouches for it now.
   expect((await db.doc(paths.invite('orgA', 'inv1')).get()).exists).toBe(false);
+  // An invitation addressed to them is withdrawn: nobody is left to accept it, and it holds their address.
+  expect((await db.doc(paths.invite('orgD', 'toPerson')).get()).exists).toBe(false);
   expect((await db.doc(paths.auditEntry('orgA', 'joined')).get()).data()).toMatchObject({ actorUid: tombstone, targetUid: tombstone });
   expect((await db.doc(paths.auditEntry('orgA', 'transfer')).get()).get('details.previousOwnerUid')).toBe(tombstone);
 
