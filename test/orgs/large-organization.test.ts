@@ -15,7 +15,7 @@ import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../../f
 import { DAY, START, seedOrg, subscriptionMirror } from '../privacy/seed';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { countOperations, installOperationCounter } from '../support/operation-counter';
-import { outcome, rulesTestEnvironment } from '../support/rules';
+import { offlineEmulator, outcome, RulesDecisionReader, rulesTestEnvironment } from '../support/rules';
 import { caller } from './support';
 
 const MEMBERS = 10_000;
@@ -71,6 +71,22 @@ afterAll(async () => {
 });
 
 describe(`an organization of ${MEMBERS.toLocaleString('en-US')} members`, () => {
+  const listMembers = async () => {
+    const owner = env.authenticatedContext(ownerUid).firestore() as unknown as ClientFirestore;
+    return (await getDocs(collection(owner, paths.members(orgId)))).size;
+  };
+
+  it('the owner lists every member', async () => {
+    expect(await listMembers()).toBe(MEMBERS);
+  });
+
+  it.skipIf(!offlineEmulator)('listing them costs one rules lookup, whatever their number', async () => {
+    const decisions = new RulesDecisionReader(projectId);
+    await decisions.next();
+    await listMembers();
+    expect((await decisions.next()).map((decision) => [decision.method, decision.allowed, decision.lookups])).toEqual([['list', true, 1]]);
+  });
+
   it('the grace sweep turns every member read-only in one transaction; the last member can read but not write on their next request', async () => {
     expect(await canWrite('before')).toBe(true);
     expect(await membersWithAccess('full')).toBe(MEMBERS);
