@@ -27,7 +27,7 @@ const compositeIndex = z
     fields: z.array(indexField).min(1),
   })
   .refine((index) => index.fields.length >= 2 || index.fields.some((field) => 'vectorConfig' in field), {
-    message: 'a composite index needs two fields or more (one field is a single-field index: use fieldOverrides)',
+    error: 'a composite index needs two fields or more (one field is a single-field index: use fieldOverrides)',
     path: ['fields'],
   });
 

@@ -121,7 +121,7 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     const data = { ...kind.base(writer), [field]: name };
     const zodAccepts = zodIssues(kind, data, writer).length === 0;
     const { allowed } = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample++)));
-    return { name: [...name].map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`).join(' '), zodAccepts, rulesAllow: allowed };
+    return { name: Array.from(name).map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`).join(' '), zodAccepts, rulesAllow: allowed };
   };
 
   it.each(unicodeEdgeCases.flatMap((c) => [c, `${c}Acme`, `Acme${c}`, `Ac${c}me`]))('zod and the rules agree on %j', async (name) => {

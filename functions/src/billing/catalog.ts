@@ -23,9 +23,9 @@ export const billingCatalogSchema = z
     /** Billing portal configuration (`bpc_…`) restricting plan changes to these prices; Stripe's default if absent. */
     portalConfigurationId: z.string().regex(/^bpc_[A-Za-z0-9]+$/, 'must be a Stripe portal configuration id').optional(),
   })
-  .refine((catalog) => Object.keys(catalog.plans).length > 0, { message: 'must name at least one plan', path: ['plans'] })
+  .refine((catalog) => Object.keys(catalog.plans).length > 0, { error: 'must name at least one plan', path: ['plans'] })
   .refine((catalog) => Object.values(catalog.plans).every((plan) => plan.minSeats <= plan.maxSeats), {
-    message: 'minSeats must not exceed maxSeats',
+    error: 'minSeats must not exceed maxSeats',
     path: ['plans'],
   });
 export type BillingCatalog = z.infer<typeof billingCatalogSchema>;

@@ -61,7 +61,11 @@ export function exportDeps(enforceAppCheck: boolean): ExportDeps {
     clock: systemClock,
     // Revoked tokens (a removed operator, a signed-out device) are refused too.
     verifyIdToken: (token) => getAuth().verifyIdToken(token, true),
-    verifyAppCheck: enforceAppCheck ? async (token) => void (await getAppCheck().verifyToken(token)) : null,
+    verifyAppCheck: enforceAppCheck
+      ? async (token) => {
+          await getAppCheck().verifyToken(token);
+        }
+      : null,
   };
 }
 

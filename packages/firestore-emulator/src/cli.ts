@@ -18,7 +18,7 @@ const Options = z.object({
   project: z.string().regex(/^[^/]+$/, 'a project id').optional(),
   'allow-host': z.array(z.string().min(1)).default([]),
 }).refine((options) => !options['export-on-exit'] || options.project, {
-  message: 'names the project whose (default) database is exported',
+  error: 'names the project whose (default) database is exported',
   path: ['project'],
 });
 

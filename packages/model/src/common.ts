@@ -18,7 +18,7 @@ export const timestampSchema = z.custom<TimestampLike>(
     typeof (value as TimestampLike).nanoseconds === 'number' &&
     typeof (value as TimestampLike).toMillis === 'function' &&
     typeof (value as TimestampLike).toDate === 'function',
-  { message: 'expected a Firestore Timestamp' },
+  { error: 'expected a Firestore Timestamp' },
 );
 
 /** One character of a single line of text: anything but a control character. */

@@ -35,6 +35,17 @@ const enum Meaning {
   EmptyList = 24,
 }
 
+const MEANINGS: ReadonlyMap<number, Meaning> = new Map(
+  [Meaning.None, Meaning.GdWhen, Meaning.GeorssPoint, Meaning.Blob, Meaning.Text, Meaning.ByteString, Meaning.EntityProto, Meaning.EmptyList].map(
+    (meaning): [number, Meaning] => [meaning, meaning],
+  ),
+);
+
+/** The meaning a property's meaning field names, or undefined for a number that names none of these. */
+function knownMeaning(code: number): Meaning | undefined {
+  return MEANINGS.get(code);
+}
+
 // Firestore's timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z, in microseconds.
 const MIN_MICROS = -62_135_596_800_000_000n;
 const MAX_MICROS = 253_402_300_799_999_999n;
@@ -186,19 +197,21 @@ function readPropertyValue(reader: WireReader): RawValue {
 
 interface RawProperty {
   name: string;
-  meaning: number;
+  /** The meaning, if it is one of the above; `meaningCode` is the number as read. */
+  meaning: Meaning | undefined;
+  meaningCode: number;
   multiple: boolean;
   value: RawValue;
 }
 
 function readProperty(reader: WireReader): RawProperty {
   let name: string | null = null;
-  let meaning = Meaning.None as number;
+  let meaningCode: number = Meaning.None;
   let multiple: boolean | null = null;
   let value: RawValue | null = null;
   while (!reader.done) {
     const tag = reader.tag();
-    if (tag.field === 1 && tag.type === WireType.Varint) meaning = Number(reader.varint());
+    if (tag.field === 1 && tag.type === WireType.Varint) meaningCode = Number(reader.varint());
     else if (tag.field === 3 && tag.type === WireType.LengthDelimited) name = text(reader.bytes(), 'a property name');
     else if (tag.field === 4 && tag.type === WireType.Varint) multiple = reader.varint() !== 0n;
     else if (tag.field === 5 && tag.type === WireType.LengthDelimited) value = readPropertyValue(reader.message());
@@ -207,11 +220,11 @@ function readProperty(reader: WireReader): RawProperty {
   if (name === null) throw new WireError('a property has no name');
   if (multiple === null) throw new WireError(`property "${name}" lacks its "multiple" flag`);
   if (value === null) throw new WireError(`property "${name}" has no value`);
-  return { name, meaning, multiple, value };
+  return { name, meaning: knownMeaning(meaningCode), meaningCode, multiple, value };
 }
 
 function convertValue(property: RawProperty, depth: number): Value {
-  const { value, meaning, name } = property;
+  const { value, meaning, meaningCode, name } = property;
   const where = `property "${name}"`;
   const required = <T>(member: T | undefined, label: string): T => {
     if (member === undefined) throw new WireError(`${where}: a ${label} without its value`);
@@ -248,7 +261,7 @@ function convertValue(property: RawProperty, depth: number): Value {
       return readEmbedded(new WireReader(bytes), depth + 1);
     }
     default:
-      throw new WireError(`${where}: meaning ${meaning} is not a Firestore value`);
+      throw new WireError(`${where}: meaning ${meaningCode} is not a Firestore value`);
   }
 }
 
@@ -385,7 +398,7 @@ function referenceGroup(name: string): WireWriter {
 }
 
 /** A non-array value as (meaning, PropertyValue). */
-function encodeScalar(value: Value): { meaning: number; value: WireWriter } {
+function encodeScalar(value: Value): { meaning: Meaning; value: WireWriter } {
   const out = new WireWriter();
   if (value.nullValue !== undefined && value.nullValue !== null) return { meaning: Meaning.None, value: out };
   if (value.booleanValue !== undefined && value.booleanValue !== null) return { meaning: Meaning.None, value: out.varint(2, value.booleanValue) };
@@ -413,7 +426,7 @@ function encodeScalar(value: Value): { meaning: number; value: WireWriter } {
   throw new Error(`a value of none of the Firestore types: ${JSON.stringify(Object.keys(value))}`);
 }
 
-function property(name: string, meaning: number, multiple: boolean, value: WireWriter): WireWriter {
+function property(name: string, meaning: Meaning, multiple: boolean, value: WireWriter): WireWriter {
   const out = new WireWriter();
   if (meaning !== Meaning.None) out.varint(1, meaning);
   return out.string(3, name).varint(4, multiple).message(5, value);

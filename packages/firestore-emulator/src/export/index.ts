@@ -178,11 +178,9 @@ export function writeExport(
   return path.join(target, `${exportName}.overall_export_metadata`);
 }
 
-const FirebaseExportMetadata = z
-  .object({
-    firestore: z.object({ metadata_file: z.string().min(1) }).passthrough().optional(),
-  })
-  .passthrough();
+const FirebaseExportMetadata = z.looseObject({
+  firestore: z.looseObject({ metadata_file: z.string().min(1) }).optional(),
+});
 
 function readFirebaseMetadata(directory: string): z.infer<typeof FirebaseExportMetadata> | null {
   const file = path.join(directory, FIREBASE_METADATA_FILE);

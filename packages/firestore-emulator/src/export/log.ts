@@ -15,6 +15,15 @@ const enum FragmentType {
   Last = 4,
 }
 
+const FRAGMENT_TYPES: ReadonlyMap<number, FragmentType> = new Map(
+  [FragmentType.Full, FragmentType.First, FragmentType.Middle, FragmentType.Last].map((type): [number, FragmentType] => [type, type]),
+);
+
+/** The fragment type a header's type byte names, or undefined for a byte that names none. */
+function fragmentType(byte: number): FragmentType | undefined {
+  return FRAGMENT_TYPES.get(byte);
+}
+
 // CRC32C (Castagnoli), reflected polynomial 0x82f63b78.
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -66,11 +75,12 @@ export function* readLog(data: Buffer, file: string): Generator<LogRecord> {
     if (data.length - position < HEADER_SIZE) throw failure(position, 'the file ends inside a record header (truncated)');
     const checksum = data.readUInt32LE(position);
     const length = data.readUInt16LE(position + 4);
-    const type = data[position + 6];
+    const typeByte = data[position + 6];
     if (HEADER_SIZE + length > blockLeft) throw failure(position, `a fragment of ${length} bytes runs past the end of its 32 KiB block`);
     if (position + HEADER_SIZE + length > data.length) throw failure(position, `the file ends inside a ${length}-byte fragment (truncated)`);
     const fragment = data.subarray(position + HEADER_SIZE, position + HEADER_SIZE + length);
-    if (type < FragmentType.Full || type > FragmentType.Last) throw failure(position, `unknown fragment type ${type}`);
+    const type = fragmentType(typeByte);
+    if (type === undefined) throw failure(position, `unknown fragment type ${typeByte}`);
     if (maskedChecksum(type, fragment) !== checksum) throw failure(position, 'checksum mismatch (the record is corrupt)');
     const start = position;
     position += HEADER_SIZE + length;

@@ -12,6 +12,9 @@ export const enum WireType {
   EndGroup = 4,
 }
 
+/** Each wire type at the index of its value. */
+const WIRE_TYPES: readonly WireType[] = [WireType.Varint, WireType.Fixed64, WireType.LengthDelimited, WireType.StartGroup, WireType.EndGroup];
+
 /** Thrown by the reader; the caller adds the file and record. */
 export class WireError extends Error {}
 
@@ -33,9 +36,10 @@ export class WireReader {
   /** The next field's number and wire type. */
   tag(): { field: number; type: WireType } {
     const tag = this.varint();
-    const type = Number(tag & 7n);
-    if (type > WireType.EndGroup) throw new WireError(`unsupported wire type ${type}`);
-    return { field: Number(tag >> 3n), type: type };
+    const bits = Number(tag & 7n);
+    const type: WireType | undefined = WIRE_TYPES[bits];
+    if (type === undefined) throw new WireError(`unsupported wire type ${bits}`);
+    return { field: Number(tag >> 3n), type };
   }
 
   varint(): bigint {

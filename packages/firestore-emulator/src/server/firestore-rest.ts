@@ -50,6 +50,9 @@ const HTTP_STATUS: Record<number, number> = {
   [Code.UNIMPLEMENTED]: 501, [Code.INTERNAL]: 500, [Code.UNAVAILABLE]: 503, [Code.UNAUTHENTICATED]: 401,
 };
 
+/** Brackets a variable's placeholder in a path template: NUL occurs in no template, and escapeRegExp keeps it. */
+const PLACEHOLDER_MARK = '\u0000';
+
 const routes = buildRoutes();
 
 /** Whether the REST adapter owns this path (everything under /v1/). */
@@ -121,9 +124,10 @@ function compileRoute(method: protobuf.Method, verb: string, template: string, b
   const withPlaceholders = path.replace(/\{([^}=]+)(?:=([^}]+))?\}/g, (_, field: string, pattern: string | undefined) => {
     variables.push(field.split('.').map(camelCase));
     captures.push(`(${segmentsPattern(pattern ?? '*')})`);
-    return `\u0000${captures.length - 1}\u0000`;
+    return `${PLACEHOLDER_MARK}${captures.length - 1}${PLACEHOLDER_MARK}`;
   });
-  const literal = escapeRegExp(withPlaceholders).replace(/\u0000(\d+)\u0000/g, (_, index: string) => captures[Number(index)]);
+  const placeholder = new RegExp(`${PLACEHOLDER_MARK}(\\d+)${PLACEHOLDER_MARK}`, 'g');
+  const literal = escapeRegExp(withPlaceholders).replace(placeholder, (_, index: string) => captures[Number(index)]);
   const suffix = customVerb ? escapeRegExp(`:${customVerb}`) : '';
   method.resolve();
   const { resolvedRequestType, resolvedResponseType } = method;

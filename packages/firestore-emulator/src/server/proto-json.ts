@@ -8,7 +8,8 @@
  * the proto's snake_case.
  */
 import * as protobuf from 'protobufjs';
-import { Code, RpcError } from '../engine/api';
+import { Code, RpcError, type Timestamp } from '../engine/api';
+import { timestampSeconds } from '../engine/time';
 import { messageType } from './protobuf';
 
 const WRAPPERS = new Set([
@@ -181,7 +182,7 @@ function decodeWellKnown(type: protobuf.Type, json: unknown, path: string): Reco
 function encodeMessage(type: protobuf.Type, message: object): unknown {
   const record = message as Record<string, unknown>;
   const name = type.fullName;
-  if (name === '.google.protobuf.Timestamp') return formatTimestamp(record.seconds, record.nanos);
+  if (name === '.google.protobuf.Timestamp') return formatTimestamp(message);
   if (WRAPPERS.has(name)) return encodeSingle(type.fields.value, record.value);
   if (name === '.google.protobuf.Empty') return {};
   if (name.startsWith('.google.protobuf.')) throw new Error(`no JSON mapping for ${name.slice(1)} in the offline emulator`);
@@ -219,9 +220,9 @@ function encodeSingle(field: protobuf.FieldBase, value: unknown): unknown {
 }
 
 /** RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as Google's JSON APIs write timestamps. */
-function formatTimestamp(seconds: unknown, nanos: unknown): string {
-  const whole = Number(String(seconds ?? 0));
-  const fraction = Number(nanos ?? 0);
+function formatTimestamp(timestamp: Timestamp): string {
+  const whole = timestampSeconds(timestamp);
+  const fraction = Number(timestamp.nanos ?? 0);
   const base = new Date(whole * 1000).toISOString().slice(0, 19);
   if (fraction === 0) return `${base}Z`;
   const digits = String(fraction).padStart(9, '0');

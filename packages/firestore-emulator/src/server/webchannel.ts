@@ -63,7 +63,7 @@ const STREAMS = {
 type StreamName = keyof typeof STREAMS;
 
 const ChannelQuery = z.object({
-  VER: z.literal(String(PROTOCOL_VERSION), { message: `only BrowserChannel VER=${PROTOCOL_VERSION} is spoken here` }).optional(),
+  VER: z.literal(String(PROTOCOL_VERSION), { error: `only BrowserChannel VER=${PROTOCOL_VERSION} is spoken here` }).optional(),
   SID: z.string().min(1).optional(),
   RID: z.string().min(1).optional(),
   AID: z.coerce.number().int().min(-1).optional(),

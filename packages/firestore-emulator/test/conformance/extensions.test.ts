@@ -4,7 +4,7 @@
  * lookups each cost, `DELETE` on it forgets them; `:ruleCoverage` answers once rules are loaded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doc, getDoc } from 'firebase/firestore';
+import { doc, getDoc, type EmulatorMockTokenOptions } from 'firebase/firestore';
 import { adminClient, emulatorUrl, loadRules, offlineEmulator, rejectionOf, uniqueProjectId, webClient } from './support';
 
 interface Decision {
@@ -53,8 +53,8 @@ service cloud.firestore {
     const before = await decisions();
     const since = before.length > 0 ? before[before.length - 1].seq : 0;
 
-    const alice = webClient(projectId, { sub: 'alice' });
-    const bob = webClient(projectId, { sub: 'bob' });
+    const alice = webClient(projectId, { sub: 'alice' } satisfies EmulatorMockTokenOptions);
+    const bob = webClient(projectId, { sub: 'bob' } satisfies EmulatorMockTokenOptions);
     try {
       await getDoc(doc(alice.db, 'orgs/o1/notes/n1'));
       const denied = await rejectionOf(getDoc(doc(bob.db, 'orgs/o1/notes/n1')));

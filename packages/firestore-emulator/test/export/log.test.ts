@@ -11,7 +11,7 @@ function write(records: Uint8Array[]): Buffer {
 
 function refusal(data: Buffer): string {
   try {
-    [...readLog(data, 'output-0')];
+    Array.from(readLog(data, 'output-0'));
   } catch (error) {
     expect(error).toBeInstanceOf(ExportFormatError);
     return (error as Error).message;

@@ -54,7 +54,7 @@ function seedDirectory(name: string): string {
 describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
   it('starts every project from the import, keeps what a run wrote, and keeps the other emulators\' part of the directory', async () => {
     const directory = seedDirectory('restart');
-    let emulator = await start(directory);
+    const emulator = await start(directory);
     let admin = adminClient(PROJECT);
     try {
       const { db } = admin;
@@ -75,7 +75,7 @@ describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
     await emulator.stop();
     running = null;
 
-    emulator = await start(directory);
+    await start(directory);
     admin = adminClient(PROJECT);
     try {
       const { db } = admin;

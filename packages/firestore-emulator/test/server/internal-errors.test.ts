@@ -36,7 +36,7 @@ it('an internal error evaluating a query fails that query as INTERNAL, and is lo
   try {
     const outcome = await getDocs(collection(db, 'things')).then(
       (snapshot) => `resolved with ${snapshot.size} documents (fromCache: ${String(snapshot.metadata.fromCache)})`,
-      (error: { code?: string; message: string }) => error,
+      (error: unknown) => error,
     );
     expect(outcome).toMatchObject({ code: 'internal', message: expect.stringContaining('the stand-in bug') as unknown });
     expect(logged).toHaveBeenCalledWith(expect.stringContaining('internal error'), expect.any(TypeError));
