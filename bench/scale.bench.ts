@@ -23,7 +23,7 @@ import { sweepLapsedGrace } from '../functions/src/billing/grace-sweep';
 import { acceptInvitation, inviteMember, revokeInvitation } from '../functions/src/orgs/invitations';
 import { changeRole, leaveOrganization, removeMember, transferOwnership } from '../functions/src/orgs/members';
 import { cancelOrganizationDeletion, requestOrganizationDeletion } from '../functions/src/privacy/org-deletion';
-import { DEFAULT_PAGE_SIZE } from '../functions/src/privacy/bulk';
+import { DEFAULT_PAGE_SIZE } from '../functions/src/common/bulk';
 import { purgeOrganization } from '../functions/src/privacy/org-purge';
 import { DEFAULT_RETENTION_BUDGET_MS, retentionTable, runRetention, type RetentionDeps } from '../functions/src/privacy/retention';
 import { DAY, START, seedOrg, subscriptionMirror } from '../test/privacy/seed';
@@ -205,13 +205,11 @@ async function benchRetention(orgs: number): Promise<RetentionFigures> {
         batch.map((orgId) => seedOrg(project.db, { orgId, now: seededAt, members: [{ uid: `${orgId}-owner`, role: 'owner' }], auditEntries: 2, invites: 1 })),
       );
     }
-    const noAccountDeletions = () => Promise.reject(new Error('no account deletion is pending in this benchmark'));
     const deps: RetentionDeps = {
       db: project.db,
       clock: () => START,
-      auth: { deleteUser: noAccountDeletions, customClaims: noAccountDeletions },
+      resumeAccountDeletion: () => Promise.reject(new Error('no account deletion is pending in this benchmark')),
       bulkWriter: { throttling: false },
-      orgDeletion: { graceDays: 7, cancelSubscription: noStripe },
       closeBilling: noStripe,
     };
     const run = await countOperations(() => runRetention(deps));

@@ -121,31 +121,29 @@ export const unsubscribe = onRequest({ secrets: [privacy.unsubscribeSigningKey] 
   privacy.handleUnsubscribeRequest(privacy.unsubscribeDeps(), req, res),
 );
 
-// Deleting an organization (or the account of its only member) cancels its Stripe subscriptions at once.
-const cancelSubscription = (orgId: string) => billing.cancelOrgSubscriptions(billing.stripeDeps(), orgId);
-// Purging it ends its billing for good: subscriptions cancelled, Stripe customers deleted, links and ledger cleaned.
-const closeBilling = (orgId: string) => billing.closeOrgBilling(billing.stripeDeps(), orgId);
+// Organization deletion's hooks into billing (billing/deletion-hooks.ts), with the Stripe client of each call.
+const cancelSubscription = billing.cancelSubscriptionHook(billing.stripeDeps);
+const closeBilling = billing.closeBillingHook(billing.stripeDeps);
+const reconcileBilling = billing.reconcileBillingHook(billing.billingDeps);
 export const requestOrganizationDeletion = onCall({ ...oneShot, secrets: stripeSecrets }, (request) =>
   privacy.requestOrganizationDeletion(privacy.orgDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
-// Cancelling it re-applies the Stripe events parked meanwhile, so billing comes back from Stripe's truth.
-const reconcileBilling = async (orgId: string) => (await billing.reapplyUnmatchedOfOrg(billing.billingDeps(), orgId)).length;
 export const cancelOrganizationDeletion = onCall({ ...sizing.longCallable, ...appChecked, secrets: stripeSecrets }, (request) =>
   privacy.cancelOrganizationDeletion(privacy.cancelOrgDeletionDeps(reconcileBilling, membershipDeps().maxOrgsPerOwner), requireCaller(request), request.data),
 );
 export const deleteMyAccount = onCall({ ...sizing.longCallable, ...oneShot, secrets: stripeSecrets }, (request) =>
-  accounts.deleteMyAccount(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+  accounts.deleteMyAccount(accounts.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 export const eraseUser = onCall({ ...sizing.longCallable, ...oneShot, secrets: stripeSecrets }, (request) =>
-  accounts.eraseUser(privacy.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
+  accounts.eraseUser(accounts.accountDeletionDeps(cancelSubscription), requireCaller(request), request.data),
 );
 // Auth's user-deleted event exists only as a v1 trigger: its region and options are set here, not globally.
 export const onAuthUserDeleted = functionsV1
   .region(functionsRegion)
   .runWith({ ...authTriggerOptions, secrets: stripeSecrets })
   .auth.user()
-  .onDelete((user) => accounts.onAuthUserDeleted(privacy.accountDeletionDeps(cancelSubscription), user.uid));
+  .onDelete((user) => accounts.onAuthUserDeleted(accounts.accountDeletionDeps(cancelSubscription), user.uid));
 export const retention = onSchedule({ ...sizing.retention, schedule: 'every 6 hours', secrets: stripeSecrets }, async () => {
-  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(cancelSubscription, closeBilling)));
+  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(closeBilling, accounts.resumeAccountDeletion(accounts.accountDeletionDeps(cancelSubscription)))));
   logHeartbeat('retention');
 });

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntrySchema, memberSchema, organizationSchema, paths } from '@leadpulse/model';
-import { cancelOrgSubscriptions } from '../../functions/src/billing/cancel-subscription';
 import { reapplyUnmatchedOfOrg } from '../../functions/src/billing/customers';
+import { cancelSubscriptionHook, reconcileBillingHook } from '../../functions/src/billing/deletion-hooks';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
 import type { Caller } from '../../functions/src/common/callable';
 import { deriveAccessState } from '../../functions/src/orgs/access-state';
@@ -28,15 +28,15 @@ beforeAll(async () => {
 afterAll(() => context.close());
 
 /**
- * Wired as functions/src/index.ts wires them. The deletion grace (14 days) outlasts billing's 7-day grace, so the
- * access of a subscription cancelled by the deletion differs from the stale mirror's.
+ * Wired as functions/src/index.ts wires them (billing's deletion hooks). The deletion grace (14 days) outlasts
+ * billing's 7-day grace, so the access of a subscription cancelled by the deletion differs from the stale mirror's.
  */
 const deletionDeps = (): OrgDeletionDeps & CancelOrgDeletionDeps => ({
   db: context.db,
   clock: () => new Date(context.clock.seconds * 1000),
   graceDays: 14,
-  cancelSubscription: (orgId) => cancelOrgSubscriptions(context.deps(), orgId),
-  reconcileBilling: async (orgId) => (await reapplyUnmatchedOfOrg(context.deps(), orgId)).length,
+  cancelSubscription: cancelSubscriptionHook(() => context.deps()),
+  reconcileBilling: reconcileBillingHook(() => context.deps()),
   maxOrgsPerOwner: 5,
 });
 const owner = (orgId: string): Caller => ({ uid: `${orgId}-owner`, email: null, emailVerified: true, claims: {} });

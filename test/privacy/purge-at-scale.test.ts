@@ -5,7 +5,7 @@
  * `npm run bench -- scale`), and the grace period ending just after a run.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PAGE_SIZE } from '../../functions/src/privacy/bulk';
+import { DEFAULT_PAGE_SIZE } from '../../functions/src/common/bulk';
 import { DEFAULT_RETENTION_BUDGET_MS, retentionTable } from '../../functions/src/privacy/retention';
 import { DAY_MS, rampSeconds, simulatePurge, type PurgeModel } from '../support/production-ramp';
 

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { accountDeletionRequestId, auditEntrySchema, paths, serverCollections } from '@leadpulse/model';
+import { resumeAccountDeletion, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { logRetentionReport, runRetention, type RetentionDeps } from '../../functions/src/privacy/retention';
@@ -22,13 +23,15 @@ vi.mock('firebase-functions/logger', async (original) => ({
 let db: Firestore;
 let close: () => Promise<void>;
 let time: ReturnType<typeof manualClock>;
+let accountDeps: AccountDeletionDeps;
 let deps: RetentionDeps;
 
 beforeEach(() => {
   ({ db, close } = freshProject('privacy-retention-isolation'));
   time = manualClock();
   const billing = recordingCancellation();
-  deps = { db, clock: time.clock, auth: new RecordingAuth(), orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, closeBilling: billing.close, pageSize: 2 };
+  accountDeps = { db, clock: time.clock, auth: new RecordingAuth(), orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, pageSize: 2 };
+  deps = { db, clock: time.clock, closeBilling: billing.close, pageSize: 2, resumeAccountDeletion: resumeAccountDeletion(accountDeps) };
 });
 afterEach(async () => {
   logged.error.mockClear();
@@ -43,7 +46,7 @@ const alertedItems = () => logged.error.mock.calls.filter(([message]) => message
 describe('runRetention', () => {
   it('passes over an unreadable deletion request of each kind, reports and logs it, and applies every other rule', async () => {
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }], contacts: 2 });
-    await requestOrganizationDeletion({ ...deps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
+    await requestOrganizationDeletion({ ...accountDeps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
     // A field a newer release added is no fault: the request is read and the purge runs.
     await db.doc(paths.deletionRequest('orgA')).update({ addedByANewerRelease: true });
     // Documents in the tree that fit no schema: the purge lists and deletes, it never parses them.
@@ -102,7 +105,7 @@ describe('runRetention', () => {
 
   it('stops a large purge at its share of the budget between two pages; the next run resumes it and counts exactly', async () => {
     const seeded = await seedOrg(db, { orgId: 'orgBig', now: START, members: [{ uid: 'owner-big', role: 'owner' }], contacts: 8, messagesPerContact: 1 });
-    await requestOrganizationDeletion({ ...deps.orgDeletion, db, clock: time.clock }, caller('owner-big'), { orgId: 'orgBig' });
+    await requestOrganizationDeletion({ ...accountDeps.orgDeletion, db, clock: time.clock }, caller('owner-big'), { orgId: 'orgBig' });
     time.advance(7 * DAY);
     // Each deleted page takes 100 ms; the organizations rule's share of 900 ms is 100 ms.
     let elapsed = 0;

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCollections } from '@leadpulse/model';
-import { deleteAccount } from '../../functions/src/accounts/account-deletion';
+import { deleteAccount, resumeAccountDeletion, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { retentionTable, runRetention, STALE_ACCOUNT_DELETION_MS, type RetentionDeps } from '../../functions/src/privacy/retention';
 import { dumpProject } from '../support/snapshot';
@@ -26,6 +26,7 @@ import {
 let db: Firestore;
 let close: () => Promise<void>;
 let time: ReturnType<typeof manualClock>;
+let accountDeps: AccountDeletionDeps;
 let deps: RetentionDeps;
 let auth: RecordingAuth;
 
@@ -34,7 +35,8 @@ beforeEach(() => {
   time = manualClock();
   auth = new RecordingAuth();
   const billing = recordingCancellation();
-  deps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, closeBilling: billing.close, pageSize: 2 };
+  accountDeps = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: billing.cancel }, pageSize: 2 };
+  deps = { db, clock: time.clock, closeBilling: billing.close, pageSize: 2, resumeAccountDeletion: resumeAccountDeletion(accountDeps) };
 });
 afterEach(async () => close());
 
@@ -132,7 +134,7 @@ describe('runRetention', () => {
   it('purges a deleted organization once its grace period is over, and never another one', async () => {
     const seeded = await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }], contacts: 3, messagesPerContact: 1 });
     await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }], contacts: 2 });
-    await requestOrganizationDeletion({ ...deps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
+    await requestOrganizationDeletion({ ...accountDeps.orgDeletion, db, clock: time.clock }, caller('owner-a'), { orgId: 'orgA' });
 
     time.advance(7 * DAY - 1);
     const early = await runRetention(deps);
@@ -153,7 +155,7 @@ describe('runRetention', () => {
     await seedUser(db, 'quitter', START, { consent: true });
     auth.addUser('quitter');
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }, { uid: 'quitter', role: 'member' }], contacts: 2 });
-    const crashing = { ...deps, onStep: (step: string) => (step === 'recorded' ? Promise.reject(new Error('instance died')) : undefined) };
+    const crashing = { ...accountDeps, onStep: (step: string) => (step === 'recorded' ? Promise.reject(new Error('instance died')) : undefined) };
     await expect(deleteAccount(crashing, 'quitter', 'self')).rejects.toThrow('instance died');
 
     time.advance(STALE_ACCOUNT_DELETION_MS - 1);

@@ -115,4 +115,21 @@ describe('wiring (functions/src/index.ts)', () => {
     await run({ ...context('app_user', 'manager-1'), params: { orgId, contactId: 'c7' } });
     expect(await auditOf(orgId)).toEqual([expect.objectContaining({ action: 'contact.deleted', actorUid: 'manager-1', targetId: 'c7' })]);
   });
+
+  it('the deployed organization trigger writes the entry through its handler', async () => {
+    const orgId = await seedOrg();
+    const run = (functions.auditOrganizationUpdate as { run: (event: unknown) => Promise<unknown> }).run;
+    const data = await change(paths.org(orgId), () => db.doc(paths.org(orgId)).update({ name: 'Renamed' }));
+    await run({ ...context('app_user', 'admin-1'), params: { orgId }, data });
+    expect(await auditOf(orgId)).toEqual([expect.objectContaining({ action: 'org.updated', actorUid: 'admin-1', targetId: orgId, details: { fields: 'name' } })]);
+  });
+
+  it('the deployed configuration trigger writes the entry through its handler', async () => {
+    const orgId = await seedOrg();
+    const run = (functions.auditConfigWrite as { run: (event: unknown) => Promise<unknown> }).run;
+    const path = paths.config(orgId, 'pipeline');
+    const data = await change(path, () => db.doc(path).set({ pipelineStages: ['a'], updatedBy: 'owner-1', updatedAt: Timestamp.fromDate(new Date(TIME)) }));
+    await run({ ...context('app_user', 'owner-1'), params: { orgId, configId: 'pipeline' }, data });
+    expect(await auditOf(orgId)).toEqual([expect.objectContaining({ action: 'config.changed', actorUid: 'owner-1', targetId: 'pipeline', details: { change: 'created' } })]);
+  });
 });

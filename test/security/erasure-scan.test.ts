@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp } from 'firebase-admin/firestore';
 import { paths } from '@leadpulse/model';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
-import { cancelOrgSubscriptions } from '../../functions/src/billing/cancel-subscription';
 import { closeOrgBilling } from '../../functions/src/billing/close-billing';
+import { cancelSubscriptionHook, closeBillingHook } from '../../functions/src/billing/deletion-hooks';
 import * as orgs from '../../functions/src/orgs';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { orgReceiptId, purgeOrganization } from '../../functions/src/privacy/org-purge';
@@ -95,8 +95,9 @@ describe('after an organization purge', () => {
     const billing = context.deps();
     // An event that arrives while the purge runs is parked under the organization's id (the webhook is live).
     let parkedDuringPurge = false;
+    const closeOrgBillingAsWired = closeBillingHook(() => billing);
     const closeBilling = async (id: string) => {
-      await closeOrgBilling(billing, id);
+      await closeOrgBillingAsWired(id);
       if (parkedDuringPurge) return;
       parkedDuringPurge = true;
       const late = stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 1, status: 'canceled' });
@@ -115,7 +116,7 @@ describe('after an organization purge', () => {
       });
     };
     await requestOrganizationDeletion(
-      { db, clock: now, graceDays: 7, cancelSubscription: (id) => cancelOrgSubscriptions(billing, id) },
+      { db, clock: now, graceDays: 7, cancelSubscription: cancelSubscriptionHook(() => billing) },
       owner,
       { orgId },
     );

@@ -1,5 +1,5 @@
 import type { Auth } from 'firebase-admin/auth';
-import type { OperatorAuth } from '../common/operators';
+import { adminOperatorAuth, type OperatorAuth } from '../common/operators';
 
 export { OPERATOR_CLAIM, requireOperator, type OperatorAuth } from '../common/operators';
 
@@ -14,19 +14,12 @@ const isUserNotFound = (error: unknown) => (error as { code?: string }).code ===
 /** AccountAuth over firebase-admin's Auth (production, and tests against the Auth emulator). */
 export function adminAccountAuth(auth: Auth): AccountAuth {
   return {
+    ...adminOperatorAuth(auth),
     async deleteUser(uid) {
       try {
         await auth.deleteUser(uid);
       } catch (error) {
         if (!isUserNotFound(error)) throw error;
-      }
-    },
-    async customClaims(uid) {
-      try {
-        return (await auth.getUser(uid)).customClaims ?? {};
-      } catch (error) {
-        if (isUserNotFound(error)) return {};
-        throw error;
       }
     },
   };

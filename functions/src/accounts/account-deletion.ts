@@ -26,8 +26,9 @@ import { readDocument } from '../common/documents';
 import { logError } from '../common/logging';
 import { writeAuditEntry } from '../orgs/audit';
 import { prepareInvitationRevocation, sha256Hex } from '../orgs/membership-access';
-import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../privacy/bulk';
+import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../common/bulk';
 import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps } from '../privacy/org-deletion';
+import type { ResumeAccountDeletion } from '../privacy/retention';
 import { requireOperator, type AccountAuth } from './account-auth';
 
 /**
@@ -153,6 +154,11 @@ export async function deleteAccount(
 
   const receiptId = await finish(deps, requestRef, tombstone);
   return { status: 'deleted', receiptId, scheduledOrgIds: request.scheduledOrgIds };
+}
+
+/** Account deletion as retention resumes a stopped one (privacy's ResumeAccountDeletion), bound to `deps`. */
+export function resumeAccountDeletion(deps: AccountDeletionDeps): ResumeAccountDeletion {
+  return (request) => deleteAccount(deps, request.uid, request.initiatedBy, request.reason);
 }
 
 /**

@@ -7,7 +7,9 @@ export {
   onAuthUserDeleted,
   personReferences,
   RECENT_SIGN_IN_MS,
+  resumeAccountDeletion,
   type AccountDeletionDeps,
   type AccountDeletionResult,
   type AccountDeletionStep,
 } from './account-deletion';
+export { accountDeletionDeps } from './runtime';

@@ -3,6 +3,7 @@ export { cancelOrgSubscriptions } from './cancel-subscription';
 export { closeOrgBilling } from './close-billing';
 export { createBillingPortalSession, createCheckoutSession } from './checkout';
 export { reapplyUnmatchedOfOrg } from './customers';
+export { cancelSubscriptionHook, closeBillingHook, reconcileBillingHook } from './deletion-hooks';
 export { logGraceSweepReport, sweepLapsedGrace } from './grace-sweep';
 export { linkStripeCustomer, replayStripeEvents, resyncStripeBilling } from './operators';
 export {

@@ -3,8 +3,8 @@ import { logger } from 'firebase-functions';
 import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import { defineSecret, defineString } from 'firebase-functions/params';
-import { adminAccountAuth } from '../accounts/account-auth';
 import { systemClock } from '../common/clock';
+import { adminOperatorAuth } from '../common/operators';
 import type { BillingDeps } from './apply-change';
 import { parseBillingCatalog, type BillingCatalog } from './catalog';
 import type { CheckoutDeps } from './checkout';
@@ -76,7 +76,7 @@ export function billingDeps(): BillingDeps {
 
 /** The operator callables: billing, and Auth to re-read the caller's operator claim. */
 export function operatorDeps(): OperatorBillingDeps {
-  return { ...billingDeps(), operators: adminAccountAuth(getAuth()) };
+  return { ...billingDeps(), operators: adminOperatorAuth(getAuth()) };
 }
 
 export function webhookDeps(): WebhookDeps {

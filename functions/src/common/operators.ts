@@ -1,3 +1,4 @@
+import type { Auth } from 'firebase-admin/auth';
 import { HttpsError } from 'firebase-functions/v2/https';
 import type { Caller } from './callable';
 
@@ -19,4 +20,18 @@ export async function requireOperator(auth: OperatorAuth, caller: Caller): Promi
   if (caller.claims[OPERATOR_CLAIM] !== true || (await auth.customClaims(caller.uid))[OPERATOR_CLAIM] !== true) {
     throw new HttpsError('permission-denied', 'operators only');
   }
+}
+
+/** OperatorAuth over firebase-admin's Auth (production, and tests against the Auth emulator). */
+export function adminOperatorAuth(auth: Auth): OperatorAuth {
+  return {
+    async customClaims(uid) {
+      try {
+        return (await auth.getUser(uid)).customClaims ?? {};
+      } catch (error) {
+        if ((error as { code?: string }).code === 'auth/user-not-found') return {};
+        throw error;
+      }
+    },
+  };
 }

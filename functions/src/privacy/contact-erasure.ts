@@ -5,7 +5,7 @@ import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { writeAuditEntry } from '../orgs/audit';
 import { requireCallerMembership } from '../orgs/membership-access';
-import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter, type BulkOptions } from './bulk';
+import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter, type BulkOptions } from '../common/bulk';
 
 export interface ContactErasureDeps extends BulkOptions {
   db: Firestore;

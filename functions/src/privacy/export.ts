@@ -17,7 +17,7 @@ import { logError } from '../common/logging';
 import { chargeRateLimits, exportLimits } from '../common/rate-limit';
 import { writeAuditEntry } from '../orgs/audit';
 import { requireCallerMembership } from '../orgs/membership-access';
-import { compareDocumentIds } from './bulk';
+import { compareDocumentIds } from '../common/bulk';
 
 /** Checks a Firebase ID token (firebase-admin's `verifyIdToken`, revocation included) and returns its claims. */
 export type IdTokenVerifier = (idToken: string) => Promise<{ uid: string } & Record<string, unknown>>;

@@ -3,7 +3,7 @@ import { FieldPath, Timestamp, type BulkWriter, type CollectionReference, type D
 import { deletionReceiptSchema, orgDeletionRequestSchema, paths, type DeletionReceipt, type OrgDeletionRequest, type PurgeProgress } from '@leadpulse/model';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
-import { DEFAULT_PAGE_SIZE, compareDocumentIds, deleteAll, withBulkWriter, type BulkOptions } from './bulk';
+import { DEFAULT_PAGE_SIZE, compareDocumentIds, deleteAll, withBulkWriter, type BulkOptions } from '../common/bulk';
 
 
 /** How long a purge run may go without progress before another run takes over. */

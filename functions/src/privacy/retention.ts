@@ -1,16 +1,17 @@
-import { Timestamp, type Query } from 'firebase-admin/firestore';
+import { Timestamp, type Firestore, type Query } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
 import {
   accountDeletionRequestSchema,
   orgDeletionRequestSchema,
   serverCollections,
+  type AccountDeletionRequest,
   type OrgCollection,
   type OrgDeletionRequest,
 } from '@leadpulse/model';
-import { deleteAccount, type AccountDeletionDeps } from '../accounts/account-deletion';
+import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter, type BulkOptions } from '../common/bulk';
+import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { describeError, logError, skipItem, type SkippedItem } from '../common/logging';
-import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter } from './bulk';
 import { DAY_MS } from './config';
 import { purgeOrganization, type PurgeDeps } from './org-purge';
 
@@ -132,7 +133,16 @@ export const retentionTable: readonly RetentionRule[] = [
   },
 ];
 
-export interface RetentionDeps extends AccountDeletionDeps, Pick<PurgeDeps, 'leaseMs' | 'onPage' | 'closeBilling'> {
+/**
+ * Finishes an account deletion that stopped, from its request (account deletion's `deleteAccount`, bound to its
+ * dependencies: accounts/runtime.ts, `resumeAccountDeletion`). Throws when it cannot finish.
+ */
+export type ResumeAccountDeletion = (request: AccountDeletionRequest) => Promise<unknown>;
+
+export interface RetentionDeps extends BulkOptions, Pick<PurgeDeps, 'leaseMs' | 'onPage' | 'closeBilling'> {
+  db: Firestore;
+  clock: Clock;
+  resumeAccountDeletion: ResumeAccountDeletion;
   /** Starts no new work after this long, leaving the rest to the next run (the function timeout is longer). */
   budgetMs?: number;
   /** Milliseconds from a fixed point, for the budget (tests move it by hand). */
@@ -271,7 +281,7 @@ async function resumeStaleAccountDeletions(deps: RetentionDeps, now: Date, repor
     try {
       const request = readDocument(accountDeletionRequestSchema, snapshot);
       if (!request || now.getTime() - request.requestedAt.toMillis() < STALE_ACCOUNT_DELETION_MS) continue;
-      await deleteAccount(deps, request.uid, request.initiatedBy, request.reason);
+      await deps.resumeAccountDeletion(request);
       report.accounts.push({ outcome: 'deleted' });
     } catch (error) {
       // The request's id names the uid: the report and the alert carry it for operators, never for clients.

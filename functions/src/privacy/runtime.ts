@@ -3,8 +3,6 @@ import { getAuth } from 'firebase-admin/auth';
 import { getFirestore } from 'firebase-admin/firestore';
 import * as logger from 'firebase-functions/logger';
 import { defineInt, defineSecret } from 'firebase-functions/params';
-import { adminAccountAuth } from '../accounts/account-auth';
-import type { AccountDeletionDeps } from '../accounts/account-deletion';
 import { systemClock } from '../common/clock';
 import type { ContactErasureDeps } from './contact-erasure';
 import { DEFAULT_ORG_DELETION_GRACE_DAYS, checkGraceDays } from './config';
@@ -12,7 +10,7 @@ import type { ExportDeps } from './export';
 import type { MarketingDeps, UnsubscribeDeps } from './marketing';
 import type { CancelOrgDeletionDeps, CancelSubscription, OrgDeletionDeps, ReconcileBilling } from './org-deletion';
 import type { CloseBilling, PurgeDeps } from './org-purge';
-import type { RetentionDeps } from './retention';
+import type { ResumeAccountDeletion, RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
 
 /** Configuration and secrets of the privacy functions (the README's "Privacy promises" section says how to set them). */
@@ -23,11 +21,10 @@ export const orgDeletionGraceDays = defineInt('ORG_DELETION_GRACE_DAYS', {
 /** HMAC key of the one-click unsubscribe links (at least 32 bytes; rotating it invalidates links already sent). */
 export const unsubscribeSigningKey = defineSecret('UNSUBSCRIBE_SIGNING_KEY');
 
-/** Progress of purges and account deletions, in the logs. */
+/** Progress of purges, in the logs. */
 const logPurgePage: PurgeDeps['onPage'] = (phase, page) => {
   if (phase === 'deleted') logger.debug('purge page deleted', { page: page.page, collection: page.collectionPath, documents: page.refs.length });
 };
-const logAccountStep: AccountDeletionDeps['onStep'] = (step) => logger.debug('account deletion step done', { step });
 
 export function orgDeletionDeps(cancelSubscription: CancelSubscription): OrgDeletionDeps {
   return { db: getFirestore(), clock: systemClock, graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription };
@@ -37,18 +34,8 @@ export function cancelOrgDeletionDeps(reconcileBilling: ReconcileBilling, maxOrg
   return { db: getFirestore(), clock: systemClock, reconcileBilling, maxOrgsPerOwner };
 }
 
-export function accountDeletionDeps(cancelSubscription: CancelSubscription): AccountDeletionDeps {
-  return {
-    db: getFirestore(),
-    clock: systemClock,
-    auth: adminAccountAuth(getAuth()),
-    orgDeletion: { graceDays: checkGraceDays(orgDeletionGraceDays.value()), cancelSubscription },
-    onStep: logAccountStep,
-  };
-}
-
-export function retentionDeps(cancelSubscription: CancelSubscription, closeBilling: CloseBilling): RetentionDeps {
-  return { ...accountDeletionDeps(cancelSubscription), closeBilling, onPage: logPurgePage };
+export function retentionDeps(closeBilling: CloseBilling, resumeAccountDeletion: ResumeAccountDeletion): RetentionDeps {
+  return { db: getFirestore(), clock: systemClock, closeBilling, resumeAccountDeletion, onPage: logPurgePage };
 }
 
 export function erasureDeps(): ContactErasureDeps {
