@@ -76,9 +76,7 @@ export async function run(): Promise<void> {
     const handle = async (payload: string) => {
       const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, timestamp: seconds });
       const started = performance.now();
-      const { result, reads } = await countReads(() =>
-        handleStripeWebhook(deps, { method: 'POST', rawBody: Buffer.from(payload), signature }),
-      );
+      const { result, reads } = await countReads(() => handleStripeWebhook(deps, { method: 'POST', rawBody: Buffer.from(payload), signature }));
       const elapsed = performance.now() - started;
       if (result.status !== 200) throw new Error(`bench event failed: ${JSON.stringify(result.body)}`);
       return { elapsed, reads, body: result.body };

@@ -37,7 +37,12 @@ export async function run(): Promise<void> {
       const open = async (): Promise<Page> => {
         const page = await (await browser.newContext()).newPage();
         await page.goto(pageServer.url);
-        await call(page, 'start', { projectId: backend.projectId, firestore: { host: '127.0.0.1', port: backend.firestorePort }, authUrl: backend.authUrl, mode });
+        await call(page, 'start', {
+          projectId: backend.projectId,
+          firestore: { host: '127.0.0.1', port: backend.firestorePort },
+          authUrl: backend.authUrl,
+          mode,
+        });
         return page;
       };
       const writer = await open();

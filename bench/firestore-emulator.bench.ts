@@ -124,7 +124,12 @@ async function startFloor(): Promise<Server> {
       BatchGetDocuments: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
         const [name] = (batchGetRequest.decode(call.request) as unknown as { documents: string[] }).documents;
         const i = Number(name.slice(name.lastIndexOf('/d') + 2));
-        call.write(encode('google.firestore.v1.BatchGetDocumentsResponse', { found: { name, fields: { i: { integerValue: String(i) } }, createTime: time, updateTime: time }, readTime: time }));
+        call.write(
+          encode('google.firestore.v1.BatchGetDocumentsResponse', {
+            found: { name, fields: { i: { integerValue: String(i) } }, createTime: time, updateTime: time },
+            readTime: time,
+          }),
+        );
         call.end();
       },
     },

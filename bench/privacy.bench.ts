@@ -169,7 +169,11 @@ async function benchOneSize(size: number): Promise<Figures> {
     let now = START.getTime();
     const clock = () => new Date(now);
     const noStripe = async () => undefined;
-    await requestOrganizationDeletion({ db, clock, graceDays: 0, cancelSubscription: noStripe }, { uid: members[0].uid, email: null, emailVerified: true, claims: {} }, { orgId });
+    await requestOrganizationDeletion(
+      { db, clock, graceDays: 0, cancelSubscription: noStripe },
+      { uid: members[0].uid, email: null, emailVerified: true, claims: {} },
+      { orgId },
+    );
     now += DAY;
     const purged = await measure(() => purgeOrganization({ db, clock, closeBilling: noStripe, bulkWriter: { throttling: false } }, orgId));
     if (purged.result.status !== 'purged') throw new Error(`purge did not complete: ${purged.result.status}`);
@@ -196,7 +200,9 @@ export async function run(): Promise<void> {
     const figures: Figures[] = [];
     for (const size of SIZES) figures.push(await benchOneSize(size));
     const row = (op: string, docs: number, seconds: number, rss: number) =>
-      `${op.padEnd(8)} ${String(docs).padStart(7)} docs  ${seconds.toFixed(2).padStart(7)} s  ${Math.round(docs / seconds).toLocaleString('en-US').padStart(7)} docs/s  peak RSS growth ${rss.toFixed(1).padStart(6)} MB`;
+      `${op.padEnd(8)} ${String(docs).padStart(7)} docs  ${seconds.toFixed(2).padStart(7)} s  ${Math.round(docs / seconds)
+        .toLocaleString('en-US')
+        .padStart(7)} docs/s  peak RSS growth ${rss.toFixed(1).padStart(6)} MB`;
     for (const f of figures) {
       console.log(`organization of ${f.size.toLocaleString('en-US')} documents`);
       console.log(`  ${row('export', f.exportDocs, f.exportSeconds, f.exportRssMb)}`);
@@ -204,7 +210,9 @@ export async function run(): Promise<void> {
       console.log(`  export again in a fresh process with a ${CAPPED_HEAP_MB} MB heap cap: completed, process RSS ${f.cappedExportRssMb.toFixed(1)} MB`);
     }
     const [small, large] = figures;
-    console.log(`100k/10k time ratio: export ${(large.exportSeconds / small.exportSeconds).toFixed(1)}, purge ${(large.purgeSeconds / small.purgeSeconds).toFixed(1)}  (target ≤ 12)`);
+    console.log(
+      `100k/10k time ratio: export ${(large.exportSeconds / small.exportSeconds).toFixed(1)}, purge ${(large.purgeSeconds / small.purgeSeconds).toFixed(1)}  (target ≤ 12)`,
+    );
     console.log('targets: ≥ 5,000 docs/s, < 100 MB peak RSS growth; purge with BulkWriter throttling off (see the header)');
   } finally {
     emulator.child.kill('SIGTERM');

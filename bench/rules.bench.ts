@@ -69,9 +69,15 @@ export async function run(): Promise<void> {
     const policy: AccessPolicy = compileRules([{ name: 'firestore.rules', content: RULES }], { coverage }).policy;
     const suffix = coverage ? '(coverage on, the default)' : '(coverage off)';
     measure(`get: membership get() + role check ${suffix}`, 2, () => policy.authorizeGet(ctx, contact.name as string, reader).allowed);
-    measure(`list: query under orgs/A ${suffix}`, 1, () => policy.authorizeQuery(ctx, `${ROOT}/orgs/A`, { from: [{ collectionId: 'contacts' }] }, reader).allowed);
-    measure(`create: membership + 6 field checks ${suffix}`, 1, () =>
-      policy.authorizeWrites(ctx, [{ name: created.name as string, method: 'create', before: null, after: created }], reader, reader).allowed,
+    measure(
+      `list: query under orgs/A ${suffix}`,
+      1,
+      () => policy.authorizeQuery(ctx, `${ROOT}/orgs/A`, { from: [{ collectionId: 'contacts' }] }, reader).allowed,
+    );
+    measure(
+      `create: membership + 6 field checks ${suffix}`,
+      1,
+      () => policy.authorizeWrites(ctx, [{ name: created.name as string, method: 'create', before: null, after: created }], reader, reader).allowed,
     );
   }
 }

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 
 function main(): void {
   const only = process.argv[2];
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts') && (!only || f.includes(only))).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.ts') && (!only || f.includes(only)))
+    .sort();
   // firebase-admin would otherwise probe for a Google Cloud metadata server.
   const env = { ...process.env, METADATA_SERVER_DETECTION: process.env.METADATA_SERVER_DETECTION ?? 'none' };
   for (const file of files) {

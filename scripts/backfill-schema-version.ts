@@ -53,11 +53,7 @@ export interface BackfillReport {
   changedMeanwhile: number;
 }
 
-export async function backfillSchemaVersion(
-  db: Firestore,
-  kind: BackfillKind,
-  options: { dryRun?: boolean; pageSize?: number } = {},
-): Promise<BackfillReport> {
+export async function backfillSchemaVersion(db: Firestore, kind: BackfillKind, options: { dryRun?: boolean; pageSize?: number } = {}): Promise<BackfillReport> {
   const backfill: Backfill = backfills[kind];
   const pageSize = options.pageSize ?? 500;
   const report: BackfillReport = { kind, version: backfill.version, scanned: 0, upgraded: 0, newer: 0, changedMeanwhile: 0 };

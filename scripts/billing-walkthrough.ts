@@ -1,5 +1,5 @@
 /**
- * The README's local billing walkthrough, as a script to run while `npm start` runs (no Stripe key needed):
+ * The local billing walkthrough of docs/billing.md, as a script to run while `npm start` runs (no Stripe key needed):
  * a demo user signs in (Auth emulator), creates an organization, starts a checkout as its owner, pays on the local
  * Stripe's hosted page, and the organization's plan changes once the forwarded events reach stripeWebhook.
  *

@@ -1,5 +1,5 @@
 /**
- * Regenerates docs/data-viewer.png (the README's picture of the data viewer) from a running `npm start`:
+ * Regenerates docs/data-viewer.png (the picture of the data viewer in docs/emulator.md) from a running `npm start`:
  *   npm start            # in another terminal
  *   npx tsx scripts/data-viewer-screenshot.ts
  * It makes a few reads as demo users (allowed and denied) so the decisions table has rows, then opens the demo

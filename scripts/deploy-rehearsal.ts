@@ -120,9 +120,7 @@ export function runPredeploy(projectId: string, projectDir = projectRoot): void 
 /** What `firebase deploy` uploads for the functions, unpacked into a new temporary folder. */
 export async function stageUpload(projectDir = projectRoot): Promise<string> {
   const config = readFunctionsConfig(projectDir);
-  const { prepareFunctionsUpload } = firebaseToolsUpload.parse(
-    createRequire(__filename)('firebase-tools/lib/deploy/functions/prepareFunctionsUpload'),
-  );
+  const { prepareFunctionsUpload } = firebaseToolsUpload.parse(createRequire(__filename)('firebase-tools/lib/deploy/functions/prepareFunctionsUpload'));
   // The CLI appends its own ignores to the config's list: give it a copy.
   const packaged = await prepareFunctionsUpload(projectDir, join(projectDir, config.source), { ...config, ignore: [...(config.ignore ?? [])] }, [], undefined, {
     exportType: 'tar.gz',

@@ -37,8 +37,20 @@ const fieldOverride = z.strictObject({
   ttl: z.boolean().optional(),
   indexes: z.array(
     z.union([
-      z.strictObject({ order, queryScope: queryScope.optional(), apiScope: apiScope.optional(), density: density.optional(), multikey: z.boolean().optional() }),
-      z.strictObject({ arrayConfig, queryScope: queryScope.optional(), apiScope: apiScope.optional(), density: density.optional(), multikey: z.boolean().optional() }),
+      z.strictObject({
+        order,
+        queryScope: queryScope.optional(),
+        apiScope: apiScope.optional(),
+        density: density.optional(),
+        multikey: z.boolean().optional(),
+      }),
+      z.strictObject({
+        arrayConfig,
+        queryScope: queryScope.optional(),
+        apiScope: apiScope.optional(),
+        density: density.optional(),
+        multikey: z.boolean().optional(),
+      }),
     ]),
   ),
 });

@@ -162,7 +162,13 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
     }
     for (const [index, contact] of contactsOf[org.id].entries()) {
       const { id, ...fields } = contact;
-      put(paths.contact(org.id, id), contactSchema, { ...fields, notes: `Met at the ${org.name} launch.`, createdBy: uidOf('member'), createdAt: at(60 - index), updatedAt: at(10 - index) });
+      put(paths.contact(org.id, id), contactSchema, {
+        ...fields,
+        notes: `Met at the ${org.name} launch.`,
+        createdBy: uidOf('member'),
+        createdAt: at(60 - index),
+        updatedAt: at(10 - index),
+      });
       put(paths.message(org.id, `m-${id}-intro`), messageSchema, {
         contactId: id,
         channel: 'email',

@@ -144,8 +144,16 @@ function waitUntilReady(cli: ChildProcess): Promise<void> {
 function printReadyTable(ports: EmulatorPorts, googleFirestore: boolean, stripe: { url: string; note: string }): void {
   const url = (hp: HostPort, path = '') => `http://${hp.host}:${hp.port}${path}`;
   const rows: [string, string, string][] = [
-    ['Firestore', url(ports.firestore), googleFirestore ? "Google's emulator, firebase.json rules" : 'offline emulator, firestore.rules (gRPC, REST, WebChannel)'],
-    ['Data viewer', googleFirestore ? '-' : url(ports.firestore, '/'), googleFirestore ? "Google's emulator has none here (its Emulator UI is a download)" : 'collections, documents, rules decisions, clear data'],
+    [
+      'Firestore',
+      url(ports.firestore),
+      googleFirestore ? "Google's emulator, firebase.json rules" : 'offline emulator, firestore.rules (gRPC, REST, WebChannel)',
+    ],
+    [
+      'Data viewer',
+      googleFirestore ? '-' : url(ports.firestore, '/'),
+      googleFirestore ? "Google's emulator has none here (its Emulator UI is a download)" : 'collections, documents, rules decisions, clear data',
+    ],
     ['Auth', url(ports.auth), `FIREBASE_AUTH_EMULATOR_HOST=${ports.auth.host}:${ports.auth.port}`],
     ['Functions', url(ports.functions, `/${demoProjectId}/us-central1/<name>`), 'callables and HTTP functions'],
     ['Stripe', stripe.url, stripe.note],
@@ -214,14 +222,29 @@ async function main(): Promise<void> {
   const firestoreHost = `${ports.firestore.host}:${ports.firestore.port}`;
 
   const only = google.ok ? 'auth,functions,firestore' : 'auth,functions';
-  const cli = spawn(process.execPath, [require.resolve('firebase-tools/lib/bin/firebase.js'), 'emulators:start', '--only', only, '--project', demoProjectId, '--import', emulatorDataDir, '--export-on-exit', emulatorDataDir], {
-    cwd: root,
-    // Functions reach our Firestore through this variable (the CLI sets it itself for its own emulator).
-    env: google.ok ? process.env : { ...process.env, FIRESTORE_EMULATOR_HOST: firestoreHost },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    // Its own process group: Ctrl-C reaches only us, and we forward one SIGINT (two would skip its clean shutdown).
-    detached: true,
-  });
+  const cli = spawn(
+    process.execPath,
+    [
+      require.resolve('firebase-tools/lib/bin/firebase.js'),
+      'emulators:start',
+      '--only',
+      only,
+      '--project',
+      demoProjectId,
+      '--import',
+      emulatorDataDir,
+      '--export-on-exit',
+      emulatorDataDir,
+    ],
+    {
+      cwd: root,
+      // Functions reach our Firestore through this variable (the CLI sets it itself for its own emulator).
+      env: google.ok ? process.env : { ...process.env, FIRESTORE_EMULATOR_HOST: firestoreHost },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Its own process group: Ctrl-C reaches only us, and we forward one SIGINT (two would skip its clean shutdown).
+      detached: true,
+    },
+  );
 
   let stopping = false;
   const stop = async (exitCode: number) => {

@@ -24,7 +24,7 @@ initializeApp();
 // Region, instance caps, timeouts and concurrency: common/deployment.ts (docs/operations.md).
 setGlobalOptions(globalOptions);
 
-// App Check (README, "App Check"): every callable and exportData refuse requests that do not come from the
+// App Check (docs/access-contract.md, "App Check"): every callable and exportData refuse requests that do not come from the
 // LeadPulse app; the one-shot actions also consume the token, so a captured request cannot be replayed.
 const enforceAppCheck = defineBoolean('ENFORCE_APP_CHECK', {
   default: true,
@@ -73,11 +73,11 @@ export const assignOwner = onCall(appChecked, (request) =>
 
 // Privileged changes clients make directly in Firestore are audited with the acting user (P14).
 const clientAuditDeps = () => ({ db: getFirestore() });
-export const auditOrganizationUpdate = onDocumentUpdatedWithAuthContext(documentPatterns.org, (event) => orgs.auditOrganizationUpdate(clientAuditDeps(), event));
-export const auditConfigWrite = onDocumentWrittenWithAuthContext(documentPatterns.config, (event) => orgs.auditConfigWrite(clientAuditDeps(), event));
-export const auditContactDeletion = onDocumentDeletedWithAuthContext(documentPatterns.contact, (event) =>
-  orgs.auditContactDeletion(clientAuditDeps(), event),
+export const auditOrganizationUpdate = onDocumentUpdatedWithAuthContext(documentPatterns.org, (event) =>
+  orgs.auditOrganizationUpdate(clientAuditDeps(), event),
 );
+export const auditConfigWrite = onDocumentWrittenWithAuthContext(documentPatterns.config, (event) => orgs.auditConfigWrite(clientAuditDeps(), event));
+export const auditContactDeletion = onDocumentDeletedWithAuthContext(documentPatterns.contact, (event) => orgs.auditContactDeletion(clientAuditDeps(), event));
 
 // Stripe billing (issue 6).
 const stripeSecrets = [billing.stripeSecretKey];
@@ -105,7 +105,7 @@ export const billingGraceSweep = onSchedule({ ...sizing.billingGraceSweep, sched
   logHeartbeat('billingGraceSweep');
 });
 
-// Privacy promises (issue 7): README, "Privacy promises".
+// Privacy promises: docs/privacy.md.
 export const eraseContact = onCall({ ...sizing.longCallable, ...appChecked }, (request) =>
   privacy.eraseContact(privacy.erasureDeps(), requireCaller(request), request.data),
 );
@@ -144,6 +144,8 @@ export const onAuthUserDeleted = functionsV1
   .auth.user()
   .onDelete((user) => accounts.onAuthUserDeleted(accounts.accountDeletionDeps(cancelSubscription), user.uid));
 export const retention = onSchedule({ ...sizing.retention, schedule: 'every 6 hours', secrets: stripeSecrets }, async () => {
-  privacy.logRetentionReport(await privacy.runRetention(privacy.retentionDeps(closeBilling, accounts.resumeAccountDeletion(accounts.accountDeletionDeps(cancelSubscription)))));
+  privacy.logRetentionReport(
+    await privacy.runRetention(privacy.retentionDeps(closeBilling, accounts.resumeAccountDeletion(accounts.accountDeletionDeps(cancelSubscription)))),
+  );
   logHeartbeat('retention');
 });

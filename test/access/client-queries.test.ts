@@ -1,5 +1,5 @@
 /**
- * The queries the README documents for clients ("Queries", and the operators' view of unmatched Stripe events),
+ * The queries docs/access-contract.md documents for clients ("Queries", and the operators' view of unmatched Stripe events),
  * run as their callers under firestore.rules. On the offline emulator firestore.indexes.json is enforced as in
  * production, so each one passing proves the file covers it; and without the index it needs, a query fails
  * with FAILED_PRECONDITION naming the very entry to put back into the file.
@@ -52,7 +52,10 @@ beforeAll(async () => {
   setLogLevel('silent');
   env = await rulesTestEnvironment(projectId);
   ({ db: admin, close } = adminFirestore(projectId));
-  org = await seedOrg(deps(admin, () => new Date()), 'queries');
+  org = await seedOrg(
+    deps(admin, () => new Date()),
+    'queries',
+  );
   // The CRM data, written by a member through the rules; one write at a time so sentAt increases.
   const writer = clientOf(org.member);
   for (const contactId of ['alice', 'bob']) {
@@ -64,7 +67,11 @@ beforeAll(async () => {
       updatedAt: serverTimestamp(),
     });
   }
-  for (const [messageId, contactId] of [['m1', 'alice'], ['m2', 'bob'], ['m3', 'alice']]) {
+  for (const [messageId, contactId] of [
+    ['m1', 'alice'],
+    ['m2', 'bob'],
+    ['m3', 'alice'],
+  ]) {
     await setDoc(doc(writer, paths.message(org.orgId, messageId)), {
       contactId,
       channel: 'note',
@@ -83,7 +90,7 @@ afterAll(async () => {
 });
 
 describe('the documented queries run with firestore.indexes.json', () => {
-  it('a viewer lists the organization\'s contacts and messages', async () => {
+  it("a viewer lists the organization's contacts and messages", async () => {
     const viewer = clientOf(org.viewer);
     expect(await idsOf(getDocs(collection(viewer, paths.contacts(org.orgId))))).toEqual(['alice', 'bob']);
     expect(await idsOf(getDocs(collection(viewer, paths.messages(org.orgId))))).toEqual(['m1', 'm2', 'm3']);
@@ -95,7 +102,7 @@ describe('the documented queries run with firestore.indexes.json', () => {
     expect(await idsOf(getDocs(collection(clientOf(org.owner), paths.billingDocs(org.orgId))))).toEqual([]);
   });
 
-  it('a contact\'s timeline, newest first', async () => {
+  it("a contact's timeline, newest first", async () => {
     expect(await idsOf(getDocs(timeline(clientOf(org.viewer), 'alice')))).toEqual(['m3', 'm1']);
   });
 
@@ -108,12 +115,12 @@ describe('the documented queries run with firestore.indexes.json', () => {
     expect(error?.code).toBe('failed-precondition');
   });
 
-  it('a person\'s own memberships, across organizations', async () => {
+  it("a person's own memberships, across organizations", async () => {
     const found = await getDocs(memberships(clientOf(org.member), org.member.uid));
     expect(found.docs.map((snapshot) => snapshot.ref.path)).toEqual([paths.member(org.orgId, org.member.uid)]);
   });
 
-  it('operators\' unmatched Stripe events', async () => {
+  it("operators' unmatched Stripe events", async () => {
     expect(await idsOf(admin.collection(serverCollections.stripeEvents).where('outcome', '==', 'unmatched').get())).toEqual(['evt_unmatched']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The access contract (../shared/spec/access-matrix.md) as ONE table, and the oracle derived from it. The
+ * The access contract (docs/access-contract.md) as ONE table, and the oracle derived from it. The
  * matrix suite, the property tests and the printed matrix are all generated from `contract` below; the rules
  * are never consulted here. Read it side by side with the spec's "Documents" table.
  */
@@ -31,7 +31,15 @@ const whoRoles: Record<'anyMember' | 'managers' | 'crmWriters', readonly Role[]>
 export const contract = {
   org: { scope: 'org', path: 'orgs/{orgId}', get: 'anyMember', list: 'noOne', create: 'noOne', update: 'managers', delete: 'noOne' },
   member: { scope: 'org', path: 'orgs/{orgId}/members/{uid}', get: 'anyMember', list: 'anyMember', create: 'noOne', update: 'noOne', delete: 'noOne' },
-  contact: { scope: 'org', path: 'orgs/{orgId}/contacts/{id}', get: 'anyMember', list: 'anyMember', create: 'crmWriters', update: 'crmWriters', delete: 'managers' },
+  contact: {
+    scope: 'org',
+    path: 'orgs/{orgId}/contacts/{id}',
+    get: 'anyMember',
+    list: 'anyMember',
+    create: 'crmWriters',
+    update: 'crmWriters',
+    delete: 'managers',
+  },
   message: { scope: 'org', path: 'orgs/{orgId}/messages/{id}', get: 'anyMember', list: 'anyMember', create: 'crmWriters', update: 'noOne', delete: 'managers' },
   config: { scope: 'org', path: 'orgs/{orgId}/config/{id}', get: 'anyMember', list: 'anyMember', create: 'managers', update: 'managers', delete: 'managers' },
   billing: { scope: 'org', path: 'orgs/{orgId}/billing/{id}', get: 'managers', list: 'managers', create: 'noOne', update: 'noOne', delete: 'noOne' },

@@ -33,9 +33,12 @@ afterAll(async () => {
 });
 
 describe('emulator-data', () => {
-  it.each([...emulatorDataFiles()])('%s is what scripts/seed.ts writes (run `npx tsx scripts/seed.ts` after changing the seed; after `npm start` wrote local data here, `git checkout emulator-data` or `npm start -- --from-seed` restores it)', (file, content) => {
-    expect(readFileSync(join(emulatorDataDir, file)).equals(Buffer.from(content))).toBe(true);
-  });
+  it.each([...emulatorDataFiles()])(
+    '%s is what scripts/seed.ts writes (run `npx tsx scripts/seed.ts` after changing the seed; after `npm start` wrote local data here, `git checkout emulator-data` or `npm start -- --from-seed` restores it)',
+    (file, content) => {
+      expect(readFileSync(join(emulatorDataDir, file)).equals(Buffer.from(content))).toBe(true);
+    },
+  );
 
   // The export is built from the seed data without the SDK; firebase-admin must store exactly the same.
   it.skipIf(!offlineEmulator)('holds in its Firestore export exactly what seeding through firebase-admin stores', async () => {
@@ -54,7 +57,9 @@ describe('emulator-data', () => {
   });
 
   it('has a verified e-mail and password user for every role of both organizations', () => {
-    const accounts = JSON.parse(String(emulatorDataFiles().get('auth_export/accounts.json'))) as { users: { localId: string; emailVerified: boolean; passwordHash: string }[] };
+    const accounts = JSON.parse(String(emulatorDataFiles().get('auth_export/accounts.json'))) as {
+      users: { localId: string; emailVerified: boolean; passwordHash: string }[];
+    };
     expect(accounts.users.map((u) => u.localId).sort()).toEqual(demoUsers.map((u) => u.uid).sort());
     expect(accounts.users.every((u) => u.emailVerified && u.passwordHash.startsWith('fakeHash:'))).toBe(true);
     expect(new Set(demoUsers.map((u) => `${u.orgId}/${u.role}`)).size).toBe(demoOrgs.length * 4);
@@ -66,21 +71,29 @@ describe('demo data under the rules', () => {
     const docs = [...demoDocuments(new Date()).keys()];
     for (const org of demoOrgs) {
       for (const prefix of [paths.contacts(org.id), paths.messages(org.id), paths.configs(org.id), paths.billingDocs(org.id)]) {
-        expect(docs.some((path) => path.startsWith(`${prefix}/`)), prefix).toBe(true);
+        expect(
+          docs.some((path) => path.startsWith(`${prefix}/`)),
+          prefix,
+        ).toBe(true);
       }
     }
   });
 
   it.each(demoUsers.map((u) => [u.email, u] as const))('%s reads their organization and nothing of the other', async (_email, user) => {
     const db = env.authenticatedContext(user.uid).firestore() as unknown as ClientFirestore;
-    const other = present(demoOrgs.find((org) => org.id !== user.orgId), 'another demo organization').id;
+    const other = present(
+      demoOrgs.find((org) => org.id !== user.orgId),
+      'another demo organization',
+    ).id;
     const can = async (request: Parameters<typeof runOnClient>[1]) => (await outcome(() => runOnClient(db, request))).allowed;
     expect(await can({ kind: 'list', collectionPath: paths.contacts(user.orgId) })).toBe(true);
     expect(await can({ kind: 'get', path: paths.org(user.orgId) })).toBe(true);
     expect(await can({ kind: 'get', path: paths.subscription(user.orgId) })).toBe(user.role === 'owner' || user.role === 'admin');
     expect(await can({ kind: 'list', collectionPath: paths.contacts(other) })).toBe(false);
     expect(await can({ kind: 'get', path: paths.org(other) })).toBe(false);
-    const memberships = (await runOnClient(db, { kind: 'group', collectionId: 'members', where: { field: 'uid', value: user.uid } })) as { docs: { ref: { path: string } }[] };
+    const memberships = (await runOnClient(db, { kind: 'group', collectionId: 'members', where: { field: 'uid', value: user.uid } })) as {
+      docs: { ref: { path: string } }[];
+    };
     expect(memberships.docs.map((d) => d.ref.path)).toEqual([paths.member(user.orgId, user.uid)]);
   });
 });

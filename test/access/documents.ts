@@ -68,13 +68,17 @@ const alnum = fc.constantFrom(...Array.from('abcdefghijklmnopqrstuvwxyz012345678
 const word = (max: number) => fc.string({ unit: alnum, minLength: 1, maxLength: max });
 const email = fc
   .tuple(
-    fc.array(fc.string({ unit: fc.constantFrom(...Array.from('abz09_%+\'-')), minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.string({ unit: fc.constantFrom(...Array.from("abz09_%+'-")), minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }),
     fc.array(word(12), { minLength: 1, maxLength: 3 }),
     fc.string({ unit: fc.constantFrom(...Array.from('comnetorgio')), minLength: 2, maxLength: 6 }),
   )
   .map(([local, hosts, tld]) => `${local.join('.')}@${hosts.join('.')}.${tld}`);
 const httpsUrl = fc
-  .tuple(fc.array(word(10), { minLength: 1, maxLength: 3 }), fc.option(fc.integer({ min: 1, max: 65535 })), fc.string({ unit: fc.constantFrom(...Array.from('abc123/-_.~?=&#%')), maxLength: 40 }))
+  .tuple(
+    fc.array(word(10), { minLength: 1, maxLength: 3 }),
+    fc.option(fc.integer({ min: 1, max: 65535 })),
+    fc.string({ unit: fc.constantFrom(...Array.from('abc123/-_.~?=&#%')), maxLength: 40 }),
+  )
   .map(([hosts, port, rest]) => `https://${hosts.join('.')}.com${port === null ? '' : `:${port}`}/${rest}`);
 const labels = (maxItems: number, maxLength: number) => fc.array(label(maxLength), { maxLength: maxItems });
 const locale = fc.constantFrom('en', 'pt-BR', 'zh-Hant-TW', 'de');
@@ -133,8 +137,20 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     stored: (data) => data,
     arbitrary: (writer) =>
       record(
-        { name: text(1, contactLimits.name), status: fc.constantFrom('lead', 'prospect', 'customer', 'lost'), createdBy: fc.constant(writer), createdAt: fc.constant(NOW), updatedAt: fc.constant(NOW) },
-        { email, phone: line(1, contactLimits.phone), company: text(0, contactLimits.company), notes: text(0, 300), tags: labels(contactLimits.tags, contactLimits.tag) },
+        {
+          name: text(1, contactLimits.name),
+          status: fc.constantFrom('lead', 'prospect', 'customer', 'lost'),
+          createdBy: fc.constant(writer),
+          createdAt: fc.constant(NOW),
+          updatedAt: fc.constant(NOW),
+        },
+        {
+          email,
+          phone: line(1, contactLimits.phone),
+          company: text(0, contactLimits.company),
+          notes: text(0, 300),
+          tags: labels(contactLimits.tags, contactLimits.tag),
+        },
       ),
     atBounds: (writer) => [
       {
@@ -174,7 +190,15 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     request: (data) => ({ kind: 'update', path: paths.contact(orgA, 'c-update'), data }),
     stored: (data) => ({ name: 'Contact c-update', status: 'lead', createdBy: teammateUid('A'), createdAt: NOW, updatedAt: NOW, notes: 'seeded', ...data }),
     arbitrary: () =>
-      record({ updatedAt: fc.constant(NOW) }, { name: text(1, contactLimits.name), status: fc.constantFrom('lead', 'prospect', 'customer', 'lost'), notes: text(0, 300), tags: labels(contactLimits.tags, contactLimits.tag) }),
+      record(
+        { updatedAt: fc.constant(NOW) },
+        {
+          name: text(1, contactLimits.name),
+          status: fc.constantFrom('lead', 'prospect', 'customer', 'lost'),
+          notes: text(0, 300),
+          tags: labels(contactLimits.tags, contactLimits.tag),
+        },
+      ),
     atBounds: () => [{ notes: repeat(contactLimits.notes), name: repeat(contactLimits.name), updatedAt: NOW }],
     base: () => ({ notes: 'updated', updatedAt: NOW }),
     invalid: () => {
@@ -197,10 +221,27 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     stored: (data) => data,
     arbitrary: (writer) =>
       record(
-        { contactId: fc.constantFrom('c1', 'c-update'), channel: fc.constantFrom('email', 'sms', 'call', 'note'), direction: fc.constantFrom('outbound', 'inbound'), body: text(1, 500), sentBy: fc.constant(writer), sentAt: fc.constant(NOW) },
+        {
+          contactId: fc.constantFrom('c1', 'c-update'),
+          channel: fc.constantFrom('email', 'sms', 'call', 'note'),
+          direction: fc.constantFrom('outbound', 'inbound'),
+          body: text(1, 500),
+          sentBy: fc.constant(writer),
+          sentAt: fc.constant(NOW),
+        },
         { subject: text(0, messageLimits.subject) },
       ),
-    atBounds: (writer) => [{ contactId: 'c1', channel: 'note', direction: 'inbound', subject: repeat(messageLimits.subject), body: repeat(messageLimits.body), sentBy: writer, sentAt: NOW }],
+    atBounds: (writer) => [
+      {
+        contactId: 'c1',
+        channel: 'note',
+        direction: 'inbound',
+        subject: repeat(messageLimits.subject),
+        body: repeat(messageLimits.body),
+        sentBy: writer,
+        sentAt: NOW,
+      },
+    ],
     base: (writer) => ({ contactId: 'c1', channel: 'email', direction: 'outbound', body: 'Hello', sentBy: writer, sentAt: NOW }),
     invalid: (writer) => {
       const base = { contactId: 'c1', channel: 'email', direction: 'outbound', body: 'Hello', sentBy: writer, sentAt: NOW };
@@ -218,7 +259,12 @@ export const documentKinds: Record<KindId, DocumentKind> = {
         { name: 'sentBy names someone else', data: { ...base, sentBy: someoneElse(writer) }, rulesOnly: 'sentBy is the caller' },
         { name: 'sentAt chosen by the client', data: { ...base, sentAt: past }, rulesOnly: 'sentAt is the request time' },
         { name: 'contactId names no contact', data: { ...base, contactId: 'no-such-contact' }, rulesOnly: 'the contact exists' },
-        { name: "contactId names another organization's contact", data: { ...base, contactId: 'b-only' }, rulesOnly: 'the contact is in the same organization', faultyIn: 'A' },
+        {
+          name: "contactId names another organization's contact",
+          data: { ...base, contactId: 'b-only' },
+          rulesOnly: 'the contact is in the same organization',
+          faultyIn: 'A',
+        },
       ];
     },
   },
@@ -232,10 +278,19 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     arbitrary: (writer) =>
       record(
         { updatedBy: fc.constant(writer), updatedAt: fc.constant(NOW) },
-        { pipelineStages: labels(configLimits.pipelineStages, configLimits.stage), defaultCurrency: fc.constantFrom('USD', 'EUR', 'GBP', 'CAD', 'AUD'), timezone: line(1, configLimits.timezone) },
+        {
+          pipelineStages: labels(configLimits.pipelineStages, configLimits.stage),
+          defaultCurrency: fc.constantFrom('USD', 'EUR', 'GBP', 'CAD', 'AUD'),
+          timezone: line(1, configLimits.timezone),
+        },
       ),
     atBounds: (writer) => [
-      { pipelineStages: Array.from({ length: configLimits.pipelineStages }, (_, i) => repeat(configLimits.stage - 2) + String(i).padStart(2, '0')), timezone: repeat(configLimits.timezone), updatedBy: writer, updatedAt: NOW },
+      {
+        pipelineStages: Array.from({ length: configLimits.pipelineStages }, (_, i) => repeat(configLimits.stage - 2) + String(i).padStart(2, '0')),
+        timezone: repeat(configLimits.timezone),
+        updatedBy: writer,
+        updatedAt: NOW,
+      },
       { pipelineStages: [], updatedBy: writer, updatedAt: NOW },
     ],
     base: (writer) => ({ timezone: 'Europe/Paris', updatedBy: writer, updatedAt: NOW }),
@@ -243,7 +298,10 @@ export const documentKinds: Record<KindId, DocumentKind> = {
       const base = { timezone: 'Europe/Paris', updatedBy: writer, updatedAt: NOW };
       return [
         { name: 'updatedBy missing', data: without(base, 'updatedBy') },
-        { name: `more than ${configLimits.pipelineStages} stages`, data: { ...base, pipelineStages: Array.from({ length: configLimits.pipelineStages + 1 }, (_, i) => `s${i}`) } },
+        {
+          name: `more than ${configLimits.pipelineStages} stages`,
+          data: { ...base, pipelineStages: Array.from({ length: configLimits.pipelineStages + 1 }, (_, i) => `s${i}`) },
+        },
         { name: `stage longer than ${configLimits.stage}`, data: { ...base, pipelineStages: [repeat(configLimits.stage + 1)] } },
         { name: 'empty stage', data: { ...base, pipelineStages: [''] } },
         { name: 'stage not a string', data: { ...base, pipelineStages: [true] } },
@@ -264,8 +322,14 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     request: (data) => ({ kind: 'update', path: paths.org(orgA), data }),
     stored: (data) => ({ name: 'Organization A', ownerUid: 'u-owner-a', plan: 'pro', status: 'active', access: 'full', createdAt: NOW, ...data }),
     arbitrary: () =>
-      record({ name: displayName(orgLimits.name) }, { branding: record({}, { primaryColor: fc.constantFrom('#000000', '#a1B2c3', '#FFFFFF'), logoUrl: httpsUrl }) }),
-    atBounds: () => [{ name: repeat(orgLimits.name), branding: { primaryColor: '#0f0F0f', logoUrl: `https://cdn.example.com/${repeat(2000)}` } }, { name: 'x', branding: {} }],
+      record(
+        { name: displayName(orgLimits.name) },
+        { branding: record({}, { primaryColor: fc.constantFrom('#000000', '#a1B2c3', '#FFFFFF'), logoUrl: httpsUrl }) },
+      ),
+    atBounds: () => [
+      { name: repeat(orgLimits.name), branding: { primaryColor: '#0f0F0f', logoUrl: `https://cdn.example.com/${repeat(2000)}` } },
+      { name: 'x', branding: {} },
+    ],
     base: () => ({ name: 'Renamed' }),
     invalid: () => {
       const base = { name: 'Renamed' };
@@ -303,7 +367,16 @@ export const documentKinds: Record<KindId, DocumentKind> = {
         { displayName: displayName(userProfileLimits.displayName), email, createdAt: fc.constant(NOW), updatedAt: fc.constant(NOW) },
         { photoUrl: httpsUrl, locale },
       ),
-    atBounds: () => [{ displayName: repeat(userProfileLimits.displayName), email: `${repeat(64)}@example.com`, photoUrl: `https://a.io/${repeat(2030)}`, locale: 'zh-Hant-TW', createdAt: NOW, updatedAt: NOW }],
+    atBounds: () => [
+      {
+        displayName: repeat(userProfileLimits.displayName),
+        email: `${repeat(64)}@example.com`,
+        photoUrl: `https://a.io/${repeat(2030)}`,
+        locale: 'zh-Hant-TW',
+        createdAt: NOW,
+        updatedAt: NOW,
+      },
+    ],
     base: () => ({ displayName: 'Grace Hopper', email: 'grace@example.com', createdAt: NOW, updatedAt: NOW }),
     invalid: () => {
       const base = { displayName: 'Grace Hopper', email: 'grace@example.com', createdAt: NOW, updatedAt: NOW };

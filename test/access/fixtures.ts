@@ -60,7 +60,15 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
     const owner = principals.find((p) => p.memberOf[org] === 'owner');
     docs.set(
       paths.org(orgId),
-      organizationSchema.parse({ name: `Organization ${org}`, ownerUid: owner?.uid ?? teammateUid(org), plan: 'pro', status, access, createdAt: at, ...(status === 'deleting' ? { deletionRequestedAt: at } : {}) }),
+      organizationSchema.parse({
+        name: `Organization ${org}`,
+        ownerUid: owner?.uid ?? teammateUid(org),
+        plan: 'pro',
+        status,
+        access,
+        createdAt: at,
+        ...(status === 'deleting' ? { deletionRequestedAt: at } : {}),
+      }),
     );
     const members = new Map<string, Role>([[teammateUid(org), 'member']]);
     for (const p of principals) if (p.uid && p.memberOf[org]) members.set(p.uid, p.memberOf[org]);
@@ -76,14 +84,27 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
     // m1 was sent by a principal of the org, so "group messages where sentBy == own" would return only theirs.
     const sender = org === 'A' ? 'u-member-a' : 'u-owner-b';
     for (const id of ['m1', 'm-update', 'm-delete']) {
-      docs.set(paths.message(orgId, id), messageSchema.parse({ contactId: 'c1', channel: 'email', direction: 'outbound', body: 'seeded', sentBy: sender, sentAt: at }));
+      docs.set(
+        paths.message(orgId, id),
+        messageSchema.parse({ contactId: 'c1', channel: 'email', direction: 'outbound', body: 'seeded', sentBy: sender, sentAt: at }),
+      );
     }
     for (const id of ['general', 'cfg-delete']) {
       docs.set(paths.config(orgId, id), configSchema.parse({ pipelineStages: ['New', 'Won'], timezone: 'UTC', updatedBy: teammateUid(org), updatedAt: at }));
     }
     // The mirror's shape belongs to billing (functions/src/billing); the rules only decide who reads it.
     docs.set(paths.subscription(orgId), subscriptionMirror(at, access));
-    docs.set(paths.invite(orgId, 'inv1'), inviteSchema.parse({ email: 'invitee@example.com', role: 'member', tokenHash: 'a'.repeat(64), invitedBy: teammateUid(org), createdAt: at, expiresAt: at }));
+    docs.set(
+      paths.invite(orgId, 'inv1'),
+      inviteSchema.parse({
+        email: 'invitee@example.com',
+        role: 'member',
+        tokenHash: 'a'.repeat(64),
+        invitedBy: teammateUid(org),
+        createdAt: at,
+        expiresAt: at,
+      }),
+    );
     docs.set(paths.auditEntry(orgId, 'e1'), auditEntrySchema.parse({ action: 'org.created', actorUid: teammateUid(org), targetId: orgId, at }));
     docs.set(`${paths.org(orgId)}/secrets/s1`, { value: 'not in the contract' });
   }
@@ -94,7 +115,17 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
 }
 
 function subscriptionMirror(at: unknown, access: string): DocumentData {
-  return { customerId: 'cus_demo', subscriptionId: 'sub_demo', status: 'active', plan: 'pro', priceId: 'price_demo', seats: 5, currentPeriodEnd: at, access, updatedAt: at };
+  return {
+    customerId: 'cus_demo',
+    subscriptionId: 'sub_demo',
+    status: 'active',
+    plan: 'pro',
+    priceId: 'price_demo',
+    seats: 5,
+    currentPeriodEnd: at,
+    access,
+    updatedAt: at,
+  };
 }
 
 function profile(displayName: string, uid: string, at: unknown) {
@@ -231,7 +262,9 @@ export function cellCall(cell: Cell, principal: Principal): CellCall {
         const path = paths.member(orgId, self);
         return { request: { kind: 'get', path }, checkRead: (s) => expectDocument(s, (data) => data.uid === self, `${path} with uid ${self}`) };
       }
-      const expected = Object.keys(principal.memberOf).map((key) => paths.member(orgIds[key as OrgKey], self)).sort();
+      const expected = Object.keys(principal.memberOf)
+        .map((key) => paths.member(orgIds[key as OrgKey], self))
+        .sort();
       return {
         request: { kind: 'group', collectionId: collectionGroups.members, where: { field: 'uid', value: self } },
         checkRead: (snapshot) => {

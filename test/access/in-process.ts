@@ -67,7 +67,10 @@ export class InProcessWorld {
    * an update as a merge of top-level fields into the existing document.
    */
   judge(policy: AccessPolicy, caller: { uid: string; token: Record<string, unknown> } | null, request: AccessRequest, time: Timestamp): AccessDecision {
-    const ctx = { caller: caller ? { kind: 'user' as const, uid: caller.uid, token: { sub: caller.uid, ...caller.token } } : { kind: 'anonymous' as const }, time };
+    const ctx = {
+      caller: caller ? { kind: 'user' as const, uid: caller.uid, token: { sub: caller.uid, ...caller.token } } : { kind: 'anonymous' as const },
+      time,
+    };
     const before: DocumentReader = { get: (name) => this.docs.get(name) ?? null };
     switch (request.kind) {
       case 'get':

@@ -30,9 +30,7 @@ function laneOrder(cells: Cell[]): Cell[] {
   const opRank = (cell: Cell) =>
     // A profile must be created before it can be read or updated.
     cell.row === 'ownProfile' && cell.op === 'create' ? -1 : operations.indexOf(cell.op);
-  return [...cells].sort(
-    (a, b) => rowIds.indexOf(a.row) - rowIds.indexOf(b.row) || a.org.localeCompare(b.org) || opRank(a) - opRank(b),
-  );
+  return [...cells].sort((a, b) => rowIds.indexOf(a.row) - rowIds.indexOf(b.row) || a.org.localeCompare(b.org) || opRank(a) - opRank(b));
 }
 
 // Denied writes are the point of most cells; the SDK would log each one as a stream error.
@@ -99,7 +97,8 @@ export async function runLane(state: OrgState, principal: Principal, cells: Cell
 /** Writes that were allowed must show in the stored data; writes that were denied must have changed nothing. */
 async function checkEffects(db: AdminFirestore, results: CellResult[], principal: Principal): Promise<void> {
   const writes = results.filter(
-    (r) => (r.cell.op === 'create' || r.cell.op === 'update' || r.cell.op === 'delete') && !(r.cell.row === 'ownProfile' && r.cell.op === 'create' && !r.allowed),
+    (r) =>
+      (r.cell.op === 'create' || r.cell.op === 'update' || r.cell.op === 'delete') && !(r.cell.row === 'ownProfile' && r.cell.op === 'create' && !r.allowed),
   );
   const calls = writes.map((r) => present(cellCall(r.cell, principal).effect, `the effect of a ${r.cell.row} ${r.cell.op}`));
   const snapshots = await db.getAll(...calls.map((effect) => db.doc(effect.path)));
@@ -107,7 +106,9 @@ async function checkEffects(db: AdminFirestore, results: CellResult[], principal
     const stored: DocumentData | undefined = snapshots[index].data();
     const applied = calls[index].applied(stored);
     if (applied !== result.allowed) {
-      result.problems.push(result.allowed ? `write was allowed but ${calls[index].path} does not show it` : `write was denied but ${calls[index].path} changed`);
+      result.problems.push(
+        result.allowed ? `write was allowed but ${calls[index].path} does not show it` : `write was denied but ${calls[index].path} changed`,
+      );
     }
   });
 }
@@ -124,4 +125,3 @@ async function removeFormerMember(db: ClientFirestore, admin: AdminFirestore, st
   await admin.doc(paths.member(orgId, 'u-former-a')).delete();
   return before.allowed;
 }
-

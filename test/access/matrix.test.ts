@@ -20,7 +20,13 @@ beforeAll(async () => {
   const started = Date.now();
   lanes = await Promise.all(
     orgStates.flatMap((state) =>
-      principals.map((principal) => runLane(state, principal, cells.filter((c) => c.state === state && c.principal === principal.id))),
+      principals.map((principal) =>
+        runLane(
+          state,
+          principal,
+          cells.filter((c) => c.state === state && c.principal === principal.id),
+        ),
+      ),
     ),
   );
   for (const result of lanes.flatMap((lane) => lane.results)) results.set(cellKey(result.cell), result);
@@ -31,7 +37,9 @@ afterAll(() => {
   if (results.size === 0) return;
   const all = [...results.values()];
   // Straight to stdout: the suite runs with `silent: 'passed-only'`, and the proved matrix is a result, not a log.
-  process.stdout.write(`${formatMatrix(all)}\n\n${offlineEmulator ? formatCost(all) : 'Rules cost: reported by the offline emulator only.'}\n\n${all.length} cells in ${elapsedMs} ms\n`);
+  process.stdout.write(
+    `${formatMatrix(all)}\n\n${offlineEmulator ? formatCost(all) : 'Rules cost: reported by the offline emulator only.'}\n\n${all.length} cells in ${elapsedMs} ms\n`,
+  );
 });
 
 describe('access matrix', () => {

@@ -98,7 +98,11 @@ function touchesForeignOrg(c: RandomCase, principal: Principal): boolean {
   return orgScoped && principal.memberOf[c.cell.org] === undefined;
 }
 
-const principalOf = (c: RandomCase) => present(principals.find((p) => p.id === c.cell.principal), `principal ${c.cell.principal}`);
+const principalOf = (c: RandomCase) =>
+  present(
+    principals.find((p) => p.id === c.cell.principal),
+    `principal ${c.cell.principal}`,
+  );
 const describeCase = (c: RandomCase) =>
   `${c.cell.state} ${c.cell.principal} ${describeRequest(caseRequest(c, principalOf(c)))} payload=${c.payload.source === 'invalid' ? `invalid: ${c.payload.variant}` : c.payload.source}`;
 
@@ -145,7 +149,10 @@ describe.skipIf(!offlineEmulator)('10,000 random cases, in-process rules engine'
 });
 
 describe('300 random cases through the emulator', () => {
-  const projects = new Map<OrgState, { env: RulesTestEnvironment; admin: ReturnType<typeof adminFirestore>; seed: Map<string, DocumentData>; clients: Map<string, ClientFirestore> }>();
+  const projects = new Map<
+    OrgState,
+    { env: RulesTestEnvironment; admin: ReturnType<typeof adminFirestore>; seed: Map<string, DocumentData>; clients: Map<string, ClientFirestore> }
+  >();
 
   beforeAll(async () => {
     setLogLevel('silent');

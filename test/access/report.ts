@@ -4,7 +4,15 @@ import type { CellResult } from './lanes';
 import { present } from '../support/present';
 
 const shortNames: Record<string, string> = {
-  ownerA: 'oA', adminA: 'aA', memberA: 'mA', viewerA: 'vA', ownerB: 'oB', outsider: 'out', anonymous: 'ano', formerA: 'fmr', forgedB: 'fgd',
+  ownerA: 'oA',
+  adminA: 'aA',
+  memberA: 'mA',
+  viewerA: 'vA',
+  ownerB: 'oB',
+  outsider: 'out',
+  anonymous: 'ano',
+  formerA: 'fmr',
+  forgedB: 'fgd',
 };
 
 /**
@@ -23,8 +31,7 @@ export function formatMatrix(results: CellResult[]): string {
     lines.push(`${''.padEnd(30)}${names}   ${names}`);
     for (const row of rowIds) {
       for (const op of operationsOf(row)) {
-        const line = (org: 'A' | 'B') =>
-          principals.map((p) => mark(byKey.get(cellKey({ state, principal: p.id, row, op, org }))).padStart(4)).join('');
+        const line = (org: 'A' | 'B') => principals.map((p) => mark(byKey.get(cellKey({ state, principal: p.id, row, op, org }))).padStart(4)).join('');
         lines.push(`  ${`${row} ${op}`.padEnd(28)}${line('A')}   ${line('B')}`);
       }
     }

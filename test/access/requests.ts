@@ -66,12 +66,20 @@ function mapTimes(data: unknown, now: () => unknown, client: (t: ClientTime) => 
 
 /** The data as the web client sends it. */
 function clientData(data: DocumentData): DocumentData {
-  return mapTimes(data, () => serverTimestamp(), (t) => ClientTimestamp.fromMillis(t.millis)) as DocumentData;
+  return mapTimes(
+    data,
+    () => serverTimestamp(),
+    (t) => ClientTimestamp.fromMillis(t.millis),
+  ) as DocumentData;
 }
 
 /** The data as the stored document would be, for the zod schemas (NOW becomes the current time). */
 export function storedData(data: DocumentData, now = AdminTimestamp.now()): DocumentData {
-  return mapTimes(data, () => now, (t) => AdminTimestamp.fromMillis(t.millis)) as DocumentData;
+  return mapTimes(
+    data,
+    () => now,
+    (t) => AdminTimestamp.fromMillis(t.millis),
+  ) as DocumentData;
 }
 
 /** Runs the request through the web SDK; resolves with the snapshot (reads) or nothing (writes). */

@@ -107,8 +107,24 @@ describe.each(kindIds)('%s', (kindId) => {
  * disagree: an organization named U+00A0 once passed the rules and failed every server read.
  */
 const unicodeEdgeCases = [
-  '\u00a0', '\ufeff', '\u3000', '\u2028', '\u2029', '\u200b', '\u200d', '\u200e', '\u1680', '\u202f', '\u205f', '\u180e',
-  '\u0085', '\u009f', '\u00ad', '\u2060', '\t', ' ',
+  '\u00a0',
+  '\ufeff',
+  '\u3000',
+  '\u2028',
+  '\u2029',
+  '\u200b',
+  '\u200d',
+  '\u200e',
+  '\u1680',
+  '\u202f',
+  '\u205f',
+  '\u180e',
+  '\u0085',
+  '\u009f',
+  '\u00ad',
+  '\u2060',
+  '\t',
+  ' ',
 ];
 const nameUnit = fc.constantFrom(...unicodeEdgeCases, 'a', 'Ж', '漢', '😀', '-');
 
@@ -121,7 +137,13 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     const data = { ...kind.base(writer), [field]: name };
     const zodAccepts = zodIssues(kind, data, writer).length === 0;
     const { allowed } = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample++)));
-    return { name: Array.from(name).map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`).join(' '), zodAccepts, rulesAllow: allowed };
+    return {
+      name: Array.from(name)
+        .map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+        .join(' '),
+      zodAccepts,
+      rulesAllow: allowed,
+    };
   };
 
   it.each(unicodeEdgeCases.flatMap((c) => [c, `${c}Acme`, `Acme${c}`, `Ac${c}me`]))('zod and the rules agree on %j', async (name) => {
@@ -164,7 +186,15 @@ describe('denied writes change nothing', () => {
     const from = paths.contact('org-a', 'c1');
     const to = paths.contact('org-b', 'moved-c1');
     const moved = { name: 'Contact c1', status: 'lead', createdBy: 'u-member-a', createdAt: NOW, updatedAt: NOW };
-    const result = await outcome(() => runOnClient(db, { kind: 'batch', writes: [{ kind: 'delete', path: from }, { kind: 'create', path: to, data: moved }] }));
+    const result = await outcome(() =>
+      runOnClient(db, {
+        kind: 'batch',
+        writes: [
+          { kind: 'delete', path: from },
+          { kind: 'create', path: to, data: moved },
+        ],
+      }),
+    );
     expect(result.allowed).toBe(false);
     expect((await admin.db.doc(from).get()).exists).toBe(true);
     expect((await admin.db.doc(to).get()).exists).toBe(false);

@@ -31,7 +31,12 @@ const allowed = async (db: ClientFirestore, request: AccessRequest) => (await ou
 /** What the server does when billing lapses, is restored, or deletion is requested: one transaction. */
 async function setOrgState(orgStatus: 'active' | 'deleting', subscription: 'active' | 'unpaid'): Promise<AccessState> {
   const now = new Date();
-  const access = deriveAccessState({ orgStatus, subscriptionStatus: subscription, lapsedSince: subscription === 'unpaid' ? new Date(now.getTime() - 30 * 86_400_000) : null, now });
+  const access = deriveAccessState({
+    orgStatus,
+    subscriptionStatus: subscription,
+    lapsedSince: subscription === 'unpaid' ? new Date(now.getTime() - 30 * 86_400_000) : null,
+    now,
+  });
   await admin.db.runTransaction(async (tx) => {
     const write = await prepareAccessUpdate(admin.db, tx, orgId);
     tx.update(admin.db.doc(paths.org(orgId)), { status: orgStatus });

@@ -30,7 +30,11 @@ describe('backfillSchemaVersion', () => {
 
     expect(await backfillSchemaVersion(db, 'stripeEvents', { pageSize: 2 })).toMatchObject({ scanned: 6, upgraded: 5, newer: 1, changedMeanwhile: 0 });
     expect(await versionOf(paths.stripeEvent('evt_old3'))).toBe(STRIPE_EVENT_RECORD_VERSION);
-    expect((await db.doc(paths.stripeEvent('evt_old3')).get()).data()).toEqual({ type: 'invoice.paid', created: 3, schemaVersion: STRIPE_EVENT_RECORD_VERSION });
+    expect((await db.doc(paths.stripeEvent('evt_old3')).get()).data()).toEqual({
+      type: 'invoice.paid',
+      created: 3,
+      schemaVersion: STRIPE_EVENT_RECORD_VERSION,
+    });
     expect(await versionOf(paths.stripeEvent('evt_next'))).toBe(STRIPE_EVENT_RECORD_VERSION + 1);
 
     expect(await backfillSchemaVersion(db, 'stripeEvents', { pageSize: 2 })).toMatchObject({ upgraded: 0 });

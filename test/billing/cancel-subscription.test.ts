@@ -25,9 +25,11 @@ describe('cancelOrgSubscriptions (organization deletion)', () => {
     await cancelOrgSubscriptions(context.deps(), 'acme');
 
     expect([statusOf(active), statusOf(pastDue), statusOf(ended), statusOf(otherOrg)]).toEqual(['canceled', 'canceled', 'canceled', 'active']);
-    expect(cancellations().map((request) => request.path).sort()).toEqual(
-      [`/v1/subscriptions/${active.id as string}`, `/v1/subscriptions/${pastDue.id as string}`].sort(),
-    );
+    expect(
+      cancellations()
+        .map((request) => request.path)
+        .sort(),
+    ).toEqual([`/v1/subscriptions/${active.id as string}`, `/v1/subscriptions/${pastDue.id as string}`].sort());
     for (const request of cancellations()) expect(request.idempotencyKey).toBe(`cancel-acme-${request.path.split('/').pop()}`);
   });
 

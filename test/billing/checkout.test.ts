@@ -47,9 +47,9 @@ beforeAll(async () => {
       updatedAt: now,
     }),
   );
-  await context.db.doc(paths.message('shop', 'm1')).set(
-    messageSchema.parse({ contactId: 'c1', channel: 'email', direction: 'outbound', body: 'merger plans for Q3', sentBy: 'shop-member', sentAt: now }),
-  );
+  await context.db
+    .doc(paths.message('shop', 'm1'))
+    .set(messageSchema.parse({ contactId: 'c1', channel: 'email', direction: 'outbound', body: 'merger plans for Q3', sentBy: 'shop-member', sentAt: now }));
 });
 afterAll(async () => context.close());
 
@@ -142,7 +142,11 @@ describe('createCheckoutSession', () => {
     await context.send(context.stripe.event('checkout.session.completed', session));
     expect(await readMirror(context.db, 'shop')).toMatchObject({ status: 'trialing', plan: 'team', seats: 3 });
 
-    await expectRefusedWithoutChange(context.db, () => checkout(owner, { orgId: 'shop', plan: 'business', seats: 5, requestId: randomUUID() }), 'failed-precondition');
+    await expectRefusedWithoutChange(
+      context.db,
+      () => checkout(owner, { orgId: 'shop', plan: 'business', seats: 5, requestId: randomUUID() }),
+      'failed-precondition',
+    );
     // The portal can cancel the subscription: the owner's alone.
     for (const uid of ['shop-admin', 'shop-member', 'shop-viewer']) {
       await expectRefusedWithoutChange(context.db, () => portal(callerOf(uid), { orgId: 'shop', requestId: randomUUID() }), 'permission-denied');
@@ -159,7 +163,9 @@ describe('createCheckoutSession', () => {
 
     context.clock.seconds += 60;
     context.stripe.updateSubscription(subscription.id as string, { status: 'canceled', ended_at: context.clock.seconds });
-    await context.send(context.stripe.event('customer.subscription.deleted', present(context.stripe.subscriptions.get(subscription.id as string), 'the subscription')));
+    await context.send(
+      context.stripe.event('customer.subscription.deleted', present(context.stripe.subscriptions.get(subscription.id as string), 'the subscription')),
+    );
     await checkout(owner, { orgId: 'shop', plan: 'team', seats: 3, requestId: randomUUID() });
     const renewed = present(stripeWrites().at(-1), 'the renewal request');
     expect(renewed.path).toBe('/v1/checkout/sessions');
@@ -172,7 +178,11 @@ describe('createCheckoutSession', () => {
 
   it('a caller without a verified e-mail must name the billing e-mail', async () => {
     const unverified: Caller = { uid: 'other-owner', email: 'other-owner@example.com', emailVerified: false, claims: {} };
-    const error = await expectRefusedWithoutChange(context.db, () => checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, requestId: randomUUID() }), 'invalid-argument');
+    const error = await expectRefusedWithoutChange(
+      context.db,
+      () => checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, requestId: randomUUID() }),
+      'invalid-argument',
+    );
     expect(error.message).toContain('billingEmail');
     await checkout(unverified, { orgId: 'other', plan: 'team', seats: 1, billingEmail: 'ap@other.example', requestId: randomUUID() });
     expect(stripeWrites().find((request) => request.path === '/v1/customers' && request.params.email === 'ap@other.example')).toBeDefined();

@@ -134,9 +134,16 @@ describe('cancelling an organization deletion re-derives its billing from Stripe
     const cancellationsBefore = cancellations();
 
     expect(await reapplyUnmatchedOfOrg(context.deps(), 'acme')).toEqual([]);
-    await expectRefusedWithoutChange(context.db, () => cancelOrganizationDeletion(deletionDeps(), owner('acme'), { orgId: 'acme' }), 'failed-precondition', /not being deleted/);
+    await expectRefusedWithoutChange(
+      context.db,
+      () => cancelOrganizationDeletion(deletionDeps(), owner('acme'), { orgId: 'acme' }),
+      'failed-precondition',
+      /not being deleted/,
+    );
     const mirror = await readMirror(context.db, 'acme');
-    expect((await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: present(mirror, 'the billing mirror').customerId })).results).toEqual([]);
+    expect(
+      (await replayStripeEvents(operatorDeps(), operator, { outcome: 'unmatched', customerId: present(mirror, 'the billing mirror').customerId })).results,
+    ).toEqual([]);
     expect(context.stripe.requests.length).toBe(requestsBefore);
 
     // Deleted and cancelled again: nothing left to cancel in Stripe, nothing parked, nothing re-applied.

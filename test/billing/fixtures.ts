@@ -3,14 +3,7 @@
  * the real stripe client, a controllable clock shared by both, and the real webhook handler served over HTTP.
  */
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import {
-  memberSchema,
-  organizationSchema,
-  paths,
-  stripeEventRecordSchema,
-  subscriptionMirrorSchema,
-  type Role,
-} from '@leadpulse/model';
+import { memberSchema, organizationSchema, paths, stripeEventRecordSchema, subscriptionMirrorSchema, type Role } from '@leadpulse/model';
 import { parseBillingCatalog, type BillingCatalog } from '../../functions/src/billing/catalog';
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
@@ -119,10 +112,7 @@ export async function seedOrg(
   const access = status === 'active' ? 'full' : 'none';
   const owner = members.find((member) => member.role === 'owner') ?? members[0];
   const batch = db.batch();
-  batch.set(
-    db.doc(paths.org(orgId)),
-    organizationSchema.parse({ name: `Org ${orgId}`, ownerUid: owner.uid, plan: 'free', status, access, createdAt: now }),
-  );
+  batch.set(db.doc(paths.org(orgId)), organizationSchema.parse({ name: `Org ${orgId}`, ownerUid: owner.uid, plan: 'free', status, access, createdAt: now }));
   for (const member of members) {
     batch.set(
       db.doc(paths.member(orgId, member.uid)),

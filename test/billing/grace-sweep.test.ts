@@ -94,7 +94,14 @@ describe('billingGraceSweep', () => {
       const batch = db.batch();
       for (let i = first; i < first + 250; i++) {
         const orgId = `gs-deleting-${String(i).padStart(3, '0')}`;
-        batch.set(db.doc(paths.org(orgId)), { name: orgId, ownerUid: 'u-owner', plan: 'team', status: 'deleting', access: 'none', createdAt: Timestamp.fromDate(now) });
+        batch.set(db.doc(paths.org(orgId)), {
+          name: orgId,
+          ownerUid: 'u-owner',
+          plan: 'team',
+          status: 'deleting',
+          access: 'none',
+          createdAt: Timestamp.fromDate(now),
+        });
         batch.set(db.doc(paths.subscription(orgId)), lapsedMirror(orgId, 100 + i));
       }
       await batch.commit();

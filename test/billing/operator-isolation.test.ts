@@ -21,12 +21,24 @@ beforeAll(async () => {
 afterAll(async () => context.close());
 afterEach(() => logged.error.mockClear());
 
-const alertedItems = () => logged.error.mock.calls.filter(([message]) => message === SKIPPED_ITEM_MESSAGE).map(([, fields]) => (fields as { item: string }).item);
+const alertedItems = () =>
+  logged.error.mock.calls.filter(([message]) => message === SKIPPED_ITEM_MESSAGE).map(([, fields]) => (fields as { item: string }).item);
 
 /** Two ledger entries that cannot be replayed: one without `created` (it cannot be ordered), one whose change is of no known kind. */
 async function plantPoisonedEntries(field: { customerId: string } | { orgId: string }): Promise<string[]> {
   const receivedAt = new Date(context.clock.seconds * 1000);
-  const base = { type: 'customer.subscription.updated', livemode: false, customerId: null, orgId: null, outcome: 'unmatched', reason: 'unknown_customer', receivedAt, processedAt: receivedAt, replayCount: 0, ...field };
+  const base = {
+    type: 'customer.subscription.updated',
+    livemode: false,
+    customerId: null,
+    orgId: null,
+    outcome: 'unmatched',
+    reason: 'unknown_customer',
+    receivedAt,
+    processedAt: receivedAt,
+    replayCount: 0,
+    ...field,
+  };
   await context.db.doc(paths.stripeEvent('evt_nocreated')).set({ ...base, change: { kind: 'subscription', customerId: 'cus_x', subscriptionId: 'sub_x' } });
   await context.db.doc(paths.stripeEvent('evt_badchange')).set({ ...base, created: 1, change: { kind: 'refund', customerId: 'cus_x' } });
   return [paths.stripeEvent('evt_nocreated'), paths.stripeEvent('evt_badchange')];

@@ -107,7 +107,14 @@ class Timeline {
         update({ cancel_at_period_end: !this.subscription(current).cancel_at_period_end });
         break;
       case 'fail': {
-        const invoice = this.stripe.addInvoice({ id: this.id('in', org), customer, subscription: current, total: 1000 + op.value, tax: op.value % 200, status: 'open' });
+        const invoice = this.stripe.addInvoice({
+          id: this.id('in', org),
+          customer,
+          subscription: current,
+          total: 1000 + op.value,
+          tax: op.value % 200,
+          status: 'open',
+        });
         this.openInvoices.set(current, [...(this.openInvoices.get(current) ?? []), invoice.id as string]);
         events.push(this.event('invoice.finalized', invoice), this.event('invoice.payment_failed', invoice));
         if (status !== 'unpaid') update({ status: 'past_due' });
@@ -157,7 +164,14 @@ class Timeline {
     });
     const events = [this.event('customer.subscription.created', subscription), this.event('checkout.session.completed', session)];
     if (!trialing) {
-      const invoice = this.stripe.addInvoice({ id: this.id('in', org), customer, subscription: subscription.id as string, total: 1200, tax: 200, status: 'paid' });
+      const invoice = this.stripe.addInvoice({
+        id: this.id('in', org),
+        customer,
+        subscription: subscription.id as string,
+        total: 1200,
+        tax: 200,
+        status: 'paid',
+      });
       events.push(this.event('invoice.finalized', invoice), this.event('invoice.paid', invoice));
     }
     return events;
@@ -226,72 +240,83 @@ async function ledgerIds(db: Firestore): Promise<string[]> {
 }
 
 describe('webhook reliability (property-based)', () => {
-  it(`${RUNS} random timelines of ${MIN_EVENTS}+ events: disordered delivery ends in the in-order state`, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(opArbitrary, { minLength: 90, maxLength: 120 }),
-        fc.array(deliveryArbitrary, { minLength: 64, maxLength: 64 }),
-        fc.integer({ min: 1, max: 6 }),
-        async (ops, plans, concurrency) => {
-          // 1. In order, each event right after its change.
-          const inOrder = await prepareRun('billing-inorder');
-          const allEvents: Array<Record<string, unknown>> = [];
-          const eventCount = await play(inOrder, ops, async (_index, events) => {
-            allEvents.push(...events);
-            for (const event of events) await expectDelivered([event]);
-          });
-          expect(eventCount).toBeGreaterThanOrEqual(MIN_EVENTS);
-          await sweepLapsedGrace({ db: context.db, clock: () => new Date(context.clock.seconds * 1000) });
-          const expected = await observableState(context.db);
-          const expectedLedger = await ledgerIds(context.db);
-          const truth = ORGS.map((org) => {
-            const subscriptions = [...context.stripe.subscriptions.values()].filter((sub) => sub.customer === `cus_${org}`);
-            const latest = subscriptions.sort((a, b) => String(a.id).localeCompare(String(b.id), 'en', { numeric: true })).at(-1);
-            if (!latest) throw new Error(`no subscription for ${org}`);
-            const item = (latest.items as { data: Array<{ quantity: number; price: { id: string } }> }).data[0];
-            return { org, subscriptionId: latest.id, status: latest.status, seats: item.quantity, priceId: item.price.id, cancelAtPeriodEnd: latest.cancel_at_period_end };
-          });
+  it(
+    `${RUNS} random timelines of ${MIN_EVENTS}+ events: disordered delivery ends in the in-order state`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(opArbitrary, { minLength: 90, maxLength: 120 }),
+          fc.array(deliveryArbitrary, { minLength: 64, maxLength: 64 }),
+          fc.integer({ min: 1, max: 6 }),
+          async (ops, plans, concurrency) => {
+            // 1. In order, each event right after its change.
+            const inOrder = await prepareRun('billing-inorder');
+            const allEvents: Array<Record<string, unknown>> = [];
+            const eventCount = await play(inOrder, ops, async (_index, events) => {
+              allEvents.push(...events);
+              for (const event of events) await expectDelivered([event]);
+            });
+            expect(eventCount).toBeGreaterThanOrEqual(MIN_EVENTS);
+            await sweepLapsedGrace({ db: context.db, clock: () => new Date(context.clock.seconds * 1000) });
+            const expected = await observableState(context.db);
+            const expectedLedger = await ledgerIds(context.db);
+            const truth = ORGS.map((org) => {
+              const subscriptions = [...context.stripe.subscriptions.values()].filter((sub) => sub.customer === `cus_${org}`);
+              const latest = subscriptions.sort((a, b) => String(a.id).localeCompare(String(b.id), 'en', { numeric: true })).at(-1);
+              if (!latest) throw new Error(`no subscription for ${org}`);
+              const item = (latest.items as { data: Array<{ quantity: number; price: { id: string } }> }).data[0];
+              return {
+                org,
+                subscriptionId: latest.id,
+                status: latest.status,
+                seats: item.quantity,
+                priceId: item.price.id,
+                cancelAtPeriodEnd: latest.cancel_at_period_end,
+              };
+            });
 
-          // 2. The same timeline, delivered late, duplicated, shuffled and concurrently.
-          const disordered = await prepareRun('billing-disordered');
-          const pending: Array<{ release: number; key: number; event: Record<string, unknown> }> = [];
-          let seen = 0;
-          /** Delivers what is due, `concurrency` at a time; a 500 (e.g. transaction contention) is retried later, as Stripe does. */
-          const flush = async (upTo: number, retryAt: number) => {
-            const due = pending.filter((entry) => entry.release <= upTo).sort((a, b) => a.key - b.key);
-            for (const entry of due) pending.splice(pending.indexOf(entry), 1);
-            for (let i = 0; i < due.length; i += concurrency) {
-              const batch = due.slice(i, i + concurrency);
-              const responses = await Promise.all(batch.map((entry) => context.send(entry.event)));
-              responses.forEach((response, j) => {
-                expect([200, 500], JSON.stringify(response.body)).toContain(response.status);
-                if (response.status === 500) pending.push({ ...batch[j], release: retryAt });
-              });
-            }
-          };
-          await play(disordered, ops, async (index, events) => {
-            for (const event of events) {
-              const plan = plans[seen++ % plans.length];
-              for (let copy = 0; copy < plan.copies; copy++) {
-                pending.push({ release: plan.delay === null ? Number.MAX_SAFE_INTEGER : index + plan.delay + copy, key: plan.keys[copy], event });
+            // 2. The same timeline, delivered late, duplicated, shuffled and concurrently.
+            const disordered = await prepareRun('billing-disordered');
+            const pending: Array<{ release: number; key: number; event: Record<string, unknown> }> = [];
+            let seen = 0;
+            /** Delivers what is due, `concurrency` at a time; a 500 (e.g. transaction contention) is retried later, as Stripe does. */
+            const flush = async (upTo: number, retryAt: number) => {
+              const due = pending.filter((entry) => entry.release <= upTo).sort((a, b) => a.key - b.key);
+              for (const entry of due) pending.splice(pending.indexOf(entry), 1);
+              for (let i = 0; i < due.length; i += concurrency) {
+                const batch = due.slice(i, i + concurrency);
+                const responses = await Promise.all(batch.map((entry) => context.send(entry.event)));
+                responses.forEach((response, j) => {
+                  expect([200, 500], JSON.stringify(response.body)).toContain(response.status);
+                  if (response.status === 500) pending.push({ ...batch[j], release: retryAt });
+                });
               }
-            }
-            await flush(index, index + 1);
-          });
-          for (let attempt = 0; attempt < 5 && pending.length > 0; attempt++) await flush(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-          expect(pending).toEqual([]);
-          await sweepLapsedGrace({ db: context.db, clock: () => new Date(context.clock.seconds * 1000) });
+            };
+            await play(disordered, ops, async (index, events) => {
+              for (const event of events) {
+                const plan = plans[seen++ % plans.length];
+                for (let copy = 0; copy < plan.copies; copy++) {
+                  pending.push({ release: plan.delay === null ? Number.MAX_SAFE_INTEGER : index + plan.delay + copy, key: plan.keys[copy], event });
+                }
+              }
+              await flush(index, index + 1);
+            });
+            for (let attempt = 0; attempt < 5 && pending.length > 0; attempt++) await flush(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+            expect(pending).toEqual([]);
+            await sweepLapsedGrace({ db: context.db, clock: () => new Date(context.clock.seconds * 1000) });
 
-          expect(await observableState(context.db)).toEqual(expected);
-          expect(await ledgerIds(context.db)).toEqual(expectedLedger);
-          expect(expectedLedger).toHaveLength(new Set(allEvents.map((event) => event.id)).size);
-          for (const { org, ...subscription } of truth) {
-            expect(await readMirror(context.db, org)).toMatchObject(subscription);
-          }
-        },
-      ),
-      // A run takes seconds: report the first counterexample (with its seed) instead of shrinking it.
-      { numRuns: RUNS, endOnFailure: true },
-    );
-  }, RUNS * 90_000);
+            expect(await observableState(context.db)).toEqual(expected);
+            expect(await ledgerIds(context.db)).toEqual(expectedLedger);
+            expect(expectedLedger).toHaveLength(new Set(allEvents.map((event) => event.id)).size);
+            for (const { org, ...subscription } of truth) {
+              expect(await readMirror(context.db, org)).toMatchObject(subscription);
+            }
+          },
+        ),
+        // A run takes seconds: report the first counterexample (with its seed) instead of shrinking it.
+        { numRuns: RUNS, endOnFailure: true },
+      );
+    },
+    RUNS * 90_000,
+  );
 });

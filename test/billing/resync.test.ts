@@ -25,7 +25,13 @@ describe('resyncStripeBilling', () => {
     const stripe = context.stripe;
     const customer = stripe.addCustomer({ email: 'billing@lost.example', metadata: { orgId: 'lost' } });
     const customerId = customer.id as string;
-    const old = stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 2, status: 'canceled', created: context.clock.seconds - 90 * DAY_SECONDS });
+    const old = stripe.addSubscription({
+      customer: customerId,
+      price: 'price_team',
+      quantity: 2,
+      status: 'canceled',
+      created: context.clock.seconds - 90 * DAY_SECONDS,
+    });
     context.clock.seconds += 60;
     const current = stripe.addSubscription({ customer: customerId, price: 'price_business', quantity: 7, status: 'active' });
     const orphan = stripe.addCustomer({ metadata: { orgId: 'nowhere' } });
@@ -55,7 +61,14 @@ describe('resyncStripeBilling', () => {
       nextStartingAfter: null,
     });
     expect((await context.db.doc(paths.stripeCustomer(customerId)).get()).get('orgId')).toBe('lost');
-    expect(await readMirror(context.db, 'lost')).toMatchObject({ customerId, subscriptionId: current.id, status: 'active', plan: 'business', seats: 7, access: 'full' });
+    expect(await readMirror(context.db, 'lost')).toMatchObject({
+      customerId,
+      subscriptionId: current.id,
+      status: 'active',
+      plan: 'business',
+      seats: 7,
+      access: 'full',
+    });
     expect(organizationSchema.parse((await context.db.doc(paths.org('lost')).get()).data()).plan).toBe('business');
 
     // Again: the older subscription does not replace the running one, and nothing but the fetch times moves.

@@ -90,7 +90,11 @@ describe('schema versions', () => {
     const customerId = await linkNewCustomer(context, 'ver-nbsp');
     const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 3, status: 'active' });
     expect((await context.send(context.stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
-    const canceled = context.stripe.updateSubscription(subscription.id as string, { status: 'canceled', ended_at: context.clock.seconds, canceled_at: context.clock.seconds });
+    const canceled = context.stripe.updateSubscription(subscription.id as string, {
+      status: 'canceled',
+      ended_at: context.clock.seconds,
+      canceled_at: context.clock.seconds,
+    });
     expect((await context.send(context.stripe.event('customer.subscription.deleted', canceled))).status).toBe(200);
     expect(await stored(paths.org('ver-nbsp'))).toMatchObject({ plan: 'free' });
   });

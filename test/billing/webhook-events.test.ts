@@ -4,28 +4,13 @@
  */
 import type { DocumentData, DocumentReference, Firestore, Transaction } from 'firebase-admin/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  auditEntrySchema,
-  billingRecordSchema,
-  memberSchema,
-  organizationSchema,
-  paths,
-  type AuditEntry,
-} from '@leadpulse/model';
+import { auditEntrySchema, billingRecordSchema, memberSchema, organizationSchema, paths, type AuditEntry } from '@leadpulse/model';
 import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
 import { linkStripeCustomer, replayStripeEvents } from '../../functions/src/billing/operators';
 import type { Caller } from '../../functions/src/common/callable';
 import { dumpProject, storedText } from '../support/snapshot';
 import { deliver, startWebhookEndpoint } from '../support/stripe-webhook';
-import {
-  DAY_SECONDS,
-  linkNewCustomer,
-  readLedger,
-  readMirror,
-  seedOrg,
-  startBillingTest,
-  type BillingTestContext,
-} from './fixtures';
+import { DAY_SECONDS, linkNewCustomer, readLedger, readMirror, seedOrg, startBillingTest, type BillingTestContext } from './fixtures';
 import { countReads, installReadCounter } from './read-counter';
 import { present } from '../support/present';
 
@@ -44,7 +29,11 @@ const team = [
 ];
 
 async function seedSubscribedOrg(orgId: string, status: 'active' | 'trialing' = 'active') {
-  await seedOrg(context.db, orgId, team.map((member) => ({ ...member, uid: `${orgId}-${member.uid}` })));
+  await seedOrg(
+    context.db,
+    orgId,
+    team.map((member) => ({ ...member, uid: `${orgId}-${member.uid}` })),
+  );
   const customerId = await linkNewCustomer(context, orgId);
   const subscription = context.stripe.addSubscription({
     customer: customerId,
@@ -77,7 +66,11 @@ const operatorDeps = () => ({ ...context.deps(), operators: operatorAuth });
 
 describe('events drive the organization from Stripe’s truth', () => {
   it('checkout.session.completed mirrors the trial, sets plan and access, and audits it', async () => {
-    await seedOrg(context.db, 'acme', team.map((member) => ({ ...member, uid: `acme-${member.uid}` })));
+    await seedOrg(
+      context.db,
+      'acme',
+      team.map((member) => ({ ...member, uid: `acme-${member.uid}` })),
+    );
     const customerId = await linkNewCustomer(context, 'acme');
     const created = await context.stripe.client().checkout.sessions.create({
       mode: 'subscription',
@@ -251,11 +244,39 @@ describe('billing records (P6)', () => {
     const record = billingRecordSchema.parse(snapshot.data());
     expect(Object.keys(present(snapshot.data(), 'the document')).sort()).toEqual(
       [
-        'amountDue', 'amountPaid', 'creditedAmount', 'currency', 'customerId', 'fetchedAt', 'invoiceId', 'invoiceNumber', 'issuedAt',
-        'markedUncollectibleAt', 'orgId', 'paidAt', 'refundedAmount', 'refunds', 'retainUntil', 'status', 'subtotal', 'tax', 'total', 'voidedAt',
+        'amountDue',
+        'amountPaid',
+        'creditedAmount',
+        'currency',
+        'customerId',
+        'fetchedAt',
+        'invoiceId',
+        'invoiceNumber',
+        'issuedAt',
+        'markedUncollectibleAt',
+        'orgId',
+        'paidAt',
+        'refundedAmount',
+        'refunds',
+        'retainUntil',
+        'status',
+        'subtotal',
+        'tax',
+        'total',
+        'voidedAt',
       ].sort(),
     );
-    expect(record).toMatchObject({ invoiceId: invoice.id, customerId, orgId: 'books', currency: 'usd', subtotal: 3000, tax: 600, total: 3600, amountPaid: 3600, status: 'paid' });
+    expect(record).toMatchObject({
+      invoiceId: invoice.id,
+      customerId,
+      orgId: 'books',
+      currency: 'usd',
+      subtotal: 3000,
+      tax: 600,
+      total: 3600,
+      amountPaid: 3600,
+      status: 'paid',
+    });
     expect(record.issuedAt.seconds).toBe(issuedAt);
     expect(record.paidAt?.seconds).toBe(issuedAt + 120);
     const retainUntil = record.retainUntil.toDate();
@@ -301,7 +322,11 @@ describe('unmatched events', () => {
 
     for (const event of [created, paid]) {
       expect(await context.send(event)).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'unmatched' } });
-      expect(context.logged.at(-1)).toMatchObject({ level: 'warn', message: 'stripe event unmatched', context: { eventId: event.id, reason: 'unknown_customer' } });
+      expect(context.logged.at(-1)).toMatchObject({
+        level: 'warn',
+        message: 'stripe event unmatched',
+        context: { eventId: event.id, reason: 'unknown_customer' },
+      });
       expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'unmatched', reason: 'unknown_customer', orgId: null, customerId });
     }
     expect(await readMirror(context.db, 'dash')).toBeNull();
@@ -357,7 +382,9 @@ describe('replay command', () => {
     const revoked: Caller = { uid: 'ops-revoked', email: null, emailVerified: true, claims: { operator: true } };
     const before = await readLedger(context.db, event.id as string);
     await expect(replayStripeEvents(operatorDeps(), revoked, { eventIds: [event.id] })).rejects.toMatchObject({ code: 'permission-denied' });
-    await expect(linkStripeCustomer(operatorDeps(), revoked, { orgId: 'replay', customerId: 'cus_unlinked' })).rejects.toMatchObject({ code: 'permission-denied' });
+    await expect(linkStripeCustomer(operatorDeps(), revoked, { orgId: 'replay', customerId: 'cus_unlinked' })).rejects.toMatchObject({
+      code: 'permission-denied',
+    });
     expect(await readLedger(context.db, event.id as string)).toEqual(before);
     await expect(replayStripeEvents(operatorDeps(), operator, { eventIds: ['not-an-event'] })).rejects.toMatchObject({ code: 'invalid-argument' });
 
@@ -496,12 +523,18 @@ describe('failures leave nothing behind and Stripe’s retry succeeds', () => {
   }
 
   it.each([
-    ['a crash in the handler between ledger and effect', () => {
-      throw new Error('injected crash between ledger and effect');
-    }],
-    ['a write in the same commit that Firestore refuses', (tx: Transaction) => {
-      tx.update(context.db.doc(paths.member('crash', 'nobody')), { access: 'full' });
-    }],
+    [
+      'a crash in the handler between ledger and effect',
+      () => {
+        throw new Error('injected crash between ledger and effect');
+      },
+    ],
+    [
+      'a write in the same commit that Firestore refuses',
+      (tx: Transaction) => {
+        tx.update(context.db.doc(paths.member('crash', 'nobody')), { access: 'full' });
+      },
+    ],
   ])('%s leaves neither the ledger entry nor any effect', async (_name, fault) => {
     advance(1);
     if (!(await context.db.doc(paths.org('crash')).get()).exists) await seedOrg(context.db, 'crash');

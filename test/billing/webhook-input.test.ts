@@ -129,7 +129,6 @@ describe('stripeWebhook rejects what is not a valid signed event', () => {
 });
 
 describe('a signed event that cannot be applied is recorded, answered 200, and replayable', () => {
-
   /** Only the ledger entry of `eventId` was written, and it says why the event failed. */
   async function expectRecordedFailure(eventId: string, reason: string, detail: RegExp) {
     const after = await dumpProject(context.db);
@@ -172,7 +171,14 @@ describe('a signed event that cannot be applied is recorded, answered 200, and r
     // A redelivery tries again (a failed entry is no duplicate) and fails the same way.
     expect((await deliver(url(), event, { timestamp: now() })).body).toMatchObject({ duplicate: false, outcome: 'failed' });
 
-    context.stripe.addSubscription({ id: missing.id, customer: subscription.customer as string, price: 'price_business', quantity: 7, status: 'active', created: now() + 10 });
+    context.stripe.addSubscription({
+      id: missing.id,
+      customer: subscription.customer as string,
+      price: 'price_business',
+      quantity: 7,
+      status: 'active',
+      created: now() + 10,
+    });
     const replayed = await replayStripeEvents(context.operatorDeps(), operator, { outcome: 'failed' });
     expect(replayed.results).toContainEqual({ eventId: event.id, outcome: 'applied', reason: null, error: null });
     expect(await readMirror(context.db, 'acme')).toMatchObject({ subscriptionId: missing.id, seats: 7, plan: 'business' });
@@ -185,7 +191,12 @@ describe('a signed event that cannot be applied is recorded, answered 200, and r
     stored.customer = null;
     const event = context.stripe.event('invoice.finalized', stored);
     expect(await deliver(url(), event, { timestamp: now() })).toEqual({ status: 200, body: { received: true, duplicate: false, outcome: 'ignored' } });
-    expect(await readLedger(context.db, event.id as string)).toMatchObject({ outcome: 'ignored', reason: 'no_customer', customerId: null, target: { customer: null } });
+    expect(await readLedger(context.db, event.id as string)).toMatchObject({
+      outcome: 'ignored',
+      reason: 'no_customer',
+      customerId: null,
+      target: { customer: null },
+    });
     expect((await context.db.doc(paths.billingRecord(invoice.id as string)).get()).exists).toBe(false);
   });
 

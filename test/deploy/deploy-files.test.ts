@@ -156,9 +156,21 @@ describe('firestore.indexes.json schema', () => {
     ['a missing indexes list', { fieldOverrides: [] }, 'indexes: Invalid input'],
     ['a misspelt query scope', { indexes: [{ ...index, queryScope: 'COLLECTIONS' }] }, 'indexes.0.queryScope: Invalid option'],
     ['an unknown key', { indexes: [{ ...index, queryscope: 'COLLECTION' }] }, 'indexes.0: Unrecognized key: "queryscope"'],
-    ['a field with neither order nor arrayConfig', { indexes: [{ ...index, fields: [{ fieldPath: 'a' }, { fieldPath: 'b', order: 'ASCENDING' }] }] }, 'indexes.0.fields.0: Invalid input'],
-    ['a one-field composite index', { indexes: [{ ...index, fields: [{ fieldPath: 'a', order: 'ASCENDING' }] }] }, 'indexes.0.fields: a composite index needs two fields or more'],
-    ['an override index with a bad order', { indexes: [], fieldOverrides: [{ ...override, indexes: [{ order: 'UP' }] }] }, 'fieldOverrides.0.indexes.0: Invalid input'],
+    [
+      'a field with neither order nor arrayConfig',
+      { indexes: [{ ...index, fields: [{ fieldPath: 'a' }, { fieldPath: 'b', order: 'ASCENDING' }] }] },
+      'indexes.0.fields.0: Invalid input',
+    ],
+    [
+      'a one-field composite index',
+      { indexes: [{ ...index, fields: [{ fieldPath: 'a', order: 'ASCENDING' }] }] },
+      'indexes.0.fields: a composite index needs two fields or more',
+    ],
+    [
+      'an override index with a bad order',
+      { indexes: [], fieldOverrides: [{ ...override, indexes: [{ order: 'UP' }] }] },
+      'fieldOverrides.0.indexes.0: Invalid input',
+    ],
     ['a non-boolean ttl', { indexes: [], fieldOverrides: [{ ...override, ttl: 'yes' }] }, 'fieldOverrides.0.ttl: Invalid input'],
   ])('refuses %s, naming the field', (_name, file, message) => {
     expect(errorOf(file)).toContain(message);

@@ -77,12 +77,16 @@ describe('membership callables through onCall', () => {
     const owner = newUser('owner');
     const admin = newUser('admin');
     const member = newUser('member');
-    const call = (name: (typeof callableNames)[number], user: User, data: unknown) => functions[name].run(request(user, data)) as Promise<Record<string, string>>;
+    const call = (name: (typeof callableNames)[number], user: User, data: unknown) =>
+      functions[name].run(request(user, data)) as Promise<Record<string, string>>;
 
     const { orgId } = await call('createOrganization', owner, { name: 'Wired Inc.' });
     expect((await readOrg(db, orgId)).ownerUid).toBe(owner.uid);
 
-    for (const [user, role] of [[admin, 'admin'], [member, 'member']] as const) {
+    for (const [user, role] of [
+      [admin, 'admin'],
+      [member, 'member'],
+    ] as const) {
       const link = await call('inviteMember', owner, { orgId, email: user.email, role });
       expect(link.expiresAt).toBe(new Date(Date.parse(link.expiresAt)).toISOString());
       await call('acceptInvitation', user, { orgId, inviteId: link.inviteId, token: link.token });

@@ -8,28 +8,8 @@ import { HttpsError } from 'firebase-functions/v2/https';
 import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
-import {
-  acceptInvitation,
-  changeRole,
-  createOrganization,
-  inviteMember,
-  leaveOrganization,
-  removeMember,
-  transferOwnership,
-} from '../../functions/src/orgs';
-import {
-  caller,
-  deps,
-  expectExactlyOneOwner,
-  join,
-  manualClock,
-  readAuditLog,
-  readMembers,
-  readOrg,
-  seedOrg,
-  uniqueUid,
-  type Deps,
-} from './support';
+import { acceptInvitation, changeRole, createOrganization, inviteMember, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
+import { caller, deps, expectExactlyOneOwner, join, manualClock, readAuditLog, readMembers, readOrg, seedOrg, uniqueUid, type Deps } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -104,10 +84,7 @@ describe('exactly one owner under concurrency', () => {
   it('a transfer racing the new owner leaving: either the transfer or the leave, never an ownerless org', async () => {
     const org = await seedOrg(d);
     const [transferred, left] = await race(
-      [
-        () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),
-        () => leaveOrganization(d, org.admin, { orgId: org.orgId }),
-      ],
+      [() => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }), () => leaveOrganization(d, org.admin, { orgId: org.orgId })],
       ['not-found', 'failed-precondition'],
     );
     expect(transferred !== left).toBe(true);

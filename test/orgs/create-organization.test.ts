@@ -4,16 +4,7 @@ import { paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { createOrganization } from '../../functions/src/orgs';
 import { dumpProject, expectRefusedWithoutChange } from '../support/snapshot';
-import {
-  START,
-  caller,
-  deps,
-  manualClock,
-  readAuditLog,
-  readMembers,
-  readOrg,
-  uniqueUid,
-} from './support';
+import { START, caller, deps, manualClock, readAuditLog, readMembers, readOrg, uniqueUid } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -48,9 +39,7 @@ describe('createOrganization', () => {
         joinedAt: Timestamp.fromDate(START),
       },
     ]);
-    expect(await readAuditLog(db, orgId)).toEqual([
-      { action: 'org.created', actorUid: owner.uid, targetId: orgId, at: Timestamp.fromDate(START) },
-    ]);
+    expect(await readAuditLog(db, orgId)).toEqual([{ action: 'org.created', actorUid: owner.uid, targetId: orgId, at: Timestamp.fromDate(START) }]);
   });
 
   it.each([

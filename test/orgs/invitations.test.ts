@@ -62,7 +62,13 @@ describe('inviteMember', () => {
     expect(storedText(await dumpProject(db))).not.toContain(link.token);
 
     await expectAuditEntries(db, org.orgId, { action: 'member.invited', targetId: link.inviteId }, [
-      { action: 'member.invited', actorUid: org.owner.uid, targetId: link.inviteId, details: { role: 'admin', replaced: false }, at: Timestamp.fromDate(START) },
+      {
+        action: 'member.invited',
+        actorUid: org.owner.uid,
+        targetId: link.inviteId,
+        details: { role: 'admin', replaced: false },
+        at: Timestamp.fromDate(START),
+      },
     ]);
     expect(JSON.stringify(await readAuditLog(db, org.orgId))).not.toContain('new.person');
   });
@@ -119,11 +125,7 @@ describe('inviteMember', () => {
       expect.objectContaining({ actorUid: org.admin.uid, details: { role: 'member', replaced: true } }),
     ]);
 
-    await expectRefusedWithoutChange(
-      db,
-      () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: first.inviteId, token: first.token }),
-      'not-found',
-    );
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: first.inviteId, token: first.token }), 'not-found');
     expect(await acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: second.inviteId, token: second.token })).toEqual({
       orgId: org.orgId,
       role: 'member',
@@ -406,11 +408,7 @@ describe('revokeInvitation', () => {
     await expectAuditEntries(db, org.orgId, { action: 'member.invite_revoked' }, [
       { action: 'member.invite_revoked', actorUid: org.admin.uid, targetId: link.inviteId, details: { role: 'viewer' }, at: Timestamp.fromDate(START) },
     ]);
-    await expectRefusedWithoutChange(
-      db,
-      () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token }),
-      'not-found',
-    );
+    await expectRefusedWithoutChange(db, () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token }), 'not-found');
   });
 
   it('lets only the owner revoke an admin invitation', async () => {
@@ -428,11 +426,7 @@ describe('revokeInvitation', () => {
     await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.member, args), 'permission-denied');
     await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.viewer, args), 'permission-denied');
     await expectRefusedWithoutChange(db, () => revokeInvitation(d, caller(uniqueUid('stranger')), args), 'permission-denied');
-    await expectRefusedWithoutChange(
-      db,
-      () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: 'nobodyInvitedThis0000' }),
-      'not-found',
-    );
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: 'nobodyInvitedThis0000' }), 'not-found');
     const error = await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId }), 'invalid-argument');
     expect(error.details).toEqual({ field: 'inviteId' });
   });
@@ -441,10 +435,6 @@ describe('revokeInvitation', () => {
     const { d, org } = await fixture();
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: 'pending@example.com', role: 'member' });
     await db.doc(paths.org(org.orgId)).update({ status: 'deleting' });
-    await expectRefusedWithoutChange(
-      db,
-      () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: link.inviteId }),
-      'failed-precondition',
-    );
+    await expectRefusedWithoutChange(db, () => revokeInvitation(d, org.owner, { orgId: org.orgId, inviteId: link.inviteId }), 'failed-precondition');
   });
 });

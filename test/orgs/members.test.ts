@@ -132,8 +132,18 @@ describe('removeMember', () => {
   it('refuses to remove the owner, oneself, or (for an admin) another admin', async () => {
     const { d, org } = await fixture();
     await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /owner/);
-    await expectRefusedWithoutChange(db, () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.owner.uid }), 'failed-precondition', /leaveOrganization/);
-    await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.admin.uid }), 'failed-precondition', /leaveOrganization/);
+    await expectRefusedWithoutChange(
+      db,
+      () => removeMember(d, org.owner, { orgId: org.orgId, uid: org.owner.uid }),
+      'failed-precondition',
+      /leaveOrganization/,
+    );
+    await expectRefusedWithoutChange(
+      db,
+      () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.admin.uid }),
+      'failed-precondition',
+      /leaveOrganization/,
+    );
     await changeRole(d, org.owner, { orgId: org.orgId, uid: org.member.uid, role: 'admin' });
     await expectRefusedWithoutChange(db, () => removeMember(d, org.admin, { orgId: org.orgId, uid: org.member.uid }), 'permission-denied', /owner/);
     await expectExactlyOneOwner(db, org.orgId);
@@ -236,7 +246,10 @@ describe('transferOwnership', () => {
 
   it('goes only to an existing admin, and only from the owner', async () => {
     const { d, org } = await fixture();
-    const transfer = (actor = org.owner, newOwnerUid = org.admin.uid) => () => transferOwnership(d, actor, { orgId: org.orgId, newOwnerUid });
+    const transfer =
+      (actor = org.owner, newOwnerUid = org.admin.uid) =>
+      () =>
+        transferOwnership(d, actor, { orgId: org.orgId, newOwnerUid });
     await expectRefusedWithoutChange(db, transfer(org.owner, org.member.uid), 'failed-precondition', /only to an admin/);
     await expectRefusedWithoutChange(db, transfer(org.owner, org.viewer.uid), 'failed-precondition', /only to an admin/);
     await expectRefusedWithoutChange(db, transfer(org.owner, 'nobody'), 'not-found');

@@ -25,7 +25,6 @@ export function caller(uid: string, options: { email?: string | null; emailVerif
   return { uid, email, emailVerified: options.emailVerified ?? true, claims };
 }
 
-
 export async function readOrg(db: Firestore, orgId: string): Promise<Organization> {
   return (await db.doc(paths.org(orgId)).get()).data() as Organization;
 }

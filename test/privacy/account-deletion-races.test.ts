@@ -237,7 +237,11 @@ describe('the only owner of a shared organization deleted in Firebase Auth', () 
     expect(await readMember(db, orgId, member.uid)).toMatchObject({ role: 'member' });
     const audit = (await db.collection(paths.auditLog(orgId)).where('actorUid', '==', operator.uid).get()).docs.map((doc) => doc.data());
     expect(audit).toEqual([
-      expect.objectContaining({ action: 'org.ownership_transferred', targetUid: lateAdmin.uid, details: { previousOwnerUid: earlyAdmin.uid, assignedByOperator: true } }),
+      expect.objectContaining({
+        action: 'org.ownership_transferred',
+        targetUid: lateAdmin.uid,
+        details: { previousOwnerUid: earlyAdmin.uid, assignedByOperator: true },
+      }),
     ]);
   });
 
@@ -252,7 +256,9 @@ describe('the only owner of a shared organization deleted in Firebase Auth', () 
     const asOperator = { ...operator, claims: { ...operator.claims, operator: true } };
     expect(await assignOwner({ ...d, operators: auth }, asOperator, { orgId, uid: member.uid })).toEqual({ orgId, ownerUid: member.uid });
     const billing = recordingCancellation();
-    expect(await cancelOrganizationDeletion({ db, clock: time.clock, reconcileBilling: billing.reconcile, maxOrgsPerOwner: 5 }, member, { orgId })).toMatchObject({ access: 'full' });
+    expect(
+      await cancelOrganizationDeletion({ db, clock: time.clock, reconcileBilling: billing.reconcile, maxOrgsPerOwner: 5 }, member, { orgId }),
+    ).toMatchObject({ access: 'full' });
     expect(await readOrg(db, orgId)).toMatchObject({ status: 'active', ownerUid: member.uid });
     expect(await expectExactlyOneOwner(db, orgId)).toBe(member.uid);
   });

@@ -32,18 +32,7 @@ import {
   type AccountDeletionStep,
 } from '../../functions/src/accounts/account-deletion';
 import { dumpProject, expectRefusedWithoutChange, storedText } from '../support/snapshot';
-import {
-  DAY,
-  START,
-  caller,
-  freshProject,
-  manualClock,
-  RecordingAuth,
-  recordingCancellation,
-  seedOrg,
-  seedUser,
-  uid,
-} from './support';
+import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedOrg, seedUser, uid } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -79,20 +68,20 @@ async function seedPerson(): Promise<void> {
   });
   const at = Timestamp.fromDate(START);
   await db.doc(paths.config('orgA', 'pipeline')).set(configSchema.parse({ pipelineStages: ['a'], updatedBy: person, updatedAt: at }));
-  await db.doc(paths.invite('orgA', 'inv1')).set(
-    inviteSchema.parse({ email: 'someone@example.com', role: 'member', tokenHash: 'b'.repeat(64), invitedBy: person, createdAt: at, expiresAt: at }),
-  );
+  await db
+    .doc(paths.invite('orgA', 'inv1'))
+    .set(inviteSchema.parse({ email: 'someone@example.com', role: 'member', tokenHash: 'b'.repeat(64), invitedBy: person, createdAt: at, expiresAt: at }));
   // An invitation addressed to the person by an organization they never joined: withdrawn by the deletion.
   await seedOrg(db, { orgId: 'orgD', now: START, members: [{ uid: colleague, role: 'owner' }] });
-  await db.doc(paths.invite('orgD', 'toPerson')).set(
-    inviteSchema.parse({ email: `${person}@example.com`, role: 'member', tokenHash: 'c'.repeat(64), invitedBy: colleague, createdAt: at, expiresAt: at }),
-  );
-  await db.doc(paths.auditEntry('orgA', 'joined')).set(
-    auditEntrySchema.parse({ action: 'member.joined', actorUid: person, targetUid: person, details: { role: 'admin', invitedBy: colleague }, at }),
-  );
-  await db.doc(paths.auditEntry('orgA', 'transfer')).set(
-    auditEntrySchema.parse({ action: 'org.ownership_transferred', actorUid: person, targetUid: colleague, details: { previousOwnerUid: person }, at }),
-  );
+  await db
+    .doc(paths.invite('orgD', 'toPerson'))
+    .set(inviteSchema.parse({ email: `${person}@example.com`, role: 'member', tokenHash: 'c'.repeat(64), invitedBy: colleague, createdAt: at, expiresAt: at }));
+  await db
+    .doc(paths.auditEntry('orgA', 'joined'))
+    .set(auditEntrySchema.parse({ action: 'member.joined', actorUid: person, targetUid: person, details: { role: 'admin', invitedBy: colleague }, at }));
+  await db
+    .doc(paths.auditEntry('orgA', 'transfer'))
+    .set(auditEntrySchema.parse({ action: 'org.ownership_transferred', actorUid: person, targetUid: colleague, details: { previousOwnerUid: person }, at }));
   await seedOrg(db, {
     orgId: 'orgB',
     now: START,
@@ -151,11 +140,16 @@ async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Prom
   expect((await db.doc(paths.auditEntry('orgA', 'transfer')).get()).get('details.previousOwnerUid')).toBe(tombstone);
 
   // One audit entry per organization the person belonged to.
-  for (const [orgId, invitationsRevoked] of [['orgA', 1], ['orgB', 0], ['orgC', 0]] as const) {
+  for (const [orgId, invitationsRevoked] of [
+    ['orgA', 1],
+    ['orgB', 0],
+    ['orgC', 0],
+  ] as const) {
     const entries = await db.collection(paths.auditLog(orgId)).where('action', '==', 'account.deleted').get();
-    expect(entries.docs.map((d) => d.data()), orgId).toEqual([
-      expect.objectContaining({ actorUid: tombstone, targetUid: tombstone, details: { initiatedBy, invitationsRevoked } }),
-    ]);
+    expect(
+      entries.docs.map((d) => d.data()),
+      orgId,
+    ).toEqual([expect.objectContaining({ actorUid: tombstone, targetUid: tombstone, details: { initiatedBy, invitationsRevoked } })]);
   }
 
   // Org C, which only the person made up, is scheduled for deletion; its subscription cancelled.
@@ -180,15 +174,27 @@ describe('deleteMyAccount', () => {
   });
 
   it('refuses, changing nothing, while the person owns an organization with other members', async () => {
-    await db.doc(paths.member('orgC', colleague)).set({ uid: colleague, orgId: 'orgC', role: 'viewer', access: 'full', email: `${colleague}@example.com`, joinedAt: Timestamp.fromDate(START) });
-    const error = await expectRefusedWithoutChange(db, () => deleteMyAccount(deps, signedIn(person), { confirm: true }), 'failed-precondition', /transfer ownership/);
+    await db
+      .doc(paths.member('orgC', colleague))
+      .set({ uid: colleague, orgId: 'orgC', role: 'viewer', access: 'full', email: `${colleague}@example.com`, joinedAt: Timestamp.fromDate(START) });
+    const error = await expectRefusedWithoutChange(
+      db,
+      () => deleteMyAccount(deps, signedIn(person), { confirm: true }),
+      'failed-precondition',
+      /transfer ownership/,
+    );
     expect(error.details).toEqual({ orgIds: ['orgC'] });
     expect(auth.users.has(person)).toBe(true);
     expect(stripe.calls).toEqual([]);
   });
 
   it('needs a sign-in from the last 5 minutes and an explicit confirmation', async () => {
-    await expectRefusedWithoutChange(db, () => deleteMyAccount(deps, signedIn(person, RECENT_SIGN_IN_MS + 1000), { confirm: true }), 'failed-precondition', /sign in again/);
+    await expectRefusedWithoutChange(
+      db,
+      () => deleteMyAccount(deps, signedIn(person, RECENT_SIGN_IN_MS + 1000), { confirm: true }),
+      'failed-precondition',
+      /sign in again/,
+    );
     await expectRefusedWithoutChange(db, () => deleteMyAccount(deps, caller(person), { confirm: true }), 'failed-precondition', /sign in again/);
     for (const data of [{}, { confirm: 'yes' }, { confirm: true, uid: colleague }, undefined]) {
       await expectRefusedWithoutChange(db, () => deleteMyAccount(deps, signedIn(person), data), 'invalid-argument');
@@ -309,7 +315,14 @@ describe('eraseUser (operators, P12)', () => {
 
 describe('personReferences', () => {
   it('covers every uid field of the organization data the model declares', () => {
-    const schemas = { orgs: organizationSchema, contacts: contactSchema, messages: messageSchema, config: configSchema, invites: inviteSchema, auditLog: auditEntrySchema };
+    const schemas = {
+      orgs: organizationSchema,
+      contacts: contactSchema,
+      messages: messageSchema,
+      config: configSchema,
+      invites: inviteSchema,
+      auditLog: auditEntrySchema,
+    };
     const declared: string[] = [];
     for (const [collection, schema] of Object.entries(schemas)) {
       for (const [field, fieldSchema] of Object.entries(schema.shape as Record<string, z.ZodType>)) {

@@ -45,7 +45,14 @@ describe('onAuthUserDeleted', () => {
     const owner = uid('owner');
     const colleague = uid('colleague');
     await seedUser(db, owner, START);
-    await seedOrg(db, { orgId: 'shared', now: START, members: [{ uid: owner, role: 'owner' }, { uid: colleague, role: 'member' }] });
+    await seedOrg(db, {
+      orgId: 'shared',
+      now: START,
+      members: [
+        { uid: owner, role: 'owner' },
+        { uid: colleague, role: 'member' },
+      ],
+    });
 
     await expect(onAuthUserDeleted({ ...deps, db: failingFirstTransaction(db) }, owner)).rejects.toThrow(/UNAVAILABLE/);
 

@@ -52,7 +52,13 @@ describe('eraseContact', () => {
 
       const audit = [...after.entries()].filter(([path]) => isAudit(path)).map(([, doc]) => doc.data);
       expect(audit).toEqual([
-        { action: 'privacy.contact_erased', actorUid: who, targetId: target, details: { contacts: 1, messages: 7 }, at: { $timestamp: '2030-03-01T10:00:00.000000000Z' } },
+        {
+          action: 'privacy.contact_erased',
+          actorUid: who,
+          targetId: target,
+          details: { contacts: 1, messages: 7 },
+          at: { $timestamp: '2030-03-01T10:00:00.000000000Z' },
+        },
       ]);
       expect(JSON.stringify(audit)).not.toMatch(/Customer|customer1@|Dear|555/);
     });
@@ -60,26 +66,36 @@ describe('eraseContact', () => {
 
   it('erases messages whose contact is already gone (e.g. after an interrupted erasure)', async () => {
     await db.doc(paths.contact('orgA', target)).delete();
-    expect(await eraseContact(deps, caller(admin), { orgId: 'orgA', contactId: target })).toEqual({ contactId: target, contactsDeleted: 0, messagesDeleted: 7 });
+    expect(await eraseContact(deps, caller(admin), { orgId: 'orgA', contactId: target })).toEqual({
+      contactId: target,
+      contactsDeleted: 0,
+      messagesDeleted: 7,
+    });
     expect((await db.collection(paths.messages('orgA')).where('contactId', '==', target).get()).size).toBe(0);
   });
 
   it('takes a message written while the erasure runs', async () => {
     const late = db.doc(paths.message('orgA', 'late-message'));
     const writeLateMessage = async () => {
-      await late.set(messageSchema.parse({ contactId: target, channel: 'note', direction: 'inbound', body: 'late', sentBy: member, sentAt: Timestamp.fromDate(START) }));
+      await late.set(
+        messageSchema.parse({ contactId: target, channel: 'note', direction: 'inbound', body: 'late', sentBy: member, sentAt: Timestamp.fromDate(START) }),
+      );
     };
     // The message lands between the page loop and the closing transaction.
     const racing: ContactErasureDeps = { ...deps, pageSize: 100 };
     const original = db.runTransaction.bind(db);
     let transactions = 0;
-    db.runTransaction = (async (fn: never, options?: never) => {
+    db.runTransaction = async (fn: never, options?: never) => {
       transactions++;
       if (transactions === 2) await writeLateMessage();
       return original(fn, options);
-    });
+    };
     try {
-      expect(await eraseContact(racing, caller(owner), { orgId: 'orgA', contactId: target })).toEqual({ contactId: target, contactsDeleted: 1, messagesDeleted: 8 });
+      expect(await eraseContact(racing, caller(owner), { orgId: 'orgA', contactId: target })).toEqual({
+        contactId: target,
+        contactsDeleted: 1,
+        messagesDeleted: 8,
+      });
     } finally {
       db.runTransaction = original;
     }

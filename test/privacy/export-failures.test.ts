@@ -41,7 +41,10 @@ describe('exportData failures', () => {
     expect(logged.error).toHaveBeenCalledTimes(1);
     const [message, fields] = logged.error.mock.calls[0] as [string, Record<string, unknown>];
     expect(message).toBe('export failed before it started');
-    expect(fields).toMatchObject({ error: '14 UNAVAILABLE: firestore down', stack_trace: expect.stringMatching(/^Error: 14 UNAVAILABLE: firestore down\n\s+at /) });
+    expect(fields).toMatchObject({
+      error: '14 UNAVAILABLE: firestore down',
+      stack_trace: expect.stringMatching(/^Error: 14 UNAVAILABLE: firestore down\n\s+at /),
+    });
   });
 
   it('logs nothing for a refusal of the caller', async () => {

@@ -59,7 +59,15 @@ beforeEach(async () => {
     auditEntries: 2,
     config: true,
   });
-  await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: ownerB, role: 'owner' }, { uid: member, role: 'viewer' }], contacts: 2 });
+  await seedOrg(db, {
+    orgId: 'orgB',
+    now: START,
+    members: [
+      { uid: ownerB, role: 'owner' },
+      { uid: member, role: 'viewer' },
+    ],
+    contacts: 2,
+  });
   await seedUser(db, member, START, { consent: true });
   await seedUser(db, owner, START);
   handlerRuns = [];
@@ -84,7 +92,10 @@ async function exportAs(token: string | null, query: string, method = 'GET', app
 
 function parseNdjson(text: string): Array<Record<string, unknown>> {
   expect(text.endsWith('\n')).toBe(true);
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('organization export', () => {
@@ -135,7 +146,10 @@ describe('organization export', () => {
       if (field) expect(body.field).toBe(field);
     }
     // A valid ID token from outside the LeadPulse app (a script): no App Check token, or a forged one.
-    for (const [appCheck, message] of [[null, /X-Firebase-AppCheck/], ['forged', /App Check token is invalid/]] as const) {
+    for (const [appCheck, message] of [
+      [null, /X-Firebase-AppCheck/],
+      ['forged', /App Check token is invalid/],
+    ] as const) {
       const response = await exportAs(tokenFor(owner), 'scope=organization&orgId=orgA', 'GET', appCheck);
       expect(response.status).toBe(401);
       expect((JSON.parse(response.text) as { error: string }).error).toMatch(message);

@@ -48,11 +48,14 @@ async function consentOf(uid: string) {
 
 /** What a mail client does with the headers: POST `List-Unsubscribe=One-Click` to the link. */
 async function oneClick(url: string, encoding: 'urlencoded' | 'multipart' = 'urlencoded') {
-  const body = encoding === 'urlencoded' ? new URLSearchParams({ 'List-Unsubscribe': 'One-Click' }) : (() => {
-    const form = new FormData();
-    form.set('List-Unsubscribe', 'One-Click');
-    return form;
-  })();
+  const body =
+    encoding === 'urlencoded'
+      ? new URLSearchParams({ 'List-Unsubscribe': 'One-Click' })
+      : (() => {
+          const form = new FormData();
+          form.set('List-Unsubscribe', 'One-Click');
+          return form;
+        })();
   const response = await fetch(url, { method: 'POST', body });
   return { status: response.status, text: await response.text() };
 }

@@ -167,7 +167,12 @@ describe('cancelOrganizationDeletion', () => {
     // While orgA is being deleted the owner creates others up to the bound of 2 active organizations.
     await seedOrg(db, { orgId: 'orgNew1', now: START, members: [{ uid: owner, role: 'owner' }] });
     await seedOrg(db, { orgId: 'orgNew2', now: START, members: [{ uid: owner, role: 'owner' }] });
-    await expectRefusedWithoutChange(db, () => cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' }), 'failed-precondition', /2 organizations, the maximum/);
+    await expectRefusedWithoutChange(
+      db,
+      () => cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' }),
+      'failed-precondition',
+      /2 organizations, the maximum/,
+    );
     // Below the bound again, the cancellation goes through.
     await db.recursiveDelete(db.doc(paths.org('orgNew2')));
     expect(await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' })).toMatchObject({ orgId: 'orgA' });

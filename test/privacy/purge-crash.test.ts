@@ -33,7 +33,18 @@ async function preparedProject(): Promise<{ db: Firestore; time: ReturnType<type
     { uid: 'admin-1', role: 'admin' as const },
     { uid: 'member-1', role: 'member' as const },
   ];
-  await seedOrg(db, { orgId: 'orgA', now: START, members, contacts: 6, messagesPerContact: 1, invites: 1, auditEntries: 2, config: true, subscription: true, strayNestedDocuments: 2 });
+  await seedOrg(db, {
+    orgId: 'orgA',
+    now: START,
+    members,
+    contacts: 6,
+    messagesPerContact: 1,
+    invites: 1,
+    auditEntries: 2,
+    config: true,
+    subscription: true,
+    strayNestedDocuments: 2,
+  });
   await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }], contacts: 2, messagesPerContact: 1 });
   await seedBillingRecord(db, 'orgA', 'in_A1', START);
   await requestOrganizationDeletion({ db, clock: time.clock, graceDays: 7, cancelSubscription: stripe.cancel }, caller(OWNER), { orgId: 'orgA' });
@@ -73,9 +84,19 @@ describe('purge interrupted at every page, then resumed', () => {
     const totalUnderA = [...before.keys()].filter(under(paths.org('orgA'))).length;
     const pages: number[] = [];
     time.advance(DEFAULT_PURGE_LEASE_MS); // Same completion time as the resumed runs below.
-    expect((await purgeOrganization({ ...deps, onPage: (phase, page) => {
-          if (phase === 'deleted') pages.push(page.page);
-        } }, 'orgA')).status).toBe('purged');
+    expect(
+      (
+        await purgeOrganization(
+          {
+            ...deps,
+            onPage: (phase, page) => {
+              if (phase === 'deleted') pages.push(page.page);
+            },
+          },
+          'orgA',
+        )
+      ).status,
+    ).toBe('purged');
     const expected = dataOf(await dumpProject(db));
     expect(Object.keys(expected).filter(under(paths.org('orgA')))).toEqual([]);
     expect(Object.keys(expected)).toContain(paths.deletionReceipt('organization-orgA'));

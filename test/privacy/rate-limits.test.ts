@@ -78,7 +78,15 @@ describe('exports', () => {
 
   it('limits each person and each organization per window; a refused export is neither counted nor audited', async () => {
     const [owner, adminOne, adminTwo] = [uid('owner'), uid('admin1'), uid('admin2')];
-    await seedOrg(db, { orgId: 'orgR', now: START, members: [{ uid: owner, role: 'owner' }, { uid: adminOne, role: 'admin' }, { uid: adminTwo, role: 'admin' }] });
+    await seedOrg(db, {
+      orgId: 'orgR',
+      now: START,
+      members: [
+        { uid: owner, role: 'owner' },
+        { uid: adminOne, role: 'admin' },
+        { uid: adminTwo, role: 'admin' },
+      ],
+    });
     const org = 'scope=organization&orgId=orgR';
     const perUser = exportLimits.perUser.limit;
     expect(exportLimits.perOrg.limit).toBe(2 * perUser);

@@ -41,7 +41,8 @@ afterEach(async () => {
 
 const ago = (days: number) => Timestamp.fromMillis(time.clock().getTime() - days * DAY);
 const ids = async (collection: string) => (await db.collection(collection).get()).docs.map((d) => d.id).sort();
-const alertedItems = () => logged.error.mock.calls.filter(([message]) => message === SKIPPED_ITEM_MESSAGE).map(([, fields]) => (fields as { item: string }).item);
+const alertedItems = () =>
+  logged.error.mock.calls.filter(([message]) => message === SKIPPED_ITEM_MESSAGE).map(([, fields]) => (fields as { item: string }).item);
 
 describe('runRetention', () => {
   it('passes over an unreadable deletion request of each kind, reports and logs it, and applies every other rule', async () => {
@@ -54,8 +55,12 @@ describe('runRetention', () => {
     await db.doc(paths.member('orgA', 'owner-a')).update({ role: 'emperor' });
     await db.doc(paths.subscription('orgA')).set({ status: 'bogus' });
     // A request missing its deadline, and an account deletion missing its tombstone: unreadable.
-    await db.doc(paths.deletionRequest('orgBroken')).set({ kind: 'organization', orgId: 'orgBroken', requestedBy: 'x', requestedAt: ago(1), graceEndsAt: ago(1), state: 'pending', purge: null });
-    await db.doc(paths.deletionRequest(accountDeletionRequestId('ghost'))).set({ kind: 'account', uid: 'ghost', initiatedBy: 'self', reason: null, requestedAt: ago(1), memberOrgIds: [], scheduledOrgIds: [], found: {} });
+    await db
+      .doc(paths.deletionRequest('orgBroken'))
+      .set({ kind: 'organization', orgId: 'orgBroken', requestedBy: 'x', requestedAt: ago(1), graceEndsAt: ago(1), state: 'pending', purge: null });
+    await db
+      .doc(paths.deletionRequest(accountDeletionRequestId('ghost')))
+      .set({ kind: 'account', uid: 'ghost', initiatedBy: 'self', reason: null, requestedAt: ago(1), memberOrgIds: [], scheduledOrgIds: [], found: {} });
     time.advance(8 * DAY);
     await db.doc(paths.usageEvent('old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(181) });
     await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }] });

@@ -10,18 +10,7 @@ import { deleteAccount, resumeAccountDeletion, type AccountDeletionDeps } from '
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { retentionTable, runRetention, STALE_ACCOUNT_DELETION_MS, type RetentionDeps } from '../../functions/src/privacy/retention';
 import { dumpProject } from '../support/snapshot';
-import {
-  DAY,
-  START,
-  caller,
-  freshProject,
-  manualClock,
-  RecordingAuth,
-  recordingCancellation,
-  seedBillingRecord,
-  seedOrg,
-  seedUser,
-} from './support';
+import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedBillingRecord, seedOrg, seedUser } from './support';
 
 let db: Firestore;
 let close: () => Promise<void>;
@@ -74,7 +63,11 @@ describe('runRetention', () => {
     await db.doc(paths.usageEvent('new')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(1) });
     // Audit log entries (in any organization): 180 days.
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
-    for (const [id, when] of [['old1', ago(200)], ['old2', ago(181)], ['recent', ago(179)]] as const) {
+    for (const [id, when] of [
+      ['old1', ago(200)],
+      ['old2', ago(181)],
+      ['recent', ago(179)],
+    ] as const) {
       await db.doc(paths.auditEntry('orgA', id)).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-a', at: when }));
     }
     // Stripe event ledger: 180 days after receipt (billing's record shape; only receivedAt matters here).
@@ -154,7 +147,15 @@ describe('runRetention', () => {
   it('finishes an account deletion that stopped, once it has been idle for 15 minutes', async () => {
     await seedUser(db, 'quitter', START, { consent: true });
     auth.addUser('quitter');
-    await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }, { uid: 'quitter', role: 'member' }], contacts: 2 });
+    await seedOrg(db, {
+      orgId: 'orgA',
+      now: START,
+      members: [
+        { uid: 'owner-a', role: 'owner' },
+        { uid: 'quitter', role: 'member' },
+      ],
+      contacts: 2,
+    });
     const crashing = { ...accountDeps, onStep: (step: string) => (step === 'recorded' ? Promise.reject(new Error('instance died')) : undefined) };
     await expect(deleteAccount(crashing, 'quitter', 'self')).rejects.toThrow('instance died');
 

@@ -159,13 +159,13 @@ export function subscriptionMirror(now: Date, status: SubscriptionStatus, lapsed
 
 export async function seedUser(db: Firestore, userUid: string, now: Date, options: { consent?: boolean } = {}): Promise<void> {
   const at = Timestamp.fromDate(now);
-  await db.doc(paths.user(userUid)).set(
-    userProfileSchema.parse({ displayName: `Name of ${userUid}`, email: `${userUid}@example.com`, createdAt: at, updatedAt: at }),
-  );
+  await db
+    .doc(paths.user(userUid))
+    .set(userProfileSchema.parse({ displayName: `Name of ${userUid}`, email: `${userUid}@example.com`, createdAt: at, updatedAt: at }));
   if (options.consent) {
-    await db.doc(paths.marketingConsent(userUid)).set(
-      marketingConsentSchema.parse({ email: `${userUid}@example.com`, status: 'opted_in', source: 'signup', updatedAt: at, optedOutAt: null }),
-    );
+    await db
+      .doc(paths.marketingConsent(userUid))
+      .set(marketingConsentSchema.parse({ email: `${userUid}@example.com`, status: 'opted_in', source: 'signup', updatedAt: at, optedOutAt: null }));
   }
 }
 

@@ -32,7 +32,6 @@ export function caller(uid: string, extraClaims: Record<string, unknown> = {}): 
   return { uid, email, emailVerified: true, claims: { email, email_verified: true, ...extraClaims } };
 }
 
-
 /**
  * One person per role, each with a fresh uid labelled by the role: `uids` by role, and `members` in the order given
  * (the first is the owner), as seedOrg takes them.

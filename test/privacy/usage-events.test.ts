@@ -27,7 +27,12 @@ async function storedEvents() {
 describe('recordUsageEvent', () => {
   it('stores an allowed event with its arrival time and nothing about who sent it', async () => {
     const events = [
-      { event: 'feature_used', feature: 'contacts.import', durationMs: 1200, client: { browserFamily: 'firefox', osFamily: 'linux', deviceClass: 'desktop', appVersion: '2.14.0' } },
+      {
+        event: 'feature_used',
+        feature: 'contacts.import',
+        durationMs: 1200,
+        client: { browserFamily: 'firefox', osFamily: 'linux', deviceClass: 'desktop', appVersion: '2.14.0' },
+      },
       { event: 'page_viewed', page: 'pipeline', client: { appVersion: '10.0.12' } },
       { event: 'session_ended', durationMs: 600_000, client: { deviceClass: 'mobile' } },
     ];
@@ -44,17 +49,47 @@ describe('recordUsageEvent', () => {
 
   const refused: Array<[string, unknown, string, RegExp]> = [
     ['an unknown top-level field', { event: 'page_viewed', page: 'contacts', contactEmail: 'x' }, 'contactEmail', /Unrecognized key: "contactEmail"/],
-    ['an unknown client field', { event: 'page_viewed', page: 'contacts', client: { userAgent: 'Mozilla/5.0' } }, 'client.userAgent', /Unrecognized key: "userAgent"/],
+    [
+      'an unknown client field',
+      { event: 'page_viewed', page: 'contacts', client: { userAgent: 'Mozilla/5.0' } },
+      'client.userAgent',
+      /Unrecognized key: "userAgent"/,
+    ],
     ['message content as a field', { event: 'feature_used', feature: 'messages.send', body: 'Hi Ann' }, 'body', /Unrecognized key: "body"/],
     ['an e-mail address as a value', { event: 'feature_used', feature: 'ann@client.example' }, 'feature', /looks like an e-mail address/],
     ['a phone number as a value', { event: 'page_viewed', page: '+1 (415) 555-0100' }, 'page', /looks like a phone number/],
     ['a phone number without separators', { event: 'page_viewed', page: '4155550100' }, 'page', /looks like a phone number/],
     ['free text as a value', { event: 'feature_used', feature: 'call Ann back tomorrow' }, 'feature', /looks like free text/],
-    ['free text in the client', { event: 'page_viewed', page: 'contacts', client: { browserFamily: 'my new browser' } }, 'client.browserFamily', /looks like free text/],
-    ['an e-mail address as the version', { event: 'page_viewed', page: 'contacts', client: { appVersion: 'a@b.co' } }, 'client.appVersion', /looks like an e-mail address/],
-    ['a phone number shaped like a version', { event: 'page_viewed', page: 'contacts', client: { appVersion: '612.345.678' } }, 'client.appVersion', /looks like a phone number/],
-    ['a version with a leading zero', { event: 'page_viewed', page: 'contacts', client: { appVersion: '01.2.3' } }, 'client.appVersion', /must be a version like 1.4.2/],
-    ['a version part of three digits', { event: 'page_viewed', page: 'contacts', client: { appVersion: '1.2.345' } }, 'client.appVersion', /must be a version like 1.4.2/],
+    [
+      'free text in the client',
+      { event: 'page_viewed', page: 'contacts', client: { browserFamily: 'my new browser' } },
+      'client.browserFamily',
+      /looks like free text/,
+    ],
+    [
+      'an e-mail address as the version',
+      { event: 'page_viewed', page: 'contacts', client: { appVersion: 'a@b.co' } },
+      'client.appVersion',
+      /looks like an e-mail address/,
+    ],
+    [
+      'a phone number shaped like a version',
+      { event: 'page_viewed', page: 'contacts', client: { appVersion: '612.345.678' } },
+      'client.appVersion',
+      /looks like a phone number/,
+    ],
+    [
+      'a version with a leading zero',
+      { event: 'page_viewed', page: 'contacts', client: { appVersion: '01.2.3' } },
+      'client.appVersion',
+      /must be a version like 1.4.2/,
+    ],
+    [
+      'a version part of three digits',
+      { event: 'page_viewed', page: 'contacts', client: { appVersion: '1.2.345' } },
+      'client.appVersion',
+      /must be a version like 1.4.2/,
+    ],
     ['a word outside the vocabulary', { event: 'feature_used', feature: 'contacts.delete_all' }, 'feature', /not in the usage vocabulary/],
     ['an unknown event', { event: 'contact_viewed', contactId: 'c1' }, 'event', /event/i],
     ['a negative duration', { event: 'session_ended', durationMs: -1 }, 'durationMs', /./],

@@ -39,7 +39,7 @@ beforeAll(async () => {
   // printed. Its logger keeps the console methods it finds when loaded, so they are replaced before the import.
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
   for (const method of ['log', 'debug', 'info'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
-  functions = (await import('../../functions/src/index'));
+  functions = await import('../../functions/src/index');
   const appCheck = getAppCheck();
   // Two parameters, as firebase-admin's own: firebase-functions refuses to consume with a one-parameter verifyToken.
   appCheck.verifyToken = async (token: string, options?: VerifyAppCheckTokenOptions): Promise<VerifyAppCheckTokenResponse> => {
@@ -48,7 +48,11 @@ beforeAll(async () => {
     if (!token.startsWith('issued-')) throw new Error('app-check/invalid-argument');
     const alreadyConsumed = consume ? consumed.has(token) : undefined;
     if (consume) consumed.add(token);
-    return { appId: 'leadpulse-web', token: { app_id: 'leadpulse-web', sub: 'leadpulse-web' } as never, ...(alreadyConsumed === undefined ? {} : { alreadyConsumed }) };
+    return {
+      appId: 'leadpulse-web',
+      token: { app_id: 'leadpulse-web', sub: 'leadpulse-web' } as never,
+      ...(alreadyConsumed === undefined ? {} : { alreadyConsumed }),
+    };
   };
 });
 afterAll(() => {
@@ -127,7 +131,9 @@ function callableNames(): string[] {
 
 describe('App Check on every callable (ENFORCE_APP_CHECK=true)', () => {
   it('covers every callable the backend deploys', () => {
-    expect(callableNames()).toEqual(expect.arrayContaining(['createOrganization', 'acceptInvitation', 'assignOwner', 'eraseContact', 'linkStripeCustomer', ...oneShot]));
+    expect(callableNames()).toEqual(
+      expect.arrayContaining(['createOrganization', 'acceptInvitation', 'assignOwner', 'eraseContact', 'linkStripeCustomer', ...oneShot]),
+    );
     expect(callableNames().length).toBeGreaterThanOrEqual(20);
   });
 
@@ -163,12 +169,18 @@ describe('App Check on every callable (ENFORCE_APP_CHECK=true)', () => {
   });
 
   it('exportData (ID tokens over HTTP) refuses a request without a valid App Check token before reading the ID token', async () => {
-    expect(await callExport({ Authorization: 'Bearer some-id-token' })).toEqual({ status: 401, body: { error: 'send an App Check token as "X-Firebase-AppCheck"' } });
+    expect(await callExport({ Authorization: 'Bearer some-id-token' })).toEqual({
+      status: 401,
+      body: { error: 'send an App Check token as "X-Firebase-AppCheck"' },
+    });
     expect(await callExport({ Authorization: 'Bearer some-id-token', 'X-Firebase-AppCheck': 'forged' })).toEqual({
       status: 401,
       body: { error: 'the App Check token is invalid or expired' },
     });
     // A valid App Check token gets as far as the ID token, which this test does not have.
-    expect(await callExport({ 'X-Firebase-AppCheck': 'issued-export' })).toMatchObject({ status: 401, body: { error: expect.stringMatching(/Authorization: Bearer/) } });
+    expect(await callExport({ 'X-Firebase-AppCheck': 'issued-export' })).toMatchObject({
+      status: 401,
+      body: { error: expect.stringMatching(/Authorization: Bearer/) },
+    });
   });
 });

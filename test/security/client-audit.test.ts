@@ -16,7 +16,7 @@ let functions: Record<string, unknown>;
 beforeAll(async () => {
   ({ db, close } = adminFirestore(projectId));
   process.env.GCLOUD_PROJECT = projectId;
-  functions = (await import('../../functions/src/index'));
+  functions = await import('../../functions/src/index');
 });
 afterAll(() => close());
 
@@ -40,7 +40,9 @@ async function auditOf(orgId: string) {
 
 async function seedOrg(): Promise<string> {
   const orgId = uniqueUid('org');
-  await db.doc(paths.org(orgId)).set({ name: 'Before', ownerUid: 'someone', plan: 'free', status: 'active', access: 'full', createdAt: Timestamp.fromDate(new Date(TIME)) });
+  await db
+    .doc(paths.org(orgId))
+    .set({ name: 'Before', ownerUid: 'someone', plan: 'free', status: 'active', access: 'full', createdAt: Timestamp.fromDate(new Date(TIME)) });
   return orgId;
 }
 
@@ -121,7 +123,9 @@ describe('wiring (functions/src/index.ts)', () => {
     const run = (functions.auditOrganizationUpdate as { run: (event: unknown) => Promise<unknown> }).run;
     const data = await change(paths.org(orgId), () => db.doc(paths.org(orgId)).update({ name: 'Renamed' }));
     await run({ ...context('app_user', 'admin-1'), params: { orgId }, data });
-    expect(await auditOf(orgId)).toEqual([expect.objectContaining({ action: 'org.updated', actorUid: 'admin-1', targetId: orgId, details: { fields: 'name' } })]);
+    expect(await auditOf(orgId)).toEqual([
+      expect.objectContaining({ action: 'org.updated', actorUid: 'admin-1', targetId: orgId, details: { fields: 'name' } }),
+    ]);
   });
 
   it('the deployed configuration trigger writes the entry through its handler', async () => {
@@ -130,6 +134,8 @@ describe('wiring (functions/src/index.ts)', () => {
     const path = paths.config(orgId, 'pipeline');
     const data = await change(path, () => db.doc(path).set({ pipelineStages: ['a'], updatedBy: 'owner-1', updatedAt: Timestamp.fromDate(new Date(TIME)) }));
     await run({ ...context('app_user', 'owner-1'), params: { orgId, configId: 'pipeline' }, data });
-    expect(await auditOf(orgId)).toEqual([expect.objectContaining({ action: 'config.changed', actorUid: 'owner-1', targetId: 'pipeline', details: { change: 'created' } })]);
+    expect(await auditOf(orgId)).toEqual([
+      expect.objectContaining({ action: 'config.changed', actorUid: 'owner-1', targetId: 'pipeline', details: { change: 'created' } }),
+    ]);
   });
 });

@@ -2,7 +2,7 @@
  * Issue 13, findings 1 and 4: after a person's account is deleted, or an organization is purged, every document
  * of the database and every object the local Stripe holds is searched for any value derived from the person's
  * e-mail, uid or name (sha256 hashes included), or from the organization's id; only what the retention table
- * allows may be found (README, "Retention table").
+ * allows may be found (docs/privacy.md, "Retention table").
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,8 +63,12 @@ describe('after an account deletion', () => {
     // Entries written before invitation ids became random carry sha256("invite:" + address) as their target.
     const legacyInviteId = sha256(`invite:${(person.email ?? '').toLowerCase()}`);
     const at = Timestamp.fromDate(time.clock());
-    await db.doc(paths.auditEntry(orgId, 'legacyInvited')).set({ action: 'member.invited', actorUid: owner.uid, targetId: legacyInviteId, details: { role: 'admin', replaced: false }, at });
-    await db.doc(paths.auditEntry(orgId, 'legacyJoined')).set({ action: 'member.joined', actorUid: person.uid, targetUid: person.uid, targetId: legacyInviteId, at });
+    await db
+      .doc(paths.auditEntry(orgId, 'legacyInvited'))
+      .set({ action: 'member.invited', actorUid: owner.uid, targetId: legacyInviteId, details: { role: 'admin', replaced: false }, at });
+    await db
+      .doc(paths.auditEntry(orgId, 'legacyJoined'))
+      .set({ action: 'member.joined', actorUid: person.uid, targetUid: person.uid, targetId: legacyInviteId, at });
 
     const auth = new RecordingAuth();
     const deletion = { db, clock: time.clock, auth, orgDeletion: { graceDays: 7, cancelSubscription: recordingCancellation().cancel } };
@@ -89,7 +93,14 @@ describe('after an organization purge', () => {
     const billingEmail = `billing@${orgId}.example`;
     const subscription = stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 3, status: 'active' });
     expect((await context.send(stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
-    const invoice = stripe.addInvoice({ customer: customerId, subscription: subscription.id as string, total: 4900, status: 'paid', customerEmail: billingEmail, customerName: 'Scan Org Ltd' });
+    const invoice = stripe.addInvoice({
+      customer: customerId,
+      subscription: subscription.id as string,
+      total: 4900,
+      status: 'paid',
+      customerEmail: billingEmail,
+      customerName: 'Scan Org Ltd',
+    });
     expect((await context.send(stripe.event('invoice.paid', invoice))).body).toMatchObject({ outcome: 'applied' });
 
     const billing = context.deps();
@@ -115,11 +126,7 @@ describe('after an organization purge', () => {
         replayCount: 0,
       });
     };
-    await requestOrganizationDeletion(
-      { db, clock: now, graceDays: 7, cancelSubscription: cancelSubscriptionHook(() => billing) },
-      owner,
-      { orgId },
-    );
+    await requestOrganizationDeletion({ db, clock: now, graceDays: 7, cancelSubscription: cancelSubscriptionHook(() => billing) }, owner, { orgId });
     context.clock.seconds += 8 * DAY_SECONDS;
     const purged = await purgeOrganization({ db, clock: now, closeBilling, pageSize: 50 }, orgId);
     expect(purged).toMatchObject({ status: 'purged' });

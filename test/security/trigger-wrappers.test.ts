@@ -124,7 +124,14 @@ describe('the v1 Auth trigger (run)', () => {
   it('onAuthUserDeleted deletes the account’s data', async () => {
     const now = new Date();
     await seedUser(db, 'gone-user', now, { consent: true });
-    await seedOrg(db, { orgId: 'org-of-gone', now, members: [{ uid: 'owner-of-gone', role: 'owner' }, { uid: 'gone-user', role: 'member' }] });
+    await seedOrg(db, {
+      orgId: 'org-of-gone',
+      now,
+      members: [
+        { uid: 'owner-of-gone', role: 'owner' },
+        { uid: 'gone-user', role: 'member' },
+      ],
+    });
 
     const trigger = wrapper<{ run: (user: { uid: string }, context: unknown) => Promise<unknown> }>('onAuthUserDeleted');
     await trigger.run({ uid: 'gone-user' }, { eventId: 'auth-event-1', timestamp: now.toISOString(), params: {} });
@@ -143,7 +150,15 @@ describe('HTTP functions (request handlers)', () => {
     return new Promise((resolve) => {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(signature ? { 'stripe-signature': signature } : {}) };
       const header = (key: string) => headers[key.toLowerCase()];
-      const req = Object.assign(new EventEmitter(), { method: 'POST', url: '/', headers, header, get: header, rawBody: Buffer.from(body), body: JSON.parse(body) as unknown });
+      const req = Object.assign(new EventEmitter(), {
+        method: 'POST',
+        url: '/',
+        headers,
+        header,
+        get: header,
+        rawBody: Buffer.from(body),
+        body: JSON.parse(body) as unknown,
+      });
       let status = 200;
       const res = Object.assign(new EventEmitter(), {
         setHeader: () => undefined,

@@ -286,11 +286,9 @@ function handOverOwnership(db: Firestore, tx: Transaction, orgId: string, uid: s
 }
 
 function soleOwnerRefusal(orgIds: string[]): HttpsError {
-  return new HttpsError(
-    'failed-precondition',
-    `the account owns organizations that have other members (${orgIds.join(', ')}): transfer ownership first`,
-    { orgIds },
-  );
+  return new HttpsError('failed-precondition', `the account owns organizations that have other members (${orgIds.join(', ')}): transfer ownership first`, {
+    orgIds,
+  });
 }
 
 async function isReferenced(db: Firestore, uid: string): Promise<boolean> {

@@ -26,14 +26,7 @@ import { nextBillingRecord } from './billing-records';
 import type { BillingCatalog } from './catalog';
 import { fetchFacts, failureOf, snapshotSubscription, type StripeFacts, type SubscriptionSnapshot } from './stripe-fetch';
 import { billingChangeOf, isHandledEventType, payloadCustomerOf } from './stripe-objects';
-import {
-  auditableChange,
-  lapseStartOf,
-  mirrorFieldsOf,
-  orgPlanOf,
-  replacesMirrored,
-  statusForAccess,
-} from './subscription-state';
+import { auditableChange, lapseStartOf, mirrorFieldsOf, orgPlanOf, replacesMirrored, statusForAccess } from './subscription-state';
 
 /** What the billing handlers need; the Stripe client is passed in so tests point it at a local server. */
 export interface BillingDeps {
@@ -88,12 +81,7 @@ const skip = (outcome: EventOutcome, reason: EventOutcomeReason | null, orgId: s
  * should make Stripe re-send it (a replay throws instead, leaving the entry as it was). mode `new`: an event already in the ledger (other than `failed`) is a duplicate
  * and does nothing. mode `replay`: re-processes a ledger entry from Stripe's current truth (always safe).
  */
-export async function applyEvent(
-  deps: BillingDeps,
-  event: EventMeta,
-  target: StripeEventTarget,
-  mode: 'new' | 'replay',
-): Promise<ProcessResult> {
+export async function applyEvent(deps: BillingDeps, event: EventMeta, target: StripeEventTarget, mode: 'new' | 'replay'): Promise<ProcessResult> {
   if (!isHandledEventType(event.type)) {
     return recordFailure(deps, event, target, null, mode, { reason: 'invalid_payload', detail: `type: ${event.type} is not handled` });
   }
@@ -317,13 +305,7 @@ interface SyncTarget {
  * is stale (the mirror was written from a fetch made after a newer event, which includes this one's change); so
  * is a fetch that started before the one the mirror holds (`fetchedAt`), whatever order the commits come in.
  */
-async function planSubscriptionSync(
-  deps: BillingDeps,
-  tx: Transaction,
-  event: EventMeta,
-  target: SyncTarget,
-  now: Date,
-): Promise<Effect> {
+async function planSubscriptionSync(deps: BillingDeps, tx: Transaction, event: EventMeta, target: SyncTarget, now: Date): Promise<Effect> {
   const { db } = deps;
   const orgRef = db.doc(paths.org(target.orgId));
   const mirrorRef = db.doc(paths.subscription(target.orgId));
@@ -408,13 +390,7 @@ interface CustomerDeletion {
  * and the mirror is marked so that the next checkout creates a new customer. Stripe cancels the customer's
  * subscriptions itself and reports that with their own events.
  */
-async function planCustomerDeletion(
-  deps: BillingDeps,
-  tx: Transaction,
-  event: EventMeta,
-  deletion: CustomerDeletion,
-  now: Date,
-): Promise<Effect> {
+async function planCustomerDeletion(deps: BillingDeps, tx: Transaction, event: EventMeta, deletion: CustomerDeletion, now: Date): Promise<Effect> {
   const { db } = deps;
   const orgRef = db.doc(paths.org(deletion.orgId));
   const mirrorRef = db.doc(paths.subscription(deletion.orgId));

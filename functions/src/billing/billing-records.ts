@@ -22,8 +22,7 @@ export function nextBillingRecord(
   orgId: string | null,
   fetchedAt: number,
 ): BillingRecord | null {
-  const factsAreNewer =
-    facts.status !== 'draft' && (existing === null || existing.fetchedAt === undefined || existing.fetchedAt.toMillis() <= fetchedAt);
+  const factsAreNewer = facts.status !== 'draft' && (existing === null || existing.fetchedAt === undefined || existing.fetchedAt.toMillis() <= fetchedAt);
   const refunds = { ...(existing?.refunds ?? {}) };
   const refundGrows = refund !== null && refund.amount > (refunds[refund.chargeId] ?? 0);
   if (refund !== null && refundGrows) refunds[refund.chargeId] = refund.amount;

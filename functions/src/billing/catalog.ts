@@ -21,7 +21,10 @@ export const billingCatalogSchema = z
     /** Code a customer types → Stripe promotion code id (`promo_…`). */
     promotionCodes: z.record(promotionCodeNameSchema, z.string().regex(/^promo_[A-Za-z0-9]+$/, 'must be a Stripe promotion code id')).default({}),
     /** Billing portal configuration (`bpc_…`) restricting plan changes to these prices; Stripe's default if absent. */
-    portalConfigurationId: z.string().regex(/^bpc_[A-Za-z0-9]+$/, 'must be a Stripe portal configuration id').optional(),
+    portalConfigurationId: z
+      .string()
+      .regex(/^bpc_[A-Za-z0-9]+$/, 'must be a Stripe portal configuration id')
+      .optional(),
   })
   .refine((catalog) => Object.keys(catalog.plans).length > 0, { error: 'must name at least one plan', path: ['plans'] })
   .refine((catalog) => Object.values(catalog.plans).every((plan) => plan.minSeats <= plan.maxSeats), {

@@ -50,11 +50,7 @@ function asCallableError(error: unknown): unknown {
  * the promotion code come from the server's catalog. A trial is granted only on the organization's first
  * subscription. Owner only.
  */
-export async function createCheckoutSession(
-  deps: CheckoutDeps,
-  caller: Caller,
-  data: unknown,
-): Promise<{ sessionId: string; url: string }> {
+export async function createCheckoutSession(deps: CheckoutDeps, caller: Caller, data: unknown): Promise<{ sessionId: string; url: string }> {
   const args = parseArgs(createCheckoutSessionArgsSchema, data);
   const plan = ownEntry(deps.catalog.plans, args.plan);
   if (!plan) throw invalidArgument('plan', `"${args.plan}" is not an available plan`);
@@ -138,13 +134,7 @@ export async function createBillingPortalSession(deps: CheckoutDeps, caller: Cal
       throw asCallableError(error);
     });
   await deps.db.runTransaction(async (tx) => {
-    writeAuditEntry(
-      deps.db,
-      tx,
-      args.orgId,
-      { action: 'billing.portal_opened', actorUid: caller.uid, targetId: session.id, details: {} },
-      deps.clock(),
-    );
+    writeAuditEntry(deps.db, tx, args.orgId, { action: 'billing.portal_opened', actorUid: caller.uid, targetId: session.id, details: {} }, deps.clock());
   });
   return { url: session.url };
 }

@@ -66,13 +66,17 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
     };
     if (mirror?.customerId === link.customerId) return createLink();
 
-    const access = mirror
-      ? mirror.access
-      : deriveAccessState({ orgStatus: org.status, subscriptionStatus: null, lapsedSince: null, now });
+    const access = mirror ? mirror.access : deriveAccessState({ orgStatus: org.status, subscriptionStatus: null, lapsedSince: null, now });
     const writeAccess = access === org.access ? null : await prepareAccessUpdate(db, tx, link.orgId);
     createLink();
     const next: SubscriptionMirror = mirror
-      ? { ...mirror, schemaVersion: Math.max(mirror.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION), customerId: link.customerId, customerDeleted: false, updatedAt: Timestamp.fromDate(now) }
+      ? {
+          ...mirror,
+          schemaVersion: Math.max(mirror.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION),
+          customerId: link.customerId,
+          customerDeleted: false,
+          updatedAt: Timestamp.fromDate(now),
+        }
       : {
           schemaVersion: SUBSCRIPTION_MIRROR_VERSION,
           customerId: link.customerId,

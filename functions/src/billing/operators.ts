@@ -47,11 +47,7 @@ const reportOf = (result: ProcessResult): ReplayReport => ({
  * Operators: makes a Stripe customer created outside LeadPulse (e.g. in the dashboard) the organization's
  * customer, tags it in Stripe with the organization id, and re-applies the events that were unmatched for it.
  */
-export async function linkStripeCustomer(
-  deps: OperatorBillingDeps,
-  caller: Caller,
-  data: unknown,
-): Promise<{ reapplied: ReplayReport[] }> {
+export async function linkStripeCustomer(deps: OperatorBillingDeps, caller: Caller, data: unknown): Promise<{ reapplied: ReplayReport[] }> {
   await requireOperator(deps.operators, caller);
   const args = parseArgs(linkStripeCustomerArgsSchema, data);
   const customer = await deps.stripe.customers.retrieve(args.customerId);

@@ -18,7 +18,7 @@ import type { WebhookDeps } from './webhook';
  */
 export const STRIPE_API_VERSION = '2026-10-28.endive' satisfies Stripe.LatestApiVersion;
 
-/** Secrets and configuration of the billing functions (the README's "Billing" section says how to set them). */
+/** Secrets and configuration of the billing functions (docs/deploy.md says how to set them). */
 export const stripeSecretKey = defineSecret('STRIPE_SECRET_KEY');
 export const stripeWebhookSecret = defineSecret('STRIPE_WEBHOOK_SECRET');
 /** The other signing secret while the endpoint's secret is rolled; `none` otherwise (a declared secret must exist). */

@@ -84,11 +84,7 @@ export async function snapshotSubscription(deps: FetchDeps, subscriptionId: stri
   return { subscription, openInvoices, fetchedAt };
 }
 
-async function invoiceFacts(
-  deps: FetchDeps,
-  invoiceId: string,
-  refund: InvoiceSnapshot['refund'] = null,
-): Promise<StripeFacts> {
+async function invoiceFacts(deps: FetchDeps, invoiceId: string, refund: InvoiceSnapshot['refund'] = null): Promise<StripeFacts> {
   const fetchedAt = deps.clock().getTime();
   const invoice = parseObject(stripeInvoiceSchema, await deps.stripe.invoices.retrieve(invoiceId), `invoice ${invoiceId}`);
   if (invoice.customer === null) return { kind: 'nothing', customerId: null, reason: 'no_customer' };
@@ -106,11 +102,7 @@ export async function fetchFacts(deps: FetchDeps, change: BillingChange): Promis
       return { kind: 'subscription', customerId: snapshot.subscription.customer, subscription: snapshot };
     }
     case 'checkout': {
-      const session = parseObject(
-        stripeCheckoutSessionSchema,
-        await stripe.checkout.sessions.retrieve(change.objectId),
-        `checkout session ${change.objectId}`,
-      );
+      const session = parseObject(stripeCheckoutSessionSchema, await stripe.checkout.sessions.retrieve(change.objectId), `checkout session ${change.objectId}`);
       if (session.customer === null) return { kind: 'nothing', customerId: null, reason: 'no_customer' };
       if (session.mode !== 'subscription' || session.subscription === null) {
         return { kind: 'nothing', customerId: session.customer, reason: 'no_subscription' };

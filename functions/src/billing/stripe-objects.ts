@@ -25,8 +25,7 @@ import {
  */
 
 /** An expandable reference: Stripe sends the id, or the object when expanded. */
-const expandable = (id: z.ZodString) =>
-  z.union([id, z.object({ id })]).transform((value): string => (typeof value === 'string' ? value : value.id));
+const expandable = (id: z.ZodString) => z.union([id, z.object({ id })]).transform((value): string => (typeof value === 'string' ? value : value.id));
 
 export const stripeSubscriptionSchema = z.object({
   id: stripeSubscriptionIdSchema,
@@ -176,14 +175,12 @@ export interface BillingChange {
   objectId: string;
 }
 
-const boundedString = (value: unknown, max: number): string | null =>
-  typeof value === 'string' && value.length > 0 && value.length <= max ? value : null;
+const boundedString = (value: unknown, max: number): string | null => (typeof value === 'string' && value.length > 0 && value.length <= max ? value : null);
 
 /** `data.object`'s reference, unchecked beyond its size (the ledger keeps it so a fix can replay the event). */
 export function eventTargetOf(object: Record<string, unknown>): StripeEventTarget {
   const customer = object.customer;
-  const customerId =
-    typeof customer === 'object' && customer !== null ? (customer as Record<string, unknown>).id : customer;
+  const customerId = typeof customer === 'object' && customer !== null ? (customer as Record<string, unknown>).id : customer;
   return {
     object: boundedString(object.object, 100),
     id: boundedString(object.id, 255),

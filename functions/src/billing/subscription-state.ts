@@ -96,16 +96,7 @@ export function mirrorFieldsOf(
   lapseStart: number | null,
 ): Pick<
   SubscriptionMirror,
-  | 'subscriptionId'
-  | 'subscriptionCreated'
-  | 'status'
-  | 'plan'
-  | 'priceId'
-  | 'seats'
-  | 'currentPeriodEnd'
-  | 'cancelAtPeriodEnd'
-  | 'trialEnd'
-  | 'lapsedSince'
+  'subscriptionId' | 'subscriptionCreated' | 'status' | 'plan' | 'priceId' | 'seats' | 'currentPeriodEnd' | 'cancelAtPeriodEnd' | 'trialEnd' | 'lapsedSince'
 > {
   const item = planItemOf(subscription, catalog);
   return {

@@ -31,9 +31,7 @@ export interface WebhookRequest {
 }
 
 export type WebhookResponseBody =
-  | { received: true; ignored: true }
-  | { received: true; duplicate: boolean; outcome: EventOutcome; reason?: EventOutcomeReason }
-  | { error: string };
+  { received: true; ignored: true } | { received: true; duplicate: boolean; outcome: EventOutcome; reason?: EventOutcomeReason } | { error: string };
 
 export interface WebhookResponse {
   status: 200 | 400 | 405 | 500;
@@ -48,14 +46,7 @@ function verifiedBody(deps: WebhookDeps, rawBody: Buffer, signature: string): { 
   let refusal: unknown = new Error('no webhook signing secret is configured');
   for (const [index, secret] of deps.webhookSecrets.entries()) {
     try {
-      const body: unknown = deps.stripe.webhooks.constructEvent(
-        rawBody,
-        signature,
-        secret,
-        SIGNATURE_TOLERANCE_SECONDS,
-        undefined,
-        deps.clock().getTime(),
-      );
+      const body: unknown = deps.stripe.webhooks.constructEvent(rawBody, signature, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, deps.clock().getTime());
       return { ok: true, body };
     } catch (error) {
       // A body that is not JSON fails the same way whatever the secret.

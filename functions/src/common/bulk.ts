@@ -35,7 +35,10 @@ async function flushAndSettle(writer: BulkWriter, writes: Promise<unknown>[]): P
 }
 
 export async function deleteAll(writer: BulkWriter, refs: readonly DocumentReference[]): Promise<void> {
-  await flushAndSettle(writer, refs.map((ref) => writer.delete(ref)));
+  await flushAndSettle(
+    writer,
+    refs.map((ref) => writer.delete(ref)),
+  );
 }
 
 /** Updates every document; one deleted meanwhile (NOT_FOUND) has nothing left to update and is skipped. */

@@ -51,9 +51,13 @@ export async function chargeRateLimits(
     const current = counter && counter.windowStart.toMillis() + limit.windowMs > now.getTime() ? counter : null;
     if (current && current.count >= limit.limit) {
       const retryAfterSeconds = Math.ceil((current.windowStart.toMillis() + limit.windowMs - now.getTime()) / 1000);
-      throw new HttpsError('resource-exhausted', `too many requests (${limit.name}: ${limit.limit} per ${limit.windowMs / 60_000} minutes); retry in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-      });
+      throw new HttpsError(
+        'resource-exhausted',
+        `too many requests (${limit.name}: ${limit.limit} per ${limit.windowMs / 60_000} minutes); retry in ${retryAfterSeconds} s`,
+        {
+          retryAfterSeconds,
+        },
+      );
     }
     const windowStart = current ? current.windowStart : Timestamp.fromDate(now);
     const next = rateLimitCounterSchema.parse({

@@ -32,11 +32,7 @@ export function deriveAccessState(inputs: AccessInputs): AccessState {
  * Writes `access` onto the organization and every member document inside `tx`. Firestore transactions need
  * every read before the first write, so this reads the member list first and returns the write step.
  */
-export async function prepareAccessUpdate(
-  db: Firestore,
-  tx: Transaction,
-  orgId: string,
-): Promise<(access: AccessState) => void> {
+export async function prepareAccessUpdate(db: Firestore, tx: Transaction, orgId: string): Promise<(access: AccessState) => void> {
   const members = await tx.get(db.collection(paths.members(orgId)));
   return (access) => {
     tx.update(db.doc(paths.org(orgId)), { access });

@@ -28,12 +28,7 @@ export interface ClientAuditDeps {
  * user from the event's auth context. The entry id derives from the event id, so a redelivered event writes the
  * same entry once. Returns whether an entry was written.
  */
-async function recordClientChange(
-  deps: ClientAuditDeps,
-  event: WriteContext,
-  orgId: string,
-  entry: Omit<AuditEntry, 'actorUid' | 'at'>,
-): Promise<boolean> {
+async function recordClientChange(deps: ClientAuditDeps, event: WriteContext, orgId: string, entry: Omit<AuditEntry, 'actorUid' | 'at'>): Promise<boolean> {
   if (serverPrincipals.has(event.authType)) return false;
   const actorUid = event.authId ?? `principal:${event.authType}`;
   const at = Timestamp.fromDate(new Date(event.time));
@@ -68,9 +63,6 @@ export async function auditConfigWrite(
 }
 
 /** `contact.deleted`: a manager deleted a contact; the id only, never its data. */
-export async function auditContactDeletion(
-  deps: ClientAuditDeps,
-  event: WriteContext & { params: { orgId: string; contactId: string } },
-): Promise<boolean> {
+export async function auditContactDeletion(deps: ClientAuditDeps, event: WriteContext & { params: { orgId: string; contactId: string } }): Promise<boolean> {
   return recordClientChange(deps, event, event.params.orgId, { action: 'contact.deleted', targetId: event.params.contactId });
 }

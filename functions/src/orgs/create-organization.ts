@@ -3,7 +3,14 @@ import { createOrganizationArgsSchema, memberSchema, organizationSchema, paths }
 import { parseArgs, type Caller } from '../common/callable';
 import { deriveAccessState } from './access-state';
 import { writeAuditEntry } from './audit';
-import { displayNameOf, requireNoAccountDeletion, requireOwnershipQuota, requireVerifiedEmail, type MembershipDeps, type MembershipLimits } from './membership-access';
+import {
+  displayNameOf,
+  requireNoAccountDeletion,
+  requireOwnershipQuota,
+  requireVerifiedEmail,
+  type MembershipDeps,
+  type MembershipLimits,
+} from './membership-access';
 
 /** A new organization starts on the free plan, owned by its creator. */
 export const INITIAL_PLAN = 'free';

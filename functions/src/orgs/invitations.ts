@@ -97,18 +97,13 @@ export async function inviteMember(
   });
 }
 
-const noSuchInvitation = () =>
-  new HttpsError('not-found', 'no such invitation: it was revoked, replaced by a newer one, or already used');
+const noSuchInvitation = () => new HttpsError('not-found', 'no such invitation: it was revoked, replaced by a newer one, or already used');
 
 /**
  * Accepts an invitation as the signed-in caller, whose verified address must be the invited one. Consumes the
  * invitation and creates the membership in one transaction, so of two concurrent accepts exactly one wins.
  */
-export async function acceptInvitation(
-  deps: MembershipDeps,
-  caller: Caller,
-  data: unknown,
-): Promise<{ orgId: string; role: Role }> {
+export async function acceptInvitation(deps: MembershipDeps, caller: Caller, data: unknown): Promise<{ orgId: string; role: Role }> {
   const args = parseArgs(acceptInvitationArgsSchema, data);
   const email = requireVerifiedEmail(caller);
   const { db } = deps;
@@ -151,7 +146,13 @@ export async function acceptInvitation(
       db,
       tx,
       args.orgId,
-      { action: 'member.joined', actorUid: caller.uid, targetUid: caller.uid, targetId: args.inviteId, details: { role: invite.role, invitedBy: invite.invitedBy } },
+      {
+        action: 'member.joined',
+        actorUid: caller.uid,
+        targetUid: caller.uid,
+        targetId: args.inviteId,
+        details: { role: invite.role, invitedBy: invite.invitedBy },
+      },
       now,
     );
     return { orgId: args.orgId, role: invite.role };
@@ -159,11 +160,7 @@ export async function acceptInvitation(
 }
 
 /** Withdraws a pending invitation; its link stops working at once. */
-export async function revokeInvitation(
-  deps: MembershipDeps,
-  caller: Caller,
-  data: unknown,
-): Promise<{ inviteId: string }> {
+export async function revokeInvitation(deps: MembershipDeps, caller: Caller, data: unknown): Promise<{ inviteId: string }> {
   const args = parseArgs(revokeInvitationArgsSchema, data);
   const { db } = deps;
   const inviteRef = db.doc(paths.invite(args.orgId, args.inviteId));

@@ -1,11 +1,5 @@
 import { HttpsError } from 'firebase-functions/v2/https';
-import {
-  changeRoleArgsSchema,
-  leaveOrganizationArgsSchema,
-  removeMemberArgsSchema,
-  transferOwnershipArgsSchema,
-  type Role,
-} from '@leadpulse/model';
+import { changeRoleArgsSchema, leaveOrganizationArgsSchema, removeMemberArgsSchema, transferOwnershipArgsSchema, type Role } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { writeAuditEntry } from './audit';
 import {
@@ -23,11 +17,7 @@ import {
 // every handler reads the member documents it changes inside its transaction, so concurrent changes serialize.
 
 /** Sets a member's role to admin, member or viewer (granting or taking away admin needs the owner). */
-export async function changeRole(
-  deps: MembershipDeps,
-  caller: Caller,
-  data: unknown,
-): Promise<{ uid: string; role: Role }> {
+export async function changeRole(deps: MembershipDeps, caller: Caller, data: unknown): Promise<{ uid: string; role: Role }> {
   const args = parseArgs(changeRoleArgsSchema, data);
   const { db } = deps;
   return db.runTransaction(async (tx) => {

@@ -167,12 +167,7 @@ export function requireSeats(seats: number | null, wanted: number, what: string)
 }
 
 /** Reads another member of the organization inside `tx`; `not-found` if there is none. */
-export async function requireMember(
-  db: Firestore,
-  tx: Transaction,
-  orgId: string,
-  uid: string,
-): Promise<{ member: Member; ref: DocumentReference }> {
+export async function requireMember(db: Firestore, tx: Transaction, orgId: string, uid: string): Promise<{ member: Member; ref: DocumentReference }> {
   const ref = db.doc(paths.member(orgId, uid));
   const member = readDocument(memberSchema, await tx.get(ref));
   if (!member) throw new HttpsError('not-found', `${uid} is not a member of this organization`);
@@ -193,16 +188,8 @@ export function requireMayManageRole(callerRole: Role, role: Role, what: 'admins
  * Throws unless `uid` owns fewer active organizations than allowed. Runs as a query inside `tx`, so that a
  * concurrent creation or transfer for the same user conflicts with this one instead of slipping past it.
  */
-export async function requireOwnershipQuota(
-  db: Firestore,
-  tx: Transaction,
-  uid: string,
-  maxOrgsPerOwner: number,
-  who: 'you' | 'the new owner',
-): Promise<void> {
-  const owned = await tx.get(
-    db.collection(paths.orgs()).where('ownerUid', '==', uid).where('status', '==', 'active').limit(maxOrgsPerOwner),
-  );
+export async function requireOwnershipQuota(db: Firestore, tx: Transaction, uid: string, maxOrgsPerOwner: number, who: 'you' | 'the new owner'): Promise<void> {
+  const owned = await tx.get(db.collection(paths.orgs()).where('ownerUid', '==', uid).where('status', '==', 'active').limit(maxOrgsPerOwner));
   if (owned.size >= maxOrgsPerOwner) {
     const subject = who === 'you' ? 'you already own' : 'the new owner already owns';
     throw new HttpsError('failed-precondition', `${subject} ${owned.size} organizations, the maximum`);

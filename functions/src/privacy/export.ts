@@ -141,7 +141,15 @@ async function recordOrgExport(deps: ExportDeps, caller: Caller, orgId: string, 
   const { db } = deps;
   await db.runTransaction(async (tx) => {
     await requireCallerMembership(db, tx, orgId, caller, ['owner', 'admin']);
-    const count = await chargeRateLimits(db, tx, [{ limit: exportLimits.perUser, subject: caller.uid }, { limit: exportLimits.perOrg, subject: orgId }], now);
+    const count = await chargeRateLimits(
+      db,
+      tx,
+      [
+        { limit: exportLimits.perUser, subject: caller.uid },
+        { limit: exportLimits.perOrg, subject: orgId },
+      ],
+      now,
+    );
     count();
     writeAuditEntry(db, tx, orgId, { action: 'privacy.org_exported', actorUid: caller.uid, targetId: orgId }, now);
   });
@@ -224,7 +232,10 @@ function refuse(res: ServerResponse, error: unknown): void {
     body = { error: error.message };
   }
   if (status >= 500) logError('export failed before it started', error);
-  const retryAfter = error instanceof HttpsError && error.code === 'resource-exhausted' ? (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds : undefined;
+  const retryAfter =
+    error instanceof HttpsError && error.code === 'resource-exhausted'
+      ? (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds
+      : undefined;
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Cache-Control': 'no-store',

@@ -18,14 +18,7 @@ export {
   type ReconcileBilling,
 } from './org-deletion';
 export { purgeOrganization, type PurgeDeps, type PurgeOutcome } from './org-purge';
-export {
-  logRetentionReport,
-  retentionTable,
-  runRetention,
-  type ResumeAccountDeletion,
-  type RetentionDeps,
-  type RetentionReport,
-} from './retention';
+export { logRetentionReport, retentionTable, runRetention, type ResumeAccountDeletion, type RetentionDeps, type RetentionReport } from './retention';
 export { recordUsageEvent, type UsageEventDeps } from './usage-events';
 export {
   cancelOrgDeletionDeps,

@@ -190,7 +190,10 @@ export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, ca
     await requireOwnershipQuota(db, tx, caller.uid, deps.maxOrgsPerOwner, 'you');
     const now = deps.clock();
     if (request.state !== 'pending' || now.getTime() >= request.graceEndsAt.toMillis()) {
-      throw new HttpsError('failed-precondition', `the grace period ended at ${request.graceEndsAt.toDate().toISOString()}; the deletion can no longer be cancelled`);
+      throw new HttpsError(
+        'failed-precondition',
+        `the grace period ended at ${request.graceEndsAt.toDate().toISOString()}; the deletion can no longer be cancelled`,
+      );
     }
     const access = deriveAccessState({
       orgStatus: 'active',

@@ -5,7 +5,6 @@ import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { DEFAULT_PAGE_SIZE, compareDocumentIds, deleteAll, withBulkWriter, type BulkOptions } from '../common/bulk';
 
-
 /** How long a purge run may go without progress before another run takes over. */
 export const DEFAULT_PURGE_LEASE_MS = 10 * 60 * 1000;
 /** Rounds of the leftover scan before the purge gives up for this run (something keeps writing). */
@@ -205,7 +204,10 @@ class TreePurger {
       if (page.empty) break;
       if (page.docs[0].id === previousFirst) throw new Error(`${page.docs[0].ref.path} is still there after being deleted`);
       previousFirst = page.docs[0].id;
-      deleted += await this.purgePage(collection.path, page.docs.map((d) => d.ref));
+      deleted += await this.purgePage(
+        collection.path,
+        page.docs.map((d) => d.ref),
+      );
     }
     // Documents that exist no longer: what is listed now are parents of deeper data ("missing" documents).
     for (const parent of await collection.listDocuments()) deleted += await this.purgeDocumentTree(parent);
@@ -225,9 +227,7 @@ class TreePurger {
       const request = readDocument(orgDeletionRequestSchema, await tx.get(this.requestRef));
       if (!request?.purge || request.purge.runId !== this.runId) throw new PurgeLeaseLost(request?.orgId ?? this.requestRef.id);
       const { cursor, deletedByCollection } = request.purge;
-      const fresh = refs.filter(
-        (ref) => !(cursor && cursor.collectionPath === collectionPath && compareDocumentIds(ref.id, cursor.lastDocId) <= 0),
-      ).length;
+      const fresh = refs.filter((ref) => !(cursor && cursor.collectionPath === collectionPath && compareDocumentIds(ref.id, cursor.lastDocId) <= 0)).length;
       const pageNumber = request.purge.pages + 1;
       tx.update(this.requestRef, {
         'purge.cursor': { collectionPath, lastDocId: refs[refs.length - 1].id },

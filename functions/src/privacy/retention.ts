@@ -45,7 +45,7 @@ export type RetentionRule = ExpiryRule | RequestRule;
 /** An account deletion request older than this is a run that stopped; the job finishes it. */
 export const STALE_ACCOUNT_DELETION_MS = 15 * 60 * 1000;
 
-/** The retention table: every class of data the backend deletes on a schedule, and when (printed in the README). */
+/** The retention table: every class of data the backend deletes on a schedule, and when (printed in docs/privacy.md). */
 export const retentionTable: readonly RetentionRule[] = [
   {
     kind: 'organizations',
@@ -221,9 +221,7 @@ async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTim
   const base: Query = 'collection' in rule.source ? db.collection(rule.source.collection) : db.collectionGroup(rule.source.collectionGroup);
   const cutoff = Timestamp.fromMillis(now.getTime() - rule.days * DAY_MS);
   const query = base.where(rule.field, '<', cutoff).orderBy(rule.field);
-  return withBulkWriter(db, deps, (writer) =>
-    drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime),
-  );
+  return withBulkWriter(db, deps, (writer) => drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime));
 }
 
 /** Purges the organizations whose grace period is over; false if the budget ran out first. */

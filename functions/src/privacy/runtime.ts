@@ -13,7 +13,7 @@ import type { CloseBilling, PurgeDeps } from './org-purge';
 import type { ResumeAccountDeletion, RetentionDeps } from './retention';
 import type { UsageEventDeps } from './usage-events';
 
-/** Configuration and secrets of the privacy functions (the README's "Privacy promises" section says how to set them). */
+/** Configuration and secrets of the privacy functions (docs/deploy.md says how to set them). */
 export const orgDeletionGraceDays = defineInt('ORG_DELETION_GRACE_DAYS', {
   default: DEFAULT_ORG_DELETION_GRACE_DAYS,
   description: 'Days an owner may cancel an organization deletion before it is purged (0-29; the purge deadline is 30 days)',

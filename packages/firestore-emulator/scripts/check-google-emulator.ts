@@ -24,7 +24,11 @@ function findJar(): string | null {
     '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
     ...(() => {
       const cache = path.join(homedir(), '.cache', 'firebase', 'emulators');
-      return existsSync(cache) ? readdirSync(cache).filter((f) => /^cloud-firestore-emulator.*\.jar$/.test(f)).map((f) => path.join(cache, f)) : [];
+      return existsSync(cache)
+        ? readdirSync(cache)
+            .filter((f) => /^cloud-firestore-emulator.*\.jar$/.test(f))
+            .map((f) => path.join(cache, f))
+        : [];
     })(),
   ];
   return candidates.find((file): file is string => file !== undefined && existsSync(file)) ?? null;
@@ -62,7 +66,10 @@ async function withGoogle<T>(java: string, jar: string, seed: string, body: (por
   try {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${port}/`).then((response) => response.ok, () => false);
+      const ready = await fetch(`http://127.0.0.1:${port}/`).then(
+        (response) => response.ok,
+        () => false,
+      );
       if (ready) break;
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`Google's emulator did not start:\n${log}`);
       await new Promise((resolve) => setTimeout(resolve, 200));

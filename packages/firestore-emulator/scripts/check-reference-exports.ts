@@ -44,8 +44,7 @@ function check(overallFile: string, scratch: string): string {
   if (stored.length !== contents.documents.length) throw new Error(`${contents.documents.length} documents read, ${stored.length} stored`);
 
   const again = readExport(writeExport(scratch, path.basename(exportRoot), { projectId, databaseId }, stored, Date.now));
-  const bytes = (documents: typeof stored) =>
-    documents.map((document) => encodeEntity(projectId, databaseId, document).toString('hex')).sort();
+  const bytes = (documents: typeof stored) => documents.map((document) => encodeEntity(projectId, databaseId, document).toString('hex')).sort();
   const before = bytes(contents.documents);
   const after = bytes(again.documents);
   if (before.length !== after.length || before.some((entity, i) => entity !== after[i])) {
@@ -58,7 +57,9 @@ function check(overallFile: string, scratch: string): string {
 }
 
 function main(): void {
-  const exports = filesUnder(referenceRoot).filter((file) => file.endsWith('.overall_export_metadata')).sort();
+  const exports = filesUnder(referenceRoot)
+    .filter((file) => file.endsWith('.overall_export_metadata'))
+    .sort();
   if (exports.length === 0) throw new Error(`no export under ${referenceRoot}`);
   const scratch = mkdtempSync(path.join(tmpdir(), 'reference-exports-'));
   let failures = 0;

@@ -8,19 +8,24 @@ import { parseArgs } from 'util';
 import { z } from 'zod';
 import { startEmulator } from './index';
 
-const Options = z.object({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  rules: z.string().min(1).optional(),
-  indexes: z.string().min(1).optional(),
-  import: z.string().min(1).optional(),
-  'export-on-exit': z.string().min(1).optional(),
-  project: z.string().regex(/^[^/]+$/, 'a project id').optional(),
-  'allow-host': z.array(z.string().min(1)).default([]),
-}).refine((options) => !options['export-on-exit'] || options.project, {
-  error: 'names the project whose (default) database is exported',
-  path: ['project'],
-});
+const Options = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    rules: z.string().min(1).optional(),
+    indexes: z.string().min(1).optional(),
+    import: z.string().min(1).optional(),
+    'export-on-exit': z.string().min(1).optional(),
+    project: z
+      .string()
+      .regex(/^[^/]+$/, 'a project id')
+      .optional(),
+    'allow-host': z.array(z.string().min(1)).default([]),
+  })
+  .refine((options) => !options['export-on-exit'] || options.project, {
+    error: 'names the project whose (default) database is exported',
+    path: ['project'],
+  });
 
 const USAGE =
   'usage: firestore-emulator [--host 127.0.0.1] [--port 8080] [--rules firestore.rules] [--indexes firestore.indexes.json] ' +

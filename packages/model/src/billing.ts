@@ -2,16 +2,7 @@ import { z } from 'zod';
 import { accessStateSchema, docIdSchema, emailSchema, schemaVersionSchema, timestampSchema } from './common';
 
 /** Stripe's subscription statuses (https://docs.stripe.com/api/subscriptions/object#subscription_object-status). */
-export const subscriptionStatusSchema = z.enum([
-  'incomplete',
-  'incomplete_expired',
-  'trialing',
-  'active',
-  'past_due',
-  'canceled',
-  'unpaid',
-  'paused',
-]);
+export const subscriptionStatusSchema = z.enum(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused']);
 export type SubscriptionStatus = z.infer<typeof subscriptionStatusSchema>;
 
 /**
@@ -19,8 +10,7 @@ export type SubscriptionStatus = z.infer<typeof subscriptionStatusSchema>;
  * `_`, then letters, digits and underscores (test-mode Checkout sessions are `cs_test_…`, live ones `cs_live_…`).
  */
 const stripeIdPattern = (prefixes: string) => new RegExp(`^(?:${prefixes})_[A-Za-z0-9_]+$`);
-const stripeId = (prefix: string, prefixes = prefix) =>
-  z.string().max(255).regex(stripeIdPattern(prefixes), `must be a Stripe id starting with "${prefix}_"`);
+const stripeId = (prefix: string, prefixes = prefix) => z.string().max(255).regex(stripeIdPattern(prefixes), `must be a Stripe id starting with "${prefix}_"`);
 export const stripeEventIdSchema = stripeId('evt');
 export const stripeCustomerIdSchema = stripeId('cus');
 export const stripeSubscriptionIdSchema = stripeId('sub');
@@ -33,7 +23,11 @@ export const stripeCreditNoteIdSchema = stripeId('cn');
  * Prices are `price_…`, but a plan created before prices existed keeps the id it was given (`team-monthly`) and
  * still appears as the price of old subscriptions: any printable ASCII without spaces.
  */
-export const stripePriceIdSchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be a Stripe price or plan id');
+export const stripePriceIdSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be a Stripe price or plan id');
 /** Unix time in seconds, as Stripe sends it. */
 export const unixSecondsSchema = z.number().int().min(0);
 

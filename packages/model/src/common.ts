@@ -42,8 +42,7 @@ const nameInnerCharacter = '[^\\p{Cc}\\p{Zl}\\p{Zp}]';
  */
 export const patterns = {
   /** A practical e-mail address: dot-separated local part, dot-separated host names, a letters-only TLD. */
-  email:
-    "[A-Za-z0-9_%+'-]+(\\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}",
+  email: "[A-Za-z0-9_%+'-]+(\\.[A-Za-z0-9_%+'-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}",
   /** An https URL with a host name, optional port, and printable ASCII after it. */
   httpsUrl: 'https://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?([/?#][!-~]*)?',
   /** One line of text: no control characters (tags, pipeline stages: the rules join lists on a newline). */
@@ -73,11 +72,7 @@ export const schemaVersionSchema = z.number().int().min(1).optional();
 /** Firebase Auth uids are at most 128 characters. */
 export const uidSchema = z.string().min(1).max(128);
 /** Ids the server or the client generates for documents (Firestore auto-ids are 20 characters). */
-export const docIdSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(anchored(patterns.docId), 'must contain only letters, digits, "_" and "-"');
+export const docIdSchema = z.string().min(1).max(128).regex(anchored(patterns.docId), 'must contain only letters, digits, "_" and "-"');
 export const emailSchema = z.string().max(320).regex(anchored(patterns.email), 'must be an e-mail address');
 export const httpsUrlSchema = z.string().max(2048).regex(anchored(patterns.httpsUrl), 'must be an https URL');
 /**
@@ -85,19 +80,14 @@ export const httpsUrlSchema = z.string().max(2048).regex(anchored(patterns.https
  * regular expression, which counts Unicode code points, so this schema counts them too (`u` flag) where other
  * strings count UTF-16 units like `.max()` and rules `size()`.
  */
-export const labelSchema = (max: number) =>
-  z.string().regex(new RegExp(`^${lineCharacter}{1,${max}}$`, 'u'), `must be 1 to ${max} characters on one line`);
+export const labelSchema = (max: number) => z.string().regex(new RegExp(`^${lineCharacter}{1,${max}}$`, 'u'), `must be 1 to ${max} characters on one line`);
 /**
  * A name people see (organization, person), as stored: 1..`max` characters on one line, not beginning or ending
  * with whitespace or an invisible character. It does not trim: the rules cannot, so a stored name the rules let
  * through must read back unchanged (an untrimmed name once made every server read of its organization fail).
  */
 export const displayNameSchema = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(anchored(patterns.displayName), 'must be one line, not beginning or ending with a space or an invisible character');
+  z.string().min(1).max(max).regex(anchored(patterns.displayName), 'must be one line, not beginning or ending with a space or an invisible character');
 /** A name as a caller sends it to a callable: trimmed first, then checked as stored. */
 export const displayNameInputSchema = (max: number) => z.string().trim().pipe(displayNameSchema(max));
 

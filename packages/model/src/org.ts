@@ -9,7 +9,10 @@ export const orgDisplayFields = ['name', 'branding'] as const;
 export const orgLimits = { name: 100 } as const;
 
 export const brandingSchema = z.strictObject({
-  primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #RRGGBB colour').optional(),
+  primaryColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a #RRGGBB colour')
+    .optional(),
   logoUrl: httpsUrlSchema.optional(),
 });
 

@@ -190,14 +190,12 @@ function vocabulary<const T extends readonly [string, ...string[]]>(values: T) {
  * A short semantic version: each part 0-99 without leading zeros, so at most six digits in all. A value with
  * seven or more digits (a phone number with dots: 612.345.678) is refused as phone-like.
  */
-const appVersionSchema = z
-  .string()
-  .refine((value) => /^(0|[1-9]\d?)\.(0|[1-9]\d?)\.(0|[1-9]\d?)$/.test(value), {
-    error: (issue) => {
-      const reason = describeDisallowedValue(String(issue.input));
-      return reason === 'is not in the usage vocabulary' ? 'must be a version like 1.4.2' : reason;
-    },
-  });
+const appVersionSchema = z.string().refine((value) => /^(0|[1-9]\d?)\.(0|[1-9]\d?)\.(0|[1-9]\d?)$/.test(value), {
+  error: (issue) => {
+    const reason = describeDisallowedValue(String(issue.input));
+    return reason === 'is not in the usage vocabulary' ? 'must be a version like 1.4.2' : reason;
+  },
+});
 
 const durationMsSchema = z.number().int().min(0).max(maxUsageDurationMs);
 

@@ -30,7 +30,9 @@ async function start(args: string[]): Promise<void> {
   if (forwardTo !== undefined && values.secret === undefined) throw new Error('--forward-to needs --secret (the whsec_… the webhook verifies)');
   const local = await LocalStripe.start({
     port: Number(values.port),
-    ...(forwardTo === undefined ? {} : { forward: { url: forwardTo, secret: values.secret as string, ...(values['api-version'] ? { apiVersion: values['api-version'] } : {}) } }),
+    ...(forwardTo === undefined
+      ? {}
+      : { forward: { url: forwardTo, secret: values.secret as string, ...(values['api-version'] ? { apiVersion: values['api-version'] } : {}) } }),
   });
   for (const price of values.price) local.prices.add(price);
   for (const code of values['promotion-code']) local.promotionCodes.add(code);

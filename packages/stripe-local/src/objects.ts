@@ -304,7 +304,19 @@ export function invoiceObject(fields: InvoiceFields): Stripe.Invoice {
     total_discount_amounts: [],
     total_excluding_tax: fields.subtotal,
     total_pretax_credit_amounts: [],
-    total_taxes: fields.tax === null ? [] : [{ amount: fields.tax, tax_behavior: 'exclusive', tax_rate_details: null, taxability_reason: 'standard_rated', taxable_amount: fields.subtotal, type: 'tax_rate_details' }],
+    total_taxes:
+      fields.tax === null
+        ? []
+        : [
+            {
+              amount: fields.tax,
+              tax_behavior: 'exclusive',
+              tax_rate_details: null,
+              taxability_reason: 'standard_rated',
+              taxable_amount: fields.subtotal,
+              type: 'tax_rate_details',
+            },
+          ],
     webhooks_delivered_at: fields.created,
   };
 }

@@ -105,12 +105,16 @@ async function main(): Promise<void> {
     await local.stop();
   }
 
-  const triggers = readdirSync(join(dir, 'triggers')).filter((file) => file.endsWith('.json')).map((file) => basename(file, '.json'));
+  const triggers = readdirSync(join(dir, 'triggers'))
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => basename(file, '.json'));
   for (const name of triggers.sort()) {
     const handled = (handledEventTypes as readonly string[]).includes(name);
     const playable = triggerEvents.includes(name);
     if (handled && !playable) failures += 1;
-    console.log(`${handled && !playable ? 'FAIL' : 'ok  '} stripe trigger ${name}: ${handled ? (playable ? 'npm run stripe:trigger plays it' : 'handled but not playable') : 'not an event LeadPulse acts on'}`);
+    console.log(
+      `${handled && !playable ? 'FAIL' : 'ok  '} stripe trigger ${name}: ${handled ? (playable ? 'npm run stripe:trigger plays it' : 'handled but not playable') : 'not an event LeadPulse acts on'}`,
+    );
   }
   if (failures > 0) {
     console.error(`${failures} difference(s) from Stripe's published references`);

@@ -194,7 +194,9 @@ export class LocalStripe {
   // --- Stripe's side of the world ----------------------------------------------------------------------------
 
   addCustomer(fields: { email?: string; metadata?: Record<string, string>; id?: string } = {}): Json {
-    const customer = toJson(customerObject({ id: fields.id ?? newId.customer(), created: this.now(), email: fields.email ?? null, metadata: fields.metadata ?? {} }));
+    const customer = toJson(
+      customerObject({ id: fields.id ?? newId.customer(), created: this.now(), email: fields.email ?? null, metadata: fields.metadata ?? {} }),
+    );
     this.customers.set(customer.id as string, customer);
     return clone(customer);
   }
@@ -503,7 +505,11 @@ export class LocalStripe {
     this.events.set(stored.id as string, stored);
     const target = this.forward;
     if (target) {
-      const payload = JSON.stringify(target.apiVersion ? this.event(type, object, { id: stored.id as string, created: stored.created as number, apiVersion: target.apiVersion }) : stored, null, 2);
+      const payload = JSON.stringify(
+        target.apiVersion ? this.event(type, object, { id: stored.id as string, created: stored.created as number, apiVersion: target.apiVersion }) : stored,
+        null,
+        2,
+      );
       this.deliveries = this.deliveries.then(() => deliverSigned(target, payload, this.now()));
     }
     return stored;
@@ -604,9 +610,14 @@ export class LocalStripe {
       200,
       this.addCustomer({ email: params.email as string | undefined, metadata: (params.metadata as Record<string, string> | undefined) ?? {} }),
     ]);
-    on('GET', '/v1/customers', (params) =>
-      [200, this.list('/v1/customers', [...this.customers.values()].filter((customer) => !customer.deleted && (params.email === undefined || customer.email === params.email)), params)],
-    );
+    on('GET', '/v1/customers', (params) => [
+      200,
+      this.list(
+        '/v1/customers',
+        [...this.customers.values()].filter((customer) => !customer.deleted && (params.email === undefined || customer.email === params.email)),
+        params,
+      ),
+    ]);
     on('GET', '/v1/customers/:id', (_params, id) => [200, clone(found(this.customers, 'customer', id))]);
     on('POST', '/v1/customers/:id', (params, id) => {
       const customer = found(this.customers, 'customer', id);
@@ -679,7 +690,8 @@ export class LocalStripe {
       for (const [index, item] of lineItems.entries()) {
         if (item.price === undefined) throw invalid(`line_items[${index}][price]`, `Missing required param: line_items[${index}][price].`, 'parameter_missing');
         if (!this.prices.has(item.price)) throw missing('price', item.price, `line_items[${index}][price]`);
-        if (item.quantity === undefined || !/^\d+$/.test(item.quantity)) throw invalid(`line_items[${index}][quantity]`, 'Invalid integer', 'parameter_invalid_integer');
+        if (item.quantity === undefined || !/^\d+$/.test(item.quantity))
+          throw invalid(`line_items[${index}][quantity]`, 'Invalid integer', 'parameter_invalid_integer');
       }
       if (params.discounts && params.allow_promotion_codes) {
         throw invalid('discounts', 'You may only specify one of these parameters: allow_promotion_codes, discounts.');
@@ -797,10 +809,7 @@ export class LocalStripe {
       const session = this.checkoutSessions.get(checkout[1]);
       if (!session) return page(404, 'No such Checkout session.');
       if (session.status !== 'open') return page(410, 'This Checkout session is no longer open.');
-      return page(
-        200,
-        `<h1>Local Stripe Checkout</h1><p>Session ${checkout[1]}</p><form method="post"><button>Pay (test card 4242)</button></form>`,
-      );
+      return page(200, `<h1>Local Stripe Checkout</h1><p>Session ${checkout[1]}</p><form method="post"><button>Pay (test card 4242)</button></form>`);
     }
     if (checkout && method === 'POST') {
       const session = this.checkoutSessions.get(checkout[1]);

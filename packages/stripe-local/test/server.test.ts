@@ -71,16 +71,23 @@ describe('errors as Stripe answers them', () => {
     const customer = await client.customers.create({});
     const { success_url: _omitted, ...withoutSuccessUrl } = sessionParams(customer.id);
     expect(await refusal(() => client.checkout.sessions.create(withoutSuccessUrl))).toMatchObject({ code: 'parameter_missing', param: 'success_url' });
-    expect(await refusal(() => client.checkout.sessions.create({ ...sessionParams(customer.id), discounts: [{ promotion_code: 'promo_nope' }] }))).toMatchObject({
+    expect(
+      await refusal(() => client.checkout.sessions.create({ ...sessionParams(customer.id), discounts: [{ promotion_code: 'promo_nope' }] })),
+    ).toMatchObject({
       code: 'resource_missing',
       param: 'discounts[0][promotion_code]',
       statusCode: 404,
     });
-    expect(await refusal(() => client.checkout.sessions.create({ ...sessionParams(customer.id), line_items: [{ price: 'price_gone', quantity: 1 }] }))).toMatchObject({
+    expect(
+      await refusal(() => client.checkout.sessions.create({ ...sessionParams(customer.id), line_items: [{ price: 'price_gone', quantity: 1 }] })),
+    ).toMatchObject({
       code: 'resource_missing',
       param: 'line_items[0][price]',
     });
-    expect(await refusal(() => client.checkout.sessions.create(sessionParams('cus_NoSuchCustomer1')))).toMatchObject({ code: 'resource_missing', param: 'customer' });
+    expect(await refusal(() => client.checkout.sessions.create(sessionParams('cus_NoSuchCustomer1')))).toMatchObject({
+      code: 'resource_missing',
+      param: 'customer',
+    });
     expect(local.checkoutSessions.size).toBe(0);
     // The allowed case: a known promotion code.
     const session = await client.checkout.sessions.create({ ...sessionParams(customer.id), discounts: [{ promotion_code: 'promo_launch20' }] });
@@ -98,7 +105,10 @@ describe('errors as Stripe answers them', () => {
   });
 
   it('speaks only the pinned API version', async () => {
-    expect(await refusal(() => client.rawRequest('GET', '/v1/customers', {}, { apiVersion: '2024-06-20' }))).toMatchObject({ statusCode: 400, param: 'Stripe-Version' });
+    expect(await refusal(() => client.rawRequest('GET', '/v1/customers', {}, { apiVersion: '2024-06-20' }))).toMatchObject({
+      statusCode: 400,
+      param: 'Stripe-Version',
+    });
     expect((await client.customers.list()).object).toBe('list');
   });
 });
@@ -107,7 +117,10 @@ describe('lists, expand, idempotency', () => {
   it('pages with limit, starting_after and has_more, newest first; auto-pagination follows the pages', async () => {
     const customer = local.addCustomer({});
     const subscription = local.addSubscription({ customer: customer.id as string, price: 'price_team', quantity: 1, status: 'past_due' });
-    const ids = Array.from({ length: 25 }, () => local.addInvoice({ customer: customer.id as string, subscription: subscription.id as string, total: 100, status: 'open' }).id);
+    const ids = Array.from(
+      { length: 25 },
+      () => local.addInvoice({ customer: customer.id as string, subscription: subscription.id as string, total: 100, status: 'open' }).id,
+    );
     const first = await client.invoices.list({ subscription: subscription.id as string, status: 'open', limit: 10 });
     expect(first.has_more).toBe(true);
     expect(first.data.map((invoice) => invoice.id)).toEqual(ids.slice(-10).reverse());
@@ -178,7 +191,9 @@ describe('hosted Checkout and forwarded events', () => {
       expect(paid.headers.get('location')).toBe(`https://app.example/done?session=${session.id}`);
       await local.idle();
 
-      const events = received.map(({ signature, body }) => Stripe.webhooks.constructEvent(body, signature, 'whsec_forward_test', 300, undefined, local.now() * 1000));
+      const events = received.map(({ signature, body }) =>
+        Stripe.webhooks.constructEvent(body, signature, 'whsec_forward_test', 300, undefined, local.now() * 1000),
+      );
       expect(events.map((event) => event.type)).toEqual(['customer.subscription.created', 'invoice.finalized', 'invoice.paid', 'checkout.session.completed']);
       for (const event of events) expect(event.api_version).toBe('2024-06-20');
       const subscription = events[0].data.object as unknown as Record<string, unknown>;

@@ -127,8 +127,7 @@ const api = {
   set: (path: string, data: DocumentData) => outcome(() => setDoc(doc(db, path), decode(data) as DocumentData)),
   update: (path: string, data: DocumentData) => outcome(() => updateDoc(doc(db, path), decode(data) as DocumentData)),
   remove: (path: string) => outcome(() => deleteDoc(doc(db, path))),
-  add: (collectionPath: string, data: DocumentData) =>
-    outcome(async () => (await addDoc(collection(db, collectionPath), decode(data) as DocumentData)).id),
+  add: (collectionPath: string, data: DocumentData) => outcome(async () => (await addDoc(collection(db, collectionPath), decode(data) as DocumentData)).id),
   list: (collectionPath: string, spec: QuerySpec = {}) =>
     outcome(async () => {
       const snapshot = await getDocs(query(collection(db, collectionPath), ...constraints(spec)));

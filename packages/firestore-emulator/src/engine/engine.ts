@@ -102,7 +102,13 @@ export class FirestoreEngine implements Engine {
     const project = this.project(projectId);
     let database = project.databases.get(databaseId);
     if (!database) {
-      database = new FirestoreDatabase(projectId, databaseId, this.settings, () => project.policy, () => project.indexes);
+      database = new FirestoreDatabase(
+        projectId,
+        databaseId,
+        this.settings,
+        () => project.policy,
+        () => project.indexes,
+      );
       project.databases.set(databaseId, database);
       if (databaseId === DEFAULT_DATABASE && this.settings.seed) database.importDocuments(this.settings.seed(projectId));
     }
@@ -249,8 +255,7 @@ class FirestoreDatabase implements Database {
     if (micros < now - this.settings.versionRetentionMs * 1000) {
       throw new RpcError(
         Code.FAILED_PRECONDITION,
-        `${field} ${formatMicros(micros)} is older than the ${this.settings.versionRetentionMs / 60_000} minutes ` +
-          'of versions the emulator keeps.',
+        `${field} ${formatMicros(micros)} is older than the ${this.settings.versionRetentionMs / 60_000} minutes ` + 'of versions the emulator keeps.',
       );
     }
     return micros;
@@ -315,10 +320,7 @@ class FirestoreDatabase implements Database {
     return applyMask(doc, mask);
   }
 
-  async batchGetDocuments(
-    req: google.firestore.v1.IBatchGetDocumentsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]> {
+  async batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]> {
     checkFields(req, ['database', 'documents', 'mask', 'transaction', 'newTransaction', 'readTime'], 'BatchGetDocuments');
     this.names.checkDatabase(req.database);
     const documents = req.documents ?? [];
@@ -354,7 +356,10 @@ class FirestoreDatabase implements Database {
     if (!transaction || !transaction.readWrite) return executeQuery(this.store, query, context.micros, this.names).documents;
     for (let attempt = 0; attempt < 10; attempt++) {
       const first = executeQuery(this.store, query, this.readMicrosNow(), this.names);
-      await this.transactions.lock(transaction, first.entries.map((entry) => entry.name));
+      await this.transactions.lock(
+        transaction,
+        first.entries.map((entry) => entry.name),
+      );
       const locked = executeQuery(this.store, query, this.readMicrosNow(), this.names);
       if (locked.entries.every((entry) => transaction.locks.has(entry.name))) {
         const rerun = () => fingerprint(executeQuery(this.store, query, this.readMicrosNow(), this.names).documents);
@@ -399,15 +404,8 @@ class FirestoreDatabase implements Database {
     return responses;
   }
 
-  async runAggregationQuery(
-    req: google.firestore.v1.IRunAggregationQueryRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IRunAggregationQueryResponse[]> {
-    checkFields(
-      req,
-      ['parent', 'structuredAggregationQuery', 'transaction', 'newTransaction', 'readTime', 'explainOptions'],
-      'RunAggregationQuery',
-    );
+  async runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunAggregationQueryResponse[]> {
+    checkFields(req, ['parent', 'structuredAggregationQuery', 'transaction', 'newTransaction', 'readTime', 'explainOptions'], 'RunAggregationQuery');
     if (req.explainOptions) throw unimplemented('query explain (explain_options)');
     const aggregationQuery = req.structuredAggregationQuery;
     if (!aggregationQuery) throw invalid('Missing structured_aggregation_query.');
@@ -425,8 +423,7 @@ class FirestoreDatabase implements Database {
       const predicate: PreparedQuery['predicate'] =
         aggregated.length === 0
           ? filter
-          : (doc, entry) =>
-              aggregated.every((path) => getField(doc.fields ?? {}, path) !== undefined) && (filter === null || filter(doc, entry));
+          : (doc, entry) => aggregated.every((path) => getField(doc.fields ?? {}, path) !== undefined) && (filter === null || filter(doc, entry));
       documents = await this.runPrepared({ ...query, predicate, projection: null }, context);
     } catch (error) {
       if (context.newTransactionId) this.endFailed(context.transaction!);
@@ -440,15 +437,8 @@ class FirestoreDatabase implements Database {
     return [response];
   }
 
-  async listDocuments(
-    req: google.firestore.v1.IListDocumentsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IListDocumentsResponse> {
-    checkFields(
-      req,
-      ['parent', 'collectionId', 'pageSize', 'pageToken', 'orderBy', 'mask', 'transaction', 'readTime', 'showMissing'],
-      'ListDocuments',
-    );
+  async listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IListDocumentsResponse> {
+    checkFields(req, ['parent', 'collectionId', 'pageSize', 'pageToken', 'orderBy', 'mask', 'transaction', 'readTime', 'showMissing'], 'ListDocuments');
     const parent = this.names.parent(req.parent);
     if (!req.collectionId) throw unimplemented('ListDocuments without a collection_id');
     const collectionId = req.collectionId;
@@ -503,10 +493,7 @@ class FirestoreDatabase implements Database {
     return nextPageToken ? { documents, nextPageToken } : { documents };
   }
 
-  async listCollectionIds(
-    req: google.firestore.v1.IListCollectionIdsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IListCollectionIdsResponse> {
+  async listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<google.firestore.v1.IListCollectionIdsResponse> {
     checkFields(req, ['parent', 'pageSize', 'pageToken', 'readTime'], 'ListCollectionIds');
     const parent = this.names.parent(req.parent);
     const pageSize = req.pageSize ?? 0;
@@ -539,9 +526,7 @@ class FirestoreDatabase implements Database {
       // Production offers vector search to one-shot queries only (no SDK listens to one).
       if (query.nearest) throw invalid('A vector query (find_nearest) cannot be a listen target.');
       this.indexes()?.check(query);
-      this.authorize(caller, 'list', queryPath(query), (ctx) =>
-        this.policy()!.authorizeQuery(ctx, query.parentName, query.source, reader),
-      );
+      this.authorize(caller, 'list', queryPath(query), (ctx) => this.policy()!.authorizeQuery(ctx, query.parentName, query.source, reader));
       const documents = executeQuery(this.store, query, micros, this.names).documents;
       return { readTime: toTimestamp(micros), documents, missing: [] };
     }
@@ -561,10 +546,7 @@ class FirestoreDatabase implements Database {
   // -------------------------------------------------------------------------------------------------------
   // Transactions
 
-  async beginTransaction(
-    req: google.firestore.v1.IBeginTransactionRequest,
-    _caller: Caller,
-  ): Promise<google.firestore.v1.IBeginTransactionResponse> {
+  async beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, _caller: Caller): Promise<google.firestore.v1.IBeginTransactionResponse> {
     checkFields(req, ['database', 'options'], 'BeginTransaction');
     this.names.checkDatabase(req.database);
     return { transaction: this.startTransaction(req.options ?? {}).id };
@@ -616,10 +598,7 @@ class FirestoreDatabase implements Database {
     }
   }
 
-  async batchWrite(
-    req: google.firestore.v1.IBatchWriteRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IBatchWriteResponse> {
+  async batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<google.firestore.v1.IBatchWriteResponse> {
     checkFields(req, ['database', 'writes', 'labels'], 'BatchWrite');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
@@ -781,7 +760,6 @@ function encodedSizeBound(value: unknown): number {
 }
 
 function firestoreDescriptor(): unknown {
-   
   return require('@google-cloud/firestore/build/protos/v1.json');
 }
 
@@ -815,14 +793,10 @@ interface PreparedAggregation {
   compute: (documents: Document[]) => Value;
 }
 
-function prepareAggregations(
-  aggregations: google.firestore.v1.StructuredAggregationQuery.IAggregation[],
-): PreparedAggregation[] {
+function prepareAggregations(aggregations: google.firestore.v1.StructuredAggregationQuery.IAggregation[]): PreparedAggregation[] {
   if (aggregations.length === 0) throw invalid('An aggregation query needs at least one aggregation.');
   if (aggregations.length > MAX_AGGREGATIONS) {
-    throw invalid(
-      `The aggregation query has ${aggregations.length} aggregations, more than the maximum number of aggregations (${MAX_AGGREGATIONS}).`,
-    );
+    throw invalid(`The aggregation query has ${aggregations.length} aggregations, more than the maximum number of aggregations (${MAX_AGGREGATIONS}).`);
   }
   const aliases = new Set<string>();
   let defaultAlias = 0;

@@ -93,38 +93,20 @@ export interface Database {
   getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<google.firestore.v1.IDocument>;
   /** One response per requested document (in request order); the first also carries `transaction` when the
    *  request asked for `newTransaction`. */
-  batchGetDocuments(
-    req: google.firestore.v1.IBatchGetDocumentsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]>;
+  batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]>;
   /** Atomic. Besides update/delete/transform, a write may be `{ verify: name, currentDocument }` (field 5 of the
    *  Write message the web SDK compiles in, used by its transactions): the precondition is checked, nothing written. */
   commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<google.firestore.v1.ICommitResponse>;
-  beginTransaction(
-    req: google.firestore.v1.IBeginTransactionRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IBeginTransactionResponse>;
+  beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, caller: Caller): Promise<google.firestore.v1.IBeginTransactionResponse>;
   rollback(req: google.firestore.v1.IRollbackRequest, caller: Caller): Promise<void>;
   /** One response per result document (each with `readTime`), or a single response with only `readTime` when
    *  nothing matched; the first carries `transaction` for `newTransaction`. The server streams them in order. */
   runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunQueryResponse[]>;
-  runAggregationQuery(
-    req: google.firestore.v1.IRunAggregationQueryRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IRunAggregationQueryResponse[]>;
+  runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunAggregationQueryResponse[]>;
   /** Non-atomic: one WriteResult and one status per write. */
-  batchWrite(
-    req: google.firestore.v1.IBatchWriteRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IBatchWriteResponse>;
-  listDocuments(
-    req: google.firestore.v1.IListDocumentsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IListDocumentsResponse>;
-  listCollectionIds(
-    req: google.firestore.v1.IListCollectionIdsRequest,
-    caller: Caller,
-  ): Promise<google.firestore.v1.IListCollectionIdsResponse>;
+  batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<google.firestore.v1.IBatchWriteResponse>;
+  listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IListDocumentsResponse>;
+  listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<google.firestore.v1.IListCollectionIdsResponse>;
 
   /**
    * For the server's Listen stream: evaluates the `query` or `documents` part of a target as of `readTime`

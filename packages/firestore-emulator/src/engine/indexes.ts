@@ -195,10 +195,7 @@ function disjuncts(filter: Filter | null | undefined): Constraint[][] {
   if (filter.compositeFilter) {
     const parts = (filter.compositeFilter.filters ?? []).map(disjuncts);
     if (filter.compositeFilter.op === 'OR') return parts.flat();
-    return parts.reduce<Constraint[][]>(
-      (product, part) => product.flatMap((left) => part.map((right) => [...left, ...right])),
-      [[]],
-    );
+    return parts.reduce<Constraint[][]>((product, part) => product.flatMap((left) => part.map((right) => [...left, ...right])), [[]]);
   }
   const leaf = filter.fieldFilter ?? filter.unaryFilter;
   const fieldPath = leaf?.field?.fieldPath;
@@ -239,7 +236,10 @@ export class IndexConfiguration {
   private readonly additions = new Map<DeclaredIndex, boolean>();
 
   /** `source` names the file in error messages. Throws naming the first invalid entry. */
-  constructor(file: unknown, readonly source = 'firestore.indexes.json') {
+  constructor(
+    file: unknown,
+    readonly source = 'firestore.indexes.json',
+  ) {
     const parsed = IndexFileSchema.safeParse(file);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -350,9 +350,7 @@ export class IndexConfiguration {
     constraints: readonly Constraint[],
     nameDescending: boolean,
   ): ServingIndex[] | null {
-    const candidates = this.candidates(collectionGroup, scope, needed).filter(
-      (index) => index.nameDescending === nameDescending && servesPart(index, needed),
-    );
+    const candidates = this.candidates(collectionGroup, scope, needed).filter((index) => index.nameDescending === nameDescending && servesPart(index, needed));
     const whole = candidates.find((index) => index.fields.length - needed.order.length === needed.prefix.length);
     if (whole) return [whole];
     if (needed.prefix.length === 0) return null;
@@ -436,9 +434,7 @@ export class IndexConfiguration {
       indexFields.push({ fieldPath: NAME, order: nameDescending ? 'DESCENDING' : 'ASCENDING' });
     }
     const index = { collectionGroup, queryScope: scope, fields: indexFields };
-    return failedPrecondition(
-      `The query requires an index. Add this entry to "indexes" in ${this.source}: ${JSON.stringify(index)}`,
-    );
+    return failedPrecondition(`The query requires an index. Add this entry to "indexes" in ${this.source}: ${JSON.stringify(index)}`);
   }
 }
 

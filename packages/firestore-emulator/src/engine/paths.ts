@@ -107,7 +107,10 @@ export class NameParser {
   readonly root: string;
   private readonly rootSlash: string;
 
-  constructor(readonly projectId: string, readonly databaseId: string) {
+  constructor(
+    readonly projectId: string,
+    readonly databaseId: string,
+  ) {
     this.database = databaseName(projectId, databaseId);
     this.root = `${this.database}/documents`;
     this.rootSlash = `${this.root}/`;
@@ -139,8 +142,7 @@ export class NameParser {
     this.checkSegments(segments, name, what);
     if (segments.length === 0 || segments.length % 2 !== 0) {
       throw invalid(
-        `${what} "${name}" is not a document name: a document path needs an even number of segments ` +
-          `(collection/document pairs), got ${segments.length}.`,
+        `${what} "${name}" is not a document name: a document path needs an even number of segments ` + `(collection/document pairs), got ${segments.length}.`,
       );
     }
     return segments;

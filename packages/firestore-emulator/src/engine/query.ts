@@ -89,14 +89,7 @@ function unimplemented(feature: string): RpcError {
   return new RpcError(Code.UNIMPLEMENTED, `The offline Firestore emulator does not implement ${feature}.`);
 }
 
-const INEQUALITY_OPERATORS = new Set([
-  'LESS_THAN',
-  'LESS_THAN_OR_EQUAL',
-  'GREATER_THAN',
-  'GREATER_THAN_OR_EQUAL',
-  'NOT_EQUAL',
-  'NOT_IN',
-]);
+const INEQUALITY_OPERATORS = new Set(['LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL', 'NOT_EQUAL', 'NOT_IN']);
 const MAX_DISJUNCTION_VALUES = 30;
 const MAX_NOT_IN_VALUES = 10;
 
@@ -117,7 +110,7 @@ export function prepareQuery(parentName: string, query: StructuredQuery | null |
   const allDescendants = Boolean(selector.allDescendants);
   const collectionId = selector.collectionId ? selector.collectionId : null;
   if (collectionId === null && !allDescendants) {
-    throw invalid('A query\'s collection selector needs a collection_id unless all_descendants is set.');
+    throw invalid("A query's collection selector needs a collection_id unless all_descendants is set.");
   }
   if (collectionId !== null && (collectionId.includes('/') || collectionId === '.' || collectionId === '..')) {
     throw invalid(`Invalid collection id "${collectionId}".`);
@@ -267,12 +260,7 @@ function compareFieldPaths(a: readonly string[], b: readonly string[]): number {
   return a.length - b.length;
 }
 
-function prepareCursor(
-  cursor: google.firestore.v1.ICursor | null | undefined,
-  orderBy: OrderField[],
-  names: NameParser,
-  what: string,
-): PreparedCursor | null {
+function prepareCursor(cursor: google.firestore.v1.ICursor | null | undefined, orderBy: OrderField[], names: NameParser, what: string): PreparedCursor | null {
   if (!cursor) return null;
   const values = cursor.values ?? [];
   if (values.length === 0) return null;
@@ -363,11 +351,7 @@ function fieldReader(path: string[] | null): (doc: Document, entry: DocEntry) =>
   return (doc) => getField(doc.fields ?? {}, path);
 }
 
-function compileFieldFilter(
-  filter: google.firestore.v1.StructuredQuery.IFieldFilter,
-  context: FilterContext,
-  topLevelAnd: boolean,
-): Predicate {
+function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFilter, context: FilterContext, topLevelAnd: boolean): Predicate {
   const fieldPath = filter.field?.fieldPath;
   const isName = fieldPath === NAME;
   const path = isName ? null : parseFieldPath(fieldPath, 'field filter');
@@ -511,10 +495,7 @@ function orderValue(candidate: Candidate, field: OrderField): Value | undefined 
 function compareCandidates(orderBy: OrderField[]): (a: Candidate, b: Candidate) => number {
   return (a, b) => {
     for (const field of orderBy) {
-      const order =
-        field.path === null
-          ? comparePaths(a.entry.segments, b.entry.segments)
-          : compareValues(orderValue(a, field)!, orderValue(b, field)!);
+      const order = field.path === null ? comparePaths(a.entry.segments, b.entry.segments) : compareValues(orderValue(a, field)!, orderValue(b, field)!);
       if (order !== 0) return field.descending ? -order : order;
     }
     return 0;
@@ -561,12 +542,7 @@ function scan(store: Store, query: PreparedQuery, from: readonly string[] | null
   return mergeCollections(store, collections, from, descending);
 }
 
-function* mergeCollections(
-  store: Store,
-  collections: string[],
-  from: readonly string[] | null,
-  descending: boolean,
-): Generator<DocEntry> {
+function* mergeCollections(store: Store, collections: string[], from: readonly string[] | null, descending: boolean): Generator<DocEntry> {
   const entries: DocEntry[] = [];
   for (const path of collections) for (const entry of store.collection(path, from, descending)) entries.push(entry);
   entries.sort((a, b) => (descending ? -1 : 1) * comparePaths(a.segments, b.segments));
@@ -589,8 +565,7 @@ export interface QueryResult {
 /** Runs a prepared query as of `micros`; documents come back projected. */
 export function executeQuery(store: Store, query: PreparedQuery, micros: Micros, names: NameParser): QueryResult {
   if (query.nearest) return executeNearest(store, query, query.nearest, micros);
-  const matched =
-    query.orderBy.length === 1 ? executeByName(store, query, micros, names) : executeSorted(store, query, micros);
+  const matched = query.orderBy.length === 1 ? executeByName(store, query, micros, names) : executeSorted(store, query, micros);
   const projection = query.projection;
   return {
     entries: matched.map((candidate) => candidate.entry),
@@ -624,8 +599,7 @@ function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNea
   // With a projection, the distance is returned only if the projection selects its field (as production).
   const { projection } = query;
   const resultField = nearest.resultField;
-  const showDistance =
-    resultField !== null && (projection === null || projection.some((path) => fieldPathIsPrefix(path, resultField)));
+  const showDistance = resultField !== null && (projection === null || projection.some((path) => fieldPathIsPrefix(path, resultField)));
   return {
     entries: top.map(({ candidate }) => candidate.entry),
     documents: top.map(({ candidate: { doc }, distance }) => {

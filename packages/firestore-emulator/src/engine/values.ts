@@ -87,9 +87,7 @@ export function typeOrder(value: Value): TypeOrder {
 export const NULL_VALUE: Value = { nullValue: 'NULL_VALUE' };
 
 export function isNumber(value: Value): boolean {
-  return value.integerValue !== undefined && value.integerValue !== null
-    ? true
-    : value.doubleValue !== undefined && value.doubleValue !== null;
+  return value.integerValue !== undefined && value.integerValue !== null ? true : value.doubleValue !== undefined && value.doubleValue !== null;
 }
 
 export function isNaNValue(value: Value): boolean {
@@ -277,8 +275,7 @@ export function valuesIdentical(a: Value, b: Value): boolean {
       return a.referenceValue === b.referenceValue;
     case 'geoPointValue':
       return (
-        Object.is(a.geoPointValue!.latitude ?? 0, b.geoPointValue!.latitude ?? 0) &&
-        Object.is(a.geoPointValue!.longitude ?? 0, b.geoPointValue!.longitude ?? 0)
+        Object.is(a.geoPointValue!.latitude ?? 0, b.geoPointValue!.latitude ?? 0) && Object.is(a.geoPointValue!.longitude ?? 0, b.geoPointValue!.longitude ?? 0)
       );
     case 'arrayValue': {
       const x = a.arrayValue!.values ?? [];
@@ -531,9 +528,7 @@ export function parseFieldPath(path: string | null | undefined, what: string): s
       if (end === -1) end = path.length;
       const segment = path.slice(i, end);
       if (!SIMPLE_SEGMENT.test(segment)) {
-        throw invalid(
-          `${what}: invalid field path "${path}": "${segment}" must be backquoted (simple names are [a-zA-Z_][a-zA-Z_0-9]*).`,
-        );
+        throw invalid(`${what}: invalid field path "${path}": "${segment}" must be backquoted (simple names are [a-zA-Z_][a-zA-Z_0-9]*).`);
       }
       segments.push(segment);
       i = end;

@@ -128,9 +128,7 @@ function checkNoOverlap(paths: string[][], what: string): void {
       if (i !== j && fieldPathIsPrefix(paths[i], paths[j])) {
         const a = formatFieldPath(paths[i]);
         const b = formatFieldPath(paths[j]);
-        throw invalid(
-          a === b ? `${what} contains the field path "${a}" twice.` : `${what} contains both "${a}" and its sub-field "${b}".`,
-        );
+        throw invalid(a === b ? `${what} contains the field path "${a}" twice.` : `${what} contains both "${a}" and its sub-field "${b}".`);
       }
     }
   }
@@ -138,18 +136,14 @@ function checkNoOverlap(paths: string[][], what: string): void {
 
 function prepareTransforms(transforms: FieldTransform[], names: NameParser): PreparedTransform[] {
   const prepared = transforms.map((transform) => prepareTransform(transform, names));
-  checkNoOverlap(prepared.map((transform) => transform.path), 'field transforms');
+  checkNoOverlap(
+    prepared.map((transform) => transform.path),
+    'field transforms',
+  );
   return prepared;
 }
 
-const TRANSFORM_KINDS = [
-  'setToServerValue',
-  'increment',
-  'maximum',
-  'minimum',
-  'appendMissingElements',
-  'removeAllFromArray',
-] as const;
+const TRANSFORM_KINDS = ['setToServerValue', 'increment', 'maximum', 'minimum', 'appendMissingElements', 'removeAllFromArray'] as const;
 
 function prepareTransform(transform: FieldTransform, names: NameParser): PreparedTransform {
   const path = parseFieldPath(transform.fieldPath, 'field transform');
@@ -203,11 +197,7 @@ export interface AppliedWrites {
  * Applies `writes` in order to the documents `read` returns (the state the request started from), as of
  * the commit instant. Throws the precondition or size error of the first write that fails.
  */
-export function applyWrites(
-  writes: PreparedWrite[],
-  read: (name: string) => Document | null,
-  commitMicros: Micros,
-): AppliedWrites {
+export function applyWrites(writes: PreparedWrite[], read: (name: string) => Document | null, commitMicros: Micros): AppliedWrites {
   const commitTime = toTimestamp(commitMicros);
   // serverTimestamp() has millisecond precision.
   const serverTimestamp: Value = { timestampValue: requestTime(commitMicros) };

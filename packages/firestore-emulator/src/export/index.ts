@@ -157,13 +157,7 @@ export function exportFiles(exportName: string, source: ExportSource, documents:
 }
 
 /** Writes the export `{directory}/{exportName}` (replacing an earlier one of that name); returns its overall metadata file. */
-export function writeExport(
-  directory: string,
-  exportName: string,
-  source: ExportSource,
-  documents: Iterable<DocumentContents>,
-  now: () => number,
-): string {
+export function writeExport(directory: string, exportName: string, source: ExportSource, documents: Iterable<DocumentContents>, now: () => number): string {
   const files = exportFiles(exportName, source, documents, now);
   // Written beside the target and moved into place: a failed export leaves the previous one whole.
   const target = path.join(directory, exportName);

@@ -50,7 +50,7 @@ function count(reader: WireReader, what: string): number {
 export function readOverallMetadata(data: Buffer, file: string): KindEntry[] {
   const records = [...readLog(data, file)];
   if (records.length === 0 || !records[0].data.equals(OVERALL_VERSION)) {
-    throw new ExportFormatError(file, 'not an overall export metadata file of version 3 (the version Google\'s emulator writes)');
+    throw new ExportFormatError(file, "not an overall export metadata file of version 3 (the version Google's emulator writes)");
   }
   if (records.length !== 2) throw new ExportFormatError(file, `${records.length} records where the format has 2`);
   const { data: message, index, offset } = records[1];

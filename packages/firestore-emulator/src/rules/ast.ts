@@ -28,9 +28,7 @@ export type SyntaxExpr =
   | { kind: 'slice'; object: SyntaxExpr; from: SyntaxExpr; to: SyntaxExpr; loc: Loc };
 
 export type MatchSegment =
-  | { kind: 'literal'; text: string; loc: Loc }
-  | { kind: 'wildcard'; name: string; loc: Loc }
-  | { kind: 'recursive'; name: string; loc: Loc };
+  { kind: 'literal'; text: string; loc: Loc } | { kind: 'wildcard'; name: string; loc: Loc } | { kind: 'recursive'; name: string; loc: Loc };
 
 export interface SyntaxMatch {
   kind: 'match';

@@ -47,8 +47,16 @@ function absentInProduction(name: string): EvalError {
 
 /** Functions callable without a receiver, with their accepted argument counts. */
 export const GLOBAL_FUNCTIONS: Readonly<Record<string, readonly number[]>> = {
-  get: [1], exists: [1], getAfter: [1], existsAfter: [1], debug: [1],
-  int: [1], float: [1], string: [1], bool: [1], path: [1],
+  get: [1],
+  exists: [1],
+  getAfter: [1],
+  existsAfter: [1],
+  debug: [1],
+  int: [1],
+  float: [1],
+  string: [1],
+  bool: [1],
+  path: [1],
 };
 
 /** `namespace.function(...)` library functions (rules.math, rules.hashing, rules.duration, rules.timestamp, rules.latlng). */
@@ -71,8 +79,18 @@ export const TYPE_METHODS: Readonly<Record<string, Readonly<Record<string, reado
   bytes: { size: [0], toBase64: [0], toHexString: [0] },
   duration: { nanos: [0], seconds: [0] },
   timestamp: {
-    date: [0], day: [0], dayOfWeek: [0], dayOfYear: [0], hours: [0], minutes: [0], month: [0], nanos: [0],
-    seconds: [0], time: [0], toMillis: [0], year: [0],
+    date: [0],
+    day: [0],
+    dayOfWeek: [0],
+    dayOfYear: [0],
+    hours: [0],
+    minutes: [0],
+    month: [0],
+    nanos: [0],
+    seconds: [0],
+    time: [0],
+    toMillis: [0],
+    year: [0],
   },
   latlng: { distance: [1], latitude: [0], longitude: [0] },
 };
@@ -386,7 +404,9 @@ function stringMethod(s: string, name: string, args: RValue[]): RValue {
       const sub = expect<string>(args[1], 'string', 'replacement');
       // Undocumented: whether `sub` expands group references. Refused rather than guessed.
       if (/[$\\]/.test(sub)) throw new EvalError('string.replace(): group references ($ or \\) in the replacement are not supported');
-      return regex(args[0]).matcher(s).replaceAll(() => sub);
+      return regex(args[0])
+        .matcher(s)
+        .replaceAll(() => sub);
     }
   }
   throw new EvalError(`string has no method ${name}()`);
@@ -828,4 +848,3 @@ function hash(algorithm: string, input: RValue): Uint8Array {
       return new Uint8Array(createHash(algorithm).update(bytes).digest());
   }
 }
-

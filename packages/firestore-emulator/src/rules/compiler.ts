@@ -78,7 +78,11 @@ class Compiler {
   private readonly pendingAllows: { allow: SyntaxAllow; block: Block; site: MatchSite }[] = [];
   private readonly roots: Node[] = [];
 
-  constructor(private readonly version: '1' | '2', private readonly fileName: string, private readonly source: string) {}
+  constructor(
+    private readonly version: '1' | '2',
+    private readonly fileName: string,
+    private readonly source: string,
+  ) {}
 
   compile(fileFunctions: SyntaxFunction[], serviceBody: SyntaxBodyItem[]): Program {
     // Functions declared outside the service (production compiles them) enclose the service's own.
@@ -156,7 +160,8 @@ class Compiler {
 
   private compileAllow(allow: SyntaxAllow, block: Block, site: MatchSite): void {
     for (const method of allow.methods) {
-      if (!ALLOW_METHODS.has(method.name)) fail(`unknown method '${method.name}' in allow (expected read, write, get, list, create, update or delete)`, method.loc);
+      if (!ALLOW_METHODS.has(method.name))
+        fail(`unknown method '${method.name}' in allow (expected read, write, get, list, create, update or delete)`, method.loc);
     }
     const names = allow.methods.map((m) => m.name);
     const condition = allow.condition ? this.expr(allow.condition, { block, locals: null, caller: null }) : null;
@@ -243,7 +248,11 @@ class Compiler {
       case 'map': {
         const keys = e.entries.map((entry) => this.expr(entry.key, scope));
         const values = e.entries.map((entry) => this.expr(entry.value, scope));
-        return this.node(e.loc, e.entries.flatMap((_, i) => [keys[i], values[i]]), { t: 'map', keys, values });
+        return this.node(
+          e.loc,
+          e.entries.flatMap((_, i) => [keys[i], values[i]]),
+          { t: 'map', keys, values },
+        );
       }
       case 'unary': {
         if (e.op === '-' && e.operand.kind === 'int') {
@@ -299,7 +308,11 @@ class Compiler {
   }
 
   private pathNode(loc: Loc, parts: PathPart[]): Node {
-    return this.node(loc, parts.filter((p): p is Node => typeof p !== 'string'), { t: 'path', parts });
+    return this.node(
+      loc,
+      parts.filter((p): p is Node => typeof p !== 'string'),
+      { t: 'path', parts },
+    );
   }
 
   private pathParts(segments: ({ text: string } | { expr: SyntaxExpr })[], scope: ExprScope): PathPart[] {
@@ -380,4 +393,3 @@ class Compiler {
     return !scope.locals?.has(name) && !scope.block.wildcards.has(name) && name !== 'request' && name !== 'resource';
   }
 }
-

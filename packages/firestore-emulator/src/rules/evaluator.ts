@@ -10,20 +10,7 @@
 import type { Loc } from './ast';
 import { arithmetic, callMethod, contains, convert, field, index, isType, namespaceFunction, negate, pathSegment, relational, slice } from './builtins';
 import type { CompiledFunction, Node } from './program';
-import {
-  EvalError,
-  LimitError,
-  PlainMap,
-  RMap,
-  RPath,
-  RValue,
-  ResourceMap,
-  Unknown,
-  equals,
-  render,
-  typeName,
-  unknownUse,
-} from './values';
+import { EvalError, LimitError, PlainMap, RMap, RPath, RValue, ResourceMap, Unknown, equals, render, typeName, unknownUse } from './values';
 import { coverageKey, coverageValue } from './coverage';
 
 /** https://firebase.google.com/docs/firestore/quotas: "Maximum number of expressions evaluated per request". */
@@ -58,7 +45,10 @@ export class Evaluator {
   /** Wildcard bindings of the match site being evaluated. */
   wildcards: RValue[] = [];
 
-  constructor(private readonly activation: Activation, private readonly hooks: EvaluationHooks) {}
+  constructor(
+    private readonly activation: Activation,
+    private readonly hooks: EvaluationHooks,
+  ) {}
 
   evaluate(node: Node, frame: RValue[] | null): RValue {
     if (++this.expressions > MAX_EXPRESSIONS) {
@@ -179,10 +169,18 @@ export class Evaluator {
       case 'builtin':
         return this.builtin(node.name, node.args, frame, node.loc);
       case 'namespace':
-        return namespaceFunction(node.namespace, node.name, node.args.map((a) => this.evaluate(a, frame)));
+        return namespaceFunction(
+          node.namespace,
+          node.name,
+          node.args.map((a) => this.evaluate(a, frame)),
+        );
       case 'method': {
         const receiver = this.evaluate(node.object, frame);
-        return callMethod(receiver, node.name, node.args.map((a) => this.evaluate(a, frame)));
+        return callMethod(
+          receiver,
+          node.name,
+          node.args.map((a) => this.evaluate(a, frame)),
+        );
       }
     }
   }

@@ -18,20 +18,7 @@ import type { AccessDecision, AccessPolicy, DocumentReader, RequestContext, Stru
 import { Evaluator, type Activation, type DocumentLookups, type EvaluationHooks } from './evaluator';
 import type { MatchSite, Method, PatternSegment, Program } from './program';
 import { queryBranches, queryProperties, type QueryBranch } from './query';
-import {
-  EvalError,
-  LimitError,
-  PlainMap,
-  RMap,
-  RPath,
-  RValue,
-  ResourceMap,
-  Timestamp,
-  Unknown,
-  fromJson,
-  mapOf,
-  render,
-} from './values';
+import { EvalError, LimitError, PlainMap, RMap, RPath, RValue, ResourceMap, Timestamp, Unknown, fromJson, mapOf, render } from './values';
 
 export const MAX_LOOKUPS_PER_OPERATION = 10;
 export const MAX_LOOKUPS_MULTI_DOCUMENT = 20;
@@ -66,7 +53,11 @@ class RequestLookups {
   total = 0;
   readonly cache = new Map<string, ResourceMap | null>();
 
-  constructor(readonly limit: number, readonly before: DocumentReader, readonly after: DocumentReader | null) {}
+  constructor(
+    readonly limit: number,
+    readonly before: DocumentReader,
+    readonly after: DocumentReader | null,
+  ) {}
 
   operation(): DocumentLookups {
     return new OperationLookups(this);
@@ -144,7 +135,10 @@ class RequestMap extends RMap {
 export class RulesPolicy implements AccessPolicy {
   private readonly authCache = new WeakMap<object, RValue>();
 
-  constructor(private readonly program: Program, private readonly hooks: EvaluationHooks) {}
+  constructor(
+    private readonly program: Program,
+    private readonly hooks: EvaluationHooks,
+  ) {}
 
   authorizeGet(ctx: RequestContext, name: string, before: DocumentReader): AccessDecision {
     const lookups = new RequestLookups(MAX_LOOKUPS_PER_OPERATION, before, null);
@@ -277,7 +271,12 @@ export class RulesPolicy implements AccessPolicy {
     if (caller.kind !== 'user') return null;
     let auth = this.authCache.get(caller);
     if (auth === undefined) {
-      auth = new PlainMap(new Map<string, RValue>([['uid', caller.uid], ['token', fromJson(caller.token)]]));
+      auth = new PlainMap(
+        new Map<string, RValue>([
+          ['uid', caller.uid],
+          ['token', fromJson(caller.token)],
+        ]),
+      );
       this.authCache.set(caller, auth);
     }
     return auth;
@@ -293,7 +292,12 @@ function items(target: DocumentName): PathItem[] {
 }
 
 /** The documents a query can return, as a path with open parts, and the matching resource.__name__ / id. */
-function symbolicDocument(base: string[], collectionId: string, collectionGroup: boolean, branch: QueryBranch): { items: PathItem[]; path: RValue; id: RValue } {
+function symbolicDocument(
+  base: string[],
+  collectionId: string,
+  collectionGroup: boolean,
+  branch: QueryBranch,
+): { items: PathItem[]; path: RValue; id: RValue } {
   if (branch.name) {
     const segments = branch.name.segments as string[];
     return { items: [...segments], path: branch.name, id: segments[segments.length - 1] };

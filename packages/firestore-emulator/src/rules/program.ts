@@ -71,9 +71,7 @@ export interface CompiledAllow {
 }
 
 export type PatternSegment =
-  | { kind: 'literal'; text: string }
-  | { kind: 'wildcard'; index: number; name: string }
-  | { kind: 'recursive'; index: number; name: string };
+  { kind: 'literal'; text: string } | { kind: 'wildcard'; index: number; name: string } | { kind: 'recursive'; index: number; name: string };
 
 /** A match block that has allow statements, with the full pattern from the service root. */
 export interface MatchSite {

@@ -65,11 +65,14 @@ function disjunctiveNormalForm(filter: Filter): Atom[][] {
       return all.length > 0 ? all : [[]];
     }
     // AND (and any operator this engine does not know, which then constrains nothing extra)
-    return parts.reduce<Atom[][]>((acc, part) => {
-      const product = acc.flatMap((left) => part.map((right) => [...left, ...right]));
-      if (product.length > MAX_BRANCHES) throw new EvalError(`the query has more than ${MAX_BRANCHES} disjunctive branches`);
-      return product;
-    }, [[]]);
+    return parts.reduce<Atom[][]>(
+      (acc, part) => {
+        const product = acc.flatMap((left) => part.map((right) => [...left, ...right]));
+        if (product.length > MAX_BRANCHES) throw new EvalError(`the query has more than ${MAX_BRANCHES} disjunctive branches`);
+        return product;
+      },
+      [[]],
+    );
   }
   if (filter.fieldFilter) {
     const { field, op, value } = filter.fieldFilter;
@@ -171,4 +174,3 @@ export function parseFieldPath(fieldPath: string): string[] {
   }
   return segments;
 }
-

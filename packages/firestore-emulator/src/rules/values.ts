@@ -19,7 +19,10 @@ import type { Loc } from './ast';
 
 /** A recoverable evaluation error: `error || true` is true, `error && false` is false, otherwise it denies. */
 export class EvalError {
-  constructor(readonly message: string, public loc?: Loc) {}
+  constructor(
+    readonly message: string,
+    public loc?: Loc,
+  ) {}
 }
 
 /** A limit of the rules service was exceeded: the whole request is denied, no short-circuit recovers it. */
@@ -36,7 +39,10 @@ export class Duration {
 }
 
 export class LatLng {
-  constructor(readonly lat: number, readonly lng: number) {}
+  constructor(
+    readonly lat: number,
+    readonly lng: number,
+  ) {}
 }
 
 /** A path such as /databases/(default)/documents/users/alice; segments may be Unknown in query evaluation. */
@@ -53,7 +59,10 @@ export class RSet {
 }
 
 export class MapDiff {
-  constructor(readonly left: RMap, readonly right: RMap) {}
+  constructor(
+    readonly left: RMap,
+    readonly right: RMap,
+  ) {}
 }
 
 /** A value a list query does not constrain; any use of it is an error (see query.ts). */
@@ -63,12 +72,18 @@ export class Unknown {
 
 /** resource.data (or a nested map) in a list query: `known` holds the fields pinned by equality filters. */
 export class PartialMap {
-  constructor(readonly known: ReadonlyMap<string, RValue>, readonly what: string) {}
+  constructor(
+    readonly known: ReadonlyMap<string, RValue>,
+    readonly what: string,
+  ) {}
 }
 
 /** An array field that an array-contains filter guarantees to contain `element`; nothing else is known. */
 export class ContainsList {
-  constructor(readonly element: RValue, readonly what: string) {}
+  constructor(
+    readonly element: RValue,
+    readonly what: string,
+  ) {}
 }
 
 export abstract class RMap {
@@ -94,7 +109,6 @@ export class PlainMap extends RMap {
   }
 }
 
-
 /** A Firestore map (document fields or a mapValue) converted field by field on first access. */
 export class DocumentMap extends RMap {
   private readonly converted = new Map<string, RValue>();
@@ -119,7 +133,10 @@ export class ResourceMap extends RMap {
   private path: RPath | undefined;
   private data: DocumentMap | undefined;
   /** `name` is the document's full resource name (projects/p/databases/d/documents/...). */
-  constructor(private readonly doc: Document, private readonly name: string = doc.name ?? '') {
+  constructor(
+    private readonly doc: Document,
+    private readonly name: string = doc.name ?? '',
+  ) {
     super();
   }
   get(key: string): RValue | undefined {
@@ -159,8 +176,22 @@ export type RValue =
   | Unknown;
 
 export type TypeTag =
-  | 'null' | 'bool' | 'int' | 'float' | 'string' | 'bytes' | 'list' | 'map' | 'set' | 'timestamp' | 'duration'
-  | 'latlng' | 'path' | 'map_diff' | 'partial_map' | 'contains_list';
+  | 'null'
+  | 'bool'
+  | 'int'
+  | 'float'
+  | 'string'
+  | 'bytes'
+  | 'list'
+  | 'map'
+  | 'set'
+  | 'timestamp'
+  | 'duration'
+  | 'latlng'
+  | 'path'
+  | 'map_diff'
+  | 'partial_map'
+  | 'contains_list';
 
 export const INT_MIN = -(2n ** 63n);
 export const INT_MAX = 2n ** 63n - 1n;
@@ -399,7 +430,10 @@ export function render(v: RValue, depth = 0): string {
     case 'map': {
       if (depth > 3) return '{...}';
       const m = v as RMap;
-      return `{${m.keys().map((k) => `${JSON.stringify(k)}: ${render(m.get(k) as RValue, depth + 1)}`).join(', ')}}`;
+      return `{${m
+        .keys()
+        .map((k) => `${JSON.stringify(k)}: ${render(m.get(k) as RValue, depth + 1)}`)
+        .join(', ')}}`;
     }
     case 'set':
       return `set(${render((v as RSet).items, depth + 1)})`;
@@ -444,7 +478,7 @@ export function timestampToIso(t: Timestamp): string {
 
 export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
 export function floorMod(a: bigint, b: bigint): bigint {

@@ -44,10 +44,22 @@ interface Route {
 const SYSTEM_PARAMETERS = new Set(['key', 'prettyPrint', 'quotaUser']);
 
 const HTTP_STATUS: Record<number, number> = {
-  [Code.OK]: 200, [Code.CANCELLED]: 499, [Code.UNKNOWN]: 500, [Code.INVALID_ARGUMENT]: 400,
-  [Code.DEADLINE_EXCEEDED]: 504, [Code.NOT_FOUND]: 404, [Code.ALREADY_EXISTS]: 409, [Code.PERMISSION_DENIED]: 403,
-  [Code.RESOURCE_EXHAUSTED]: 429, [Code.FAILED_PRECONDITION]: 400, [Code.ABORTED]: 409, [Code.OUT_OF_RANGE]: 400,
-  [Code.UNIMPLEMENTED]: 501, [Code.INTERNAL]: 500, [Code.UNAVAILABLE]: 503, [Code.UNAUTHENTICATED]: 401,
+  [Code.OK]: 200,
+  [Code.CANCELLED]: 499,
+  [Code.UNKNOWN]: 500,
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.DEADLINE_EXCEEDED]: 504,
+  [Code.NOT_FOUND]: 404,
+  [Code.ALREADY_EXISTS]: 409,
+  [Code.PERMISSION_DENIED]: 403,
+  [Code.RESOURCE_EXHAUSTED]: 429,
+  [Code.FAILED_PRECONDITION]: 400,
+  [Code.ABORTED]: 409,
+  [Code.OUT_OF_RANGE]: 400,
+  [Code.UNIMPLEMENTED]: 501,
+  [Code.INTERNAL]: 500,
+  [Code.UNAVAILABLE]: 503,
+  [Code.UNAUTHENTICATED]: 401,
 };
 
 /** Brackets a variable's placeholder in a path template: NUL occurs in no template, and escapeRegExp keeps it. */
@@ -84,7 +96,9 @@ export function errorBody(error: unknown): [number, { error: { code: number; mes
     return [error.status, { error: { code: error.status, message: error.message, status: error.grpcStatus } }];
   }
   const failure =
-    error instanceof RpcError ? error : new RpcError(Code.INTERNAL, `Internal error in the offline emulator: ${error instanceof Error ? error.message : String(error)}`);
+    error instanceof RpcError
+      ? error
+      : new RpcError(Code.INTERNAL, `Internal error in the offline emulator: ${error instanceof Error ? error.message : String(error)}`);
   if (!(error instanceof RpcError)) console.error('[firestore-emulator] internal error:', error);
   const status = HTTP_STATUS[failure.code] ?? 500;
   return [status, { error: { code: status, message: failure.message, status: Code[failure.code] } }];

@@ -55,12 +55,8 @@ function safeDecode<T>(codec: MessageCodec<T>, bytes: Buffer): Decoded<T> {
 
 function implementation(state: EmulatorState): grpc.UntypedServiceImplementation {
   const handlers: grpc.UntypedServiceImplementation = {
-    Listen: bidiStreaming(
-      (caller, output: StreamOutput<google.firestore.v1.IListenResponse>) => new ListenSession(state, caller, output),
-    ),
-    Write: bidiStreaming(
-      (caller, output: StreamOutput<google.firestore.v1.IWriteResponse>) => new WriteSession(state, caller, output),
-    ),
+    Listen: bidiStreaming((caller, output: StreamOutput<google.firestore.v1.IListenResponse>) => new ListenSession(state, caller, output)),
+    Write: bidiStreaming((caller, output: StreamOutput<google.firestore.v1.IWriteResponse>) => new WriteSession(state, caller, output)),
   };
   for (const [name, method] of Object.entries(rpcMethods) as [string, RpcMethod<object>][]) {
     const run = (request: object, caller: Caller) => method.run(state, request, caller);

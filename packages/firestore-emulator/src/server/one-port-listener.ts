@@ -15,12 +15,7 @@ export interface OnePortListener {
   close(): Promise<void>;
 }
 
-export function listenOnOnePort(
-  host: string,
-  port: number,
-  grpcServer: grpc.Server,
-  handleHttp1: http.RequestListener,
-): Promise<OnePortListener> {
+export function listenOnOnePort(host: string, port: number, grpcServer: grpc.Server, handleHttp1: http.RequestListener): Promise<OnePortListener> {
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const http1 = http.createServer(handleHttp1);
   const sockets = new Set<net.Socket>();

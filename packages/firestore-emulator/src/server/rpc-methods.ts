@@ -72,9 +72,7 @@ export const rpcMethods = {
   BeginTransaction: unary((state, req: google.firestore.v1.IBeginTransactionRequest, caller) =>
     at(state, databaseFromName(req.database, 'database')).beginTransaction(req, caller),
   ),
-  Commit: unary((state, req: google.firestore.v1.ICommitRequest, caller) =>
-    at(state, databaseFromName(req.database, 'database')).commit(req, caller),
-  ),
+  Commit: unary((state, req: google.firestore.v1.ICommitRequest, caller) => at(state, databaseFromName(req.database, 'database')).commit(req, caller)),
   Rollback: unary(async (state, req: google.firestore.v1.IRollbackRequest, caller) => {
     await at(state, databaseFromName(req.database, 'database')).rollback(req, caller);
     return {};
@@ -97,7 +95,8 @@ export const rpcMethods = {
   CreateDocument: unary(async (state, req: google.firestore.v1.ICreateDocumentRequest, caller) => {
     const database = at(state, databaseFromDocumentsPath(req.parent, 'parent'));
     if (!req.collectionId) throw new RpcError(Code.INVALID_ARGUMENT, 'Missing required field "collection_id"');
-    if (req.document?.name) throw new RpcError(Code.INVALID_ARGUMENT, 'A document to create must not carry a name: it is built from parent, collection_id and document_id');
+    if (req.document?.name)
+      throw new RpcError(Code.INVALID_ARGUMENT, 'A document to create must not carry a name: it is built from parent, collection_id and document_id');
     const name = `${req.parent}/${req.collectionId}/${req.documentId || autoId()}`;
     const write = { update: { fields: req.document?.fields ?? {}, name }, currentDocument: { exists: false } };
     return writeOne(database, write, caller, req.mask);

@@ -50,14 +50,12 @@ const STREAMS = {
   Listen: {
     request: 'google.firestore.v1.ListenRequest',
     response: 'google.firestore.v1.ListenResponse',
-    open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> =>
-      new ListenSession(state, caller, output),
+    open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> => new ListenSession(state, caller, output),
   },
   Write: {
     request: 'google.firestore.v1.WriteRequest',
     response: 'google.firestore.v1.WriteResponse',
-    open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> =>
-      new WriteSession(state, caller, output),
+    open: (state: EmulatorState, caller: Caller, output: StreamOutput<object>): StreamSession<object> => new WriteSession(state, caller, output),
   },
 } as const;
 type StreamName = keyof typeof STREAMS;
@@ -125,7 +123,9 @@ class ChannelSession {
         const message = fromProtoJson<object>(STREAMS[this.name].request, JSON.parse(maps.get(mapId) ?? ''));
         this.stream.handle(message);
       } catch (error) {
-        this.finish([errorBody(error instanceof SyntaxError ? new RpcError(Code.INVALID_ARGUMENT, `Invalid JSON payload received. ${error.message}`) : error)[1]]);
+        this.finish([
+          errorBody(error instanceof SyntaxError ? new RpcError(Code.INVALID_ARGUMENT, `Invalid JSON payload received. ${error.message}`) : error)[1],
+        ]);
       }
     }
   }

@@ -72,7 +72,11 @@ export class WriteSession implements StreamSession<google.firestore.v1.IWriteReq
 
   private checkToken(token: Buffer | Uint8Array | string | null | undefined): void {
     if (!token || token.length === 0) throw new RpcError(Code.INVALID_ARGUMENT, 'A WriteRequest after the handshake must carry a stream_token');
-    if (!Buffer.from(token as Uint8Array).toString('utf8').startsWith(`${this.streamId}:`)) {
+    if (
+      !Buffer.from(token as Uint8Array)
+        .toString('utf8')
+        .startsWith(`${this.streamId}:`)
+    ) {
       throw new RpcError(Code.INVALID_ARGUMENT, 'The stream_token was not issued on this Write stream');
     }
   }

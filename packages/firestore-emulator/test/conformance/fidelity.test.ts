@@ -88,7 +88,14 @@ describe('aggregations', () => {
       .get();
     expect(snapshot.data()).toEqual({ count: 3, pages: 300, rating: 4 });
     // One field alone: every document that has it.
-    expect((await db.collection('books').aggregate({ pages: AggregateField.sum('pages') }).get()).data()).toEqual({ pages: 350 });
+    expect(
+      (
+        await db
+          .collection('books')
+          .aggregate({ pages: AggregateField.sum('pages') })
+          .get()
+      ).data(),
+    ).toEqual({ pages: 350 });
   });
 
   it('more than 5 aggregations: "maximum number of aggregations"', async () => {
@@ -219,7 +226,14 @@ describe('vector search (findNearest)', () => {
 
   it('DOT_PRODUCT: largest first; distanceThreshold keeps distances >= it', async () => {
     const snapshot = await vectors()
-      .findNearest({ vectorField: 'embedding', queryVector: [1, 1], limit: 10, distanceMeasure: 'DOT_PRODUCT', distanceResultField: 'score', distanceThreshold: 1 })
+      .findNearest({
+        vectorField: 'embedding',
+        queryVector: [1, 1],
+        limit: 10,
+        distanceMeasure: 'DOT_PRODUCT',
+        distanceResultField: 'score',
+        distanceThreshold: 1,
+      })
       .get();
     expect(snapshot.docs.map((doc) => [doc.id, doc.get('score') as number])).toEqual([
       ['far', 7],
@@ -233,14 +247,23 @@ describe('vector search (findNearest)', () => {
       .findNearest({ vectorField: 'embedding', queryVector: [0, 0], limit: 10, distanceMeasure: 'EUCLIDEAN', distanceThreshold: 2.5 })
       .get();
     expect(near.docs.map((doc) => doc.id)).toEqual(['origin', 'east']);
-    const limited = await vectors().where('kind', '==', 'a').findNearest({ vectorField: 'embedding', queryVector: [3, 4], limit: 2, distanceMeasure: 'EUCLIDEAN' }).get();
+    const limited = await vectors()
+      .where('kind', '==', 'a')
+      .findNearest({ vectorField: 'embedding', queryVector: [3, 4], limit: 2, distanceMeasure: 'EUCLIDEAN' })
+      .get();
     expect(limited.docs.map((doc) => doc.id)).toEqual(['diagonal', 'east']);
     // Without distanceResultField the documents come back as stored.
     expect(limited.docs[0].data()).toEqual({ kind: 'a', embedding: FieldValue.vector([2, 2]) });
   });
 
   it('with select(), the distance comes back only if selected; a stored field of that name is overwritten', async () => {
-    const options: FirebaseFirestore.VectorQueryOptions = { vectorField: 'embedding', queryVector: [1, 0], limit: 1, distanceMeasure: 'EUCLIDEAN', distanceResultField: 'kind' };
+    const options: FirebaseFirestore.VectorQueryOptions = {
+      vectorField: 'embedding',
+      queryVector: [1, 0],
+      limit: 1,
+      distanceMeasure: 'EUCLIDEAN',
+      distanceResultField: 'kind',
+    };
     const selected = await vectors().select('kind').findNearest(options).get();
     expect(selected.docs.map((doc) => [doc.id, doc.data()])).toEqual([['east', { kind: 0 }]]);
     const other = await vectors().select('embedding').findNearest(options).get();

@@ -6,15 +6,7 @@
  * FAILED_PRECONDITION and the entry to add; each test pastes that entry into the file and runs the query again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AggregateField,
-  FieldPath,
-  Filter,
-  type AggregateQuery,
-  type AggregateSpec,
-  type Firestore,
-  type Query,
-} from 'firebase-admin/firestore';
+import { AggregateField, FieldPath, Filter, type AggregateQuery, type AggregateSpec, type Firestore, type Query } from 'firebase-admin/firestore';
 import { collection, onSnapshot, orderBy, query, where, type QuerySnapshot } from 'firebase/firestore';
 import { adminClient, emulatorUrl, ListenerRecorder, loadIndexes, offlineEmulator, rejectionOf, uniqueProjectId, webClient } from './support';
 
@@ -99,7 +91,9 @@ describe.skipIf(!offlineEmulator)('served by automatic single-field indexes', ()
 
   it('count of merged equalities, sum and average of one field', async () => {
     expect((await citiesRef().where('state', '==', 'CA').where('capital', '==', false).count().get()).data().count).toBe(2);
-    const totals = await citiesRef().aggregate({ total: AggregateField.sum('density'), mean: AggregateField.average('density') }).get();
+    const totals = await citiesRef()
+      .aggregate({ total: AggregateField.sum('density'), mean: AggregateField.average('density') })
+      .get();
     expect(totals.data()).toEqual({ total: 240, mean: 48 });
   });
 
@@ -113,16 +107,56 @@ describe.skipIf(!offlineEmulator)('served by automatic single-field indexes', ()
 
 describe.skipIf(!offlineEmulator)('queries that need a composite index', () => {
   it.each<[string, () => Query, object[], string[]]>([
-    ['an equality and an order on another field', () => citiesRef().where('state', '==', 'CA').orderBy('population'), [asc('state'), asc('population')], ['sac', 'sf', 'la']],
-    ['an equality and a range on another field', () => citiesRef().where('state', '==', 'CA').where('population', '<', 2), [asc('state'), asc('population')], ['sac', 'sf']],
+    [
+      'an equality and an order on another field',
+      () => citiesRef().where('state', '==', 'CA').orderBy('population'),
+      [asc('state'), asc('population')],
+      ['sac', 'sf', 'la'],
+    ],
+    [
+      'an equality and a range on another field',
+      () => citiesRef().where('state', '==', 'CA').where('population', '<', 2),
+      [asc('state'), asc('population')],
+      ['sac', 'sf'],
+    ],
     ['two orders', () => citiesRef().orderBy('state').orderBy('population', 'desc'), [asc('state'), desc('population')], ['la', 'sf', 'sac', 'ny', 'alb']],
     ['a range and an order on another field', () => citiesRef().where('population', '>', 1).orderBy('name'), [asc('name'), asc('population')], ['la', 'ny']],
-    ['ranges on two fields (ordered by field name)', () => citiesRef().where('population', '>', 0.2).where('density', '<', 100), [asc('density'), asc('population')], ['sac', 'la', 'sf']],
-    ['array-contains and an equality', () => citiesRef().where('regions', 'array-contains', 'west').where('capital', '==', false), [contains('regions'), asc('capital')], ['la', 'sf']],
-    ['array-contains and an order', () => citiesRef().where('regions', 'array-contains', 'west').orderBy('population', 'desc'), [contains('regions'), desc('population')], ['la', 'sf', 'sac']],
-    ['in and an order', () => citiesRef().where('state', 'in', ['CA', 'NY']).orderBy('density', 'desc').limit(2), [asc('state'), desc('density')], ['ny', 'sf']],
-    ['an order then the name in the other direction', () => citiesRef().where('state', '==', 'NY').orderBy('capital').orderBy(FieldPath.documentId(), 'desc'), [asc('state'), asc('capital'), desc('__name__')], ['ny', 'alb']],
-    ['an OR whose disjunct has an equality and the implicit order of a range', () => citiesRef().where(Filter.or(Filter.where('state', '==', 'NY'), Filter.where('population', '>', 3))), [asc('state'), asc('population')], ['alb', 'la', 'ny']],
+    [
+      'ranges on two fields (ordered by field name)',
+      () => citiesRef().where('population', '>', 0.2).where('density', '<', 100),
+      [asc('density'), asc('population')],
+      ['sac', 'la', 'sf'],
+    ],
+    [
+      'array-contains and an equality',
+      () => citiesRef().where('regions', 'array-contains', 'west').where('capital', '==', false),
+      [contains('regions'), asc('capital')],
+      ['la', 'sf'],
+    ],
+    [
+      'array-contains and an order',
+      () => citiesRef().where('regions', 'array-contains', 'west').orderBy('population', 'desc'),
+      [contains('regions'), desc('population')],
+      ['la', 'sf', 'sac'],
+    ],
+    [
+      'in and an order',
+      () => citiesRef().where('state', 'in', ['CA', 'NY']).orderBy('density', 'desc').limit(2),
+      [asc('state'), desc('density')],
+      ['ny', 'sf'],
+    ],
+    [
+      'an order then the name in the other direction',
+      () => citiesRef().where('state', '==', 'NY').orderBy('capital').orderBy(FieldPath.documentId(), 'desc'),
+      [asc('state'), asc('capital'), desc('__name__')],
+      ['ny', 'alb'],
+    ],
+    [
+      'an OR whose disjunct has an equality and the implicit order of a range',
+      () => citiesRef().where(Filter.or(Filter.where('state', '==', 'NY'), Filter.where('population', '>', 3))),
+      [asc('state'), asc('population')],
+      ['alb', 'la', 'ny'],
+    ],
   ])('%s', async (_label, build, fields, expected) => {
     await useIndexes({ indexes: [] });
     const refused = await refusal(build().get());
@@ -259,11 +293,7 @@ describe.skipIf(!offlineEmulator)('collection groups', () => {
       ],
     });
     await useIndexes({ indexes: [], fieldOverrides: [refused.entry] });
-    expect((await build().get()).docs.map((doc) => doc.ref.path)).toEqual([
-      'cities/ny/landmarks/l3',
-      'countries/us/cities/ny/landmarks/l4',
-      'landmarks/l1',
-    ]);
+    expect((await build().get()).docs.map((doc) => doc.ref.path)).toEqual(['cities/ny/landmarks/l3', 'countries/us/cities/ny/landmarks/l4', 'landmarks/l1']);
     expect(await unusedIndexes()).toEqual([]);
   });
 
@@ -318,7 +348,10 @@ describe.skipIf(!offlineEmulator)('the :indexes extension', () => {
   it('refuses an index file firebase deploy would refuse, naming the entry, and keeps the previous one', async () => {
     await useIndexes({ indexes: [composite([asc('state'), asc('population')])] });
     const cases: [object, string][] = [
-      [{ indexes: [composite([{ fieldPath: 'state' }, asc('population')])] }, 'indexes[0].fields[0]: must set exactly one of order, arrayConfig, vectorConfig, searchConfig'],
+      [
+        { indexes: [composite([{ fieldPath: 'state' }, asc('population')])] },
+        'indexes[0].fields[0]: must set exactly one of order, arrayConfig, vectorConfig, searchConfig',
+      ],
       [{ indexes: [{ collectionGroup: 'cities', queryScope: 'DATABASE', fields: [asc('a')] }] }, 'indexes[0].queryScope'],
       [{ fieldOverrides: [] }, 'indexes'],
       [{ indexes: [composite([asc('state')])] }, 'indexes[0].fields: a composite index needs two fields or more'],
@@ -335,7 +368,7 @@ describe.skipIf(!offlineEmulator)('the :indexes extension', () => {
     expect(await ids(citiesRef().where('state', '==', 'NY').orderBy('population'))).toEqual(['alb', 'ny']);
   });
 
-  it('DELETE makes the project require no index, as Google\'s emulator', async () => {
+  it("DELETE makes the project require no index, as Google's emulator", async () => {
     await useIndexes({ indexes: [] });
     await refusal(citiesRef().orderBy('state').orderBy('name').get());
     expect((await loadIndexes(projectId, null)).status).toBe(200);

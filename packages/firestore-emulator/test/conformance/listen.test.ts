@@ -51,7 +51,12 @@ describe('firebase-admin onSnapshot', () => {
   });
 
   it('keeps an ordered, limited query correct as documents move in and out of it', async () => {
-    for (const [id, score] of [['p1', 10], ['p2', 20], ['p3', 30]] as const) await admin.doc(`scores/${id}`).set({ score });
+    for (const [id, score] of [
+      ['p1', 10],
+      ['p2', 20],
+      ['p3', 30],
+    ] as const)
+      await admin.doc(`scores/${id}`).set({ score });
     const recorder = new ListenerRecorder<AdminQuerySnapshot>((next, fail) =>
       admin.collection('scores').orderBy('score', 'desc').limit(2).onSnapshot(next, fail),
     );
@@ -92,9 +97,7 @@ describe('web SDK listeners (many targets on one stream)', () => {
     const redRecorder = new ListenerRecorder<QuerySnapshot>((next, fail) =>
       onSnapshot(query(collection(web.db, 'multi'), where('color', '==', 'red')), next, fail),
     );
-    const allRecorder = new ListenerRecorder<QuerySnapshot>((next, fail) =>
-      onSnapshot(query(collection(web.db, 'multi'), orderBy('rank')), next, fail),
-    );
+    const allRecorder = new ListenerRecorder<QuerySnapshot>((next, fail) => onSnapshot(query(collection(web.db, 'multi'), orderBy('rank')), next, fail));
     try {
       await docRecorder.waitFor((s) => !s.exists() && !s.metadata.fromCache);
       await redRecorder.waitFor((s) => s.empty && !s.metadata.fromCache);
@@ -124,7 +127,9 @@ describe('web SDK listeners (many targets on one stream)', () => {
     await admin.doc('resume/keep').set({ v: 1 });
     await admin.doc('resume/gone').set({ v: 1 });
     const web = webClient(projectId, 'owner');
-    const recorder = new ListenerRecorder<QuerySnapshot>((next, fail) => onSnapshot(collection(web.db, 'resume'), { includeMetadataChanges: true }, next, fail));
+    const recorder = new ListenerRecorder<QuerySnapshot>((next, fail) =>
+      onSnapshot(collection(web.db, 'resume'), { includeMetadataChanges: true }, next, fail),
+    );
     try {
       await recorder.waitFor((s) => idsOf(s).join() === 'gone,keep' && !s.metadata.fromCache);
       await disableNetwork(web.db);

@@ -175,7 +175,10 @@ describe('aggregations', () => {
   it('count honours filters and limits; average of nothing is null', async () => {
     expect((await db.collection('items').where('tag', '==', 'a').count().get()).data().count).toBe(2);
     expect((await db.collection('items').limit(3).count().get()).data().count).toBe(3);
-    const empty = await db.collection('nothing-here').aggregate({ mean: AggregateField.average('n'), total: AggregateField.sum('n') }).get();
+    const empty = await db
+      .collection('nothing-here')
+      .aggregate({ mean: AggregateField.average('n'), total: AggregateField.sum('n') })
+      .get();
     expect(empty.data()).toEqual({ mean: null, total: 0 });
   });
 });

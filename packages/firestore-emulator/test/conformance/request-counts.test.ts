@@ -94,4 +94,3 @@ service cloud.firestore {
     }
   });
 });
-

@@ -136,7 +136,10 @@ describe('the RPC-style methods', () => {
       ],
     });
     expect(committed.status).toBe(200);
-    expect(committed.body).toEqual({ writeResults: [{ updateTime: isTimestamp }, { updateTime: isTimestamp }, { updateTime: isTimestamp }], commitTime: isTimestamp });
+    expect(committed.body).toEqual({
+      writeResults: [{ updateTime: isTimestamp }, { updateTime: isTimestamp }, { updateTime: isTimestamp }],
+      commitTime: isTimestamp,
+    });
 
     const got = await rest('POST', `${database}/documents:batchGet`, { documents: [`${documents}/cities/sf`, `${documents}/cities/nowhere`] });
     expect(got.body).toEqual([
@@ -144,7 +147,12 @@ describe('the RPC-style methods', () => {
       { missing: `${documents}/cities/nowhere`, readTime: isTimestamp },
     ]);
 
-    const query = { structuredQuery: { from: [{ collectionId: 'cities' }], where: { fieldFilter: { field: { fieldPath: 'pop' }, op: 'GREATER_THAN', value: { integerValue: '1000000' } } } } };
+    const query = {
+      structuredQuery: {
+        from: [{ collectionId: 'cities' }],
+        where: { fieldFilter: { field: { fieldPath: 'pop' }, op: 'GREATER_THAN', value: { integerValue: '1000000' } } },
+      },
+    };
     const ran = await rest('POST', `${documents}:runQuery`, query);
     expect(ran.body).toEqual([{ document: expect.objectContaining({ name: `${documents}/cities/la` }), readTime: isTimestamp }]);
 

@@ -5,12 +5,7 @@
  * assertSucceeds; per-project isolation of rules and data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertFails,
-  assertSucceeds,
-  initializeTestEnvironment,
-  type RulesTestEnvironment,
-} from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { emulatorHostPort, loadRules, offlineEmulator, uniqueProjectId } from './support';
 
 const RULES = `rules_version = '2';
@@ -74,7 +69,10 @@ describe('rules-unit-testing', () => {
   it('rules and data stay in their project', async () => {
     const other = await initializeTestEnvironment({
       projectId: uniqueProjectId('conf-rut-other'),
-      firestore: { ...emulatorHostPort(), rules: `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /{document=**} { allow read, write: if true; }\n  }\n}` },
+      firestore: {
+        ...emulatorHostPort(),
+        rules: `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /{document=**} { allow read, write: if true; }\n  }\n}`,
+      },
     });
     try {
       await assertSucceeds(other.unauthenticatedContext().firestore().doc('unmatched/x').set({ v: 1 }));
@@ -88,7 +86,10 @@ describe('rules-unit-testing', () => {
   });
 
   it('rules that do not compile are refused with 400, naming line and column, and the previous rules stay', async () => {
-    const response = await loadRules(projectId, `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    allow read: if ;\n  }\n}`);
+    const response = await loadRules(
+      projectId,
+      `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    allow read: if ;\n  }\n}`,
+    );
     expect(response.status).toBe(400);
     // Ours names the place as file:line:column; Google's wording differs, its status does not.
     if (offlineEmulator) expect(await response.text()).toMatch(/firestore\.rules:4:\d+/);

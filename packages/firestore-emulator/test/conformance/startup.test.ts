@@ -57,7 +57,7 @@ service cloud.firestore {
     }
   });
 
-  it('requires no index without an indexes file, as Google\'s emulator', async () => {
+  it("requires no index without an indexes file, as Google's emulator", async () => {
     const admin = adminClient(uniqueProjectId('conf-startup'));
     try {
       await admin.db.doc('c/d').set({ a: 1, b: 2 });
@@ -77,7 +77,9 @@ service cloud.firestore {
     const admin = adminClient(projectId);
     try {
       // As @firebase/rules-unit-testing does, the project's first request loads its rules.
-      expect((await loadRules(projectId, `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n  }\n}`)).status).toBe(200);
+      expect((await loadRules(projectId, `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n  }\n}`)).status).toBe(
+        200,
+      );
       const query = () => admin.db.collection('c').where('a', '==', 1).orderBy('b').get();
       expect((await rejectionOf(query())).message).toContain(`The query requires an index. Add this entry to "indexes" in ${indexesFile}`);
       expect((await loadIndexes(projectId, null)).status).toBe(200);

@@ -42,7 +42,8 @@ const receivedMessages = async (stream: RawBidiStream, count: number): Promise<M
 
 const kindOf = (message: Message): string => {
   if (message.targetChange) return `target:${message.targetChange.targetChangeType ?? 'NO_CHANGE'}:${(message.targetChange.targetIds ?? []).join(',')}`;
-  if (message.documentChange) return `change:${message.documentChange.document.name.split('/').pop() ?? ''}:${(message.documentChange.targetIds ?? []).join(',')}`;
+  if (message.documentChange)
+    return `change:${message.documentChange.document.name.split('/').pop() ?? ''}:${(message.documentChange.targetIds ?? []).join(',')}`;
   if (message.documentDelete) return `delete:${message.documentDelete.document.split('/').pop() ?? ''}`;
   if (message.documentRemove) return `remove:${message.documentRemove.document.split('/').pop() ?? ''}`;
   return JSON.stringify(message);

@@ -51,10 +51,7 @@ export function adminClient(projectId: string): { db: AdminFirestore; close: () 
  * The `firebase` web SDK (its Node build, which speaks gRPC: Listen for reads, Write for writes). Without
  * `mockUserToken` the requests carry no Authorization header (unauthenticated); with it, an unsigned JWT.
  */
-export function webClient(
-  projectId: string,
-  mockUserToken?: EmulatorMockTokenOptions | string,
-): { db: WebFirestore; close: () => Promise<void> } {
+export function webClient(projectId: string, mockUserToken?: EmulatorMockTokenOptions | string): { db: WebFirestore; close: () => Promise<void> } {
   const { host, port } = emulatorHostPort();
   setLogLevel('silent');
   const app = initializeWebApp({ projectId, apiKey: 'fake-api-key' }, `${projectId}-web-${randomUUID()}`);
@@ -125,7 +122,8 @@ export class ListenerRecorder<T> {
   async waitFor(predicate: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.error !== undefined) throw this.error instanceof Error ? this.error : new Error('the listener failed with a non-Error value', { cause: this.error });
+      if (this.error !== undefined)
+        throw this.error instanceof Error ? this.error : new Error('the listener failed with a non-Error value', { cause: this.error });
       const latest = this.values[this.values.length - 1];
       if (this.values.length > 0 && predicate(latest)) return latest;
       const remaining = deadline - Date.now();
@@ -216,12 +214,22 @@ export class RawBidiStream {
   private readonly client: grpc.Client;
   private wake: (() => void) | undefined;
 
-  constructor(method: 'Listen' | 'Write', private readonly requestType: string, responseType: string, authorization: string | null = 'Bearer owner') {
+  constructor(
+    method: 'Listen' | 'Write',
+    private readonly requestType: string,
+    responseType: string,
+    authorization: string | null = 'Bearer owner',
+  ) {
     const { host, port } = emulatorHostPort();
     this.client = new grpc.Client(`${host}:${port}`, grpc.credentials.createInsecure());
     const metadata = new grpc.Metadata();
     if (authorization !== null) metadata.set('authorization', authorization);
-    this.call = this.client.makeBidiStreamRequest(`/google.firestore.v1.Firestore/${method}`, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, metadata);
+    this.call = this.client.makeBidiStreamRequest(
+      `/google.firestore.v1.Firestore/${method}`,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      metadata,
+    );
     this.call.on('data', (bytes: Buffer) => {
       this.received.push(decodeMessage(responseType, bytes));
       this.wake?.();

@@ -122,9 +122,20 @@ describe.skipIf(!offlineEmulator)('what the offline emulator does not implement 
   it('refuses a request carrying a field the protos do not define, at any depth, with UNIMPLEMENTED naming it', async () => {
     const UNKNOWN = 1000;
     const withUnknownField = (message: Uint8Array): Buffer =>
-      Buffer.concat([message, protobuf.Writer.create().uint32((UNKNOWN << 3) | 0).uint32(1).finish()]);
+      Buffer.concat([
+        message,
+        protobuf.Writer.create()
+          .uint32((UNKNOWN << 3) | 0)
+          .uint32(1)
+          .finish(),
+      ]);
     const lengthDelimited = (fieldNumber: number, message: Uint8Array): Buffer =>
-      Buffer.from(protobuf.Writer.create().uint32((fieldNumber << 3) | 2).bytes(message).finish());
+      Buffer.from(
+        protobuf.Writer.create()
+          .uint32((fieldNumber << 3) | 2)
+          .bytes(message)
+          .finish(),
+      );
     const name = `${database}/documents/unknown/field`;
     const write = encodeMessage('google.firestore.v1.Write', { update: { name, fields: { a: { integerValue: '1' } } } });
     const commitOf = (writeBytes: Uint8Array): Buffer =>

@@ -101,9 +101,7 @@ describe('field transforms', () => {
       ],
     });
     const response = decodeMessage('google.firestore.v1.CommitResponse', await rawUnaryCall('Commit', request));
-    expect(response.writeResults).toEqual([
-      expect.objectContaining({ transformResults: [{ integerValue: '9' }, { integerValue: '5' }] }),
-    ]);
+    expect(response.writeResults).toEqual([expect.objectContaining({ transformResults: [{ integerValue: '9' }, { integerValue: '5' }] })]);
     expect((await db.doc('transforms/maxmin').get()).data()).toEqual({ high: 9, low: 5 });
   });
 });

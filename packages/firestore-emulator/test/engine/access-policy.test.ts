@@ -92,7 +92,10 @@ describe('access policy', () => {
     expect(reports[0]).toMatchObject({ method: 'list', path: `${ROOT}/c`, allowed: true });
     await expectRpcError(
       db.runAggregationQuery(
-        { parent: doc('c/a'), structuredAggregationQuery: { structuredQuery: { from: [{ collectionId: 'x', allDescendants: true }] }, aggregations: [{ count: {} }] } },
+        {
+          parent: doc('c/a'),
+          structuredAggregationQuery: { structuredQuery: { from: [{ collectionId: 'x', allDescendants: true }] }, aggregations: [{ count: {} }] },
+        },
         ANONYMOUS,
       ),
       Code.PERMISSION_DENIED,

@@ -43,8 +43,7 @@ export const ref = (path: string): Value => ({ referenceValue: doc(path) });
 export const geo = (latitude: number, longitude: number): Value => ({ geoPointValue: { latitude, longitude } });
 export const arr = (...values: Value[]): Value => ({ arrayValue: { values } });
 export const map = (fields: Record<string, Value>): Value => ({ mapValue: { fields } });
-export const vector = (...n: number[]): Value =>
-  map({ __type__: str('__vector__'), value: arr(...n.map(dbl)) });
+export const vector = (...n: number[]): Value => map({ __type__: str('__vector__'), value: arr(...n.map(dbl)) });
 
 /** Plain JS data to Firestore fields (numbers: integers when whole, else doubles). */
 export function fields(data: Record<string, unknown>): Record<string, Value> {
@@ -54,8 +53,17 @@ export function fields(data: Record<string, unknown>): Record<string, Value> {
 }
 
 const VALUE_KINDS = [
-  'nullValue', 'booleanValue', 'integerValue', 'doubleValue', 'timestampValue', 'stringValue',
-  'bytesValue', 'referenceValue', 'geoPointValue', 'arrayValue', 'mapValue',
+  'nullValue',
+  'booleanValue',
+  'integerValue',
+  'doubleValue',
+  'timestampValue',
+  'stringValue',
+  'bytesValue',
+  'referenceValue',
+  'geoPointValue',
+  'arrayValue',
+  'mapValue',
 ];
 
 export function toValue(value: unknown): Value {

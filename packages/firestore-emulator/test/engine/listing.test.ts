@@ -23,11 +23,7 @@ describe('ListDocuments', () => {
     const { db } = setup();
     await commit(db, [set('c/a', {}), set('c/ghost/sub/x', {}), set('c/ghost/sub/y', {}), set('c/z/deep/1/deeper/2', {}), set('c2/q', {})]);
     const listed = await db.listDocuments({ parent: ROOT, collectionId: 'c', showMissing: true, mask: { fieldPaths: [] } }, OWNER);
-    expect(listed.documents).toEqual([
-      expect.objectContaining({ name: doc('c/a'), fields: {} }),
-      { name: doc('c/ghost') },
-      { name: doc('c/z') },
-    ]);
+    expect(listed.documents).toEqual([expect.objectContaining({ name: doc('c/a'), fields: {} }), { name: doc('c/ghost') }, { name: doc('c/z') }]);
     const paged = await db.listDocuments({ parent: ROOT, collectionId: 'c', showMissing: true, pageSize: 1 }, OWNER);
     const next = await db.listDocuments({ parent: ROOT, collectionId: 'c', showMissing: true, pageSize: 1, pageToken: paged.nextPageToken }, OWNER);
     expect(next.documents).toEqual([{ name: doc('c/ghost') }]);
@@ -67,7 +63,12 @@ describe('BatchWrite', () => {
     const response = await db.batchWrite(
       {
         database: DATABASE,
-        writes: [set('c/a', { v: 1 }), update('c/missing', { v: 1 }, ['v']), del('c/existing'), set('c/existing2', { v: 1 }, { currentDocument: { exists: false } })],
+        writes: [
+          set('c/a', { v: 1 }),
+          update('c/missing', { v: 1 }, ['v']),
+          del('c/existing'),
+          set('c/existing2', { v: 1 }, { currentDocument: { exists: false } }),
+        ],
         labels: { origin: 'test' },
       },
       OWNER,
@@ -116,12 +117,22 @@ describe('engine', () => {
     const named = engine.database('p1', 'named');
     const two = engine.database('p2', '(default)');
     const write = (database: typeof one, project: string, id: string) =>
-      database.commit({ database: `projects/${project}/databases/${id}`, writes: [{ update: { name: `projects/${project}/databases/${id}/documents/c/a`, fields: {} } }] }, OWNER);
+      database.commit(
+        { database: `projects/${project}/databases/${id}`, writes: [{ update: { name: `projects/${project}/databases/${id}/documents/c/a`, fields: {} } }] },
+        OWNER,
+      );
     await write(one, 'p1', '(default)');
     await write(named, 'p1', 'named');
     await write(two, 'p2', '(default)');
     const exists = async (database: typeof one, project: string, id: string) =>
-      Boolean((await database.batchGetDocuments({ database: `projects/${project}/databases/${id}`, documents: [`projects/${project}/databases/${id}/documents/c/a`] }, OWNER))[0].found);
+      Boolean(
+        (
+          await database.batchGetDocuments(
+            { database: `projects/${project}/databases/${id}`, documents: [`projects/${project}/databases/${id}/documents/c/a`] },
+            OWNER,
+          )
+        )[0].found,
+      );
     const events: CommitEvent[] = [];
     engine.onCommit('p1', 'named', (event) => events.push(event));
     engine.clearDatabase('p1', 'named');

@@ -54,7 +54,9 @@ const MIXED: Record<string, Value> = {
 
 async function mixedDatabase(): Promise<Database> {
   const { db } = setup();
-  const writes: { update: { name: string; fields: Record<string, Value> } }[] = Object.entries(MIXED).map(([id, v]) => ({ update: { name: doc(`m/${id}`), fields: { v } } }));
+  const writes: { update: { name: string; fields: Record<string, Value> } }[] = Object.entries(MIXED).map(([id, v]) => ({
+    update: { name: doc(`m/${id}`), fields: { v } },
+  }));
   writes.push({ update: { name: doc('m/none'), fields: { other: int(1) } } });
   await commit(db, writes);
   return db;
@@ -117,9 +119,9 @@ describe('field filters: each operator matches only its type class', () => {
 
   it('composite AND / OR, nested', async () => {
     expect(await matching(or(where('v', 'EQUAL', 'a'), where('v', 'GREATER_THAN', 5)))).toEqual(sorted(['a', 'ten']));
-    expect(
-      await matching(and(where('v', 'GREATER_THAN', 0), or(where('v', 'LESS_THAN', 2), where('v', 'EQUAL', 10)))),
-    ).toEqual(sorted(['one', 'oneDouble', 'ten']));
+    expect(await matching(and(where('v', 'GREATER_THAN', 0), or(where('v', 'LESS_THAN', 2), where('v', 'EQUAL', 10))))).toEqual(
+      sorted(['one', 'oneDouble', 'ten']),
+    );
     expect(await matching(and(where('v', 'EQUAL', 'a')))).toEqual(['a']);
   });
 });
@@ -156,16 +158,9 @@ describe('field paths, order, cursors, offset, limit, projections', () => {
     expect(await ids(db, collection('p', { where: where('n', 'NOT_EQUAL', 2) }))).toEqual(['b', 'a', 'f']);
     expect(await ids(db, collection('p', { where: unary('n', 'IS_NOT_NULL') }))).toEqual(['b', 'c', 'd', 'a', 'f']);
     // Explicit order first, then the inequality field in the explicit order's direction.
-    expect(await ids(db, collection('p', { where: where('n', 'GREATER_THAN', 0), orderBy: [orderBy('tag', 'DESCENDING')] }))).toEqual([
-      'd',
-      'b',
-      'a',
-      'c',
-    ]);
+    expect(await ids(db, collection('p', { where: where('n', 'GREATER_THAN', 0), orderBy: [orderBy('tag', 'DESCENDING')] }))).toEqual(['d', 'b', 'a', 'c']);
     // Two inequality fields: `n` before `tag`.
-    expect(
-      await ids(db, collection('p', { where: and(where('tag', 'GREATER_THAN', 'a'), where('n', 'LESS_THAN', 3)) })),
-    ).toEqual(['b', 'c', 'd']);
+    expect(await ids(db, collection('p', { where: and(where('tag', 'GREATER_THAN', 'a'), where('n', 'LESS_THAN', 3)) }))).toEqual(['b', 'c', 'd']);
   });
 
   it('applies start and end cursors, inclusive or not, with partial values', async () => {
@@ -175,11 +170,7 @@ describe('field paths, order, cursors, offset, limit, projections', () => {
     expect(await byN({ endAt: { values: [int(2)], before: false } })).toEqual(['b', 'c', 'd']);
     expect(await byN({ endAt: { values: [int(2)], before: true } })).toEqual(['b']);
     expect(await byN({ startAt: { values: [int(2), ref('p/c')], before: false } })).toEqual(['d', 'a', 'f']);
-    expect(await byN({ startAt: { values: [int(2), ref('p/c')], before: true }, endAt: { values: [int(3)], before: false } })).toEqual([
-      'c',
-      'd',
-      'a',
-    ]);
+    expect(await byN({ startAt: { values: [int(2), ref('p/c')], before: true }, endAt: { values: [int(3)], before: false } })).toEqual(['c', 'd', 'a']);
     const descending = await ids(db, collection('p', { orderBy: [orderBy('n', 'DESCENDING')], startAt: { values: [int(2)], before: false } }));
     expect(descending).toEqual(['b']);
     const byName = await ids(db, collection('p', { startAt: { values: [ref('p/c')], before: false }, endAt: { values: [ref('p/e')], before: true } }));
@@ -255,7 +246,7 @@ describe('collections, collection groups and all descendants', () => {
     ]);
   });
 
-  it('kindless all-descendant queries page through everything below a parent (recursiveDelete\'s query)', async () => {
+  it("kindless all-descendant queries page through everything below a parent (recursiveDelete's query)", async () => {
     const kindless = (extra: Query = {}): Query => ({
       from: [{ allDescendants: true }],
       select: { fields: [{ fieldPath: '__name__' }] },
@@ -293,14 +284,13 @@ describe('collections, collection groups and all descendants', () => {
   });
 
   it('filters on __name__ with references', async () => {
-    expect(await names(db, collection('posts', { where: where('__name__', 'EQUAL', ref('users/u1/posts/b')) }), doc('users/u1'))).toEqual([
-      'users/u1/posts/b',
-    ]);
+    expect(await names(db, collection('posts', { where: where('__name__', 'EQUAL', ref('users/u1/posts/b')) }), doc('users/u1'))).toEqual(['users/u1/posts/b']);
     expect(await names(db, collection('users', { where: where('__name__', 'IN', arr(ref('users/u2'), ref('users/zz'))) }))).toEqual([]);
     expect(await names(db, collection('users', { where: where('__name__', 'GREATER_THAN', ref('users/u1')) }))).toEqual([]);
-    expect(
-      await names(db, { from: [{ collectionId: 'posts', allDescendants: true }], where: where('__name__', 'LESS_THAN', ref('users/u1')) }),
-    ).toEqual(['other/o/posts/d', 'posts/p1']);
+    expect(await names(db, { from: [{ collectionId: 'posts', allDescendants: true }], where: where('__name__', 'LESS_THAN', ref('users/u1')) })).toEqual([
+      'other/o/posts/d',
+      'posts/p1',
+    ]);
     await expectRpcError(names(db, collection('users', { where: where('__name__', 'EQUAL', 'u1') })), Code.INVALID_ARGUMENT, /__name__/);
   });
 });
@@ -313,11 +303,22 @@ describe('query validation', () => {
     await expectRpcError(run({}), Code.INVALID_ARGUMENT, /exactly one collection selector/);
     await expectRpcError(run({ from: [{ collectionId: 'a' }, { collectionId: 'b' }] }), Code.INVALID_ARGUMENT);
     await expectRpcError(run({ from: [{}] }), Code.INVALID_ARGUMENT, /collection_id/);
-    await expectRpcError(run(collection('c', { where: { fieldFilter: { field: { fieldPath: 'a' }, op: 'BOGUS' as never, value: int(1) } } })), Code.INVALID_ARGUMENT);
+    await expectRpcError(
+      run(collection('c', { where: { fieldFilter: { field: { fieldPath: 'a' }, op: 'BOGUS' as never, value: int(1) } } })),
+      Code.INVALID_ARGUMENT,
+    );
     await expectRpcError(run(collection('c', { where: where('a', 'IN', arr()) })), Code.INVALID_ARGUMENT, /non-empty/);
     await expectRpcError(run(collection('c', { where: where('a', 'IN', int(1)) })), Code.INVALID_ARGUMENT, /array value/);
-    await expectRpcError(run(collection('c', { where: where('a', 'IN', arr(...Array.from({ length: 31 }, (_, i) => int(i)))) })), Code.INVALID_ARGUMENT, /up to 30/);
-    await expectRpcError(run(collection('c', { where: where('a', 'NOT_IN', arr(...Array.from({ length: 11 }, (_, i) => int(i)))) })), Code.INVALID_ARGUMENT, /up to 10/);
+    await expectRpcError(
+      run(collection('c', { where: where('a', 'IN', arr(...Array.from({ length: 31 }, (_, i) => int(i)))) })),
+      Code.INVALID_ARGUMENT,
+      /up to 30/,
+    );
+    await expectRpcError(
+      run(collection('c', { where: where('a', 'NOT_IN', arr(...Array.from({ length: 11 }, (_, i) => int(i)))) })),
+      Code.INVALID_ARGUMENT,
+      /up to 10/,
+    );
     await expectRpcError(run(collection('c', { where: { compositeFilter: { op: 'AND' as never, filters: [] } } })), Code.INVALID_ARGUMENT);
     await expectRpcError(run(collection('c', { startAt: { values: [int(1), ref('c/a'), int(3)] } })), Code.INVALID_ARGUMENT, /orders by only 1/);
     await expectRpcError(run(collection('c', { startAt: { values: [str('a')] } })), Code.INVALID_ARGUMENT, /document reference/);
@@ -331,7 +332,12 @@ describe('query validation', () => {
   it('validates find_nearest: a vector query vector, a distance measure, a limit of 1 to 1000, no window', async () => {
     const vector = { mapValue: { fields: { __type__: str('__vector__'), value: arr(dbl(1)) } } };
     const nearest = (fields: Record<string, unknown>, query: Record<string, unknown> = {}) =>
-      run(collection('c', { ...query, findNearest: { vectorField: { fieldPath: 'v' }, queryVector: vector, distanceMeasure: 'EUCLIDEAN', limit: { value: 1 }, ...fields } }));
+      run(
+        collection('c', {
+          ...query,
+          findNearest: { vectorField: { fieldPath: 'v' }, queryVector: vector, distanceMeasure: 'EUCLIDEAN', limit: { value: 1 }, ...fields },
+        }),
+      );
     await expectRpcError(nearest({ queryVector: arr(dbl(1)) }), Code.INVALID_ARGUMENT, /must be a vector/);
     const withText = { mapValue: { fields: { __type__: str('__vector__'), value: arr(str('x')) } } };
     await expectRpcError(nearest({ queryVector: withText }), Code.INVALID_ARGUMENT, /only numbers/);
@@ -362,16 +368,18 @@ describe('aggregations', () => {
     ]);
   });
   const aggregate = async (aggregations: object[], query: Query = collection('n')) => {
-    const [response] = await db.runAggregationQuery(
-      { parent: ROOT, structuredAggregationQuery: { structuredQuery: query, aggregations } },
-      OWNER,
-    );
+    const [response] = await db.runAggregationQuery({ parent: ROOT, structuredAggregationQuery: { structuredQuery: query, aggregations } }, OWNER);
     expect(response.readTime).toBeTruthy();
     return response.result!.aggregateFields!;
   };
 
-  it('count, with up_to and with the query\'s filters and limit', async () => {
-    expect(await aggregate([{ alias: 'all', count: {} }, { alias: 'capped', count: { upTo: { value: '2' } } }])).toEqual({
+  it("count, with up_to and with the query's filters and limit", async () => {
+    expect(
+      await aggregate([
+        { alias: 'all', count: {} },
+        { alias: 'capped', count: { upTo: { value: '2' } } },
+      ]),
+    ).toEqual({
       all: int(4),
       capped: int(2),
     });
@@ -389,7 +397,12 @@ describe('aggregations', () => {
   });
 
   it('avg is a double, null when no value is numeric', async () => {
-    expect(await aggregate([{ alias: 'i', avg: { field: { fieldPath: 'i' } } }, { alias: 's', avg: { field: { fieldPath: 's' } } }])).toEqual({
+    expect(
+      await aggregate([
+        { alias: 'i', avg: { field: { fieldPath: 'i' } } },
+        { alias: 's', avg: { field: { fieldPath: 's' } } },
+      ]),
+    ).toEqual({
       i: dbl(2),
       s: nul(),
     });
@@ -398,8 +411,19 @@ describe('aggregations', () => {
   it('names unnamed aggregations field_1, field_2 and validates the request', async () => {
     // Next to sum(i), count covers only the documents that have i (n/d has not).
     expect(await aggregate([{ count: {} }, { sum: { field: { fieldPath: 'i' } } }])).toEqual({ field_1: int(3), field_2: int(6) });
-    await expectRpcError(aggregate([{ alias: 'x', count: {} }, { alias: 'x', count: {} }]), Code.INVALID_ARGUMENT, /more than once/);
-    await expectRpcError(aggregate(Array.from({ length: 6 }, (_, i) => ({ alias: `a${i}`, count: {} }))), Code.INVALID_ARGUMENT, /maximum number of aggregations \(5\)/);
+    await expectRpcError(
+      aggregate([
+        { alias: 'x', count: {} },
+        { alias: 'x', count: {} },
+      ]),
+      Code.INVALID_ARGUMENT,
+      /more than once/,
+    );
+    await expectRpcError(
+      aggregate(Array.from({ length: 6 }, (_, i) => ({ alias: `a${i}`, count: {} }))),
+      Code.INVALID_ARGUMENT,
+      /maximum number of aggregations \(5\)/,
+    );
     await expectRpcError(aggregate([]), Code.INVALID_ARGUMENT);
     await expectRpcError(aggregate([{ alias: 'x', count: { upTo: { value: '0' } } }]), Code.INVALID_ARGUMENT, /greater than zero/);
   });

@@ -17,8 +17,7 @@ describe('sorted list', () => {
             if (insert) {
               expect(list.insert(value)).toBe(!reference.has(value));
               reference.add(value);
-            }
-            else expect(list.remove(value)).toBe(reference.delete(value));
+            } else expect(list.remove(value)).toBe(reference.delete(value));
           }
           const sorted = [...reference].sort(compare);
           expect(list.size).toBe(sorted.length);

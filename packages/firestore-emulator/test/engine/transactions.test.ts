@@ -1,20 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Code, Database } from '../../src/engine';
-import {
-  collection,
-  commit,
-  DATABASE,
-  doc,
-  expectRpcError,
-  getData,
-  ids,
-  OWNER,
-  plainFields,
-  ROOT,
-  set,
-  setup,
-  where,
-} from './helpers';
+import { collection, commit, DATABASE, doc, expectRpcError, getData, ids, OWNER, plainFields, ROOT, set, setup, where } from './helpers';
 
 const EXPIRED = 'The referenced transaction has expired or is no longer valid.';
 const CONTENTION = 'Too much contention on these documents. Please try again.';
@@ -41,11 +27,7 @@ async function isPending(promise: Promise<unknown>): Promise<boolean> {
 }
 
 /** A transaction's first read, begun lazily the way firebase-admin does (optionally as a retry of `previous`). */
-async function firstRead(
-  db: Database,
-  path: string,
-  previous?: Uint8Array,
-): Promise<{ transaction: Uint8Array; data: Record<string, unknown> | null }> {
+async function firstRead(db: Database, path: string, previous?: Uint8Array): Promise<{ transaction: Uint8Array; data: Record<string, unknown> | null }> {
   const [response] = await db.batchGetDocuments(
     { database: DATABASE, documents: [doc(path)], newTransaction: { readWrite: previous ? { retryTransaction: previous } : {} } },
     OWNER,
@@ -140,8 +122,7 @@ describe('read times (MVCC)', () => {
   it('rejects read times in the future, below microseconds, or older than the retention window', async () => {
     let now = 1_700_000_000_000;
     const { db } = setup({ clock: () => now, versionRetentionMs: 60_000 });
-    const read = (readTime: { seconds: string; nanos: number }) =>
-      db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
+    const read = (readTime: { seconds: string; nanos: number }) => db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
     await expectRpcError(read({ seconds: '1700000001', nanos: 0 }), Code.INVALID_ARGUMENT, /future/);
     await expectRpcError(read({ seconds: '1699999999', nanos: 1 }), Code.INVALID_ARGUMENT, /microsecond/);
     now += 120_000;
@@ -161,8 +142,7 @@ describe('read times (MVCC)', () => {
     const second = await commit(db, [set('c/a', { v: 2 })]);
     now += 40_000; // the first version is now superseded for longer than the window: pruned by this commit
     await commit(db, [set('c/a', { v: 3 })]);
-    const read = (readTime: typeof second.commitTime) =>
-      db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
+    const read = (readTime: typeof second.commitTime) => db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
     expect(plainFields((await read(second.commitTime))[0].found!.fields)).toEqual({ v: 2 });
     await expectRpcError(read({ seconds: '1700000005', nanos: 0 }), Code.FAILED_PRECONDITION, /older than/);
   });
@@ -178,11 +158,7 @@ describe('read-write transactions', () => {
     const result = await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 }), set('c/b', { n: 1 })], transaction: responses[0].transaction! }, OWNER);
     expect(result.writeResults).toHaveLength(2);
     expect(await getData(db, 'c/a')).toEqual({ n: 2 });
-    await expectRpcError(
-      db.commit({ database: DATABASE, writes: [], transaction: responses[0].transaction! }, OWNER),
-      Code.ABORTED,
-      EXPIRED,
-    );
+    await expectRpcError(db.commit({ database: DATABASE, writes: [], transaction: responses[0].transaction! }, OWNER), Code.ABORTED, EXPIRED);
   });
 
   it('makes a non-transactional write wait for the lock, then applies it after the commit', async () => {
@@ -220,11 +196,7 @@ describe('read-write transactions', () => {
     await readIn(db, younger, 'c/x');
     // The older transaction takes the lock from the younger one, which is aborted.
     expect(await readIn(db, older, 'c/x')).toEqual({ n: 0 });
-    await expectRpcError(
-      db.commit({ database: DATABASE, writes: [set('c/x', { n: 1 })], transaction: younger }, OWNER),
-      Code.ABORTED,
-      CONTENTION,
-    );
+    await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/x', { n: 1 })], transaction: younger }, OWNER), Code.ABORTED, CONTENTION);
     // A retry keeps its age: still younger, so it waits for the older holder instead of aborting it.
     const retried = await begin(db, younger);
     const waiting = readIn(db, retried, 'c/x');
@@ -267,21 +239,14 @@ describe('read-write transactions', () => {
     );
     const transaction = first.transaction!;
     await commit(db, [set('q/b', { open: true })]); // a new matching document: not locked, so not blocked
-    await expectRpcError(
-      db.commit({ database: DATABASE, writes: [set('q/count', { n: 1 })], transaction }, OWNER),
-      Code.ABORTED,
-      CONTENTION,
-    );
+    await expectRpcError(db.commit({ database: DATABASE, writes: [set('q/count', { n: 1 })], transaction }, OWNER), Code.ABORTED, CONTENTION);
     expect(await getData(db, 'q/count')).toBeNull();
   });
 
   it('locks query results, so a concurrent write to them waits for the transaction', async () => {
     const { db } = setup();
     await commit(db, [set('q/a', { open: true })]);
-    const [first] = await db.runQuery(
-      { parent: ROOT, structuredQuery: collection('q'), newTransaction: { readWrite: {} } },
-      OWNER,
-    );
+    const [first] = await db.runQuery({ parent: ROOT, structuredQuery: collection('q'), newTransaction: { readWrite: {} } }, OWNER);
     const outside = commit(db, [set('q/a', { open: false })]);
     expect(await isPending(outside)).toBe(true);
     await db.commit({ database: DATABASE, writes: [set('q/seen', { n: 1 })], transaction: first.transaction! }, OWNER);
@@ -321,10 +286,7 @@ describe('read-write transactions', () => {
     await expectRpcError(begin(db, committed), Code.INVALID_ARGUMENT, 'Invalid retry transaction.');
     const { transaction: readOnly } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
     await expectRpcError(begin(db, readOnly!), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
-    await expectRpcError(
-      db.beginTransaction({ database: DATABASE, options: { readOnly: {}, readWrite: {} } }, OWNER),
-      Code.INVALID_ARGUMENT,
-    );
+    await expectRpcError(db.beginTransaction({ database: DATABASE, options: { readOnly: {}, readWrite: {} } }, OWNER), Code.INVALID_ARGUMENT);
     const other = setup().engine.database('another-project', '(default)');
     const foreign = await other.beginTransaction({ database: 'projects/another-project/databases/(default)', options: {} }, OWNER);
     await expectRpcError(readIn(db, foreign.transaction!, 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
@@ -433,11 +395,7 @@ describe('wound-wait resolves conflicts at once', () => {
     const younger = await firstRead(db, 'c/a');
     expect(await readIn(db, older, 'c/a')).toEqual({ n: 0 }); // the younger is idle: wounded, not waited for
     await expectRpcError(readIn(db, younger.transaction, 'c/unrelated'), Code.ABORTED, CONTENTION);
-    await expectRpcError(
-      db.commit({ database: DATABASE, writes: [set('c/a', { n: 9 })], transaction: younger.transaction }, OWNER),
-      Code.ABORTED,
-      CONTENTION,
-    );
+    await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/a', { n: 9 })], transaction: younger.transaction }, OWNER), Code.ABORTED, CONTENTION);
     await db.rollback({ database: DATABASE, transaction: younger.transaction }, OWNER);
     await db.commit({ database: DATABASE, writes: [set('c/a', { n: 1 })], transaction: older }, OWNER);
     expect(await getData(db, 'c/a')).toEqual({ n: 1 });

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code, Value } from '../../src/engine';
 import { NameParser, compareUtf8 } from '../../src/engine/paths';
-import {
-  compareValues,
-  documentSize,
-  normalizeValue,
-  parseFieldPath,
-  formatFieldPath,
-  valuesEqual,
-  valuesEquivalent,
-} from '../../src/engine/values';
+import { compareValues, documentSize, normalizeValue, parseFieldPath, formatFieldPath, valuesEqual, valuesEquivalent } from '../../src/engine/values';
 import { arr, bool, bytes, dbl, geo, int, map, nul, ref, str, ts, vector, PROJECT } from './helpers';
 
 const names = new NameParser(PROJECT, '(default)');

@@ -168,14 +168,7 @@ describe('field transforms', () => {
       ),
       transformWrite('c/a', { fieldPath: 'i', increment: dbl(0.5) }),
     ]);
-    expect(result.writeResults![0].transformResults).toEqual([
-      int(7),
-      dbl(2.5),
-      int(3),
-      dbl(0.5),
-      int('9223372036854775807'),
-      int('-9223372036854775808'),
-    ]);
+    expect(result.writeResults![0].transformResults).toEqual([int(7), dbl(2.5), int(3), dbl(0.5), int('9223372036854775807'), int('-9223372036854775808')]);
     expect(result.writeResults![1].transformResults).toEqual([dbl(7.5)]);
   });
 
@@ -246,7 +239,7 @@ describe('field transforms', () => {
   });
 });
 
-describe('verify (the web SDK\'s transactions)', () => {
+describe("verify (the web SDK's transactions)", () => {
   it('checks the precondition of a document read but not written, and changes nothing', async () => {
     const { db, engine } = setup();
     const created = await commit(db, [set('c/read', { v: 1 })]);
@@ -270,16 +263,13 @@ describe('validation and atomicity', () => {
     await commit(db, [set('c/existing', { v: 1 })]);
     const events: CommitEvent[] = [];
     engine.onCommit(PROJECT, '(default)', (event) => events.push(event));
-    await expectRpcError(
-      commit(db, [set('c/a', { v: 1 }), del('c/existing'), update('c/missing', { v: 1 }, ['v'])]),
-      Code.NOT_FOUND,
-    );
+    await expectRpcError(commit(db, [set('c/a', { v: 1 }), del('c/existing'), update('c/missing', { v: 1 }, ['v'])]), Code.NOT_FOUND);
     expect(await get(db, 'c/a')).toBeNull();
     expect(await getData(db, 'c/existing')).toEqual({ v: 1 });
     expect(events).toEqual([]);
   });
 
-  it('rejects documents over 1 MiB with Firestore\'s message, counting name, fields and overhead', async () => {
+  it("rejects documents over 1 MiB with Firestore's message, counting name, fields and overhead", async () => {
     const { db } = setup();
     // name c/a: 2 + 2 + 16 = 20; field "s": 2 + (length + 1); document overhead 32.
     const fits = 1_048_576 - 20 - 32 - 2 - 1;
@@ -294,7 +284,10 @@ describe('validation and atomicity', () => {
 
   it('caps a commit at 10 MiB of request, not at a number of writes', async () => {
     const { db } = setup();
-    await commit(db, Array.from({ length: 1000 }, (_, i) => set(`c/d${i}`, { i })));
+    await commit(
+      db,
+      Array.from({ length: 1000 }, (_, i) => set(`c/d${i}`, { i })),
+    );
     const large = Array.from({ length: 11 }, (_, i) => set(`big/d${i}`, { text: 'x'.repeat(1_000_000) }));
     await expectRpcError(commit(db, large), Code.INVALID_ARGUMENT, /Request payload size exceeds the limit: 10485760 bytes/);
     expect(await getData(db, 'big/d0')).toBeNull();
@@ -309,7 +302,11 @@ describe('validation and atomicity', () => {
     });
     await commit(db, [transformWrite('c/t', union('a', 250)), transformWrite('c/t', union('b', 250))]);
     await expectRpcError(
-      commit(db, [transformWrite('c/u', union('a', 250)), transformWrite('c/u', union('b', 250)), transformWrite('c/u', { fieldPath: 'n', increment: int(1) })]),
+      commit(db, [
+        transformWrite('c/u', union('a', 250)),
+        transformWrite('c/u', union('b', 250)),
+        transformWrite('c/u', { fieldPath: 'n', increment: int(1) }),
+      ]),
       Code.INVALID_ARGUMENT,
       /more than 500 field transformations/,
     );
@@ -364,11 +361,7 @@ describe('validation and atomicity', () => {
       Code.INVALID_ARGUMENT,
       /exists or update_time, not both/,
     );
-    await expectRpcError(
-      commit(db, [{ ...set('c/a', {}), unknownField: 1 } as Write]),
-      Code.UNIMPLEMENTED,
-      /unknownField/,
-    );
+    await expectRpcError(commit(db, [{ ...set('c/a', {}), unknownField: 1 } as Write]), Code.UNIMPLEMENTED, /unknownField/);
     await expectRpcError(commit(db, [set('c/a', { '': 1 })]), Code.INVALID_ARGUMENT, /Field names cannot be empty/);
     await expectRpcError(
       commit(db, [{ update: { name: doc('c/a'), fields: { f: { pipelineValue: {} } as never } } }]),

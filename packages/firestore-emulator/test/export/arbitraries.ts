@@ -9,7 +9,10 @@ const PROJECT_IDS = ['demo-export', 'elsewhere'];
 const DATABASE_IDS = ['(default)', 'db2'];
 
 const id = fc.oneof(
-  { weight: 4, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).filter((s) => !s.includes('/') && s !== '.' && s !== '..' && !/^__.*__$/.test(s)) },
+  {
+    weight: 4,
+    arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).filter((s) => !s.includes('/') && s !== '.' && s !== '..' && !/^__.*__$/.test(s)),
+  },
   { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => `__id${n}__`) },
 );
 
@@ -44,7 +47,12 @@ const scalar: fc.Arbitrary<Value> = fc.oneof(
 );
 
 const { value } = fc.letrec<{ value: Value; element: Value; map: Value }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, scalar, tie('map'), fc.array(tie('element'), { maxLength: 4 }).map((values) => ({ arrayValue: { values } }))),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    tie('map'),
+    fc.array(tie('element'), { maxLength: 4 }).map((values) => ({ arrayValue: { values } })),
+  ),
   element: fc.oneof({ depthSize: 'small' }, scalar, tie('map')),
   map: fc.dictionary(fieldName, tie('value'), { maxKeys: 4 }).map((fields) => ({ mapValue: { fields } })),
 }));
@@ -68,7 +76,11 @@ export function canonical(value: Value): unknown {
 }
 
 export function canonicalFields(fields: Record<string, Value>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(fields).sort().map((key) => [key, canonical(fields[key])]));
+  return Object.fromEntries(
+    Object.keys(fields)
+      .sort()
+      .map((key) => [key, canonical(fields[key])]),
+  );
 }
 
 export function canonicalDocuments(documents: readonly DocumentContents[]): unknown[] {

@@ -40,7 +40,10 @@ function seedDirectory(name: string): string {
     directory,
     { projectId: PROJECT, databaseId: '(default)' },
     [
-      { segments: ['orgs', 'acme'], fields: { name: { stringValue: 'Acme' }, self: { referenceValue: `projects/${PROJECT}/databases/(default)/documents/orgs/acme` } } },
+      {
+        segments: ['orgs', 'acme'],
+        fields: { name: { stringValue: 'Acme' }, self: { referenceValue: `projects/${PROJECT}/databases/(default)/documents/orgs/acme` } },
+      },
       { segments: ['missing', 'm', 'sub', 'y'], fields: { n: { integerValue: '6' } } },
     ],
     () => Date.UTC(2026, 0, 1),
@@ -52,7 +55,7 @@ function seedDirectory(name: string): string {
 }
 
 describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
-  it('starts every project from the import, keeps what a run wrote, and keeps the other emulators\' part of the directory', async () => {
+  it("starts every project from the import, keeps what a run wrote, and keeps the other emulators' part of the directory", async () => {
     const directory = seedDirectory('restart');
     const emulator = await start(directory);
     let admin = adminClient(PROJECT);
@@ -105,7 +108,9 @@ describe.skipIf(!offlineEmulator)('import and export across restarts', () => {
       const data = (await admin.db.doc('orgs/acme').get()).data();
       expect(data?.self.path).toBe('orgs/acme');
       expect(data?.self.firestore.projectId).toBe('demo-elsewhere');
-      const cleared = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/demo-elsewhere/databases/(default)/documents`, { method: 'DELETE' });
+      const cleared = await fetch(`http://${emulator.host}:${emulator.port}/emulator/v1/projects/demo-elsewhere/databases/(default)/documents`, {
+        method: 'DELETE',
+      });
       expect(cleared.status).toBe(200);
       expect((await admin.db.doc('orgs/acme').get()).exists).toBe(false);
     } finally {
@@ -167,7 +172,10 @@ describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export and :i
     data[data.length - 1] ^= 0xff;
     writeFileSync(output, data);
     const answer = await post(
-      { database: 'projects/demo-copy2/databases/(default)', export_directory: path.join(directory, 'firestore_export/firestore_export.overall_export_metadata') },
+      {
+        database: 'projects/demo-copy2/databases/(default)',
+        export_directory: path.join(directory, 'firestore_export/firestore_export.overall_export_metadata'),
+      },
       'import',
     );
     expect(answer.status).toBe(400);
@@ -183,10 +191,16 @@ describe.skipIf(!offlineEmulator)('POST /emulator/v1/projects/{id}:export and :i
     expect(await post({ database, export_directory: path.join(target, 'nosuch'), export_name: 'n' })).toEqual(
       error(400, 'export_directory must be a directory', 'FAILED_PRECONDITION'),
     );
-    expect(await post({ database, export_directory: 'relative', export_name: 'n' })).toEqual(error(400, 'export_directory must be a directory', 'FAILED_PRECONDITION'));
-    expect(await post({ database, export_directory: target, export_name: 'n', bogus: 1 })).toEqual(error(400, "Payload isn't valid for request.", 'INVALID_ARGUMENT'));
+    expect(await post({ database, export_directory: 'relative', export_name: 'n' })).toEqual(
+      error(400, 'export_directory must be a directory', 'FAILED_PRECONDITION'),
+    );
+    expect(await post({ database, export_directory: target, export_name: 'n', bogus: 1 })).toEqual(
+      error(400, "Payload isn't valid for request.", 'INVALID_ARGUMENT'),
+    );
     expect(await post('not json')).toEqual(error(400, "Payload isn't valid for request.", 'INVALID_ARGUMENT'));
-    expect(await post({ database: 'garbage', export_directory: target })).toEqual(error(400, 'Database name "garbage" lacks "projects" at index 0.', 'INVALID_ARGUMENT'));
+    expect(await post({ database: 'garbage', export_directory: target })).toEqual(
+      error(400, 'Database name "garbage" lacks "projects" at index 0.', 'INVALID_ARGUMENT'),
+    );
     expect(await post({ database, export_directory: target, export_name: 'a/b' })).toEqual(error(500, 'failed to write export', 'INTERNAL'));
     expect(readdirSync(target)).toEqual([]);
   });

@@ -98,7 +98,10 @@ describe('refusing what cannot be read', () => {
     const { transaction } = await database.beginTransaction({ database: database.name }, owner);
     await database.batchGetDocuments({ database: database.name, documents: [`${database.name}/documents/c/a`], transaction }, owner);
     database.importDocuments([{ segments: ['c', 'a'], fields: { n: { integerValue: '1' } } }]);
-    const commit = database.commit({ database: database.name, transaction, writes: [{ update: { name: `${database.name}/documents/c/a`, fields: {} } }] }, owner);
+    const commit = database.commit(
+      { database: database.name, transaction, writes: [{ update: { name: `${database.name}/documents/c/a`, fields: {} } }] },
+      owner,
+    );
     await expect(commit).rejects.toMatchObject({ code: Code.ABORTED });
     expect(database.exportDocuments()).toEqual([{ segments: ['c', 'a'], fields: { n: { integerValue: '1' } } }]);
   });

@@ -33,9 +33,10 @@ describe('parser', () => {
   });
 
   it('accepts the full syntax: comments, nested matches, functions with let, every literal and operator', () => {
-    const compiled = compileRules([{
-      name: 'firestore.rules',
-      content: `rules_version = '2';
+    const compiled = compileRules([
+      {
+        name: 'firestore.rules',
+        content: `rules_version = '2';
 // a comment
 service cloud.firestore {
   /* block
@@ -64,12 +65,15 @@ service cloud.firestore {
     }
   }
 }`,
-    }]);
+      },
+    ]);
     expect(compiled.rulesVersion).toBe('2');
   });
 
   it('reports a syntax error with its line and column', () => {
-    const error = compileError(`rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /a/{b} { allow read: if 1 +; }\n  }\n}\n`);
+    const error = compileError(
+      `rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /a/{b} { allow read: if 1 +; }\n  }\n}\n`,
+    );
     expect(error.message).toMatch(/syntax error/);
     expect([error.line, error.column]).toEqual([4, 38]); // the ';' where an operand should be
   });
@@ -80,7 +84,9 @@ service cloud.firestore {
   });
 
   it('defaults to rules_version 1 when none is given', () => {
-    expect(compileRules([{ name: 'f', content: 'service cloud.firestore { match /databases/{d}/documents { match /a/{b} { allow read; } } }' }]).rulesVersion).toBe('1');
+    expect(
+      compileRules([{ name: 'f', content: 'service cloud.firestore { match /databases/{d}/documents { match /a/{b} { allow read; } } }' }]).rulesVersion,
+    ).toBe('1');
   });
 });
 
@@ -103,8 +109,18 @@ describe('refused at compile time, naming the construct', () => {
     ['an unknown allow method', withCondition('true', '    match /x/{y} { allow writ: if true; }'), /unknown method 'writ' in allow/, [5, 26]],
     ['let in rules_version 1', withCondition('f()', '    function f() { let a = 1; return a == 1; }', ''), /let bindings require rules_version = '2'/, [5, 20]],
     ['an out of range integer literal', withCondition('9223372036854775808 > 0'), /out of the 64-bit range/, [4, 35]],
-    ['direct recursion', withCondition('f(1)', '    function f(n) { return n == 0 || f(n - 1); }'), /recursive function calls are not allowed: f -> f/, [5, 38]],
-    ['mutual recursion', withCondition('f()', '    function f() { return g(); }\n    function g() { return f(); }'), /recursive function calls are not allowed: f -> g -> f/, [6, 27]],
+    [
+      'direct recursion',
+      withCondition('f(1)', '    function f(n) { return n == 0 || f(n - 1); }'),
+      /recursive function calls are not allowed: f -> f/,
+      [5, 38],
+    ],
+    [
+      'mutual recursion',
+      withCondition('f()', '    function f() { return g(); }\n    function g() { return f(); }'),
+      /recursive function calls are not allowed: f -> g -> f/,
+      [6, 27],
+    ],
     ['more than 7 function parameters', withCondition('true', '    function f(a, b, c, d, e, g, h, i) { return true; }'), /more than 7 parameters/, [5, 5]],
     [
       'more than 10 let bindings',
@@ -112,11 +128,21 @@ describe('refused at compile time, naming the construct', () => {
       /more than 10 let bindings/,
       [5, 140],
     ],
-    ['a recursive wildcard before the end in rules_version 1', withCondition('true', '    match /{p=**}/x/{y} { allow read; }', ''), /must end the match path/, [5, 12]],
+    [
+      'a recursive wildcard before the end in rules_version 1',
+      withCondition('true', '    match /{p=**}/x/{y} { allow read; }', ''),
+      /must end the match path/,
+      [5, 12],
+    ],
     ['two recursive wildcards in one match', withCondition('true', '    match /{p=**}/x/{q=**} { allow read; }'), /at most one recursive wildcard/, [5, 21]],
     ['a wildcard name bound twice', withCondition('true', '    match /x/{id} { match /y/{id} { allow read; } }'), /wildcard \{id\} is already bound/, [5, 30]],
-    ['an allow statement outside any match', "service cloud.firestore {\n  allow read;\n}", /allow statements must be inside a match block/, [2, 3]],
-    ['a function declared twice in one block', withCondition('true', '    function f() { return true; }\n    function f() { return false; }'), /declared twice/, [6, 5]],
+    ['an allow statement outside any match', 'service cloud.firestore {\n  allow read;\n}', /allow statements must be inside a match block/, [2, 3]],
+    [
+      'a function declared twice in one block',
+      withCondition('true', '    function f() { return true; }\n    function f() { return false; }'),
+      /declared twice/,
+      [6, 5],
+    ],
     ['a function called with the wrong arity', withCondition('f(1, 2)', '    function f(a) { return a; }'), /function f takes 1 arguments, not 2/, [4, 35]],
   ];
   it.each(cases)('%s', (_, content, message, [line, column]) => {
@@ -128,16 +154,25 @@ describe('refused at compile time, naming the construct', () => {
   it('match statements nested more than 10 deep', () => {
     const open = Array.from({ length: 10 }, (_, i) => `match /c${i}/{d${i}} {`).join(' ');
     const close = '}'.repeat(10);
-    expect(compileError(`service cloud.firestore { match /databases/{database}/documents { ${open} allow read; ${close} } }`).message).toMatch(/nested more than 10 deep/);
+    expect(compileError(`service cloud.firestore { match /databases/{database}/documents { ${open} allow read; ${close} } }`).message).toMatch(
+      /nested more than 10 deep/,
+    );
   });
 
   it('more than 20 captured wildcards along nested matches', () => {
     const segments = Array.from({ length: 21 }, (_, i) => `/c${i}/{w${i}}`).join('');
-    expect(compileError(`service cloud.firestore { match /databases/{database}/documents { match ${segments} { allow read; } } }`).message).toMatch(/capture more than 20/);
+    expect(compileError(`service cloud.firestore { match /databases/{database}/documents { match ${segments} { allow read; } } }`).message).toMatch(
+      /capture more than 20/,
+    );
   });
 
   it('more than one rules file', () => {
-    expect(() => compileRules([{ name: 'a', content: '' }, { name: 'b', content: '' }])).toThrow(/exactly one rules file/);
+    expect(() =>
+      compileRules([
+        { name: 'a', content: '' },
+        { name: 'b', content: '' },
+      ]),
+    ).toThrow(/exactly one rules file/);
   });
 });
 
@@ -153,9 +188,11 @@ describe('scoping', () => {
   });
 
   it('a function cannot use a wildcard of a block it is not declared in', () => {
-    expect(() => rules(`
+    expect(() =>
+      rules(`
     function usesOrg() { return orgId == 'A'; }
-    match /orgs/{orgId} { allow get: if usesOrg(); }`)).toThrow(/unknown variable 'orgId'/);
+    match /orgs/{orgId} { allow get: if usesOrg(); }`),
+    ).toThrow(/unknown variable 'orgId'/);
   });
 
   it('a local name shadows a namespace', () => {

@@ -7,13 +7,7 @@
  * run only when it is the driver.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  assertFails,
-  assertSucceeds,
-  initializeTestEnvironment,
-  type RulesTestContext,
-  type RulesTestEnvironment,
-} from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestContext, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import {
   Timestamp,
   collection,
@@ -113,7 +107,12 @@ const expressionCases: ExpressionCase[] = [
   { page: `${REF}/rules.Integer`, expression: 'int("2") == 2 && int(2.0) == 2', allowed: true },
   { page: `${REF}/rules.Integer (coerced to float with a float)`, expression: '1 == 1.0 && 2 + 1.5 == 3.5', allowed: true },
   { page: `${REF}/rules.Float`, expression: 'float("2.2") == 2.2 && float(2) == 2.0', allowed: true },
-  { page: `${REF}/rules.Float`, expression: 'resource.data.x is float && !(resource.data.n is float) && resource.data.n is int', allowed: true, data: { x: 1.5, n: 2 } },
+  {
+    page: `${REF}/rules.Float`,
+    expression: 'resource.data.x is float && !(resource.data.n is float) && resource.data.n is int',
+    allowed: true,
+    data: { x: 1.5, n: 2 },
+  },
   // String
   { page: `${REF}/rules.String`, expression: "'username' + '@domain.com' == 'username@domain.com'", allowed: true },
   { page: `${REF}/rules.String`, expression: "'abc'[0] == 'a' && 'abcdef'[0:3] == 'abc'", allowed: true },
@@ -143,52 +142,115 @@ const expressionCases: ExpressionCase[] = [
   { page: `${REF}/rules.Map#get`, expression: '{"a": 3,"b": 2}.get("c", 7) == 7 && {"a": {"b": 1},"c": 2}.get(["a", "b"], 7) == 1', allowed: true },
   { page: `${REF}/rules.Map`, expression: "'a' in {'a': 1} && {'a': 1}.keys() == ['a'] && {'a': 1}.values() == [1] && {'a': 1}.size() == 1", allowed: true },
   { page: `${REF}/rules.Map (a missing key is an error, not null)`, expression: "!({'a': 1}.b == 2)", allowed: false },
-  { page: `${REF}/rules.MapDiff#affectedKeys`, expression: '({"a":0, "c":0, "u":0}).diff({"r":0, "c":1, "u": 0}).affectedKeys() == ["a", "r", "c"].toSet()', allowed: true },
-  { page: `${REF}/rules.MapDiff#changedKeys`, expression: '{"a":0}.diff({"a":1, "b":4}).changedKeys() == ["a"].toSet() && {}.diff({"a":1}).removedKeys() == ["a"].toSet()', allowed: true },
-  { page: `${REF}/rules.MapDiff#unchangedKeys`, expression: '{"a": 0}.diff({"a":0}).unchangedKeys() == ["a"].toSet() && {"a":1}.diff({}).addedKeys() == ["a"].toSet()', allowed: true },
+  {
+    page: `${REF}/rules.MapDiff#affectedKeys`,
+    expression: '({"a":0, "c":0, "u":0}).diff({"r":0, "c":1, "u": 0}).affectedKeys() == ["a", "r", "c"].toSet()',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.MapDiff#changedKeys`,
+    expression: '{"a":0}.diff({"a":1, "b":4}).changedKeys() == ["a"].toSet() && {}.diff({"a":1}).removedKeys() == ["a"].toSet()',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.MapDiff#unchangedKeys`,
+    expression: '{"a": 0}.diff({"a":0}).unchangedKeys() == ["a"].toSet() && {"a":1}.diff({}).addedKeys() == ["a"].toSet()',
+    allowed: true,
+  },
   // Set
   { page: `${REF}/rules.Set#difference`, expression: "['a','b'].toSet().difference(['a','c'].toSet()) == ['b'].toSet()", allowed: true },
-  { page: `${REF}/rules.Set#union`, expression: "['a','b'].toSet().union(['a','c'].toSet()) == ['a', 'b', 'c'].toSet() && ['a','b'].toSet().intersection(['a','c'].toSet()) == ['a'].toSet()", allowed: true },
+  {
+    page: `${REF}/rules.Set#union`,
+    expression: "['a','b'].toSet().union(['a','c'].toSet()) == ['a', 'b', 'c'].toSet() && ['a','b'].toSet().intersection(['a','c'].toSet()) == ['a'].toSet()",
+    allowed: true,
+  },
   { page: `${REF}/rules.Set#hasAll`, expression: "['d','e','f'].toSet().hasAll(['d','e']) && !['a','b'].toSet().hasOnly(['a','c'])", allowed: true },
   // Timestamp and Duration
   { page: `${REF}/rules.timestamp#date`, expression: `timestamp.date(1984, 1, 2) == timestamp.value(${Date.UTC(1984, 0, 2)})`, allowed: true },
-  { page: `${REF}/rules.Timestamp_`, expression: 'timestamp.value(0).year() == 1970 && timestamp.value(0).month() == 1 && timestamp.value(0).day() == 1', allowed: true },
-  { page: `${REF}/rules.Timestamp_#toMillis`, expression: 'timestamp.value(1234).toMillis() == 1234 && timestamp.value(1234).nanos() == 234000000', allowed: true },
-  { page: `${REF}/rules.duration#value`, expression: "duration.value(1, 'w') == duration.value(7, 'd') && duration.value(90, 's').seconds() == 90", allowed: true },
+  {
+    page: `${REF}/rules.Timestamp_`,
+    expression: 'timestamp.value(0).year() == 1970 && timestamp.value(0).month() == 1 && timestamp.value(0).day() == 1',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.Timestamp_#toMillis`,
+    expression: 'timestamp.value(1234).toMillis() == 1234 && timestamp.value(1234).nanos() == 234000000',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.duration#value`,
+    expression: "duration.value(1, 'w') == duration.value(7, 'd') && duration.value(90, 's').seconds() == 90",
+    allowed: true,
+  },
   { page: `${REF}/rules.duration#abs`, expression: "duration.abs(duration.value(-10, 's')) == duration.value(10, 's')", allowed: true },
-  { page: `${REF}/rules.Timestamp_ (arithmetic with durations)`, expression: "timestamp.value(1000) + duration.value(1, 's') == timestamp.value(2000) && timestamp.value(2000) - timestamp.value(1000) == duration.value(1, 's')", allowed: true },
+  {
+    page: `${REF}/rules.Timestamp_ (arithmetic with durations)`,
+    expression:
+      "timestamp.value(1000) + duration.value(1, 's') == timestamp.value(2000) && timestamp.value(2000) - timestamp.value(1000) == duration.value(1, 's')",
+    allowed: true,
+  },
   { page: `${REF}/rules.firestore.Request#time`, expression: 'request.time > timestamp.date(2020, 1, 1) && request.time is timestamp', allowed: true },
-  { page: `${REF}/rules.Timestamp_`, expression: 'resource.data.t == timestamp.date(2020, 1, 1)', allowed: true, data: { t: Timestamp.fromMillis(Date.UTC(2020, 0, 1)) } },
+  {
+    page: `${REF}/rules.Timestamp_`,
+    expression: 'resource.data.t == timestamp.date(2020, 1, 1)',
+    allowed: true,
+    data: { t: Timestamp.fromMillis(Date.UTC(2020, 0, 1)) },
+  },
   // LatLng
-  { page: `${REF}/rules.latlng#value`, expression: 'latlng.value(45.0, 90.0).latitude() == 45.0 && latlng.value(45.0, 90.0).longitude() == 90.0', allowed: true },
-  { page: `${REF}/rules.LatLng_#distance`, expression: 'latlng.value(0.0, 0.0).distance(latlng.value(0.0, 1.0)) > 111000 && latlng.value(0.0, 0.0).distance(latlng.value(0.0, 1.0)) < 111400', allowed: true },
+  {
+    page: `${REF}/rules.latlng#value`,
+    expression: 'latlng.value(45.0, 90.0).latitude() == 45.0 && latlng.value(45.0, 90.0).longitude() == 90.0',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.LatLng_#distance`,
+    expression: 'latlng.value(0.0, 0.0).distance(latlng.value(0.0, 1.0)) > 111000 && latlng.value(0.0, 0.0).distance(latlng.value(0.0, 1.0)) < 111400',
+    allowed: true,
+  },
   // Path
-  { page: `${REF}/rules.Path`, expression: "request.path[3] == 'expr' && request.path == /databases/$(database)/documents/expr/$(request.path[4])", allowed: true },
-  { page: `${REF}/rules.Path#bind`, expression: '(/path/$(foo)/$(bar)).bind({"foo": "something", "bar": "another"}) == /path/something/another', allowed: true },
-  { page: `${REF}/rules.firestore.Resource#__name__`, expression: 'resource["__name__"] == /databases/$(database)/documents/expr/$(resource.id)', allowed: true },
+  {
+    page: `${REF}/rules.Path`,
+    expression: "request.path[3] == 'expr' && request.path == /databases/$(database)/documents/expr/$(request.path[4])",
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.Path#bind`,
+    expression: '(/path/$(foo)/$(bar)).bind({"foo": "something", "bar": "another"}) == /path/something/another',
+    allowed: true,
+  },
+  {
+    page: `${REF}/rules.firestore.Resource#__name__`,
+    expression: 'resource["__name__"] == /databases/$(database)/documents/expr/$(resource.id)',
+    allowed: true,
+  },
   // math and hashing
   { page: `${REF}/rules.math`, expression: 'math.abs(-1) == 1 && math.ceil(2.1) == 3 && math.floor(2.7) == 2 && math.round(2.5) == 3', allowed: true },
   { page: `${REF}/rules.math`, expression: 'math.sqrt(2.25) == 1.5 && math.pow(1.5, 2) == 2.25 && math.isNaN(100) == false', allowed: true },
-  { page: `${REF}/rules.hashing#sha256`, expression: "hashing.sha256('abc').toHexString() == 'BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD'", allowed: true },
+  {
+    page: `${REF}/rules.hashing#sha256`,
+    expression: "hashing.sha256('abc').toHexString() == 'BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD'",
+    allowed: true,
+  },
   // Type checks, precedence, debug
-  { page: `${LANGUAGE} (is)`, expression: "'a' is string && 1 is int && 1.5 is float && 1 is number && [1] is list && {} is map && true is bool && request.path is path && duration.value(1, 's') is duration && latlng.value(1.0, 1.0) is latlng", allowed: true },
-  { page: `${LANGUAGE} (operator precedence)`, expression: "1 + 2 * 3 == 7 && 1 + 1 in [2] && !false || false", allowed: true },
+  {
+    page: `${LANGUAGE} (is)`,
+    expression:
+      "'a' is string && 1 is int && 1.5 is float && 1 is number && [1] is list && {} is map && true is bool && request.path is path && duration.value(1, 's') is duration && latlng.value(1.0, 1.0) is latlng",
+    allowed: true,
+  },
+  { page: `${LANGUAGE} (operator precedence)`, expression: '1 + 2 * 3 == 7 && 1 + 1 in [2] && !false || false', allowed: true },
   { page: `${REF}/rules.debug`, expression: 'debug(debug(1) == 1)', allowed: true },
 ];
 
-withRules(
-  'expressions',
-  firestoreRules(expressionCases.map((c, i) => `    match /expr/c${i} { allow get: if ${c.expression}; }`).join('\n')),
-  (env) => {
-    beforeAll(async () => {
-      await seed(env(), Object.fromEntries(expressionCases.map((c, i) => [`expr/c${i}`, c.data ?? {}])));
-    });
-    it.each(expressionCases.map((c, i) => [c.page, c.expression, c, i] as const))('%s: %s', async (_page, _expression, c, i) => {
-      const read = getDoc(doc(db(env().authenticatedContext('alice')), `expr/c${i}`));
-      await (c.allowed ? assertSucceeds(read) : assertFails(read));
-    });
-  },
-);
+withRules('expressions', firestoreRules(expressionCases.map((c, i) => `    match /expr/c${i} { allow get: if ${c.expression}; }`).join('\n')), (env) => {
+  beforeAll(async () => {
+    await seed(env(), Object.fromEntries(expressionCases.map((c, i) => [`expr/c${i}`, c.data ?? {}])));
+  });
+  it.each(expressionCases.map((c, i) => [c.page, c.expression, c, i] as const))('%s: %s', async (_page, _expression, c, i) => {
+    const read = getDoc(doc(db(env().authenticatedContext('alice')), `expr/c${i}`));
+    await (c.allowed ? assertSucceeds(read) : assertFails(read));
+  });
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Structure: matching, overlapping matches, methods
@@ -250,17 +312,13 @@ withRules(
   },
 );
 
-withRules(
-  'match structure (rules_version 1)',
-  firestoreRules('    match /cities/{city}/{document=**} { allow read: if true; }', ''),
-  (env) => {
-    it(`${STRUCTURE}#version_1: a recursive wildcard matches one or more segments, not the empty path`, async () => {
-      const alice = db(env().authenticatedContext('alice'));
-      await assertFails(getDoc(doc(alice, 'cities/SF')));
-      await assertSucceeds(getDoc(doc(alice, 'cities/SF/landmarks/coit')));
-    });
-  },
-);
+withRules('match structure (rules_version 1)', firestoreRules('    match /cities/{city}/{document=**} { allow read: if true; }', ''), (env) => {
+  it(`${STRUCTURE}#version_1: a recursive wildcard matches one or more segments, not the empty path`, async () => {
+    const alice = db(env().authenticatedContext('alice'));
+    await assertFails(getDoc(doc(alice, 'cities/SF')));
+    await assertSucceeds(getDoc(doc(alice, 'cities/SF/landmarks/coit')));
+  });
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Conditions: auth, request.resource, resource, other documents, functions
@@ -481,17 +539,13 @@ withRules(
   },
 );
 
-withRules(
-  'collection group rules for one path only',
-  firestoreRules('    match /forums/{forumid}/posts/{post} { allow read: if true; }'),
-  (env) => {
-    it(`${QUERIES}#secure_and_query_documents_based_on_collection_groups: without a {path=**} rule the group query fails`, async () => {
-      const alice = db(env().authenticatedContext('alice'));
-      await assertFails(getDocs(collectionGroup(alice, 'posts')));
-      await assertSucceeds(getDocs(collection(alice, 'forums/technology/posts')));
-    });
-  },
-);
+withRules('collection group rules for one path only', firestoreRules('    match /forums/{forumid}/posts/{post} { allow read: if true; }'), (env) => {
+  it(`${QUERIES}#secure_and_query_documents_based_on_collection_groups: without a {path=**} rule the group query fails`, async () => {
+    const alice = db(env().authenticatedContext('alice'));
+    await assertFails(getDocs(collectionGroup(alice, 'posts')));
+    await assertSucceeds(getDocs(collection(alice, 'forums/technology/posts')));
+  });
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Loading rules, coverage
@@ -499,13 +553,19 @@ withRules(
 describe('loading rules', () => {
   it(`${LANGUAGE}: a syntax error is refused when the rules are loaded`, async () => {
     await expect(
-      initializeTestEnvironment({ projectId: `demo-rulesconf-${RUN}-bad`, firestore: { ...emulator(), rules: firestoreRules('    match /a/{b} { allow read: if 1 +; }') } }),
+      initializeTestEnvironment({
+        projectId: `demo-rulesconf-${RUN}-bad`,
+        firestore: { ...emulator(), rules: firestoreRules('    match /a/{b} { allow read: if 1 +; }') },
+      }),
     ).rejects.toThrow();
   });
 
   it.skipIf(!offlineEmulator)('refuses an unknown function, naming it with its line (offline emulator)', async () => {
     await expect(
-      initializeTestEnvironment({ projectId: `demo-rulesconf-${RUN}-fn`, firestore: { ...emulator(), rules: firestoreRules('    match /a/{b} { allow read: if isAdmin(); }') } }),
+      initializeTestEnvironment({
+        projectId: `demo-rulesconf-${RUN}-fn`,
+        firestore: { ...emulator(), rules: firestoreRules('    match /a/{b} { allow read: if isAdmin(); }') },
+      }),
     ).rejects.toThrow(/unknown function 'isAdmin'/);
   });
 
@@ -537,7 +597,12 @@ withRules('coverage', firestoreRules("    match /cov/{id} { allow read: if id ==
     const report = (await (await fetch(`http://${host}:${port}/emulator/v1/projects/${env().projectId}:ruleCoverage`)).json()) as {
       report: { values: { value: unknown; count: number }[] }[];
     };
-    expect(report.report[0].values).toEqual(expect.arrayContaining([{ value: { boolValue: true }, count: 1 }, { value: { boolValue: false }, count: 1 }]));
+    expect(report.report[0].values).toEqual(
+      expect.arrayContaining([
+        { value: { boolValue: true }, count: 1 },
+        { value: { boolValue: false }, count: 1 },
+      ]),
+    );
   });
 });
 

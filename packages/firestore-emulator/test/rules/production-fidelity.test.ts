@@ -48,7 +48,11 @@ const expressionCases: ExpressionCase[] = [
   { why: 'math.isNaN() exists (control for the case above)', expression: 'math.isNaN(1.5) == false', allowed: true },
   { why: 'path() takes only a string ("Expected: path(string)")', expression: "path(path('/a/b')) == path('/a/b')", allowed: false },
   { why: 'path() of a string (control for the case above)', expression: "path('/a/b') == /a/b", allowed: true },
-  { why: 'bind() fills {name} segments of a path built from a string', expression: "path('users/{uid}').bind({'uid': 'alice'}) == path('users/alice')", allowed: true },
+  {
+    why: 'bind() fills {name} segments of a path built from a string',
+    expression: "path('users/{uid}').bind({'uid': 'alice'}) == path('users/alice')",
+    allowed: true,
+  },
   { why: 'hashing.crc32 bytes are little-endian', expression: "hashing.crc32('123456789').toHexString() == '2639F4CB'", allowed: true },
   { why: 'hashing.crc32c bytes are little-endian', expression: "hashing.crc32c('123456789').toHexString() == '839206E3'", allowed: true },
   { why: 'Map.get with a key path through a string returns the default', expression: "{'a': 'text'}.get(['a', 'b'], 'DEF') == 'DEF'", allowed: true },

@@ -97,10 +97,15 @@ describe('request.query: limit, offset, orderBy', () => {
   });
 
   it('exposes offset and orderBy (field -> ASC | DESC)', () => {
-    const compiled = rules("    match /cities/{id} { allow list: if request.query.offset == 5 && request.query.orderBy.name == 'DESC' && request.query.orderBy.population == 'ASC'; }");
+    const compiled = rules(
+      "    match /cities/{id} { allow list: if request.query.offset == 5 && request.query.orderBy.name == 'DESC' && request.query.orderBy.population == 'ASC'; }",
+    );
     const q = query('cities', {
       offset: 5,
-      orderBy: [{ field: { fieldPath: 'name' }, direction: 'DESCENDING' }, { field: { fieldPath: 'population' }, direction: 'ASCENDING' }],
+      orderBy: [
+        { field: { fieldPath: 'name' }, direction: 'DESCENDING' },
+        { field: { fieldPath: 'population' }, direction: 'ASCENDING' },
+      ],
     });
     expect(compiled.policy.authorizeQuery(user('u'), ROOT, q, reader()).allowed).toBe(true);
   });
@@ -139,8 +144,12 @@ describe('__name__ filters constrain the document id', () => {
   it('allows __name__ == and __name__ in within the rule, denies outside it', () => {
     const list = (where: Filter) => compiled.policy.authorizeQuery(user('u'), ROOT, query('t', { where }), reader());
     expect(list({ fieldFilter: { field: { fieldPath: '__name__' }, op: 'EQUAL', value: ref('t/x') } }).allowed).toBe(true);
-    expect(list({ fieldFilter: { field: { fieldPath: '__name__' }, op: 'IN', value: { arrayValue: { values: [ref('t/x'), ref('t/y')] } } } }).allowed).toBe(true);
-    expect(list({ fieldFilter: { field: { fieldPath: '__name__' }, op: 'IN', value: { arrayValue: { values: [ref('t/x'), ref('t/z')] } } } }).allowed).toBe(false);
+    expect(list({ fieldFilter: { field: { fieldPath: '__name__' }, op: 'IN', value: { arrayValue: { values: [ref('t/x'), ref('t/y')] } } } }).allowed).toBe(
+      true,
+    );
+    expect(list({ fieldFilter: { field: { fieldPath: '__name__' }, op: 'IN', value: { arrayValue: { values: [ref('t/x'), ref('t/z')] } } } }).allowed).toBe(
+      false,
+    );
     expect(compiled.policy.authorizeQuery(user('u'), ROOT, query('t'), reader()).allowed).toBe(false);
   });
 });
@@ -167,7 +176,9 @@ describe('array-contains and array-contains-any', () => {
 
 describe('other filter shapes', () => {
   it('nested field paths and is-null filters pin values', () => {
-    const compiled = rules("    match /t/{id} { allow list: if resource.data.a.b == 1 && resource.data.deletedAt == null && resource.data['odd.key'] == 'v'; }");
+    const compiled = rules(
+      "    match /t/{id} { allow list: if resource.data.a.b == 1 && resource.data.deletedAt == null && resource.data['odd.key'] == 'v'; }",
+    );
     const where = and(eq('a.b', 1), { unaryFilter: { op: 'IS_NULL', field: { fieldPath: 'deletedAt' } } }, eq('`odd.key`', 'v'));
     expect(compiled.policy.authorizeQuery(user('u'), ROOT, query('t', { where }), reader()).allowed).toBe(true);
   });

@@ -130,7 +130,9 @@ describe('request and resource (https://firebase.google.com/docs/reference/rules
   });
 
   it('request.path and request.time', () => {
-    const compiled = rules('    match /t/{id} { allow read: if request.path == /databases/(default)/documents/t/x && request.time == timestamp.value(1700000000123); }');
+    const compiled = rules(
+      '    match /t/{id} { allow read: if request.path == /databases/(default)/documents/t/x && request.time == timestamp.value(1700000000123); }',
+    );
     expect(get(compiled, 't/x').allowed).toBe(true);
   });
 
@@ -211,8 +213,7 @@ describe('get, exists, getAfter, existsAfter (https://firebase.google.com/docs/r
 });
 
 describe('limits (https://firebase.google.com/docs/firestore/quotas, Security rules)', () => {
-  const existsAll = (n: number) =>
-    Array.from({ length: n }, (_, i) => `exists(/databases/$(database)/documents/d/${i})`).join(' || ') || 'false';
+  const existsAll = (n: number) => Array.from({ length: n }, (_, i) => `exists(/databases/$(database)/documents/d/${i})`).join(' || ') || 'false';
 
   it('a repeated lookup of the same document counts once', () => {
     const compiled = rules(`    match /t/{id} { allow read: if get(/databases/$(database)/documents/d/1).data.a == 1
@@ -232,7 +233,9 @@ describe('limits (https://firebase.google.com/docs/firestore/quotas, Security ru
   });
 
   it('a batch may make 20 lookups, 10 per write; each write counts its own (3 writes x 2 lookups = 6)', () => {
-    const perWrite = rules(`    match /t/{id} { allow create: if !exists(/databases/$(database)/documents/a/$(id)) && !exists(/databases/$(database)/documents/b/$(id)); }`);
+    const perWrite = rules(
+      `    match /t/{id} { allow create: if !exists(/databases/$(database)/documents/a/$(id)) && !exists(/databases/$(database)/documents/b/$(id)); }`,
+    );
     const batch = ['1', '2', '3'].map((id) => write('create', `t/${id}`, null, {}));
     expect(perWrite.policy.authorizeWrites(user('u'), batch, none, none)).toMatchObject({ allowed: true, lookups: 6 });
   });
@@ -267,8 +270,7 @@ describe('limits (https://firebase.google.com/docs/firestore/quotas, Security ru
   });
 
   it('the function call depth is limited to 20', () => {
-    const chain = (n: number) =>
-      Array.from({ length: n }, (_, i) => `    function f${i + 1}() { return ${i + 1 < n ? `f${i + 2}()` : 'true'}; }`).join('\n');
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => `    function f${i + 1}() { return ${i + 1 < n ? `f${i + 2}()` : 'true'}; }`).join('\n');
     expect(get(rules(`${chain(20)}\n    match /t/{id} { allow read: if f1(); }`), 't/x').allowed).toBe(true);
     const decision = get(rules(`${chain(21)}\n    match /t/{id} { allow read: if f1(); }`), 't/x');
     expect(denial(decision)).toMatch(/function call depth exceeds 20/);
@@ -289,9 +291,7 @@ describe('denial messages name the path, the method and the rule line', () => {
     }`);
     const decision = get(compiled, 't/x', reader(doc('t/x', {})));
     expect(decision.allowed).toBe(false);
-    expect(denial(decision)).toBe(
-      "get /databases/(default)/documents/t/x: false for 'get' @ L5; Property role is undefined on object. (L6:34) for 'get' @ L6",
-    );
+    expect(denial(decision)).toBe("get /databases/(default)/documents/t/x: false for 'get' @ L5; Property role is undefined on object. (L6:34) for 'get' @ L6");
   });
 
   it('says when no allow statement matches', () => {
@@ -302,10 +302,14 @@ describe('denial messages name the path, the method and the rule line', () => {
 
 describe('coverage report and debug()', () => {
   it('reports each expression with its position and the values it evaluated to, like :ruleCoverage', () => {
-    const content = "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /t/{id} { allow read: if id == 'a'; }\n  }\n}\n";
+    const content =
+      "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n    match /t/{id} { allow read: if id == 'a'; }\n  }\n}\n";
     const compiled = compileRules([{ name: 'firestore.rules', content }]);
     for (const id of ['a', 'a', 'b']) compiled.policy.authorizeGet(user('u'), name(`t/${id}`), none);
-    const report = compiled.coverageReport() as { rules: { files: { name: string; content: string }[] }; report: { sourcePosition: { line: number; column: number }; values: { value: unknown; count: number }[]; children: unknown[] }[] };
+    const report = compiled.coverageReport() as {
+      rules: { files: { name: string; content: string }[] };
+      report: { sourcePosition: { line: number; column: number }; values: { value: unknown; count: number }[]; children: unknown[] }[];
+    };
     expect(report.rules.files).toEqual([{ name: 'firestore.rules', content }]);
     expect(report.report).toHaveLength(1);
     const [condition] = report.report;
@@ -327,7 +331,12 @@ describe('coverage report and debug()', () => {
   it('debug() returns its argument and logs it with its type', () => {
     const lines: string[] = [];
     const compiled = compileRules(
-      [{ name: 'f', content: "rules_version = '2'; service cloud.firestore { match /databases/{d}/documents { match /t/{id} { allow read: if debug(id) == 'x'; } } }" }],
+      [
+        {
+          name: 'f',
+          content: "rules_version = '2'; service cloud.firestore { match /databases/{d}/documents { match /t/{id} { allow read: if debug(id) == 'x'; } } }",
+        },
+      ],
       { onDebug: (line) => lines.push(line) },
     );
     expect(compiled.policy.authorizeGet(user('u'), name('t/x'), none).allowed).toBe(true);

@@ -21,7 +21,10 @@ export class Ref {
   constructor(readonly path: string) {}
 }
 export class Geo {
-  constructor(readonly latitude: number, readonly longitude: number) {}
+  constructor(
+    readonly latitude: number,
+    readonly longitude: number,
+  ) {}
 }
 
 export function toValue(v: unknown): Value {
@@ -83,7 +86,9 @@ export function anonymous(time = NOW): RequestContext {
 
 export function rules(body: string, version: '1' | '2' | null = '2'): CompiledRules {
   const header = version ? `rules_version = '${version}';\n` : '';
-  return compileRules([{ name: 'firestore.rules', content: `${header}service cloud.firestore {\n  match /databases/{database}/documents {\n${body}\n  }\n}\n` }]);
+  return compileRules([
+    { name: 'firestore.rules', content: `${header}service cloud.firestore {\n  match /databases/{database}/documents {\n${body}\n  }\n}\n` },
+  ]);
 }
 
 export type Outcome = 'true' | 'false' | 'error';

@@ -60,7 +60,20 @@ describe('the Host header', () => {
       await createNote(`localhost:${port()}`, 'target');
       const host = name === '' ? '' : `${name}:${port()}`;
       const attempts = [
-        await send('PUT', `/emulator/v1/projects/${projectId}:securityRules`, host, JSON.stringify({ rules: { files: [{ content: "rules_version = '2'; service cloud.firestore { match /databases/{db}/documents { match /{d=**} { allow read, write: if true; } } }" }] } })),
+        await send(
+          'PUT',
+          `/emulator/v1/projects/${projectId}:securityRules`,
+          host,
+          JSON.stringify({
+            rules: {
+              files: [
+                {
+                  content: "rules_version = '2'; service cloud.firestore { match /databases/{db}/documents { match /{d=**} { allow read, write: if true; } } }",
+                },
+              ],
+            },
+          }),
+        ),
         await send('DELETE', `/emulator/v1/projects/${projectId}/databases/(default)/documents`, host),
         await send('GET', `${documents}/notes/target`, host),
         await send('GET', '/', host),
@@ -107,8 +120,12 @@ describe('WebChannel, at the protocol level (the browser suite drives it with th
 
   it('handshakes, answers a long poll with the stream response, acknowledges, and forgets a terminated session', async () => {
     const host = `localhost:${port()}`;
-    const handshake = await send('POST', `${channel}?VER=8&RID=1&CVER=22&X-HTTP-Session-Id=gsessionid`, host,
-      form({ headers: 'Authorization:Bearer owner\r\n', count: '1', ofs: '0', req0___data__: JSON.stringify({ database }) }));
+    const handshake = await send(
+      'POST',
+      `${channel}?VER=8&RID=1&CVER=22&X-HTTP-Session-Id=gsessionid`,
+      host,
+      form({ headers: 'Authorization:Bearer owner\r\n', count: '1', ofs: '0', req0___data__: JSON.stringify({ database }) }),
+    );
     expect(handshake.status).toBe(200);
     const [[arrayId, opening]] = arraysOf(handshake.body) as [number, [string, string, string, number]][];
     expect(arrayId).toBe(0);

@@ -25,7 +25,10 @@ describe('decoding', () => {
   });
 
   it('reads wrappers as their value and accepts snake_case names', () => {
-    expect(fromProtoJson('google.firestore.v1.StructuredQuery', { limit: 5, start_at: { before: true } })).toEqual({ limit: { value: 5 }, startAt: { before: true } });
+    expect(fromProtoJson('google.firestore.v1.StructuredQuery', { limit: 5, start_at: { before: true } })).toEqual({
+      limit: { value: 5 },
+      startAt: { before: true },
+    });
   });
 
   it('refuses what Google refuses, naming the path', () => {
