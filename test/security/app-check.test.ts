@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { getAppCheck, type VerifyAppCheckTokenOptions, type VerifyAppCheckTokenResponse } from 'firebase-admin/app-check';
 import { uniqueProjectId } from '../support/firestore';
+import { provideFunctionParams } from '../support/function-params';
 
 let functions: Record<string, unknown>;
 const verifications: Array<{ token: string; consume: boolean }> = [];
@@ -19,22 +20,8 @@ let warnings: MockInstance<(...data: unknown[]) => void>;
 const oneShot = ['acceptInvitation', 'deleteMyAccount', 'eraseUser', 'requestOrganizationDeletion'];
 
 beforeAll(async () => {
-  process.env.GCLOUD_PROJECT = uniqueProjectId('app-check');
-  process.env.ENFORCE_APP_CHECK = 'true';
-  // The other params and secrets, as the Functions runtime provides them (handlers build their dependencies first).
-  Object.assign(process.env, {
-    MAX_ORGS_PER_OWNER: '5',
-    INVITE_TTL_DAYS: '7',
-    MAX_PENDING_INVITES: '100',
-    ORG_DELETION_GRACE_DAYS: '7',
-    BILLING_CATALOG: JSON.stringify({ plans: { team: { priceId: 'price_team', minSeats: 1, maxSeats: 50, trialDays: 14 } } }),
-    BILLING_APP_URL: 'https://app.leadpulse.test',
-    STRIPE_SECRET_KEY: 'sk_test_app_check',
-    STRIPE_WEBHOOK_SECRET: 'whsec_app_check',
-    STRIPE_WEBHOOK_SECRET_PREVIOUS: 'none',
-    STRIPE_API_URL: 'https://api.stripe.com',
-    FUNCTIONS_REGION: 'us-central1',
-  });
+  // The params and secrets, as the Functions runtime provides them (handlers build their dependencies first).
+  provideFunctionParams({ GCLOUD_PROJECT: uniqueProjectId('app-check'), ENFORCE_APP_CHECK: 'true' });
   // firebase-functions logs every verification (debug) and a warning for every refused token: asserted, not
   // printed. Its logger keeps the console methods it finds when loaded, so they are replaced before the import.
   warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);

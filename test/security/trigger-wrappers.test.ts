@@ -18,6 +18,7 @@ import { adminAccountAuth } from '../../functions/src/accounts/account-auth';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { signUnsubscribeToken } from '../../functions/src/privacy/marketing';
 import { freshProject, seedOrg, seedUser, subscriptionMirror } from '../privacy/support';
+import { provideFunctionParams } from '../support/function-params';
 
 const DAY = 24 * 60 * 60 * 1000;
 const WEBHOOK_SECRET = 'whsec_trigger_wrappers';
@@ -44,23 +45,13 @@ beforeAll(async () => {
     authServer = emulatorApp.listen(0, '127.0.0.1', resolve);
   });
   // What the Functions runtime provides: the project, the params' values and the secrets.
-  Object.assign(process.env, {
+  provideFunctionParams({
     GCLOUD_PROJECT: projectId,
     FIREBASE_AUTH_EMULATOR_HOST: `127.0.0.1:${(authServer.address() as AddressInfo).port}`,
-    ENFORCE_APP_CHECK: 'true',
-    MAX_ORGS_PER_OWNER: '5',
-    INVITE_TTL_DAYS: '7',
-    MAX_PENDING_INVITES: '100',
-    ORG_DELETION_GRACE_DAYS: '7',
-    BILLING_CATALOG: JSON.stringify({ plans: { team: { priceId: 'price_team', minSeats: 1, maxSeats: 50, trialDays: 14 } } }),
-    BILLING_APP_URL: 'https://app.leadpulse.test',
-    STRIPE_SECRET_KEY: 'sk_test_trigger_wrappers',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    STRIPE_WEBHOOK_SECRET_PREVIOUS: 'none',
     // Nothing here may reach Stripe: a call would fail against this closed port.
     STRIPE_API_URL: 'http://127.0.0.1:9',
     UNSUBSCRIBE_SIGNING_KEY: SIGNING_KEY,
-    FUNCTIONS_REGION: 'us-central1',
   });
   // The logs (reports, heartbeats, warnings) are not printed; firebase-functions' logger keeps the console it finds.
   for (const method of ['log', 'debug', 'info', 'warn', 'error'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
