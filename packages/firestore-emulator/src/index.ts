@@ -32,6 +32,9 @@ export interface EmulatorOptions {
   /** Host names HTTP requests may carry besides loopback ones (and `host` itself); any other Host gets 403, so a
    *  DNS-rebinding page cannot reach the emulator. */
   allowedHosts?: string[];
+  /** TTL deletion (`POST /emulator/v1/projects/{id}:runTtl`, our extension) deletes a document once its TTL
+   *  field is this much older than the clock. Default 0: every expired document goes on the next run. */
+  ttlDelayMs?: number;
 }
 
 export interface RunningEmulator {
@@ -64,6 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const engine = createEngine({
     onAccessDecision: (projectId, report) => decisions.record(projectId, report),
     seed: imported ? (projectId) => documentsForProject(imported, projectId) : undefined,
+    ttlDelayMs: options.ttlDelayMs,
   });
   const state = new EmulatorState(engine, startupRules, decisions, indexes);
   const http = createHttpFront(state, [host, ...(options.allowedHosts ?? [])], createRestHandler(state));
@@ -100,5 +104,5 @@ function readRulesFile(file: string): RulesFile[] {
 }
 
 export { createEngine } from './engine';
-export type { DeclaredIndex, DocumentContents, Engine, IndexConfiguration, IndexFile, Value } from './engine';
+export type { DeclaredIndex, DocumentContents, Engine, IndexConfiguration, IndexFile, TtlPolicy, TtlRun, Value } from './engine';
 export { ExportFormatError, exportFiles, firebaseMetadataEntry, FIRESTORE_EXPORT_NAME, readExport } from './export';

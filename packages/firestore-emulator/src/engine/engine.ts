@@ -21,8 +21,8 @@ import {
   Value,
   WriteAccess,
 } from './api';
-import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnapshot } from './index';
-import type { IndexConfiguration } from './indexes';
+import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnapshot, TtlRun } from './index';
+import type { IndexConfiguration, TtlPolicy } from './indexes';
 import { comparePaths, compareUtf8, NameParser } from './paths';
 import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './query';
 import { Store } from './store';
@@ -70,6 +70,7 @@ interface EngineSettings {
   lockWaitTimeoutMs: number;
   versionRetentionMs: number;
   seed: ((projectId: string) => readonly DocumentContents[]) | null;
+  ttlDelayMs: number;
 }
 
 export class FirestoreEngine implements Engine {
@@ -84,6 +85,7 @@ export class FirestoreEngine implements Engine {
       lockWaitTimeoutMs: options.lockWaitTimeoutMs ?? 10_000,
       versionRetentionMs: options.versionRetentionMs ?? 3_600_000,
       seed: options.seed ?? null,
+      ttlDelayMs: options.ttlDelayMs ?? 0,
     };
   }
 
@@ -130,6 +132,19 @@ export class FirestoreEngine implements Engine {
 
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void {
     return (this.database(projectId, databaseId) as FirestoreDatabase).addListener(listener);
+  }
+
+  async runTtl(projectId: string, options: { now?: number } = {}): Promise<TtlRun> {
+    const nowMs = options.now ?? this.settings.clock();
+    if (!Number.isFinite(nowMs)) throw invalid(`Invalid TTL clock "${String(options.now)}".`);
+    const cutoffMicros = Math.floor((nowMs - this.settings.ttlDelayMs) * 1000);
+    const project = this.projects.get(projectId);
+    const policies = project?.indexes?.ttlPolicies ?? [];
+    const deleted: string[] = [];
+    if (project && policies.length > 0) {
+      for (const database of [...project.databases.values()]) deleted.push(...(await database.expire(policies, cutoffMicros)));
+    }
+    return { cutoff: toTimestamp(cutoffMicros), deleted: deleted.sort(compareUtf8) };
   }
 }
 
@@ -642,6 +657,37 @@ class FirestoreDatabase implements Database {
       .map((write) => write.name);
     if (changed.length > 0) this.emit({ commitTime: toTimestamp(commitMicros), changed });
     return { writeResults, status };
+  }
+
+  /** TTL deletion: see Engine.runTtl. A document locked by a transaction is waited for, as a write would. */
+  async expire(policies: readonly TtlPolicy[], cutoffMicros: Micros): Promise<string[]> {
+    const expired = (): string[] => {
+      const names: string[] = [];
+      for (const policy of policies) {
+        for (const path of this.store.collectionsInGroup(policy.collectionGroup, [])) {
+          for (const entry of this.store.collection(path, null, false)) {
+            const document = entry.current;
+            if (document === null) continue;
+            const value = getField(document.fields ?? {}, policy.segments);
+            if (value?.timestampValue && timestampToMicros(value.timestampValue) <= cutoffMicros) names.push(entry.name);
+          }
+        }
+      }
+      return names;
+    };
+    const candidates = expired();
+    if (candidates.length === 0) return [];
+    while (this.transactions.lockedBy(candidates) !== null) await this.transactions.waitUntilUnlocked(candidates);
+    // From here on everything is synchronous: the documents may have changed while we waited, so look again.
+    const names = expired().filter((name) => this.transactions.lockedBy([name]) === null);
+    if (names.length === 0) return [];
+    const prepared = names.map((name) => prepareWrite({ delete: name }, this.names));
+    const commitMicros = this.nextCommitMicros();
+    this.apply(
+      applyWrites(prepared, (name) => this.store.entry(name)?.current ?? null, commitMicros),
+      commitMicros,
+    );
+    return names;
   }
 
   private apply(applied: AppliedWrites, commitMicros: Micros, emit = true): void {

@@ -15,7 +15,7 @@ import type { IndexConfiguration } from './indexes';
 
 export * from './api';
 export { IndexConfiguration, IndexFileError } from './indexes';
-export type { DeclaredIndex, IndexFile } from './indexes';
+export type { DeclaredIndex, IndexFile, TtlPolicy } from './indexes';
 
 export interface EngineOptions {
   /** Wall clock in epoch milliseconds (fractions allowed). Commit times are taken from it with microsecond
@@ -35,6 +35,16 @@ export interface EngineOptions {
   /** The documents every project's `(default)` database starts with, asked for when it is first used (as
    *  Google's emulator seeds from `--seed_from_export`). Clearing the database does not seed it again. */
   seed?: (projectId: string) => readonly DocumentContents[];
+  /** TTL deletion (`runTtl`) deletes a document once its TTL field is this much older than the clock.
+   *  Production deletes typically within 24 hours of expiry; default 0. */
+  ttlDelayMs?: number;
+}
+
+/** The documents one TTL pass deleted (resource names, in name order, across the project's databases). */
+export interface TtlRun {
+  /** The cutoff applied: documents whose TTL field is a timestamp at or before it were deleted. */
+  cutoff: Timestamp;
+  deleted: string[];
 }
 
 export interface AccessDecisionReport {
@@ -69,6 +79,15 @@ export interface Engine {
   /** Indexes every query of the project's databases must be served by, as in production (see ./indexes).
    *  null (the initial state): no index is required, as in Google's emulator. */
   setIndexConfiguration(projectId: string, indexes: IndexConfiguration | null): void;
+  /**
+   * Our extension (Google's emulator runs no TTL): one pass of production's TTL deletion for the project's
+   * loaded index configuration. In every database of the project, each document of a collection group with a
+   * `"ttl": true` field override whose field is a timestamp at or before `now` (epoch ms; default: the clock)
+   * minus `ttlDelayMs` is deleted, as an ordinary delete (one commit per database, listeners see it, no rules
+   * asked). Documents whose field is missing or not a timestamp stay; subcollections stay. No configuration
+   * loaded: nothing is deleted.
+   */
+  runTtl(projectId: string, options?: { now?: number }): Promise<TtlRun>;
   /** Calls `listener` after every successful commit (Commit, BatchWrite, clearDatabase) of that database;
    *  returns the unsubscribe function. Listeners run synchronously after the data is visible. */
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void;

@@ -97,6 +97,8 @@ const FieldIndexSchema = z
 const FieldOverrideSchema = z.object({
   collectionGroup: z.string().min(1),
   fieldPath: fieldPathSchema([ALL_FIELDS]),
+  /** A TTL policy on this field: documents of the group are deleted once its timestamp has passed. */
+  ttl: z.boolean().optional(),
   indexes: z.array(FieldIndexSchema),
 });
 
@@ -142,6 +144,16 @@ interface SingleFieldEntry {
   /** The entry as the file states it. */
   json: Record<string, string>;
   declared: DeclaredIndex;
+}
+
+/** A `fieldOverrides` entry with `"ttl": true`: documents of every collection named `collectionGroup` expire
+ *  once the timestamp at `fieldPath` has passed. */
+export interface TtlPolicy {
+  collectionGroup: string;
+  /** Canonical field path (`formatFieldPath`). */
+  fieldPath: string;
+  /** The field path's segments. */
+  segments: string[];
 }
 
 /** A `fieldOverrides` entry: the single-field indexes of its field, in place of the automatic ones. */
@@ -234,6 +246,8 @@ export class IndexConfiguration {
   private readonly overrides = new Map<string, Override>();
   /** Declared indexes that add to the automatic ones, and whether a query has used them. */
   private readonly additions = new Map<DeclaredIndex, boolean>();
+  /** The `"ttl": true` overrides, in file order. */
+  readonly ttlPolicies: readonly TtlPolicy[];
 
   /** `source` names the file in error messages. Throws naming the first invalid entry. */
   constructor(
@@ -247,6 +261,23 @@ export class IndexConfiguration {
       throw new IndexFileError(`${source}: ${where.replace(/^\./, '') || '(file)'}: ${issue.message}`);
     }
     parsed.data.indexes.forEach((index, i) => this.addComposite(index, `indexes[${i}]`));
+    const ttlPolicies: TtlPolicy[] = [];
+    parsed.data.fieldOverrides.forEach((override, i) => {
+      if (!override.ttl) return;
+      // Production: a TTL field is one document field (no wildcard), and a collection group has one TTL policy.
+      if (override.fieldPath === ALL_FIELDS) {
+        throw new IndexFileError(`${source}: fieldOverrides[${i}]: a TTL policy needs a field path, not "*"`);
+      }
+      const other = ttlPolicies.find((policy) => policy.collectionGroup === override.collectionGroup);
+      if (other) {
+        throw new IndexFileError(
+          `${source}: fieldOverrides[${i}]: collection group "${override.collectionGroup}" already has a TTL policy (on ${other.fieldPath}); only one is allowed`,
+        );
+      }
+      const segments = [...parseFieldPath(override.fieldPath, 'fieldPath')];
+      ttlPolicies.push({ collectionGroup: override.collectionGroup, fieldPath: formatFieldPath(segments), segments });
+    });
+    this.ttlPolicies = ttlPolicies;
     parsed.data.fieldOverrides.forEach((override, i) => {
       const fieldPath = canonicalPath(override.fieldPath);
       const entries = override.indexes.map((entry, j): SingleFieldEntry => {

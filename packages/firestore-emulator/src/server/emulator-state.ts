@@ -5,7 +5,7 @@
  * at start-up (`--indexes`) likewise, until a client PUTs or DELETEs its own (our extension); one configuration
  * object serves those projects, so it records index use across all of them.
  */
-import type { Database, Engine, IndexConfiguration } from '../engine';
+import type { Database, Engine, IndexConfiguration, TtlRun } from '../engine';
 import { compileRules, CompiledRules, RulesFile } from '../rules';
 import { AccessDecisionLog } from './access-decision-log';
 
@@ -60,6 +60,12 @@ export class EmulatorState {
   indexesOf(projectId: string): IndexConfiguration | null {
     this.ensureProject(projectId);
     return this.indexesByProject.get(projectId) ?? null;
+  }
+
+  /** One TTL pass over the project's databases, with the indexes it has loaded (start-up ones included). */
+  runTtl(projectId: string, now?: number): Promise<TtlRun> {
+    this.ensureProject(projectId);
+    return this.engine.runTtl(projectId, { now });
   }
 
   clearDocuments(projectId: string, databaseId: string): void {

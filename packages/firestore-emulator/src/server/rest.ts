@@ -9,6 +9,7 @@ import { isAbsolute } from 'path';
 import { z } from 'zod';
 import { documentsForProject, ExportFormatError, readExport, writeExport } from '../export';
 import { IndexConfiguration, IndexFileError, RpcError } from '../engine';
+import { formatMicros, timestampToMicros } from '../engine/time';
 import { compileRules, RulesCompileError } from '../rules';
 import { EmulatorState } from './emulator-state';
 
@@ -78,6 +79,7 @@ const PROJECT_ROUTES: { method: string; pattern: RegExp; run: Route }[] = [
   { method: 'PUT', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: putIndexes },
   { method: 'GET', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: getIndexes },
   { method: 'DELETE', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):indexes$/, run: deleteIndexes },
+  { method: 'POST', pattern: /^\/emulator\/v1\/projects\/(?<projectId>[^/:]+):runTtl$/, run: runTtl },
 ];
 
 export function createRestHandler(state: EmulatorState) {
@@ -252,12 +254,31 @@ async function deleteIndexes(state: EmulatorState, { projectId }: PathIds): Prom
   return {};
 }
 
+const RunTtlBody = z.object({ now: z.iso.datetime({ offset: true }).optional() }).strict();
+
+/**
+ * One pass of TTL deletion (our extension; Google's emulator runs no TTL): body `{}` or `{"now": RFC 3339}` (the
+ * instant to expire against; default the emulator's clock). Answers `{"cutoff": RFC 3339, "deleted": [names]}`.
+ */
+async function runTtl(state: EmulatorState, { projectId }: PathIds, request: IncomingMessage): Promise<unknown> {
+  const text = await readText(request);
+  const parsed = RunTtlBody.safeParse(text.trim() === '' ? {} : await parseJson(text));
+  if (!parsed.success)
+    throw new HttpError(400, 'INVALID_ARGUMENT', `:runTtl body must be {} or {"now": RFC 3339 timestamp}: ${parsed.error.issues[0].message}`);
+  const now = parsed.data.now === undefined ? undefined : Date.parse(parsed.data.now);
+  const run = await state.runTtl(projectId, now);
+  return { cutoff: formatMicros(timestampToMicros(run.cutoff)), deleted: run.deleted };
+}
+
 function defaultFileName(index: number): string {
   return index === 0 ? 'firestore.rules' : `firestore.${index}.rules`;
 }
 
 export async function readJson(request: IncomingMessage): Promise<unknown> {
-  const text = await readText(request);
+  return parseJson(await readText(request));
+}
+
+async function parseJson(text: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch {
