@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import { recordUsageEvent } from '../../functions/src/privacy/usage-events';
 import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCollections } from '@leadpulse/model';
 import { deleteAccount, resumeAccountDeletion, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
@@ -13,6 +14,7 @@ import { dumpProject } from '../support/snapshot';
 import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedBillingRecord, seedOrg, seedUser } from './support';
 
 let db: Firestore;
+let projectId: string;
 let close: () => Promise<void>;
 let time: ReturnType<typeof manualClock>;
 let accountDeps: AccountDeletionDeps;
@@ -20,7 +22,7 @@ let deps: RetentionDeps;
 let auth: RecordingAuth;
 
 beforeEach(() => {
-  ({ db, close } = freshProject('privacy-retention'));
+  ({ db, projectId, close } = freshProject('privacy-retention'));
   time = manualClock();
   auth = new RecordingAuth();
   const billing = recordingCancellation();
@@ -50,6 +52,40 @@ describe('the retention table', () => {
     ]);
     const days = Object.fromEntries(retentionTable.flatMap((rule) => (rule.kind === 'expiry' ? [[rule.key, rule.days]] : [])));
     expect(days).toMatchObject({ usageEvents: 180, auditLog: 180, stripeEvents: 180, marketingConsents: 30, billingRecords: 0 });
+  });
+});
+
+/** One pass of Firestore's TTL deletion as of `now`: the offline emulator's `:runTtl`, on firestore.indexes.json. */
+async function runTtl(now: Date): Promise<void> {
+  const response = await fetch(`http://${process.env.FIRESTORE_EMULATOR_HOST}/emulator/v1/projects/${projectId}:runTtl`, {
+    method: 'POST',
+    body: JSON.stringify({ now: now.toISOString() }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+}
+
+describe.skipIf(!process.env.LEADPULSE_OFFLINE_EMULATOR)('TTL policies (offline emulator: the Google emulator runs no TTL)', () => {
+  it('usage events: TTL deletes them one day inside the 180-day window; the job backstops at 180 days', async () => {
+    const user = caller('someone');
+    time.set(START);
+    await recordUsageEvent({ db, clock: time.clock }, user, { event: 'page_viewed', page: 'contacts' });
+    time.set(new Date(START.getTime() + DAY));
+    await recordUsageEvent({ db, clock: time.clock }, user, { event: 'page_viewed', page: 'pipeline' });
+    const pages = async () => (await db.collection(serverCollections.usageEvents).get()).docs.map((d) => d.get('payload.page') as string).sort();
+
+    // TTL: kept until receipt + 179 days, deleted from then on (production: within the next 24 hours).
+    await runTtl(new Date(START.getTime() + 179 * DAY - 1));
+    expect(await pages()).toEqual(['contacts', 'pipeline']);
+    await runTtl(new Date(START.getTime() + 179 * DAY));
+    expect(await pages()).toEqual(['pipeline']);
+
+    // TTL late (not run): the retention job still keeps the window exact, kept at 180 days, gone 1 ms later.
+    time.set(new Date(START.getTime() + DAY + 180 * DAY));
+    expect((await runRetention(deps)).purged.usageEvents).toBe(0);
+    expect(await pages()).toEqual(['pipeline']);
+    time.advance(1);
+    expect((await runRetention(deps)).purged.usageEvents).toBe(1);
+    expect(await pages()).toEqual([]);
   });
 });
 

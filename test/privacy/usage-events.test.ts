@@ -40,7 +40,7 @@ describe('recordUsageEvent', () => {
     const stored = await storedEvents();
     expect(stored).toHaveLength(3);
     for (const record of stored) {
-      expect(Object.keys(record).sort()).toEqual(['payload', 'receivedAt']);
+      expect(Object.keys(record).sort()).toEqual(['expiresAt', 'payload', 'receivedAt']);
       usageEventRecordSchema.parse(record);
     }
     expect(stored.map((record) => record.payload)).toEqual(expect.arrayContaining(events));

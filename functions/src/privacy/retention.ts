@@ -2,6 +2,9 @@ import { Timestamp, type Firestore, type Query } from 'firebase-admin/firestore'
 import * as logger from 'firebase-functions/logger';
 import {
   accountDeletionRequestSchema,
+  LOG_RETENTION_DAYS,
+  TTL_DELAY_DAYS,
+  USAGE_EVENT_TTL_DAYS,
   orgDeletionRequestSchema,
   serverCollections,
   type AccountDeletionRequest,
@@ -29,6 +32,9 @@ export interface ExpiryRule {
   source: { collection: string } | { collectionGroup: OrgCollection };
   field: string;
   days: number;
+  /** The class's TTL policy (firestore.indexes.json `"ttl": true`), when it has one: the field writers set to
+   *  `field` + `days` days. The job stays as the backstop that keeps the window exact. */
+  ttl?: { field: string; days: number };
 }
 
 /** Data whose deletion was requested: deleted organizations (P5) and interrupted account deletions (P4). */
@@ -69,7 +75,8 @@ export const retentionTable: readonly RetentionRule[] = [
     kept: '180 days after receipt',
     source: { collection: serverCollections.usageEvents },
     field: 'receivedAt',
-    days: 180,
+    days: LOG_RETENTION_DAYS,
+    ttl: { field: 'expiresAt', days: USAGE_EVENT_TTL_DAYS },
   },
   {
     kind: 'expiry',
@@ -132,6 +139,15 @@ export const retentionTable: readonly RetentionRule[] = [
     days: 0,
   },
 ];
+
+/** How a rule's documents are deleted, as docs/privacy.md's retention table says it. */
+export function deletedBy(rule: RetentionRule): string {
+  if (rule.kind !== 'expiry' || !rule.ttl) return 'the retention job';
+  return (
+    `TTL on \`${rule.ttl.field}\` (${rule.field} + ${rule.ttl.days} days), deleted within ${TTL_DELAY_DAYS * 24} hours after; ` +
+    `the retention job deletes what is left at ${rule.days} days (backstop: the window is exact)`
+  );
+}
 
 /**
  * Finishes an account deletion that stopped, from its request (account deletion's `deleteAccount`, bound to its

@@ -1,8 +1,9 @@
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths, serverCollections, usageEventRecordSchema, usageEventSchema, type UsageEventRecord } from '@leadpulse/model';
+import { paths, serverCollections, USAGE_EVENT_TTL_DAYS, usageEventRecordSchema, usageEventSchema, type UsageEventRecord } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { chargeRateLimits, usageEventLimits } from '../common/rate-limit';
+import { DAY_MS } from './config';
 
 export interface UsageEventDeps {
   db: Firestore;
@@ -23,7 +24,11 @@ export async function recordUsageEvent(deps: UsageEventDeps, signedIn: Caller, d
     const now = deps.clock();
     // The person is counted under a hash, in a counter apart from the event: the event still names no one.
     const count = await chargeRateLimits(db, tx, [{ limit: usageEventLimits.perUser, subject: signedIn.uid }], now);
-    const record: UsageEventRecord = usageEventRecordSchema.parse({ payload, receivedAt: Timestamp.fromDate(now) });
+    const record: UsageEventRecord = usageEventRecordSchema.parse({
+      payload,
+      receivedAt: Timestamp.fromDate(now),
+      expiresAt: Timestamp.fromMillis(now.getTime() + USAGE_EVENT_TTL_DAYS * DAY_MS),
+    });
     count();
     tx.create(db.doc(paths.usageEvent(ref.id)), record);
   });
