@@ -58,6 +58,8 @@ describe('inviteMember', () => {
       invitedBy: org.owner.uid,
       createdAt: Timestamp.fromDate(START),
       expiresAt: Timestamp.fromDate(new Date(START.getTime() + 7 * DAY_MS)),
+      // The TTL field (firestore.indexes.json): 6 days after expiry, so TTL has deleted it within the 7 days.
+      deleteAt: Timestamp.fromDate(new Date(START.getTime() + (7 + 6) * DAY_MS)),
     });
     expect(storedText(await dumpProject(db))).not.toContain(link.token);
 

@@ -87,6 +87,35 @@ describe.skipIf(!process.env.LEADPULSE_OFFLINE_EMULATOR)('TTL policies (offline 
     expect((await runRetention(deps)).purged.usageEvents).toBe(1);
     expect(await pages()).toEqual([]);
   });
+
+  it('invitations: TTL deletes them 6 days after they expire (deleteAt); the job backstops at 7 days', async () => {
+    await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
+    const invite = (expiresAt: Date, withDeleteAt: boolean) =>
+      inviteSchema.parse({
+        email: 'x@example.com',
+        role: 'member',
+        tokenHash: 'c'.repeat(64),
+        invitedBy: 'owner-a',
+        createdAt: Timestamp.fromMillis(expiresAt.getTime() - 7 * DAY),
+        expiresAt: Timestamp.fromDate(expiresAt),
+        ...(withDeleteAt ? { deleteAt: Timestamp.fromMillis(expiresAt.getTime() + 6 * DAY) } : {}),
+      });
+    await db.doc(paths.invite('orgA', 'ttl')).set(invite(START, true));
+    await db.doc(paths.invite('orgA', 'legacy')).set(invite(START, false));
+    const ids = async () => paths_(paths.invites('orgA'));
+
+    await runTtl(new Date(START.getTime() + 6 * DAY - 1));
+    expect(await ids()).toEqual(['legacy', 'ttl']);
+    await runTtl(new Date(START.getTime() + 6 * DAY));
+    expect(await ids()).toEqual(['legacy']);
+
+    // An invitation without the TTL field (written before it existed) is the job's: kept at 7 days, gone 1 ms later.
+    time.set(new Date(START.getTime() + 7 * DAY));
+    expect((await runRetention(deps)).purged.invites).toBe(0);
+    time.advance(1);
+    expect((await runRetention(deps)).purged.invites).toBe(1);
+    expect(await ids()).toEqual([]);
+  });
 });
 
 describe('runRetention', () => {

@@ -4,6 +4,7 @@ import { HttpsError } from 'firebase-functions/v2/https';
 import {
   acceptInvitationArgsSchema,
   inviteMemberArgsSchema,
+  INVITE_TTL_AFTER_EXPIRY_DAYS,
   inviteSchema,
   memberSchema,
   organizationStateSchema,
@@ -84,6 +85,7 @@ export async function inviteMember(
         invitedBy: caller.uid,
         createdAt: Timestamp.fromDate(now),
         expiresAt: Timestamp.fromDate(expiresAt),
+        deleteAt: Timestamp.fromMillis(expiresAt.getTime() + INVITE_TTL_AFTER_EXPIRY_DAYS * DAY_MS),
       }),
     );
     writeAuditEntry(

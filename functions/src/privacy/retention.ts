@@ -2,6 +2,8 @@ import { Timestamp, type Firestore, type Query } from 'firebase-admin/firestore'
 import * as logger from 'firebase-functions/logger';
 import {
   accountDeletionRequestSchema,
+  INVITE_RETENTION_AFTER_EXPIRY_DAYS,
+  INVITE_TTL_AFTER_EXPIRY_DAYS,
   LOG_RETENTION_DAYS,
   TTL_DELAY_DAYS,
   USAGE_EVENT_TTL_DAYS,
@@ -126,7 +128,8 @@ export const retentionTable: readonly RetentionRule[] = [
     kept: 'until accepted or revoked; 7 days after they expire',
     source: { collectionGroup: 'invites' },
     field: 'expiresAt',
-    days: 7,
+    days: INVITE_RETENTION_AFTER_EXPIRY_DAYS,
+    ttl: { field: 'deleteAt', days: INVITE_TTL_AFTER_EXPIRY_DAYS },
   },
   {
     kind: 'expiry',
@@ -145,7 +148,7 @@ export function deletedBy(rule: RetentionRule): string {
   if (rule.kind !== 'expiry' || !rule.ttl) return 'the retention job';
   return (
     `TTL on \`${rule.ttl.field}\` (${rule.field} + ${rule.ttl.days} days), deleted within ${TTL_DELAY_DAYS * 24} hours after; ` +
-    `the retention job deletes what is left at ${rule.days} days (backstop: the window is exact)`
+    `the retention job deletes what is left at ${rule.days} days (backstop: keeps the window exact, and covers documents written before the TTL field)`
   );
 }
 

@@ -30,6 +30,12 @@ export const inviteTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must b
  * address, so re-inviting replaces). The token itself is never stored, only its sha256; the invitation is
  * deleted when accepted (single use) or revoked.
  */
+/** An expired invitation (it holds the invitee's e-mail address) is deleted 7 days after it expires. */
+export const INVITE_RETENTION_AFTER_EXPIRY_DAYS = 7;
+/** Days from expiry to an invitation's `deleteAt`: one TTL delay (Firestore deletes within 24 hours) inside the
+ *  7 days, so that TTL is done by then; the retention job deletes what is left at 7 days. */
+export const INVITE_TTL_AFTER_EXPIRY_DAYS = INVITE_RETENTION_AFTER_EXPIRY_DAYS - 1;
+
 export const inviteSchema = z.strictObject({
   email: normalizedEmailSchema,
   role: invitableRoleSchema,
@@ -37,6 +43,9 @@ export const inviteSchema = z.strictObject({
   invitedBy: uidSchema,
   createdAt: timestampSchema,
   expiresAt: timestampSchema,
+  /** The collection's TTL field (firestore.indexes.json): `expiresAt` + INVITE_TTL_AFTER_EXPIRY_DAYS. Written on
+   *  every invitation; invitations written before it existed lack it (the retention job deletes those). */
+  deleteAt: timestampSchema.optional(),
 });
 export type Invite = z.infer<typeof inviteSchema>;
 
