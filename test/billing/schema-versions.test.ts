@@ -3,7 +3,7 @@
  * of every version replay, and a release keeps the fields a newer release wrote (rolling deploy, rollback).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FieldValue } from 'firebase-admin/firestore';
+import { FieldValue, type Timestamp } from 'firebase-admin/firestore';
 import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
 import { type BillingTestContext, linkNewCustomer, operator, seedOrg, startBillingTest } from './fixtures';
@@ -32,7 +32,11 @@ async function paidInvoice(orgId: string, quantity: number): Promise<{ eventId: 
 describe('schema versions', () => {
   it('stamps the current version on ledger entries and mirrors', async () => {
     const { eventId } = await paidInvoice('ver-stamp', 2);
-    expect(await stored(paths.stripeEvent(eventId))).toMatchObject({ schemaVersion: STRIPE_EVENT_RECORD_VERSION });
+    const entry = await stored(paths.stripeEvent(eventId));
+    expect(entry).toMatchObject({ schemaVersion: STRIPE_EVENT_RECORD_VERSION });
+    // The TTL field (firestore.indexes.json): 179 days after receipt, so TTL has deleted the entry by 180 days (P7).
+    const millis = (field: string) => (entry[field] as Timestamp).toMillis();
+    expect(millis('expiresAt') - millis('receivedAt')).toBe(179 * 24 * 60 * 60 * 1000);
     expect(await stored(paths.subscription('ver-stamp'))).toMatchObject({ schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
   });
 

@@ -88,6 +88,26 @@ describe.skipIf(!process.env.LEADPULSE_OFFLINE_EMULATOR)('TTL policies (offline 
     expect(await pages()).toEqual([]);
   });
 
+  it("Stripe event ledger: TTL deletes entries on expiresAt (receipt + 179 days); older entries without it are the job's", async () => {
+    const received = Timestamp.fromDate(START);
+    await db
+      .doc(paths.stripeEvent('evt_ttl'))
+      .set({ type: 'invoice.paid', receivedAt: received, expiresAt: Timestamp.fromMillis(START.getTime() + 179 * DAY) });
+    await db.doc(paths.stripeEvent('evt_legacy')).set({ type: 'invoice.paid', receivedAt: received });
+    const ids = async () => paths_(serverCollections.stripeEvents);
+
+    await runTtl(new Date(START.getTime() + 179 * DAY - 1));
+    expect(await ids()).toEqual(['evt_legacy', 'evt_ttl']);
+    await runTtl(new Date(START.getTime() + 179 * DAY));
+    expect(await ids()).toEqual(['evt_legacy']);
+
+    time.set(new Date(START.getTime() + 180 * DAY));
+    expect((await runRetention(deps)).purged.stripeEvents).toBe(0);
+    time.advance(1);
+    expect((await runRetention(deps)).purged.stripeEvents).toBe(1);
+    expect(await ids()).toEqual([]);
+  });
+
   it('invitations: TTL deletes them 6 days after they expire (deleteAt); the job backstops at 7 days', async () => {
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
     const invite = (expiresAt: Date, withDeleteAt: boolean) =>

@@ -1,6 +1,7 @@
 import { Timestamp, type DocumentReference, type Firestore, type Transaction } from 'firebase-admin/firestore';
 import type Stripe from 'stripe';
 import {
+  LOG_TTL_DAYS,
   billingRecordSchema,
   organizationStateSchema,
   paths,
@@ -22,6 +23,7 @@ import { readDocument } from '../common/documents';
 import { deriveAccessState, prepareAccessUpdate } from '../orgs/access-state';
 import { writeAuditEntry } from '../orgs/audit';
 import { INITIAL_PLAN } from '../orgs/create-organization';
+import { DAY_MS } from '../privacy/config';
 import { nextBillingRecord } from './billing-records';
 import type { BillingCatalog } from './catalog';
 import { fetchFacts, failureOf, snapshotSubscription, type StripeFacts, type SubscriptionSnapshot } from './stripe-fetch';
@@ -139,6 +141,8 @@ export async function recordFailure(
 }
 
 function ledgerFields(event: EventMeta, target: StripeEventTarget, previous: StripeEventRecord | null, mode: 'new' | 'replay', now: Date) {
+  const receivedAt = previous?.receivedAt ?? Timestamp.fromDate(now);
+  const receivedMs = receivedAt.seconds * 1000 + Math.floor(receivedAt.nanoseconds / 1e6);
   return {
     // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
     schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
@@ -147,7 +151,8 @@ function ledgerFields(event: EventMeta, target: StripeEventTarget, previous: Str
     livemode: event.livemode,
     apiVersion: event.apiVersion,
     target,
-    receivedAt: previous?.receivedAt ?? Timestamp.fromDate(now),
+    receivedAt,
+    expiresAt: Timestamp.fromMillis(receivedMs + LOG_TTL_DAYS * DAY_MS),
     processedAt: Timestamp.fromDate(now),
     replayCount: previous ? previous.replayCount + (mode === 'replay' ? 1 : 0) : 0,
   };

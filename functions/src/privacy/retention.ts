@@ -6,7 +6,7 @@ import {
   INVITE_TTL_AFTER_EXPIRY_DAYS,
   LOG_RETENTION_DAYS,
   TTL_DELAY_DAYS,
-  USAGE_EVENT_TTL_DAYS,
+  LOG_TTL_DAYS,
   orgDeletionRequestSchema,
   serverCollections,
   type AccountDeletionRequest,
@@ -78,7 +78,7 @@ export const retentionTable: readonly RetentionRule[] = [
     source: { collection: serverCollections.usageEvents },
     field: 'receivedAt',
     days: LOG_RETENTION_DAYS,
-    ttl: { field: 'expiresAt', days: USAGE_EVENT_TTL_DAYS },
+    ttl: { field: 'expiresAt', days: LOG_TTL_DAYS },
   },
   {
     kind: 'expiry',
@@ -98,7 +98,8 @@ export const retentionTable: readonly RetentionRule[] = [
     kept: '180 days after receipt (without the organization id once the organization is purged)',
     source: { collection: serverCollections.stripeEvents },
     field: 'receivedAt',
-    days: 180,
+    days: LOG_RETENTION_DAYS,
+    ttl: { field: 'expiresAt', days: LOG_TTL_DAYS },
   },
   {
     kind: 'expiry',

@@ -1,5 +1,5 @@
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths, serverCollections, USAGE_EVENT_TTL_DAYS, usageEventRecordSchema, usageEventSchema, type UsageEventRecord } from '@leadpulse/model';
+import { paths, serverCollections, LOG_TTL_DAYS, usageEventRecordSchema, usageEventSchema, type UsageEventRecord } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { chargeRateLimits, usageEventLimits } from '../common/rate-limit';
@@ -27,7 +27,7 @@ export async function recordUsageEvent(deps: UsageEventDeps, signedIn: Caller, d
     const record: UsageEventRecord = usageEventRecordSchema.parse({
       payload,
       receivedAt: Timestamp.fromDate(now),
-      expiresAt: Timestamp.fromMillis(now.getTime() + USAGE_EVENT_TTL_DAYS * DAY_MS),
+      expiresAt: Timestamp.fromMillis(now.getTime() + LOG_TTL_DAYS * DAY_MS),
     });
     count();
     tx.create(db.doc(paths.usageEvent(ref.id)), record);

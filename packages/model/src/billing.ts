@@ -182,6 +182,9 @@ export const stripeEventRecordSchema = z.strictObject({
   /** For failures: what went wrong, for the operator (never personal data: field names and Stripe's codes). */
   detail: z.string().max(1000).nullable(),
   receivedAt: timestampSchema,
+  /** The collection's TTL field (firestore.indexes.json): `receivedAt` + LOG_TTL_DAYS. Entries written before it
+   *  existed lack it; the retention job deletes every entry 180 days after `receivedAt` (P7). */
+  expiresAt: timestampSchema.optional(),
   processedAt: timestampSchema,
   replayCount: z.number().int().min(0),
 });

@@ -233,12 +233,13 @@ export type UsageEvent = z.infer<typeof usageEventSchema>;
 export const LOG_RETENTION_DAYS = 180;
 /** Firestore's TTL deletes a document typically within 24 hours after its TTL field's instant. */
 export const TTL_DELAY_DAYS = 1;
-/** Days from receipt to a usage event's `expiresAt`: one TTL delay inside the window, so TTL is done by its end. */
-export const USAGE_EVENT_TTL_DAYS = LOG_RETENTION_DAYS - TTL_DELAY_DAYS;
+/** Days from a log or usage record's instant to its `expiresAt` (TTL field): one TTL delay inside the window, so
+ *  that TTL is done by its end. */
+export const LOG_TTL_DAYS = LOG_RETENTION_DAYS - TTL_DELAY_DAYS;
 
 /**
  * `usageEvents/{id}`: the event as accepted, and when it was received. No uid and no organization id: usage
- * is counted, never attributed. `expiresAt` (receipt + USAGE_EVENT_TTL_DAYS) is the collection's TTL field
+ * is counted, never attributed. `expiresAt` (receipt + LOG_TTL_DAYS) is the collection's TTL field
  * (firestore.indexes.json): TTL deletes it within 24 hours of that, so before 180 days; the retention job deletes
  * what is left 180 days after `receivedAt` (P7).
  */
