@@ -124,6 +124,8 @@ async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Prom
     collections: { users: 1, members: 3, marketingConsents: 1 },
     scheduledOrganizations: 1,
   });
+  // The TTL field (firestore.indexes.json): 179 days after completion, so TTL has deleted it by 180 days (P7).
+  expect((receipt.expiresAt?.toMillis() ?? 0) - receipt.completedAt.toMillis()).toBe(179 * 24 * 60 * 60 * 1000);
   const tombstone = tombstoneSchema.parse(receipt.subjectId);
 
   // What the organizations own stays, under the tombstone.

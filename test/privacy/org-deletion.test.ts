@@ -235,6 +235,8 @@ describe('purgeOrganization', () => {
     expect(receipt).toMatchObject({ kind: 'organization', subjectId: 'orgA', collections: expectedCounts, leftoverDocuments: 0 });
     expect(receipt.deletedDocuments).toBe(Object.values(expectedCounts).reduce((a, b) => a + b, 0));
     expect(receipt.completedAt.toMillis()).toBe(START.getTime() + 7 * DAY);
+    // The TTL field (firestore.indexes.json): 179 days after completion, so TTL has deleted it by 180 days (P7).
+    expect(receipt.expiresAt?.toMillis()).toBe(START.getTime() + (7 + 179) * DAY);
     const receiptText = canonical(after.get(paths.deletionReceipt(orgReceiptId('orgA')))?.data);
     for (const personal of [owner, admin, member, '@', 'Customer', 'Dear']) expect(receiptText).not.toContain(personal);
     expect((await db.doc(paths.deletionRequest('orgA')).get()).exists).toBe(false);

@@ -108,6 +108,24 @@ describe.skipIf(!process.env.LEADPULSE_OFFLINE_EMULATOR)('TTL policies (offline 
     expect(await ids()).toEqual([]);
   });
 
+  it("deletion receipts: TTL deletes them on expiresAt (completion + 179 days); older receipts without it are the job's", async () => {
+    const completedAt = Timestamp.fromDate(START);
+    await db.doc(paths.deletionReceipt('ttl')).set({ kind: 'organization', completedAt, expiresAt: Timestamp.fromMillis(START.getTime() + 179 * DAY) });
+    await db.doc(paths.deletionReceipt('legacy')).set({ kind: 'organization', completedAt });
+    const ids = async () => paths_(serverCollections.deletionReceipts);
+
+    await runTtl(new Date(START.getTime() + 179 * DAY - 1));
+    expect(await ids()).toEqual(['legacy', 'ttl']);
+    await runTtl(new Date(START.getTime() + 179 * DAY));
+    expect(await ids()).toEqual(['legacy']);
+
+    time.set(new Date(START.getTime() + 180 * DAY));
+    expect((await runRetention(deps)).purged.deletionReceipts).toBe(0);
+    time.advance(1);
+    expect((await runRetention(deps)).purged.deletionReceipts).toBe(1);
+    expect(await ids()).toEqual([]);
+  });
+
   it('invitations: TTL deletes them 6 days after they expire (deleteAt); the job backstops at 7 days', async () => {
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
     const invite = (expiresAt: Date, withDeleteAt: boolean) =>

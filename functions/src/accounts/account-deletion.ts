@@ -8,6 +8,7 @@ import {
   collectionGroups,
   deleteMyAccountArgsSchema,
   deletionReceiptSchema,
+  LOG_TTL_DAYS,
   eraseUserArgsSchema,
   memberSchema,
   paths,
@@ -27,6 +28,7 @@ import { logError } from '../common/logging';
 import { writeAuditEntry } from '../orgs/audit';
 import { prepareInvitationRevocation, sha256Hex } from '../orgs/membership-access';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, updateAll, withBulkWriter, type BulkOptions } from '../common/bulk';
+import { DAY_MS } from '../privacy/config';
 import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps } from '../privacy/org-deletion';
 import type { ResumeAccountDeletion } from '../privacy/retention';
 import { requireOperator, type AccountAuth } from './account-auth';
@@ -345,13 +347,15 @@ async function finish(deps: AccountDeletionDeps, requestRef: DocumentReference, 
   await db.runTransaction(async (tx) => {
     const request = readDocument(accountDeletionRequestSchema, await tx.get(requestRef));
     if (!request) return; // A concurrent run (the Auth trigger) finished it.
+    const completedAt = deps.clock();
     const receipt = deletionReceiptSchema.parse({
       kind: 'account',
       subjectId: request.tombstone,
       initiatedBy: request.initiatedBy,
       reason: request.reason,
       requestedAt: request.requestedAt,
-      completedAt: Timestamp.fromDate(deps.clock()),
+      completedAt: Timestamp.fromDate(completedAt),
+      expiresAt: Timestamp.fromMillis(completedAt.getTime() + LOG_TTL_DAYS * DAY_MS),
       deletedDocuments: Object.values(request.found).reduce((sum, count) => sum + count, 0),
       collections: request.found,
       scheduledOrganizations: request.scheduledOrgIds.length,

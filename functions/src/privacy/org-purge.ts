@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { FieldPath, Timestamp, type BulkWriter, type CollectionReference, type DocumentReference, type Firestore } from 'firebase-admin/firestore';
-import { deletionReceiptSchema, orgDeletionRequestSchema, paths, type DeletionReceipt, type OrgDeletionRequest, type PurgeProgress } from '@leadpulse/model';
+import {
+  deletionReceiptSchema,
+  LOG_TTL_DAYS,
+  orgDeletionRequestSchema,
+  paths,
+  type DeletionReceipt,
+  type OrgDeletionRequest,
+  type PurgeProgress,
+} from '@leadpulse/model';
+import { DAY_MS } from './config';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
 import { DEFAULT_PAGE_SIZE, compareDocumentIds, deleteAll, withBulkWriter, type BulkOptions } from '../common/bulk';
@@ -152,11 +161,13 @@ async function finish(deps: PurgeDeps, requestRef: DocumentReference, runId: str
     const request = readDocument(orgDeletionRequestSchema, await tx.get(requestRef));
     if (!request || request.purge?.runId !== runId) throw new PurgeLeaseLost(orgId);
     const collections = request.purge.deletedByCollection;
+    const completedAt = deps.clock();
     const receipt = deletionReceiptSchema.parse({
       kind: 'organization',
       subjectId: orgId,
       requestedAt: request.requestedAt,
-      completedAt: Timestamp.fromDate(deps.clock()),
+      completedAt: Timestamp.fromDate(completedAt),
+      expiresAt: Timestamp.fromMillis(completedAt.getTime() + LOG_TTL_DAYS * DAY_MS),
       deletedDocuments: Object.values(collections).reduce((sum, count) => sum + count, 0),
       collections,
       leftoverDocuments,

@@ -109,7 +109,8 @@ export const retentionTable: readonly RetentionRule[] = [
     kept: '180 days after the deletion completed',
     source: { collection: serverCollections.deletionReceipts },
     field: 'completedAt',
-    days: 180,
+    days: LOG_RETENTION_DAYS,
+    ttl: { field: 'expiresAt', days: LOG_TTL_DAYS },
   },
   {
     kind: 'expiry',

@@ -98,6 +98,9 @@ export const deletionReceiptSchema = z.discriminatedUnion('kind', [
     subjectId: docIdSchema,
     requestedAt: timestampSchema,
     completedAt: timestampSchema,
+    /** The collection's TTL field (firestore.indexes.json): `completedAt` + LOG_TTL_DAYS (receipts written before it
+     *  existed lack it; the retention job deletes every receipt 180 days after `completedAt`). */
+    expiresAt: timestampSchema.optional(),
     deletedDocuments: z.number().int().min(0),
     /** By collection id; `orgs` is the organization document itself. */
     collections: z.record(z.string(), z.number().int().min(0)),
@@ -112,6 +115,9 @@ export const deletionReceiptSchema = z.discriminatedUnion('kind', [
     reason: operatorErasureReasonSchema.nullable(),
     requestedAt: timestampSchema,
     completedAt: timestampSchema,
+    /** The collection's TTL field (firestore.indexes.json): `completedAt` + LOG_TTL_DAYS (receipts written before it
+     *  existed lack it; the retention job deletes every receipt 180 days after `completedAt`). */
+    expiresAt: timestampSchema.optional(),
     deletedDocuments: z.number().int().min(0),
     collections: z.record(z.string(), z.number().int().min(0)),
     /** Organizations the person solely made up, now scheduled for deletion (each gets its own receipt). */
