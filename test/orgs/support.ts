@@ -38,7 +38,18 @@ export async function readMembers(db: Firestore, orgId: string): Promise<Member[
 }
 
 export async function readAuditLog(db: Firestore, orgId: string): Promise<Record<string, unknown>[]> {
-  return (await db.collection(paths.auditLog(orgId)).orderBy('at').get()).docs.map((doc) => doc.data());
+  return (await db.collection(paths.auditLog(orgId)).orderBy('at').get()).docs.map((doc) => withoutTtlField(doc.data()));
+}
+
+/**
+ * An audit entry without its TTL field, once checked: `expiresAt` is `at` + 179 days (firestore.indexes.json's TTL
+ * policy deletes the entry within 24 hours after, so by 180 days: P7).
+ */
+export function withoutTtlField<T extends Record<string, unknown>>(entry: T): Omit<T, 'expiresAt'> {
+  const { expiresAt, ...rest } = entry;
+  const millis = (value: unknown) => (value as { toMillis(): number }).toMillis();
+  expect(millis(expiresAt) - millis(rest.at)).toBe(179 * 24 * 60 * 60 * 1000);
+  return rest;
 }
 
 /**
@@ -54,7 +65,7 @@ export async function expectAuditEntries(
   let query = db.collection(paths.auditLog(orgId)).where('action', '==', filter.action);
   if (filter.targetUid) query = query.where('targetUid', '==', filter.targetUid);
   if (filter.targetId) query = query.where('targetId', '==', filter.targetId);
-  const entries = (await query.get()).docs.map((doc) => doc.data());
+  const entries = (await query.get()).docs.map((doc) => withoutTtlField(doc.data()));
   expect(entries).toHaveLength(expected.length);
   expect(entries).toEqual(expect.arrayContaining(expected));
 }

@@ -58,6 +58,8 @@ describe('eraseContact', () => {
           targetId: target,
           details: { contacts: 1, messages: 7 },
           at: { $timestamp: '2030-03-01T10:00:00.000000000Z' },
+          // The TTL field: 179 days later (TTL deletes within 24 hours after, so by 180 days: P7).
+          expiresAt: { $timestamp: '2030-08-27T10:00:00.000000000Z' },
         },
       ]);
       expect(JSON.stringify(audit)).not.toMatch(/Customer|customer1@|Dear|555/);

@@ -108,6 +108,31 @@ describe.skipIf(!process.env.LEADPULSE_OFFLINE_EMULATOR)('TTL policies (offline 
     expect(await ids()).toEqual([]);
   });
 
+  it("audit log: TTL deletes entries of every organization on expiresAt (action + 179 days); older entries are the job's", async () => {
+    time.set(START);
+    await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
+    await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }] });
+    const at = Timestamp.fromDate(START);
+    const expiresAt = Timestamp.fromMillis(START.getTime() + 179 * DAY);
+    await db.doc(paths.auditEntry('orgA', 'ttl-a')).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-a', at, expiresAt }));
+    await db.doc(paths.auditEntry('orgB', 'ttl-b')).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-b', at, expiresAt }));
+    await db.doc(paths.auditEntry('orgB', 'legacy')).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-b', at }));
+    const ids = ['ttl-a', 'legacy', 'ttl-b'];
+    const entries = async () => [...(await paths_(paths.auditLog('orgA'))), ...(await paths_(paths.auditLog('orgB')))].filter((id) => ids.includes(id));
+
+    await runTtl(new Date(START.getTime() + 179 * DAY - 1));
+    expect(await entries()).toEqual(['ttl-a', 'legacy', 'ttl-b']);
+    await runTtl(new Date(START.getTime() + 179 * DAY));
+    expect(await entries()).toEqual(['legacy']);
+
+    time.set(new Date(START.getTime() + 180 * DAY));
+    await runRetention(deps);
+    expect(await entries()).toEqual(['legacy']);
+    time.advance(1);
+    await runRetention(deps);
+    expect(await entries()).toEqual([]);
+  });
+
   it("deletion receipts: TTL deletes them on expiresAt (completion + 179 days); older receipts without it are the job's", async () => {
     const completedAt = Timestamp.fromDate(START);
     await db.doc(paths.deletionReceipt('ttl')).set({ kind: 'organization', completedAt, expiresAt: Timestamp.fromMillis(START.getTime() + 179 * DAY) });

@@ -8,6 +8,7 @@ import { Timestamp, type DocumentSnapshot, type Firestore } from 'firebase-admin
 import { auditEntrySchema, paths } from '@leadpulse/model';
 import { auditConfigWrite, auditContactDeletion, auditOrganizationUpdate } from '../../functions/src/orgs/client-audit';
 import { adminFirestore, uniqueProjectId, uniqueUid } from '../support/firestore';
+import { withoutTtlField } from '../orgs/support';
 
 const projectId = uniqueProjectId('client-audit');
 let db: Firestore;
@@ -35,7 +36,7 @@ async function change(path: string, write: () => Promise<unknown>): Promise<{ be
 }
 
 async function auditOf(orgId: string) {
-  return (await db.collection(paths.auditLog(orgId)).get()).docs.map((doc) => auditEntrySchema.parse(doc.data()));
+  return (await db.collection(paths.auditLog(orgId)).get()).docs.map((doc) => withoutTtlField(auditEntrySchema.parse(doc.data())));
 }
 
 async function seedOrg(): Promise<string> {

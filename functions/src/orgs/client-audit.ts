@@ -1,5 +1,6 @@
 import { Timestamp, type DocumentSnapshot, type Firestore } from 'firebase-admin/firestore';
 import { auditEntrySchema, paths, type AuditEntry } from '@leadpulse/model';
+import { auditExpiresAt } from './audit';
 
 /**
  * The principal of a Firestore write, as a trigger "with auth context" reports it (`authType`, `authId`), and the
@@ -28,11 +29,17 @@ export interface ClientAuditDeps {
  * user from the event's auth context. The entry id derives from the event id, so a redelivered event writes the
  * same entry once. Returns whether an entry was written.
  */
-async function recordClientChange(deps: ClientAuditDeps, event: WriteContext, orgId: string, entry: Omit<AuditEntry, 'actorUid' | 'at'>): Promise<boolean> {
+async function recordClientChange(
+  deps: ClientAuditDeps,
+  event: WriteContext,
+  orgId: string,
+  entry: Omit<AuditEntry, 'actorUid' | 'at' | 'expiresAt'>,
+): Promise<boolean> {
   if (serverPrincipals.has(event.authType)) return false;
   const actorUid = event.authId ?? `principal:${event.authType}`;
-  const at = Timestamp.fromDate(new Date(event.time));
-  await deps.db.doc(paths.auditEntry(orgId, `client-${event.id}`)).set(auditEntrySchema.parse({ ...entry, actorUid, at }));
+  const time = new Date(event.time);
+  const entryData = { ...entry, actorUid, at: Timestamp.fromDate(time), expiresAt: auditExpiresAt(time) };
+  await deps.db.doc(paths.auditEntry(orgId, `client-${event.id}`)).set(auditEntrySchema.parse(entryData));
   return true;
 }
 

@@ -88,7 +88,8 @@ export const retentionTable: readonly RetentionRule[] = [
     kept: '180 days after the action',
     source: { collectionGroup: 'auditLog' },
     field: 'at',
-    days: 180,
+    days: LOG_RETENTION_DAYS,
+    ttl: { field: 'expiresAt', days: LOG_TTL_DAYS },
   },
   {
     kind: 'expiry',

@@ -85,6 +85,9 @@ export const auditEntrySchema = z.strictObject({
   targetId: z.string().max(1500).optional(),
   details: z.record(z.string().max(64), z.union([z.string().max(200), z.number(), z.boolean(), z.null()])).optional(),
   at: timestampSchema,
+  /** The collection group's TTL field (firestore.indexes.json): `at` + LOG_TTL_DAYS. Entries written before it
+   *  existed lack it; the retention job deletes every entry 180 days after `at` (P7). */
+  expiresAt: timestampSchema.optional(),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
