@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldValue, type Timestamp } from 'firebase-admin/firestore';
-import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
+import { BILLING_RECORD_VERSION, paths, STRIPE_CUSTOMER_LINK_VERSION, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
 import { type BillingTestContext, linkNewCustomer, operator, seedOrg, startBillingTest } from './fixtures';
 
@@ -19,14 +19,14 @@ const NEXT = STRIPE_EVENT_RECORD_VERSION + 1;
 const stored = async (path: string) => (await context.db.doc(path).get()).data() ?? {};
 
 /** An organization with a subscription whose paid invoice is in the ledger; returns the event id. */
-async function paidInvoice(orgId: string, quantity: number): Promise<{ eventId: string; subscriptionId: string }> {
+async function paidInvoice(orgId: string, quantity: number): Promise<{ eventId: string; subscriptionId: string; invoiceId: string; customerId: string }> {
   await seedOrg(context.db, orgId);
   const customerId = await linkNewCustomer(context, orgId);
   const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity, status: 'active' });
   const invoice = context.stripe.addInvoice({ customer: customerId, subscription: subscription.id as string, total: 4500, status: 'paid' });
   const event = context.stripe.event('invoice.paid', invoice);
   expect((await context.send(event)).body).toMatchObject({ outcome: 'applied' });
-  return { eventId: event.id as string, subscriptionId: subscription.id as string };
+  return { eventId: event.id as string, subscriptionId: subscription.id as string, invoiceId: invoice.id as string, customerId };
 }
 
 describe('schema versions', () => {
@@ -38,6 +38,39 @@ describe('schema versions', () => {
     const millis = (field: string) => (entry[field] as Timestamp).toMillis();
     expect(millis('expiresAt') - millis('receivedAt')).toBe(179 * 24 * 60 * 60 * 1000);
     expect(await stored(paths.subscription('ver-stamp'))).toMatchObject({ schemaVersion: SUBSCRIPTION_MIRROR_VERSION });
+  });
+
+  it('stamps billing records and customer links, and stamps a version-1 one when it is rewritten', async () => {
+    const { eventId, invoiceId, customerId } = await paidInvoice('ver-records', 2);
+    expect(await stored(paths.billingRecord(invoiceId))).toMatchObject({ schemaVersion: BILLING_RECORD_VERSION, orgId: 'ver-records' });
+    expect(await stored(paths.stripeCustomer(customerId))).toMatchObject({ schemaVersion: STRIPE_CUSTOMER_LINK_VERSION, orgId: 'ver-records' });
+
+    // Written before versions existed (version 1): read the same, stamped by the next write.
+    await context.db.doc(paths.billingRecord(invoiceId)).update({ schemaVersion: FieldValue.delete() });
+    await context.db.doc(paths.stripeCustomer(customerId)).update({ schemaVersion: FieldValue.delete() });
+    const replay = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
+    expect(replay.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
+    expect(await stored(paths.billingRecord(invoiceId))).toMatchObject({ schemaVersion: BILLING_RECORD_VERSION, total: 4500 });
+
+    const deleted = context.stripe.event('customer.deleted', context.stripe.deleteCustomer(customerId));
+    expect((await context.send(deleted)).body).toMatchObject({ outcome: 'applied' });
+    const link = await stored(paths.stripeCustomer(customerId));
+    expect(link).toMatchObject({ orgId: 'ver-records', schemaVersion: STRIPE_CUSTOMER_LINK_VERSION });
+    expect(link.deletedAt).toBeDefined();
+  });
+
+  it('keeps the higher version a newer release stamped on a billing record or a customer link', async () => {
+    const { eventId, invoiceId, customerId } = await paidInvoice('ver-records-next', 2);
+    await context.db.doc(paths.billingRecord(invoiceId)).update({ schemaVersion: BILLING_RECORD_VERSION + 1, total: 1 });
+    await context.db.doc(paths.stripeCustomer(customerId)).update({ schemaVersion: STRIPE_CUSTOMER_LINK_VERSION + 1 });
+    const replay = await replayStripeEvents(context.operatorDeps(), operator, { eventIds: [eventId] });
+    expect(replay.results).toEqual([{ eventId, outcome: 'applied', reason: null, error: null }]);
+    const record = await stored(paths.billingRecord(invoiceId));
+    expect(record).toMatchObject({ schemaVersion: BILLING_RECORD_VERSION + 1, total: 4500 });
+
+    const deleted = context.stripe.event('customer.deleted', context.stripe.deleteCustomer(customerId));
+    expect((await context.send(deleted)).body).toMatchObject({ outcome: 'applied' });
+    expect(await stored(paths.stripeCustomer(customerId))).toMatchObject({ schemaVersion: STRIPE_CUSTOMER_LINK_VERSION + 1 });
   });
 
   it('replays an entry written before versions existed (version 1), and stamps it', async () => {

@@ -259,6 +259,7 @@ describe('billing records (P6)', () => {
         'refundedAmount',
         'refunds',
         'retainUntil',
+        'schemaVersion',
         'status',
         'subtotal',
         'tax',

@@ -9,6 +9,7 @@ import {
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
   storedStripeEventRecordSchema,
+  STRIPE_CUSTOMER_LINK_VERSION,
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
   type EventOutcome,
@@ -273,7 +274,13 @@ async function planEffect(
       };
     }
     case 'customer_deleted':
-      return planCustomerDeletion(deps, tx, event, { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined }, now);
+      return planCustomerDeletion(
+        deps,
+        tx,
+        event,
+        { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined, linkVersion: link.schemaVersion ?? 1 },
+        now,
+      );
   }
 }
 
@@ -388,6 +395,8 @@ interface CustomerDeletion {
   customerId: string;
   linkRef: DocumentReference;
   alreadyDeleted: boolean;
+  /** The stored link's `schemaVersion` (1 when absent). */
+  linkVersion: number;
 }
 
 /**
@@ -403,7 +412,11 @@ async function planCustomerDeletion(deps: BillingDeps, tx: Transaction, event: E
   const org = readDocument(organizationStateSchema, orgSnapshot);
   const mirror = readDocument(subscriptionMirrorSchema, mirrorSnapshot);
   const tombstone = () => {
-    if (!deletion.alreadyDeleted) tx.update(deletion.linkRef, { deletedAt: Timestamp.fromDate(now) });
+    if (!deletion.alreadyDeleted)
+      tx.update(deletion.linkRef, {
+        deletedAt: Timestamp.fromDate(now),
+        schemaVersion: Math.max(deletion.linkVersion, STRIPE_CUSTOMER_LINK_VERSION),
+      });
   };
   if (!org) return { outcome: 'ignored', reason: 'org_missing', orgId: deletion.orgId, write: tombstone };
   if (org.status === 'deleting') return { outcome: 'unmatched', reason: 'org_deleting', orgId: deletion.orgId, write: tombstone };

@@ -8,6 +8,7 @@ import {
   storedStripeEventRecordSchema,
   stripeEventRecordSchema,
   subscriptionMirrorSchema,
+  STRIPE_CUSTOMER_LINK_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
   type SubscriptionMirror,
 } from '@leadpulse/model';
@@ -62,7 +63,8 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
     }
     const now = deps.clock();
     const createLink = () => {
-      if (!existingLink) tx.create(linkRef, stripeCustomerSchema.parse({ orgId: link.orgId, createdAt: Timestamp.fromDate(now) }));
+      if (!existingLink)
+        tx.create(linkRef, stripeCustomerSchema.parse({ schemaVersion: STRIPE_CUSTOMER_LINK_VERSION, orgId: link.orgId, createdAt: Timestamp.fromDate(now) }));
     };
     if (mirror?.customerId === link.customerId) return createLink();
 

@@ -74,7 +74,10 @@ export type SubscriptionMirror = z.infer<typeof subscriptionMirrorSchema>;
  * `stripeCustomers/{customerId}`: maps a Stripe customer to its organization. Kept (with `deletedAt`) after the
  * customer is deleted so that late invoice events still find the organization.
  */
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const STRIPE_CUSTOMER_LINK_VERSION = 2;
 export const stripeCustomerSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   orgId: z.string().min(1),
   createdAt: timestampSchema,
   deletedAt: timestampSchema.optional(),
@@ -231,7 +234,10 @@ export const BILLING_RECORD_RETENTION_YEARS = 7;
  * survives organization deletion, with only what tax law needs (P6): amounts, currency, dates, invoice number,
  * customer id, org id. The retention job deletes it once `retainUntil` has passed.
  */
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const BILLING_RECORD_VERSION = 2;
 export const billingRecordSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   invoiceId: stripeInvoiceIdSchema,
   invoiceNumber: z.string().max(255).nullable(),
   customerId: stripeCustomerIdSchema,
