@@ -10,7 +10,16 @@
  */
 import { initializeApp } from 'firebase-admin/app';
 import { FieldPath, getFirestore, type DocumentData, type Firestore, type Query, type QueryDocumentSnapshot } from 'firebase-admin/firestore';
-import { orgIdOf, paths, serverCollections, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
+import {
+  BILLING_RECORD_VERSION,
+  DELETION_RECEIPT_VERSION,
+  orgIdOf,
+  paths,
+  serverCollections,
+  STRIPE_CUSTOMER_LINK_VERSION,
+  STRIPE_EVENT_RECORD_VERSION,
+  SUBSCRIPTION_MIRROR_VERSION,
+} from '@leadpulse/model';
 
 interface Backfill {
   /** The documents of the kind (a collection, or a collection group filtered by `includes`). */
@@ -36,6 +45,24 @@ export const backfills = {
       return orgId !== null && path === paths.subscription(orgId);
     },
     version: SUBSCRIPTION_MIRROR_VERSION,
+    upgrade: () => ({}),
+  },
+  billingRecords: {
+    query: (db) => db.collection(serverCollections.billingRecords),
+    includes: () => true,
+    version: BILLING_RECORD_VERSION,
+    upgrade: () => ({}),
+  },
+  stripeCustomers: {
+    query: (db) => db.collection(serverCollections.stripeCustomers),
+    includes: () => true,
+    version: STRIPE_CUSTOMER_LINK_VERSION,
+    upgrade: () => ({}),
+  },
+  deletionReceipts: {
+    query: (db) => db.collection(serverCollections.deletionReceipts),
+    includes: () => true,
+    version: DELETION_RECEIPT_VERSION,
     upgrade: () => ({}),
   },
 } satisfies Record<string, Backfill>;

@@ -3,8 +3,16 @@
  * below the current version, leaves newer ones alone, counts without writing in a dry run, and can run again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Firestore } from 'firebase-admin/firestore';
-import { paths, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
+import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import {
+  BILLING_RECORD_VERSION,
+  DELETION_RECEIPT_VERSION,
+  deletionReceiptSchema,
+  paths,
+  STRIPE_CUSTOMER_LINK_VERSION,
+  STRIPE_EVENT_RECORD_VERSION,
+  SUBSCRIPTION_MIRROR_VERSION,
+} from '@leadpulse/model';
 import { backfillSchemaVersion } from '../../scripts/backfill-schema-version';
 import { dumpProject } from '../support/snapshot';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
@@ -48,5 +56,34 @@ describe('backfillSchemaVersion', () => {
     expect(await backfillSchemaVersion(db, 'subscriptionMirrors')).toMatchObject({ scanned: 2, upgraded: 2 });
     expect(await versionOf(paths.subscription('org-b'))).toBe(SUBSCRIPTION_MIRROR_VERSION);
     expect(await versionOf(`${paths.billingDocs('org-a')}/other`)).toBeUndefined();
+  });
+
+  it('upgrades billing records and customer links', async () => {
+    await db.doc(paths.billingRecord('in_old')).set({ total: 100 });
+    await db.doc(paths.billingRecord('in_new')).set({ total: 200, schemaVersion: BILLING_RECORD_VERSION });
+    await db.doc(paths.stripeCustomer('cus_old')).set({ orgId: 'org-a' });
+
+    expect(await backfillSchemaVersion(db, 'billingRecords')).toMatchObject({ scanned: 2, upgraded: 1, newer: 0 });
+    expect((await db.doc(paths.billingRecord('in_old')).get()).data()).toEqual({ total: 100, schemaVersion: BILLING_RECORD_VERSION });
+    expect(await backfillSchemaVersion(db, 'stripeCustomers')).toMatchObject({ scanned: 1, upgraded: 1 });
+    expect(await versionOf(paths.stripeCustomer('cus_old'))).toBe(STRIPE_CUSTOMER_LINK_VERSION);
+  });
+
+  it('upgrades deletion receipts; a receipt without a version (1) reads the same before and after', async () => {
+    const receipt = {
+      kind: 'organization',
+      subjectId: 'org-gone',
+      requestedAt: Timestamp.fromMillis(1000),
+      completedAt: Timestamp.fromMillis(2000),
+      deletedDocuments: 3,
+      collections: { orgs: 1, contacts: 2 },
+      leftoverDocuments: 0,
+    };
+    await db.doc(paths.deletionReceipt('organization-org-gone')).set(receipt);
+    expect(deletionReceiptSchema.parse((await db.doc(paths.deletionReceipt('organization-org-gone')).get()).data())).toMatchObject(receipt);
+
+    expect(await backfillSchemaVersion(db, 'deletionReceipts')).toMatchObject({ scanned: 1, upgraded: 1 });
+    const upgraded = deletionReceiptSchema.parse((await db.doc(paths.deletionReceipt('organization-org-gone')).get()).data());
+    expect(upgraded).toEqual({ ...receipt, schemaVersion: DELETION_RECEIPT_VERSION });
   });
 });

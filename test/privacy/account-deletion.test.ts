@@ -12,6 +12,7 @@ import {
   collectionGroups,
   configSchema,
   contactSchema,
+  DELETION_RECEIPT_VERSION,
   deletionReceiptSchema,
   inviteSchema,
   messageSchema,
@@ -118,6 +119,7 @@ async function expectPersonGone(initiatedBy: 'self' | 'operator' | 'auth'): Prom
   expect(receipts).toHaveLength(1);
   const receipt = deletionReceiptSchema.parse((await db.doc(receipts[0]).get()).data());
   expect(receipt).toMatchObject({
+    schemaVersion: DELETION_RECEIPT_VERSION,
     kind: 'account',
     initiatedBy,
     deletedDocuments: 5,

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
-import { deletionReceiptSchema, orgDeletionRequestSchema, paths, type Organization } from '@leadpulse/model';
+import { DELETION_RECEIPT_VERSION, deletionReceiptSchema, orgDeletionRequestSchema, paths, type Organization } from '@leadpulse/model';
 import { checkGraceDays } from '../../functions/src/privacy/config';
 import {
   cancelOrganizationDeletion,
@@ -232,7 +232,13 @@ describe('purgeOrganization', () => {
     expect(after.has(paths.billingRecord('in_A1'))).toBe(true);
 
     const receipt = deletionReceiptSchema.parse((await db.doc(paths.deletionReceipt(orgReceiptId('orgA'))).get()).data());
-    expect(receipt).toMatchObject({ kind: 'organization', subjectId: 'orgA', collections: expectedCounts, leftoverDocuments: 0 });
+    expect(receipt).toMatchObject({
+      schemaVersion: DELETION_RECEIPT_VERSION,
+      kind: 'organization',
+      subjectId: 'orgA',
+      collections: expectedCounts,
+      leftoverDocuments: 0,
+    });
     expect(receipt.deletedDocuments).toBe(Object.values(expectedCounts).reduce((a, b) => a + b, 0));
     expect(receipt.completedAt.toMillis()).toBe(START.getTime() + 7 * DAY);
     // The TTL field (firestore.indexes.json): 179 days after completion, so TTL has deleted it by 180 days (P7).

@@ -7,6 +7,7 @@ import {
   accountDeletionRequestSchema,
   collectionGroups,
   deleteMyAccountArgsSchema,
+  DELETION_RECEIPT_VERSION,
   deletionReceiptSchema,
   LOG_TTL_DAYS,
   eraseUserArgsSchema,
@@ -349,6 +350,7 @@ async function finish(deps: AccountDeletionDeps, requestRef: DocumentReference, 
     if (!request) return; // A concurrent run (the Auth trigger) finished it.
     const completedAt = deps.clock();
     const receipt = deletionReceiptSchema.parse({
+      schemaVersion: DELETION_RECEIPT_VERSION,
       kind: 'account',
       subjectId: request.tombstone,
       initiatedBy: request.initiatedBy,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FieldPath, Timestamp, type BulkWriter, type CollectionReference, type DocumentReference, type Firestore } from 'firebase-admin/firestore';
 import {
+  DELETION_RECEIPT_VERSION,
   deletionReceiptSchema,
   LOG_TTL_DAYS,
   orgDeletionRequestSchema,
@@ -163,6 +164,7 @@ async function finish(deps: PurgeDeps, requestRef: DocumentReference, runId: str
     const collections = request.purge.deletedByCollection;
     const completedAt = deps.clock();
     const receipt = deletionReceiptSchema.parse({
+      schemaVersion: DELETION_RECEIPT_VERSION,
       kind: 'organization',
       subjectId: orgId,
       requestedAt: request.requestedAt,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { docIdSchema, emailSchema, timestampSchema, uidSchema } from './common';
+import { docIdSchema, emailSchema, schemaVersionSchema, timestampSchema, uidSchema } from './common';
 import { assertDocumentId } from './paths';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -91,9 +91,12 @@ export function accountDeletionRequestId(uid: string): string {
   return assertDocumentId(`account:${uid}`, 'uid');
 }
 
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const DELETION_RECEIPT_VERSION = 2;
 /** `deletionReceipts/{id}`: what was deleted and when; no personal data (the subject is an org id or a tombstone). */
 export const deletionReceiptSchema = z.discriminatedUnion('kind', [
   z.strictObject({
+    schemaVersion: schemaVersionSchema,
     kind: z.literal('organization'),
     subjectId: docIdSchema,
     requestedAt: timestampSchema,
@@ -108,6 +111,7 @@ export const deletionReceiptSchema = z.discriminatedUnion('kind', [
     leftoverDocuments: z.number().int().min(0),
   }),
   z.strictObject({
+    schemaVersion: schemaVersionSchema,
     kind: z.literal('account'),
     /** The tombstone that replaced the person's uid in organization data. */
     subjectId: tombstoneSchema,
