@@ -15,10 +15,12 @@ import {
   DELETION_RECEIPT_VERSION,
   orgIdOf,
   paths,
+  RATE_LIMIT_COUNTER_VERSION,
   serverCollections,
   STRIPE_CUSTOMER_LINK_VERSION,
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
+  USAGE_EVENT_RECORD_VERSION,
 } from '@leadpulse/model';
 
 interface Backfill {
@@ -63,6 +65,18 @@ export const backfills = {
     query: (db) => db.collection(serverCollections.deletionReceipts),
     includes: () => true,
     version: DELETION_RECEIPT_VERSION,
+    upgrade: () => ({}),
+  },
+  usageEvents: {
+    query: (db) => db.collection(serverCollections.usageEvents),
+    includes: () => true,
+    version: USAGE_EVENT_RECORD_VERSION,
+    upgrade: () => ({}),
+  },
+  rateLimits: {
+    query: (db) => db.collection(serverCollections.rateLimits),
+    includes: () => true,
+    version: RATE_LIMIT_COUNTER_VERSION,
     upgrade: () => ({}),
   },
 } satisfies Record<string, Backfill>;

@@ -9,9 +9,11 @@ import {
   DELETION_RECEIPT_VERSION,
   deletionReceiptSchema,
   paths,
+  RATE_LIMIT_COUNTER_VERSION,
   STRIPE_CUSTOMER_LINK_VERSION,
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
+  USAGE_EVENT_RECORD_VERSION,
 } from '@leadpulse/model';
 import { backfillSchemaVersion } from '../../scripts/backfill-schema-version';
 import { dumpProject } from '../support/snapshot';
@@ -85,5 +87,16 @@ describe('backfillSchemaVersion', () => {
     expect(await backfillSchemaVersion(db, 'deletionReceipts')).toMatchObject({ scanned: 1, upgraded: 1 });
     const upgraded = deletionReceiptSchema.parse((await db.doc(paths.deletionReceipt('organization-org-gone')).get()).data());
     expect(upgraded).toEqual({ ...receipt, schemaVersion: DELETION_RECEIPT_VERSION });
+  });
+
+  it('upgrades usage events and rate-limit counters', async () => {
+    const at = Timestamp.fromMillis(1000);
+    await db.doc(paths.usageEvent('ev-old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: at, expiresAt: at });
+    await db.doc(paths.rateLimit('usage-user-old')).set({ windowStart: at, count: 1, expiresAt: at });
+
+    expect(await backfillSchemaVersion(db, 'usageEvents')).toMatchObject({ scanned: 1, upgraded: 1 });
+    expect(await versionOf(paths.usageEvent('ev-old'))).toBe(USAGE_EVENT_RECORD_VERSION);
+    expect(await backfillSchemaVersion(db, 'rateLimits')).toMatchObject({ scanned: 1, upgraded: 1 });
+    expect(await versionOf(paths.rateLimit('usage-user-old'))).toBe(RATE_LIMIT_COUNTER_VERSION);
   });
 });

@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Firestore } from 'firebase-admin/firestore';
-import { paths, serverCollections } from '@leadpulse/model';
+import { FieldValue, type Firestore } from 'firebase-admin/firestore';
+import { paths, RATE_LIMIT_COUNTER_VERSION, serverCollections } from '@leadpulse/model';
 import { exportLimits, usageEventLimits } from '../../functions/src/common/rate-limit';
 import { handleExportRequest, type ExportDeps } from '../../functions/src/privacy/export';
 import { recordUsageEvent } from '../../functions/src/privacy/usage-events';
@@ -51,8 +51,23 @@ describe('usage events', () => {
     expect(counters.size).toBe(2);
     for (const counter of counters.docs) {
       expect(counter.id).toMatch(/^usage-user-[0-9a-f]{32}$/);
-      expect(Object.keys(counter.data()).sort()).toEqual(['count', 'expiresAt', 'windowStart']);
+      expect(Object.keys(counter.data()).sort()).toEqual(['count', 'expiresAt', 'schemaVersion', 'windowStart']);
+      expect(counter.get('schemaVersion')).toBe(RATE_LIMIT_COUNTER_VERSION);
     }
+  });
+
+  it('counts a counter written before versions existed (version 1) and stamps it; keeps a newer version', async () => {
+    const deps = { db, clock: time.clock };
+    const old = caller(uid('old'));
+    await recordUsageEvent(deps, old, event);
+    const [counter] = (await db.collection(serverCollections.rateLimits).get()).docs;
+    await counter.ref.update({ schemaVersion: FieldValue.delete() });
+    await recordUsageEvent(deps, old, event);
+    expect((await counter.ref.get()).data()).toMatchObject({ count: 2, schemaVersion: RATE_LIMIT_COUNTER_VERSION });
+
+    await counter.ref.update({ schemaVersion: RATE_LIMIT_COUNTER_VERSION + 1 });
+    await recordUsageEvent(deps, old, event);
+    expect((await counter.ref.get()).data()).toMatchObject({ count: 3, schemaVersion: RATE_LIMIT_COUNTER_VERSION + 1 });
   });
 });
 

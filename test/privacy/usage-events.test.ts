@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
-import { serverCollections, usageEventRecordSchema } from '@leadpulse/model';
+import { serverCollections, USAGE_EVENT_RECORD_VERSION, usageEventRecordSchema } from '@leadpulse/model';
 import { recordUsageEvent, type UsageEventDeps } from '../../functions/src/privacy/usage-events';
 import { expectRefusedWithoutChange } from '../support/snapshot';
 import { caller, freshProject, manualClock } from './support';
@@ -40,7 +40,8 @@ describe('recordUsageEvent', () => {
     const stored = await storedEvents();
     expect(stored).toHaveLength(3);
     for (const record of stored) {
-      expect(Object.keys(record).sort()).toEqual(['expiresAt', 'payload', 'receivedAt']);
+      expect(Object.keys(record).sort()).toEqual(['expiresAt', 'payload', 'receivedAt', 'schemaVersion']);
+      expect(record.schemaVersion).toBe(USAGE_EVENT_RECORD_VERSION);
       usageEventRecordSchema.parse(record);
     }
     expect(stored.map((record) => record.payload)).toEqual(expect.arrayContaining(events));

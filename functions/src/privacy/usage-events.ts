@@ -1,5 +1,13 @@
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths, serverCollections, LOG_TTL_DAYS, usageEventRecordSchema, usageEventSchema, type UsageEventRecord } from '@leadpulse/model';
+import {
+  paths,
+  serverCollections,
+  LOG_TTL_DAYS,
+  USAGE_EVENT_RECORD_VERSION,
+  usageEventRecordSchema,
+  usageEventSchema,
+  type UsageEventRecord,
+} from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
 import { chargeRateLimits, usageEventLimits } from '../common/rate-limit';
@@ -25,6 +33,7 @@ export async function recordUsageEvent(deps: UsageEventDeps, signedIn: Caller, d
     // The person is counted under a hash, in a counter apart from the event: the event still names no one.
     const count = await chargeRateLimits(db, tx, [{ limit: usageEventLimits.perUser, subject: signedIn.uid }], now);
     const record: UsageEventRecord = usageEventRecordSchema.parse({
+      schemaVersion: USAGE_EVENT_RECORD_VERSION,
       payload,
       receivedAt: Timestamp.fromDate(now),
       expiresAt: Timestamp.fromMillis(now.getTime() + LOG_TTL_DAYS * DAY_MS),

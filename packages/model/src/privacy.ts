@@ -253,7 +253,14 @@ export const LOG_TTL_DAYS = LOG_RETENTION_DAYS - TTL_DELAY_DAYS;
  * (firestore.indexes.json): TTL deletes it within 24 hours of that, so before 180 days; the retention job deletes
  * what is left 180 days after `receivedAt` (P7).
  */
-export const usageEventRecordSchema = z.strictObject({ payload: usageEventSchema, receivedAt: timestampSchema, expiresAt: timestampSchema });
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const USAGE_EVENT_RECORD_VERSION = 2;
+export const usageEventRecordSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
+  payload: usageEventSchema,
+  receivedAt: timestampSchema,
+  expiresAt: timestampSchema,
+});
 export type UsageEventRecord = z.infer<typeof usageEventRecordSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -292,7 +299,10 @@ export type ExportQuery = z.infer<typeof exportQuerySchema>;
  * `rateLimits/{name}-{hash}`: one fixed window of a rate limit for one subject (a person or an organization,
  * named only by a hash). `expiresAt` (the window's end) is the field of the collection's TTL policy.
  */
+/** Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const RATE_LIMIT_COUNTER_VERSION = 2;
 export const rateLimitCounterSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   windowStart: timestampSchema,
   count: z.number().int().min(0),
   expiresAt: timestampSchema,
