@@ -13,6 +13,7 @@ import { FieldPath, getFirestore, type DocumentData, type Firestore, type Query,
 import {
   BILLING_RECORD_VERSION,
   DELETION_RECEIPT_VERSION,
+  DELETION_REQUEST_VERSION,
   orgIdOf,
   paths,
   RATE_LIMIT_COUNTER_VERSION,
@@ -65,6 +66,12 @@ export const backfills = {
     query: (db) => db.collection(serverCollections.deletionReceipts),
     includes: () => true,
     version: DELETION_RECEIPT_VERSION,
+    upgrade: () => ({}),
+  },
+  deletionRequests: {
+    query: (db) => db.collection(serverCollections.deletionRequests),
+    includes: () => true,
+    version: DELETION_REQUEST_VERSION,
     upgrade: () => ({}),
   },
   usageEvents: {

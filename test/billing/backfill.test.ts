@@ -7,6 +7,7 @@ import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import {
   BILLING_RECORD_VERSION,
   DELETION_RECEIPT_VERSION,
+  DELETION_REQUEST_VERSION,
   deletionReceiptSchema,
   paths,
   RATE_LIMIT_COUNTER_VERSION,
@@ -98,5 +99,14 @@ describe('backfillSchemaVersion', () => {
     expect(await versionOf(paths.usageEvent('ev-old'))).toBe(USAGE_EVENT_RECORD_VERSION);
     expect(await backfillSchemaVersion(db, 'rateLimits')).toMatchObject({ scanned: 1, upgraded: 1 });
     expect(await versionOf(paths.rateLimit('usage-user-old'))).toBe(RATE_LIMIT_COUNTER_VERSION);
+  });
+
+  it('upgrades deletion requests of both kinds', async () => {
+    await db.doc(paths.deletionRequest('org-leaving')).set({ kind: 'organization', orgId: 'org-leaving' });
+    await db.doc(paths.deletionRequest('account:someone')).set({ kind: 'account', schemaVersion: DELETION_REQUEST_VERSION + 1 });
+
+    expect(await backfillSchemaVersion(db, 'deletionRequests')).toMatchObject({ scanned: 2, upgraded: 1, newer: 1 });
+    expect(await versionOf(paths.deletionRequest('org-leaving'))).toBe(DELETION_REQUEST_VERSION);
+    expect(await versionOf(paths.deletionRequest('account:someone'))).toBe(DELETION_REQUEST_VERSION + 1);
   });
 });

@@ -4,8 +4,15 @@
  * other organization stay byte-for-byte as they were; concurrent requests and purges make one of each.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Firestore } from 'firebase-admin/firestore';
-import { DELETION_RECEIPT_VERSION, deletionReceiptSchema, orgDeletionRequestSchema, paths, type Organization } from '@leadpulse/model';
+import { FieldValue, type Firestore } from 'firebase-admin/firestore';
+import {
+  DELETION_RECEIPT_VERSION,
+  DELETION_REQUEST_VERSION,
+  deletionReceiptSchema,
+  orgDeletionRequestSchema,
+  paths,
+  type Organization,
+} from '@leadpulse/model';
 import { checkGraceDays } from '../../functions/src/privacy/config';
 import {
   cancelOrganizationDeletion,
@@ -84,7 +91,14 @@ describe('requestOrganizationDeletion', () => {
     expect(members.size).toBe(3);
     for (const doc of members.docs) expect(doc.get('access')).toBe('none');
     const request = orgDeletionRequestSchema.parse((await db.doc(paths.deletionRequest('orgA')).get()).data());
-    expect(request).toMatchObject({ kind: 'organization', orgId: 'orgA', requestedBy: owner, state: 'pending', purge: null });
+    expect(request).toMatchObject({
+      schemaVersion: DELETION_REQUEST_VERSION,
+      kind: 'organization',
+      orgId: 'orgA',
+      requestedBy: owner,
+      state: 'pending',
+      purge: null,
+    });
     expect(request.deadline.toMillis() - request.requestedAt.toMillis()).toBeLessThanOrEqual(30 * DAY);
     const audit = await db.collection(paths.auditLog('orgA')).where('action', '==', 'org.deletion_requested').get();
     expect(audit.docs.map((d) => d.get('actorUid'))).toEqual([owner]);
@@ -256,12 +270,15 @@ describe('purgeOrganization', () => {
 
   it('does not delete anything when Stripe cannot cancel the subscription; the next run does', async () => {
     await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
+    // A request written before versions existed (version 1) is read the same, and stamped when the purge leases it.
+    await db.doc(paths.deletionRequest('orgA')).update({ schemaVersion: FieldValue.delete() });
     time.advance(7 * DAY);
     const tree = under(paths.org('orgA'));
     const before = digest(await dumpProject(db), tree);
     stripe.failWith(new Error('Stripe is down'));
     await expect(purgeOrganization(purgeDeps, 'orgA')).rejects.toThrow('Stripe is down');
     expect(digest(await dumpProject(db), tree)).toBe(before);
+    expect((await db.doc(paths.deletionRequest('orgA')).get()).data()).toMatchObject({ state: 'purging', schemaVersion: DELETION_REQUEST_VERSION });
     stripe.failWith(null);
     time.advance(purgeDeps.leaseMs ?? 10 * 60 * 1000);
     expect((await purgeOrganization(purgeDeps, 'orgA')).status).toBe('purged');

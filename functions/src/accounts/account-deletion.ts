@@ -8,6 +8,7 @@ import {
   collectionGroups,
   deleteMyAccountArgsSchema,
   DELETION_RECEIPT_VERSION,
+  DELETION_REQUEST_VERSION,
   deletionReceiptSchema,
   LOG_TTL_DAYS,
   eraseUserArgsSchema,
@@ -233,6 +234,7 @@ async function recordDeletion(
     const tombstone = newTombstone();
     const scheduled = plans.map((plan) => plan(tombstone, now)).filter((orgId): orgId is string => orgId !== null);
     const created = accountDeletionRequestSchema.parse({
+      schemaVersion: DELETION_REQUEST_VERSION,
       kind: 'account',
       uid,
       tombstone,

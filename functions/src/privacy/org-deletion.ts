@@ -2,6 +2,7 @@ import { FieldValue, Timestamp, type Firestore, type Transaction } from 'firebas
 import { HttpsError } from 'firebase-functions/v2/https';
 import {
   cancelOrganizationDeletionArgsSchema,
+  DELETION_REQUEST_VERSION,
   memberSchema,
   organizationStateSchema,
   orgDeletionRequestSchema,
@@ -61,6 +62,7 @@ export async function prepareOrgDeletion(db: Firestore, tx: Transaction, orgId: 
     schedule(requestedBy, now, graceDays) {
       const requestedAt = Timestamp.fromDate(now);
       const request = orgDeletionRequestSchema.parse({
+        schemaVersion: DELETION_REQUEST_VERSION,
         kind: 'organization',
         orgId,
         requestedBy,

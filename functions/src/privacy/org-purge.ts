@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FieldPath, Timestamp, type BulkWriter, type CollectionReference, type DocumentReference, type Firestore } from 'firebase-admin/firestore';
 import {
   DELETION_RECEIPT_VERSION,
+  DELETION_REQUEST_VERSION,
   deletionReceiptSchema,
   LOG_TTL_DAYS,
   orgDeletionRequestSchema,
@@ -107,8 +108,10 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
       deletedByCollection: held?.deletedByCollection ?? {},
       pages: held?.pages ?? 0,
     };
-    tx.update(requestRef, { state: 'purging', purge });
-    return { ...request, state: 'purging', purge };
+    // Never lowers the version a newer release stamped (rolling deploy, rollback).
+    const schemaVersion = Math.max(request.schemaVersion ?? 1, DELETION_REQUEST_VERSION);
+    tx.update(requestRef, { state: 'purging', purge, schemaVersion });
+    return { ...request, state: 'purging', purge, schemaVersion };
   });
   if ('status' in claim) return claim;
 

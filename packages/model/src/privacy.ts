@@ -44,7 +44,10 @@ export type PurgeProgress = z.infer<typeof purgeProgressSchema>;
  * the owner may cancel until `graceEndsAt`; the retention job purges it after that, before `deadline` (P5).
  * Removed when the purge completes (the receipt replaces it) or the deletion is cancelled.
  */
+/** Both kinds of `deletionRequests/*`. Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const DELETION_REQUEST_VERSION = 2;
 export const orgDeletionRequestSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   kind: z.literal('organization'),
   orgId: docIdSchema,
   /** The owner who asked (a tombstone once that person deletes their account). */
@@ -63,6 +66,7 @@ export type OrgDeletionRequest = z.infer<typeof orgDeletionRequestSchema>;
  * the start, so that a run after a crash finishes the same deletion; removed when the receipt is written.
  */
 export const accountDeletionRequestSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   kind: z.literal('account'),
   uid: uidSchema,
   tombstone: tombstoneSchema,
