@@ -126,7 +126,9 @@ const unicodeEdgeCases = [
   '\t',
   ' ',
 ];
-const nameUnit = fc.constantFrom(...unicodeEdgeCases, 'a', 'Ж', '漢', '😀', '-');
+// Letters as often as edge cases: with one letter in six, a run of 60 names had no accepted name about one time in
+// twenty, failing the check below that both answers occur.
+const nameUnit = fc.oneof(fc.constantFrom(...unicodeEdgeCases), fc.constantFrom('a', 'Ж', '漢', '😀', '-'));
 
 describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode whitespace and invisible characters', (kindId) => {
   const kind = documentKinds[kindId];
