@@ -6,7 +6,6 @@
  * is an error, not null). Checks of our emulator's own extras (refusing unsupported constructs, lookup counts)
  * run only when it is the driver.
  */
-import { randomUUID } from 'node:crypto';
 import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestContext, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import {
   Timestamp,
@@ -26,18 +25,8 @@ import {
   writeBatch,
   type Firestore,
 } from 'firebase/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const offlineEmulator = Boolean(process.env.LEADPULSE_OFFLINE_EMULATOR);
-const RUN = randomUUID().slice(0, 6);
-let projects = 0;
-
-function emulator(): { host: string; port: number } {
-  const value = process.env.FIRESTORE_EMULATOR_HOST;
-  if (!value) throw new Error('FIRESTORE_EMULATOR_HOST is not set: run through vitest (global setup)');
-  const url = new URL(`http://${value}`);
-  return { host: url.hostname, port: Number(url.port) };
-}
+import { beforeAll, describe, expect, it } from 'vitest';
+import { emulator, offlineEmulator, RUN, withRules } from './environments';
 
 const REF = 'https://firebase.google.com/docs/reference/rules';
 const STRUCTURE = 'https://firebase.google.com/docs/firestore/security/rules-structure';
@@ -49,26 +38,6 @@ const CEL = 'https://github.com/google/cel-spec/blob/master/doc/langdef.md';
 
 function firestoreRules(body: string, version = "rules_version = '2';"): string {
   return `${version}\nservice cloud.firestore {\n  match /databases/{database}/documents {\n${body}\n  }\n}\n`;
-}
-
-/** A describe block with its own project and rules; `env()` is its RulesTestEnvironment. */
-function withRules(title: string, rules: string, body: (env: () => RulesTestEnvironment) => void): void {
-  describe(title, () => {
-    let environment: RulesTestEnvironment | undefined;
-    beforeAll(async () => {
-      environment = await initializeTestEnvironment({ projectId: `demo-rulesconf-${RUN}-${++projects}`, firestore: { ...emulator(), rules } });
-      // Rules semantics only: the index file the global setup enforces is the CRM's, not these examples'.
-      if (offlineEmulator) {
-        const { host, port } = emulator();
-        const response = await fetch(`http://${host}:${port}/emulator/v1/projects/${environment.projectId}:indexes`, { method: 'DELETE' });
-        expect(response.status).toBe(200);
-      }
-    });
-    afterAll(async () => {
-      await environment?.cleanup();
-    });
-    body(() => environment as RulesTestEnvironment);
-  });
 }
 
 async function seed(env: RulesTestEnvironment, docs: Record<string, Record<string, unknown>>): Promise<void> {
@@ -242,20 +211,26 @@ const expressionCases: ExpressionCase[] = [
   { page: `${REF}/rules.debug`, expression: 'debug(debug(1) == 1)', allowed: true },
 ];
 
-withRules('expressions', firestoreRules(expressionCases.map((c, i) => `    match /expr/c${i} { allow get: if ${c.expression}; }`).join('\n')), (env) => {
-  beforeAll(async () => {
-    await seed(env(), Object.fromEntries(expressionCases.map((c, i) => [`expr/c${i}`, c.data ?? {}])));
-  });
-  it.each(expressionCases.map((c, i) => [c.page, c.expression, c, i] as const))('%s: %s', async (_page, _expression, c, i) => {
-    const read = getDoc(doc(db(env().authenticatedContext('alice')), `expr/c${i}`));
-    await (c.allowed ? assertSucceeds(read) : assertFails(read));
-  });
-});
+withRules(
+  'rulesconf',
+  'expressions',
+  firestoreRules(expressionCases.map((c, i) => `    match /expr/c${i} { allow get: if ${c.expression}; }`).join('\n')),
+  (env) => {
+    beforeAll(async () => {
+      await seed(env(), Object.fromEntries(expressionCases.map((c, i) => [`expr/c${i}`, c.data ?? {}])));
+    });
+    it.each(expressionCases.map((c, i) => [c.page, c.expression, c, i] as const))('%s: %s', async (_page, _expression, c, i) => {
+      const read = getDoc(doc(db(env().authenticatedContext('alice')), `expr/c${i}`));
+      await (c.allowed ? assertSucceeds(read) : assertFails(read));
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------
 // Structure: matching, overlapping matches, methods
 
 withRules(
+  'rulesconf',
   'match structure (rules_version 2)',
   firestoreRules(`
     match /cities/{city} {
@@ -312,7 +287,7 @@ withRules(
   },
 );
 
-withRules('match structure (rules_version 1)', firestoreRules('    match /cities/{city}/{document=**} { allow read: if true; }', ''), (env) => {
+withRules('rulesconf', 'match structure (rules_version 1)', firestoreRules('    match /cities/{city}/{document=**} { allow read: if true; }', ''), (env) => {
   it(`${STRUCTURE}#version_1: a recursive wildcard matches one or more segments, not the empty path`, async () => {
     const alice = db(env().authenticatedContext('alice'));
     await assertFails(getDoc(doc(alice, 'cities/SF')));
@@ -324,6 +299,7 @@ withRules('match structure (rules_version 1)', firestoreRules('    match /cities
 // Conditions: auth, request.resource, resource, other documents, functions
 
 withRules(
+  'rulesconf',
   'conditions',
   firestoreRules(`
     function signedIn() { return request.auth != null; }
@@ -395,6 +371,7 @@ withRules(
 );
 
 withRules(
+  'rulesconf',
   'batched writes: getAfter and existsAfter',
   firestoreRules(`
     match /orgs/{orgId} {
@@ -427,6 +404,7 @@ const lookups = (n: number, collectionId: string, suffix = '') =>
   Array.from({ length: n }, (_, i) => `!exists(/databases/$(database)/documents/${collectionId}/$('d${i}'${suffix}))`).join(' && ');
 
 withRules(
+  'rulesconf',
   'limits',
   firestoreRules(`
     match /ten/{id} { allow read: if ${lookups(10, 'x')}; }
@@ -475,6 +453,7 @@ withRules(
 // Queries: rules are not filters
 
 withRules(
+  'rulesconf',
   'queries',
   firestoreRules(`
     match /stories/{storyid} {
@@ -539,13 +518,18 @@ withRules(
   },
 );
 
-withRules('collection group rules for one path only', firestoreRules('    match /forums/{forumid}/posts/{post} { allow read: if true; }'), (env) => {
-  it(`${QUERIES}#secure_and_query_documents_based_on_collection_groups: without a {path=**} rule the group query fails`, async () => {
-    const alice = db(env().authenticatedContext('alice'));
-    await assertFails(getDocs(collectionGroup(alice, 'posts')));
-    await assertSucceeds(getDocs(collection(alice, 'forums/technology/posts')));
-  });
-});
+withRules(
+  'rulesconf',
+  'collection group rules for one path only',
+  firestoreRules('    match /forums/{forumid}/posts/{post} { allow read: if true; }'),
+  (env) => {
+    it(`${QUERIES}#secure_and_query_documents_based_on_collection_groups: without a {path=**} rule the group query fails`, async () => {
+      const alice = db(env().authenticatedContext('alice'));
+      await assertFails(getDocs(collectionGroup(alice, 'posts')));
+      await assertSucceeds(getDocs(collection(alice, 'forums/technology/posts')));
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------
 // Loading rules, coverage
@@ -579,7 +563,7 @@ describe('loading rules', () => {
   });
 });
 
-withRules('coverage', firestoreRules("    match /cov/{id} { allow read: if id == 'yes'; }"), (env) => {
+withRules('rulesconf', 'coverage', firestoreRules("    match /cov/{id} { allow read: if id == 'yes'; }"), (env) => {
   it('GET /emulator/v1/projects/{id}:ruleCoverage reports the evaluated expressions', async () => {
     const alice = db(env().authenticatedContext('alice'));
     await assertSucceeds(getDoc(doc(alice, 'cov/yes')));
@@ -607,6 +591,7 @@ withRules('coverage', firestoreRules("    match /cov/{id} { allow read: if id ==
 });
 
 withRules(
+  'rulesconf',
   'lookup counts (offline emulator extension :rulesDecisions)',
   firestoreRules(`
     function member(orgId) { return get(/databases/$(database)/documents/orgs/$(orgId)/members/$(request.auth.uid)).data.role != null; }

@@ -3,33 +3,10 @@
  * @firebase/rules-unit-testing, so the file runs unchanged against Google's emulator. Where production and
  * Google's emulator differ, the expectation is production's (the emulator's README lists those cases).
  */
-import { randomUUID } from 'node:crypto';
-import { assertFails, assertSucceeds, initializeTestEnvironment, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, type RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { Timestamp, collection, doc, getDoc, getDocs, query, setDoc, where, type Firestore } from 'firebase/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const RUN = randomUUID().slice(0, 6);
-let projects = 0;
-
-function emulator(): { host: string; port: number } {
-  const value = process.env.FIRESTORE_EMULATOR_HOST;
-  if (!value) throw new Error('FIRESTORE_EMULATOR_HOST is not set: run through vitest (global setup)');
-  const url = new URL(`http://${value}`);
-  return { host: url.hostname, port: Number(url.port) };
-}
-
-function withRules(title: string, rules: string, body: (env: () => RulesTestEnvironment) => void): void {
-  describe(title, () => {
-    let environment: RulesTestEnvironment | undefined;
-    beforeAll(async () => {
-      environment = await initializeTestEnvironment({ projectId: `demo-rulesfid-${RUN}-${++projects}`, firestore: { ...emulator(), rules } });
-    });
-    afterAll(async () => {
-      await environment?.cleanup();
-    });
-    body(() => environment as RulesTestEnvironment);
-  });
-}
+import { beforeAll, expect, it } from 'vitest';
+import { withRules } from './environments';
 
 function aliceDb(env: RulesTestEnvironment): Firestore {
   return env.authenticatedContext('alice').firestore() as unknown as Firestore;
@@ -60,6 +37,7 @@ const expressionCases: ExpressionCase[] = [
 ];
 
 withRules(
+  'rulesfid',
   'expressions evaluated as production does',
   `rules_version = '2';
 service cloud.firestore {
@@ -77,6 +55,7 @@ ${expressionCases.map((c, i) => `    match /expr/c${i} { allow get: if ${c.expre
 );
 
 withRules(
+  'rulesfid',
   'functions declared at file level, outside the service',
   `rules_version = '2';
 function isAlice() { return request.auth != null && request.auth.uid == 'alice'; }
@@ -97,6 +76,7 @@ function named(id) { return id == 'n1'; }
 );
 
 withRules(
+  'rulesfid',
   'queries with filter values that hold integers or timestamps, under allow-all rules',
   `rules_version = '2';
 service cloud.firestore {
@@ -128,6 +108,7 @@ service cloud.firestore {
 );
 
 withRules(
+  'rulesfid',
   'list rules that ask about unknown values with integers or timestamps',
   `rules_version = '2';
 service cloud.firestore {
