@@ -123,10 +123,25 @@ const unicodeEdgeCases = [
   '\u009f',
   '\u00ad',
   '\u2060',
+  '\u2064',
   '\t',
   ' ',
 ];
-const nameUnit = fc.constantFrom(...unicodeEdgeCases, 'a', 'Ж', '漢', '😀', '-');
+/**
+ * Characters that are neither whitespace nor format characters but draw nothing (Hangul fillers, the blank Braille
+ * pattern, the combining grapheme joiner, Khmer inherent vowels, the musical null notehead): refused at a name's
+ * ends by both sides, allowed inside it.
+ */
+const blankLetters = ['\u034f', '\u115f', '\u1160', '\u17b4', '\u17b5', '\u2800', '\u3164', '\uffa0', '\u{1d159}'];
+unicodeEdgeCases.push(...blankLetters);
+/** A name as its code points (`U+3164 U+0041`), to read invisible characters in a test's title or failure. */
+const codePoints = (name: string) =>
+  Array.from(name)
+    .map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+    .join(' ');
+const labelled = (names: string[]) => names.map((name) => [codePoints(name), name] as const);
+// Letters weigh as much as all the edge cases together, so that both answers stay frequent.
+const nameUnit = fc.oneof(fc.constantFrom(...unicodeEdgeCases), fc.constantFrom('a', 'Ж', '漢', '😀', '-'));
 
 describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode whitespace and invisible characters', (kindId) => {
   const kind = documentKinds[kindId];
@@ -138,9 +153,7 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     const zodAccepts = zodIssues(kind, data, writer).length === 0;
     const { allowed } = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample++)));
     return {
-      name: Array.from(name)
-        .map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
-        .join(' '),
+      name: codePoints(name),
       zodAccepts,
       rulesAllow: allowed,
     };
@@ -166,6 +179,17 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     expect(accepted).toBeLessThan(60);
   });
 
+  it.each(labelled(blankLetters.flatMap((c) => [c, `${c}Acme`, `Acme${c}`, `${c}${c}`])))(
+    'a name beginning or ending with a blank letter (%s) is refused on both sides',
+    async (_label, name) => {
+      expect(await decide(name)).toMatchObject({ zodAccepts: false, rulesAllow: false });
+    },
+  );
+
+  it.each(labelled(blankLetters.map((c) => `Ac${c}me`)))('a name with a blank letter inside (%s) stays allowed on both sides', async (_label, name) => {
+    expect(await decide(name)).toMatchObject({ zodAccepts: true, rulesAllow: true });
+  });
+
   it('a name with inner whitespace or a joiner stays allowed on both sides', async () => {
     for (const name of ['Ada\u00a0Lovelace', 'Acme\u3000Inc', '👨\u200d👩\u200d👧', 'Zoë']) {
       expect(await decide(name)).toMatchObject({ zodAccepts: true, rulesAllow: true });
@@ -175,7 +199,12 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
 
 describe('firestore.rules', () => {
   it.each(Object.entries({ ...patterns, labelList: patterns.labelList(contactLimits.tag) }))('carries the model pattern %s verbatim', (_name, pattern) => {
-    const asRulesLiteral = pattern.replace(/\\/g, '\\\\');
+    // Backslashes doubled; characters outside ASCII (the blank letters a name may not begin or end with) written as
+    // the rules string literal's \u and \U escapes, which the rules parser turns back into the characters.
+    const asRulesLiteral = pattern.replace(/\\/g, '\\\\').replace(/[\u0080-\u{10ffff}]/gu, (c) => {
+      const code = (c.codePointAt(0) ?? 0).toString(16).toUpperCase();
+      return code.length <= 4 ? `\\u${code.padStart(4, '0')}` : `\\U${code.padStart(8, '0')}`;
+    });
     expect(readFileSync(rulesPath, 'utf8')).toContain(asRulesLiteral);
   });
 });
