@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { getDoc, doc, setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
 import { readFileSync } from 'node:fs';
-import { contactLimits, paths, patterns } from '@leadpulse/model';
+import { anchored, contactLimits, paths, patterns } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { outcome, rulesPath, rulesTestEnvironment } from '../support/rules';
 import { principals } from './contract';
@@ -123,9 +123,23 @@ const unicodeEdgeCases = [
   '\u009f',
   '\u00ad',
   '\u2060',
+  '\u2064',
   '\t',
   ' ',
 ];
+/**
+ * Characters that are neither whitespace nor format characters but draw nothing (Hangul fillers, the blank Braille
+ * pattern, the combining grapheme joiner, Khmer inherent vowels, the musical null notehead): refused at a name's
+ * ends by both sides, allowed inside it.
+ */
+const blankLetters = ['\u034f', '\u115f', '\u1160', '\u17b4', '\u17b5', '\u2800', '\u3164', '\uffa0', '\u{1d159}'];
+unicodeEdgeCases.push(...blankLetters);
+/** A name as its code points (`U+3164 U+0041`), to read invisible characters in a test's title or failure. */
+const codePoints = (name: string) =>
+  Array.from(name)
+    .map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
+    .join(' ');
+const labelled = (names: string[]) => names.map((name) => [codePoints(name), name] as const);
 // Letters as often as edge cases: with one letter in six, a run of 60 names had no accepted name about one time in
 // twenty, failing the check below that both answers occur.
 const nameUnit = fc.oneof(fc.constantFrom(...unicodeEdgeCases), fc.constantFrom('a', 'Ж', '漢', '😀', '-'));
@@ -140,9 +154,7 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     const zodAccepts = zodIssues(kind, data, writer).length === 0;
     const { allowed } = await outcome(() => runOnClient(clientOf(writer), kind.request(data, writer, sample++)));
     return {
-      name: Array.from(name)
-        .map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`)
-        .join(' '),
+      name: codePoints(name),
       zodAccepts,
       rulesAllow: allowed,
     };
@@ -168,6 +180,17 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
     expect(accepted).toBeLessThan(60);
   });
 
+  it.each(labelled(blankLetters.flatMap((c) => [c, `${c}Acme`, `Acme${c}`, `${c}${c}`])))(
+    'a name beginning or ending with a blank letter (%s) is refused on both sides',
+    async (_label, name) => {
+      expect(await decide(name)).toMatchObject({ zodAccepts: false, rulesAllow: false });
+    },
+  );
+
+  it.each(labelled(blankLetters.map((c) => `Ac${c}me`)))('a name with a blank letter inside (%s) stays allowed on both sides', async (_label, name) => {
+    expect(await decide(name)).toMatchObject({ zodAccepts: true, rulesAllow: true });
+  });
+
   it('a name with inner whitespace or a joiner stays allowed on both sides', async () => {
     for (const name of ['Ada\u00a0Lovelace', 'Acme\u3000Inc', '👨\u200d👩\u200d👧', 'Zoë']) {
       expect(await decide(name)).toMatchObject({ zodAccepts: true, rulesAllow: true });
@@ -177,8 +200,20 @@ describe.each(['orgUpdate', 'profileUpdate'] as const)('%s: names with Unicode w
 
 describe('firestore.rules', () => {
   it.each(Object.entries({ ...patterns, labelList: patterns.labelList(contactLimits.tag) }))('carries the model pattern %s verbatim', (_name, pattern) => {
+    // A rules string literal doubles every backslash; the patterns are plain ASCII (RE2's \x{...} for the rest).
+    expect(pattern).toMatch(/^[\x20-\x7e]*$/);
     const asRulesLiteral = pattern.replace(/\\/g, '\\\\');
     expect(readFileSync(rulesPath, 'utf8')).toContain(asRulesLiteral);
+  });
+});
+
+describe('anchored: a shared pattern in JavaScript', () => {
+  it("reads RE2's code point escape as the character, and a literal backslash before x as literal text", () => {
+    expect(anchored('\\x{3164}').test('\u3164')).toBe(true);
+    expect(anchored('\\x{1D159}').test('\u{1d159}')).toBe(true);
+    // `\\x{1}`: a backslash, then one `x`.
+    expect(anchored('\\\\x{1}').test('\\x')).toBe(true);
+    expect(anchored('\\\\x{1}').test('\\u')).toBe(false);
   });
 });
 

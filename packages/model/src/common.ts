@@ -24,12 +24,21 @@ export const timestampSchema = z.custom<TimestampLike>(
 /** One character of a single line of text: anything but a control character. */
 const lineCharacter = '[^\\x00-\\x1f\\x7f]';
 /**
- * What may begin or end a name: not whitespace of any script (`\p{Z}`: U+0020, U+00A0, U+3000, U+2028...), not a
- * control character (`\p{Cc}`, C1 included) and not an invisible format character (`\p{Cf}`: U+200B, U+FEFF,
- * U+200E...). A name made only of such characters is therefore refused, and a valid name is unchanged by
- * JavaScript's `trim()` (whose set is a subset of these), so zod and the rules accept exactly the same strings.
+ * Characters that are neither whitespace nor format characters yet draw nothing: the combining grapheme joiner
+ * U+034F, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the Khmer inherent vowels U+17B4 and U+17B5, the
+ * blank Braille pattern U+2800 and the musical null notehead U+1D159. No property class names them, so they are
+ * listed, in RE2's `\x{...}` escape (the only escape syntax this file's patterns use that JavaScript spells
+ * differently: `anchored` rewrites it for zod), which keeps firestore.rules in plain ASCII.
  */
-const nameEdgeCharacter = '[^\\p{Z}\\p{Cc}\\p{Cf}]';
+const blankLetters = ['034F', '115F', '1160', '17B4', '17B5', '2800', '3164', 'FFA0', '1D159'].map((code) => `\\x{${code}}`).join('');
+/**
+ * What may begin or end a name: not whitespace of any script (`\p{Z}`: U+0020, U+00A0, U+3000, U+2028...), not a
+ * control character (`\p{Cc}`, C1 included), not an invisible format character (`\p{Cf}`: U+200B, U+FEFF, U+200E,
+ * U+180E, U+2060-U+2064...) and not one of the blank letters above. A name made only of such characters is
+ * therefore refused, and a valid name is unchanged by JavaScript's `trim()` (whose set is a subset of these), so
+ * zod and the rules accept exactly the same strings.
+ */
+const nameEdgeCharacter = `[^\\p{Z}\\p{Cc}\\p{Cf}${blankLetters}]`;
 /** Inside a name: one line, so no control characters and no line or paragraph separator (U+2028, U+2029). */
 const nameInnerCharacter = '[^\\p{Cc}\\p{Zl}\\p{Zp}]';
 
@@ -49,7 +58,7 @@ export const patterns = {
   singleLine: `${lineCharacter}*`,
   /** A list of one-line labels of 1..max characters, joined on newlines (how the rules check a list). */
   labelList: (max: number) => `${lineCharacter}{1,${max}}(\\n${lineCharacter}{1,${max}})*`,
-  /** A name shown in the UI: one line, not starting or ending with whitespace or an invisible character. */
+  /** A name shown in the UI: one line, not starting or ending with whitespace, an invisible character or a blank letter. */
   displayName: `(${nameEdgeCharacter}(${nameInnerCharacter}*${nameEdgeCharacter})?)?`,
   /** A BCP 47 language tag such as `en` or `pt-BR`. */
   locale: '[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*',
@@ -57,9 +66,12 @@ export const patterns = {
   docId: '[A-Za-z0-9_-]+',
 } as const;
 
-/** The zod form of a shared pattern: anchored at both ends, like rules `matches()`. */
+/**
+ * The zod form of a shared pattern: anchored at both ends, like rules `matches()`, with RE2's code point escape
+ * `\x{...}` written as JavaScript's `\u{...}` (an `\x` after an escaped backslash is a literal `x`: left alone).
+ */
 export function anchored(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`, 'u');
+  return new RegExp(`^(?:${pattern.replace(/(?<!\\)((?:\\\\)*)\\x\{/g, '$1\\u{')})$`, 'u');
 }
 
 /**
