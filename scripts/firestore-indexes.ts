@@ -57,6 +57,19 @@ const fieldOverride = z.strictObject({
 
 export const firestoreIndexesFile = z.strictObject({
   indexes: z.array(compositeIndex),
-  fieldOverrides: z.array(fieldOverride).optional(),
+  // Firestore keeps one configuration per field: the CLI patches each entry in turn, so of two entries for the same
+  // field the later silently replaces the earlier. In our own file that is always a mistake.
+  fieldOverrides: z
+    .array(fieldOverride)
+    .superRefine((overrides, context) => {
+      const seen = new Map<string, number>();
+      overrides.forEach((override, i) => {
+        const key = `${override.collectionGroup}.${override.fieldPath}`;
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, i);
+        else context.addIssue({ code: 'custom', path: [i], message: `${key} is already configured by fieldOverrides[${first}]` });
+      });
+    })
+    .optional(),
 });
 export type FirestoreIndexesFile = z.infer<typeof firestoreIndexesFile>;

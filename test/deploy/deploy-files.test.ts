@@ -196,6 +196,11 @@ describe('firestore.indexes.json schema', () => {
       'fieldOverrides.0.indexes.0: Invalid input',
     ],
     ['a non-boolean ttl', { indexes: [], fieldOverrides: [{ ...override, ttl: 'yes' }] }, 'fieldOverrides.0.ttl: Invalid input'],
+    [
+      'a second override of the same field',
+      { indexes: [], fieldOverrides: [override, { ...override, indexes: [] }] },
+      `fieldOverrides.1: ${override.collectionGroup}.${override.fieldPath} is already configured by fieldOverrides[0]`,
+    ],
   ])('refuses %s, naming the field', (_name, file, message) => {
     expect(errorOf(file)).toContain(message);
   });

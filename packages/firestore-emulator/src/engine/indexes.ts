@@ -289,7 +289,11 @@ export class IndexConfiguration {
         if (servesQueries && entry.queryScope === 'COLLECTION_GROUP') this.additions.set(declared, false);
         return { scope: entry.queryScope, mode, servesQueries, json, declared };
       });
-      this.overrides.set(overrideKey(override.collectionGroup, fieldPath), { entries });
+      // Production keeps one configuration per field (the CLI patches each entry in turn): a later entry for the
+      // same field replaces an earlier one, whose indexes then serve nothing.
+      const key = overrideKey(override.collectionGroup, fieldPath);
+      for (const replaced of this.overrides.get(key)?.entries ?? []) this.additions.delete(replaced.declared);
+      this.overrides.set(key, { entries });
     });
   }
 

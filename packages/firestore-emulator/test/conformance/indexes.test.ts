@@ -345,6 +345,18 @@ describe.skipIf(!offlineEmulator)('the :indexes extension', () => {
     ]);
   });
 
+  it('of two overrides of one field the later applies, as the CLI patches them in turn; the earlier is not listed', async () => {
+    const groupType = { collectionGroup: 'landmarks', fieldPath: 'type', indexes: [{ order: 'ASCENDING', queryScope: 'COLLECTION_GROUP' }] };
+    const exempt = { ...groupType, indexes: [] };
+    const build = () => db.collectionGroup('landmarks').where('type', '==', 'museum');
+    await useIndexes({ indexes: [], fieldOverrides: [groupType, exempt] });
+    await refusal(build().get());
+    expect(await unusedIndexes()).toEqual([]);
+    await useIndexes({ indexes: [], fieldOverrides: [exempt, groupType, groupType] });
+    expect((await build().get()).size).toBe(3);
+    expect(await unusedIndexes()).toEqual([]);
+  });
+
   it('refuses an index file firebase deploy would refuse, naming the entry, and keeps the previous one', async () => {
     await useIndexes({ indexes: [composite([asc('state'), asc('population')])] });
     const cases: [object, string][] = [
