@@ -4,8 +4,8 @@
  * placeholder price, an example domain, the local Stripe or a grace period the backups would outlive stops here,
  * naming the param, before anything reaches the project.
  *
- * Order: indexes (and field overrides, TTL policies), a wait until no index is still building (a function whose
- * query's index is building fails), rules, then functions (`--force`: a non-interactive deploy may delete functions
+ * Order: every declared secret looked up, indexes (and field overrides, TTL policies), a wait until no index is
+ * still building (a function whose query's index is building fails), rules, then functions (`--force`: a non-interactive deploy may delete functions
  * removed from the code). `--dry-run` checks and prints the commands without running them.
  */
 import { spawnSync } from 'node:child_process';
@@ -90,10 +90,20 @@ export function paramProblems(values: Record<string, string>, params: readonly M
   return problems;
 }
 
-/** The commands of a deploy to `projectId` through `alias`, in order; `null` stands for the wait for index builds. */
-export function deployCommands(alias: string): (string[] | null)[] {
-  const firebase = (only: string, ...extra: string[]) => ['npx', 'firebase', 'deploy', '--only', only, '-P', alias, '--non-interactive', ...extra];
-  return [firebase('firestore:indexes'), null, firebase('firestore:rules'), firebase('functions', '--force')];
+/**
+ * The commands of a deploy through `alias`, in order; `null` stands for the wait for index builds. Each secret is
+ * looked up first (metadata only, never the value): the functions deploy fails on a missing one, and by then the
+ * indexes and rules would already be out.
+ */
+export function deployCommands(alias: string, secretNames: readonly string[]): (string[] | null)[] {
+  const firebase = (...args: string[]) => ['npx', 'firebase', ...args, '-P', alias, '--non-interactive'];
+  return [
+    ...secretNames.map((name) => firebase('functions:secrets:get', name)),
+    firebase('deploy', '--only', 'firestore:indexes'),
+    null,
+    firebase('deploy', '--only', 'firestore:rules'),
+    [...firebase('deploy', '--only', 'functions'), '--force'],
+  ];
 }
 
 // firebase-tools ships no types; this is lib/functions/env.js loadUserEnvs, which `firebase deploy` uses to read
@@ -143,7 +153,10 @@ async function main(): Promise<void> {
   const problems = paramProblems(loadParams(join(projectRoot, 'functions'), projectId, alias), declaredParams());
   if (problems.length > 0) throw new Error(`the params of ${alias} (${projectId}) are not ready to deploy:\n  ${problems.join('\n  ')}`);
   console.log(`params of ${alias} (${projectId}): ready`);
-  for (const command of deployCommands(alias)) {
+  const secretNames = declaredParams()
+    .filter((param) => param.type === 'secret')
+    .map((param) => param.name);
+  for (const command of deployCommands(alias, secretNames)) {
     if (values['dry-run']) console.log(command ? `would run: ${command.join(' ')}` : 'would wait until no index is CREATING');
     else if (command) run(command);
     else await waitForIndexBuilds(projectId);

@@ -92,8 +92,11 @@ describe('the params', () => {
 });
 
 describe('the commands', () => {
-  it('deploys indexes, waits for their builds, then rules, then functions, all non-interactive for the alias', () => {
-    expect(deployCommands('staging').map((command) => command?.join(' ') ?? 'wait for index builds')).toEqual([
+  it('looks up every secret, deploys indexes, waits for their builds, then rules, then functions, all non-interactive for the alias', () => {
+    const secrets = params.filter((param) => param.type === 'secret').map((param) => param.name);
+    expect(secrets).toEqual(['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_WEBHOOK_SECRET_PREVIOUS', 'UNSUBSCRIBE_SIGNING_KEY']);
+    expect(deployCommands('staging', secrets).map((command) => command?.join(' ') ?? 'wait for index builds')).toEqual([
+      ...secrets.map((name) => `npx firebase functions:secrets:get ${name} -P staging --non-interactive`),
       'npx firebase deploy --only firestore:indexes -P staging --non-interactive',
       'wait for index builds',
       'npx firebase deploy --only firestore:rules -P staging --non-interactive',
