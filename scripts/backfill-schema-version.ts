@@ -16,6 +16,7 @@ import {
   DELETION_REQUEST_VERSION,
   orgIdOf,
   paths,
+  randomUsageEventShard,
   RATE_LIMIT_COUNTER_VERSION,
   serverCollections,
   STRIPE_CUSTOMER_LINK_VERSION,
@@ -78,7 +79,8 @@ export const backfills = {
     query: (db) => db.collection(serverCollections.usageEvents),
     includes: () => true,
     version: USAGE_EVENT_RECORD_VERSION,
-    upgrade: () => ({}),
+    // Version 3: the shard retention reads events by (an event without one is in no index the job queries).
+    upgrade: () => ({ shard: randomUsageEventShard() }),
   },
   rateLimits: {
     query: (db) => db.collection(serverCollections.rateLimits),

@@ -25,6 +25,7 @@ import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { loadIndexes, readIndexFile } from '../support/indexes';
 import { offlineEmulator, rulesTestEnvironment } from '../support/rules';
 import { deps, seedOrg, type SeededOrg } from '../orgs/support';
+import { expiredQuery, retentionTable, type ExpiryRule } from '../../functions/src/privacy/retention';
 
 const projectId = uniqueProjectId('client-queries');
 let env: RulesTestEnvironment;
@@ -125,6 +126,40 @@ describe('the documented queries run with firestore.indexes.json', () => {
   });
 });
 
+/** The retention job's query for usage events (P7), as it runs it. */
+function expiredUsageEvents() {
+  const rule = retentionTable.find((candidate): candidate is ExpiryRule => candidate.key === 'usageEvents');
+  if (!rule) throw new Error('no usageEvents rule in the retention table');
+  return expiredQuery(admin, rule, new Date());
+}
+
+describe('usage events: no single-field index on a field that rises with time (about 500 writes/s for the collection)', () => {
+  it('firestore.indexes.json exempts receivedAt, shard, expiresAt and payload, and indexes receivedAt only after the shard', () => {
+    const file = readIndexFile();
+    const singleField = Object.fromEntries(
+      (file.fieldOverrides ?? []).filter((override) => override.collectionGroup === 'usageEvents').map((override) => [override.fieldPath, override.indexes]),
+    );
+    expect(singleField).toEqual({ receivedAt: [], shard: [], expiresAt: [], payload: [] });
+    const composites = file.indexes
+      .filter((index) => index.collectionGroup === 'usageEvents')
+      .map((index) => (index.fields as { fieldPath: string; order: string }[]).map((field) => `${field.fieldPath} ${field.order}`));
+    expect(composites).toEqual([['shard ASCENDING', 'receivedAt ASCENDING']]);
+  });
+
+  it.skipIf(!offlineEmulator)('a range on receivedAt alone finds no index; the same range within the shards does', async () => {
+    const unsharded = admin.collection(serverCollections.usageEvents).where('receivedAt', '<', new Date()).orderBy('receivedAt').get();
+    expect(
+      await unsharded.then(
+        () => null,
+        (reason: unknown) => (reason as { code: number }).code,
+      ),
+    ).toBe(9); // FAILED_PRECONDITION
+    await admin.doc(paths.usageEvent('expired')).set({ shard: 4, receivedAt: new Date(Date.now() - 181 * 24 * 60 * 60 * 1000) });
+    await admin.doc(paths.usageEvent('recent')).set({ shard: 4, receivedAt: new Date() });
+    expect(await idsOf(expiredUsageEvents().get())).toEqual(['expired']);
+  });
+});
+
 describe.skipIf(!offlineEmulator)('a documented query without its index', () => {
   /** A project with the repository's file minus one entry, and the same data. */
   async function withoutEntry(change: (file: ReturnType<typeof readIndexFile>) => unknown): Promise<unknown> {
@@ -152,6 +187,16 @@ describe.skipIf(!offlineEmulator)('a documented query without its index', () => 
     const error = await failure(getDocs(timeline(clientOf(org.viewer), 'alice')));
     expect(error.code).toBe('failed-precondition');
     expect(error.message).toMatch(/^The query requires an index\. Add this entry to "indexes" in firestore\.indexes\.json: \{/);
+    expect(JSON.parse(error.message.slice(error.message.indexOf('{')))).toEqual(removed);
+  });
+
+  it("retention's usage-event query fails with failed-precondition naming the (shard, receivedAt) index to add", async () => {
+    const removed = await withoutEntry((file) => {
+      const at = file.indexes.findIndex((index) => index.collectionGroup === 'usageEvents');
+      return file.indexes.splice(at, 1)[0];
+    });
+    const error = await failure(expiredUsageEvents().get());
+    expect(error.message).toMatch(/^9 FAILED_PRECONDITION: The query requires an index\. Add this entry to "indexes" in firestore\.indexes\.json: \{/);
     expect(JSON.parse(error.message.slice(error.message.indexOf('{')))).toEqual(removed);
   });
 

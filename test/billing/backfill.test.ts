@@ -15,6 +15,7 @@ import {
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
   USAGE_EVENT_RECORD_VERSION,
+  usageEventRecordSchema,
 } from '@leadpulse/model';
 import { backfillSchemaVersion } from '../../scripts/backfill-schema-version';
 import { dumpProject } from '../support/snapshot';
@@ -90,13 +91,28 @@ describe('backfillSchemaVersion', () => {
     expect(upgraded).toEqual({ ...receipt, schemaVersion: DELETION_RECEIPT_VERSION });
   });
 
-  it('upgrades usage events and rate-limit counters', async () => {
+  it('upgrades usage events of versions 1 and 2 to a version 3 record with a shard, and leaves version 3 alone', async () => {
     const at = Timestamp.fromMillis(1000);
-    await db.doc(paths.usageEvent('ev-old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: at, expiresAt: at });
+    const payload = { event: 'page_viewed', page: 'contacts' };
+    await db.doc(paths.usageEvent('ev-v1')).set({ payload, receivedAt: at, expiresAt: at });
+    await db.doc(paths.usageEvent('ev-v2')).set({ schemaVersion: 2, payload, receivedAt: at, expiresAt: at });
+    const current = { schemaVersion: USAGE_EVENT_RECORD_VERSION, shard: 7, payload, receivedAt: at, expiresAt: at };
+    await db.doc(paths.usageEvent('ev-v3')).set(current);
+
+    expect(await backfillSchemaVersion(db, 'usageEvents')).toMatchObject({ scanned: 3, upgraded: 2, newer: 0 });
+    for (const id of ['ev-v1', 'ev-v2']) {
+      const upgraded = (await db.doc(paths.usageEvent(id)).get()).data();
+      // The whole record as the writer would store it, so the job's (shard, receivedAt) query finds it.
+      expect(usageEventRecordSchema.parse(upgraded)).toEqual({ ...current, shard: expect.any(Number) });
+    }
+    expect((await db.doc(paths.usageEvent('ev-v3')).get()).data()).toEqual(current);
+    expect(await backfillSchemaVersion(db, 'usageEvents')).toMatchObject({ scanned: 3, upgraded: 0 });
+  });
+
+  it('upgrades rate-limit counters', async () => {
+    const at = Timestamp.fromMillis(1000);
     await db.doc(paths.rateLimit('usage-user-old')).set({ windowStart: at, count: 1, expiresAt: at });
 
-    expect(await backfillSchemaVersion(db, 'usageEvents')).toMatchObject({ scanned: 1, upgraded: 1 });
-    expect(await versionOf(paths.usageEvent('ev-old'))).toBe(USAGE_EVENT_RECORD_VERSION);
     expect(await backfillSchemaVersion(db, 'rateLimits')).toMatchObject({ scanned: 1, upgraded: 1 });
     expect(await versionOf(paths.rateLimit('usage-user-old'))).toBe(RATE_LIMIT_COUNTER_VERSION);
   });

@@ -5,12 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { accountDeletionRequestId, auditEntrySchema, paths, serverCollections } from '@leadpulse/model';
+import { accountDeletionRequestId, auditEntrySchema, paths, serverCollections, USAGE_EVENT_SHARDS } from '@leadpulse/model';
 import { resumeAccountDeletion, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { logRetentionReport, runRetention, type RetentionDeps } from '../../functions/src/privacy/retention';
-import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedOrg } from './support';
+import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedOrg, usageEventRecord } from './support';
 
 // The alert lines, captured (and kept out of the test output).
 const logged = vi.hoisted(() => ({ error: vi.fn(), info: vi.fn() }));
@@ -62,7 +62,7 @@ describe('runRetention', () => {
       .doc(paths.deletionRequest(accountDeletionRequestId('ghost')))
       .set({ kind: 'account', uid: 'ghost', initiatedBy: 'self', reason: null, requestedAt: ago(1), memberOrgIds: [], scheduledOrgIds: [], found: {} });
     time.advance(8 * DAY);
-    await db.doc(paths.usageEvent('old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(181) });
+    await db.doc(paths.usageEvent('old')).set(usageEventRecord(ago(181).toDate(), 0));
     await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }] });
     await db.doc(paths.auditEntry('orgB', 'old')).set(auditEntrySchema.parse({ action: 'member.joined', actorUid: 'owner-b', at: ago(181) }));
 
@@ -89,7 +89,7 @@ describe('runRetention', () => {
   it('gives each rule its own share of the budget: a flood of usage events leaves time for every other rule', async () => {
     for (let first = 0; first < 80; first += 40) {
       const batch = db.batch();
-      for (let i = first; i < first + 40; i++) batch.set(db.doc(paths.usageEvent(`flood-${i}`)), { receivedAt: ago(200) });
+      for (let i = first; i < first + 40; i++) batch.set(db.doc(paths.usageEvent(`flood-${i}`)), usageEventRecord(ago(200).toDate(), i % USAGE_EVENT_SHARDS));
       await batch.commit();
     }
     await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }] });

@@ -6,12 +6,25 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { recordUsageEvent } from '../../functions/src/privacy/usage-events';
-import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCollections } from '@leadpulse/model';
+import { auditEntrySchema, inviteSchema, marketingConsentSchema, paths, serverCollections, USAGE_EVENT_SHARDS, usageEventShards } from '@leadpulse/model';
+import { backfillSchemaVersion } from '../../scripts/backfill-schema-version';
 import { deleteAccount, resumeAccountDeletion, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import { requestOrganizationDeletion } from '../../functions/src/privacy/org-deletion';
 import { retentionTable, runRetention, STALE_ACCOUNT_DELETION_MS, type RetentionDeps } from '../../functions/src/privacy/retention';
 import { dumpProject } from '../support/snapshot';
-import { DAY, START, caller, freshProject, manualClock, RecordingAuth, recordingCancellation, seedBillingRecord, seedOrg, seedUser } from './support';
+import {
+  DAY,
+  START,
+  caller,
+  freshProject,
+  manualClock,
+  RecordingAuth,
+  recordingCancellation,
+  seedBillingRecord,
+  seedOrg,
+  seedUser,
+  usageEventRecord,
+} from './support';
 
 let db: Firestore;
 let projectId: string;
@@ -186,9 +199,9 @@ describe('runRetention', () => {
     time.set(START);
     const at = Timestamp.fromDate(START);
     // Usage events: 180 days after receipt.
-    await db.doc(paths.usageEvent('old')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(180, 1) });
-    await db.doc(paths.usageEvent('edge')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(180) });
-    await db.doc(paths.usageEvent('new')).set({ payload: { event: 'page_viewed', page: 'contacts' }, receivedAt: ago(1) });
+    await db.doc(paths.usageEvent('old')).set(usageEventRecord(ago(180, 1).toDate(), 3));
+    await db.doc(paths.usageEvent('edge')).set(usageEventRecord(ago(180).toDate(), 3));
+    await db.doc(paths.usageEvent('new')).set(usageEventRecord(ago(1).toDate(), 3));
     // Audit log entries (in any organization): 180 days.
     await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }] });
     for (const [id, when] of [
@@ -252,6 +265,54 @@ describe('runRetention', () => {
     expect(await paths_(serverCollections.marketingConsents)).toEqual(['still-in']);
   });
 
+  it('deletes usage events of every shard exactly 180 days after receipt, across pages', async () => {
+    time.set(START);
+    const batch = db.batch();
+    for (const shard of usageEventShards) {
+      batch.set(db.doc(paths.usageEvent(`old-${shard}`)), usageEventRecord(ago(180, 1).toDate(), shard));
+      batch.set(db.doc(paths.usageEvent(`edge-${shard}`)), usageEventRecord(ago(180).toDate(), shard));
+      batch.set(db.doc(paths.usageEvent(`new-${shard}`)), usageEventRecord(ago(1).toDate(), shard));
+    }
+    await batch.commit();
+    const left = async (prefix: string) => (await paths_(serverCollections.usageEvents)).filter((id) => id.startsWith(prefix));
+
+    // Ten shards, pages of 2: the job pages across shards until none is left.
+    expect((await runRetention(deps)).purged.usageEvents).toBe(USAGE_EVENT_SHARDS);
+    expect(await left('old-')).toEqual([]);
+    expect(await left('edge-')).toHaveLength(USAGE_EVENT_SHARDS);
+
+    time.advance(1);
+    expect((await runRetention(deps)).purged.usageEvents).toBe(USAGE_EVENT_SHARDS);
+    expect(await left('edge-')).toEqual([]);
+    expect(await left('new-')).toEqual(usageEventShards.map((shard) => `new-${shard}`).sort());
+  });
+
+  it('deletes the oldest usage events first whatever their shard, so that a short budget starves no shard', async () => {
+    // The higher the shard, the older its event: reading shard after shard would start with the youngest.
+    const batch = db.batch();
+    for (const shard of usageEventShards) batch.set(db.doc(paths.usageEvent(`s${shard}`)), usageEventRecord(ago(200 + shard).toDate(), shard));
+    await batch.commit();
+    let elapsed = 0;
+    const report = await runRetention({ ...deps, budgetMs: 10, elapsedMs: () => elapsed++ });
+
+    const deleted = report.purged.usageEvents;
+    expect(report.unfinished.usageEvents).toBe('out_of_time');
+    expect(deleted).toBeGreaterThan(0);
+    const youngestFirst = usageEventShards.map((shard) => `s${shard}`);
+    expect(await paths_(serverCollections.usageEvents)).toEqual(youngestFirst.slice(0, USAGE_EVENT_SHARDS - deleted).sort());
+  });
+
+  it('finds an event written before shards existed only once the backfill gave it one', async () => {
+    const legacy = usageEventRecord(ago(181).toDate(), 0);
+    await db.doc(paths.usageEvent('legacy')).set({ payload: legacy.payload, receivedAt: legacy.receivedAt, expiresAt: legacy.expiresAt, schemaVersion: 2 });
+    // Not in the (shard, receivedAt) index: the rollout runs the backfill before the job reads by shard.
+    expect((await runRetention(deps)).purged.usageEvents).toBe(0);
+
+    expect(await backfillSchemaVersion(db, 'usageEvents')).toMatchObject({ upgraded: 1 });
+    expect((await runRetention(deps)).purged.usageEvents).toBe(1);
+    expect(await paths_(serverCollections.usageEvents)).toEqual([]);
+  });
+
   it('purges a deleted organization once its grace period is over, and never another one', async () => {
     const seeded = await seedOrg(db, { orgId: 'orgA', now: START, members: [{ uid: 'owner-a', role: 'owner' }], contacts: 3, messagesPerContact: 1 });
     await seedOrg(db, { orgId: 'orgB', now: START, members: [{ uid: 'owner-b', role: 'owner' }], contacts: 2 });
@@ -298,7 +359,7 @@ describe('runRetention', () => {
   });
 
   it('stops starting new work when its time budget is spent, and says so', async () => {
-    for (let i = 0; i < 5; i++) await db.doc(paths.usageEvent(`e${i}`)).set({ receivedAt: ago(200) });
+    for (let i = 0; i < 5; i++) await db.doc(paths.usageEvent(`e${i}`)).set(usageEventRecord(ago(200).toDate(), i));
     const report = await runRetention({ ...deps, budgetMs: -1 });
     expect(report.complete).toBe(false);
     expect(await paths_(serverCollections.usageEvents)).toHaveLength(5);

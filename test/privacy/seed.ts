@@ -9,16 +9,20 @@ import {
   configSchema,
   contactSchema,
   inviteSchema,
+  LOG_TTL_DAYS,
   marketingConsentSchema,
   memberSchema,
   messageSchema,
   organizationSchema,
   paths,
   subscriptionMirrorSchema,
+  USAGE_EVENT_RECORD_VERSION,
+  usageEventRecordSchema,
   userProfileSchema,
   type Role,
   type SubscriptionMirror,
   type SubscriptionStatus,
+  type UsageEventRecord,
 } from '@leadpulse/model';
 
 export const START = new Date('2030-03-01T10:00:00.000Z');
@@ -188,4 +192,15 @@ export async function seedBillingRecord(db: Firestore, orgId: string, invoiceId:
       retainUntil: Timestamp.fromMillis(issuedAt.getTime() + 7 * 365 * DAY),
     }),
   );
+}
+
+/** A usage event as recordUsageEvent stores it, received at `receivedAt` into `shard`. */
+export function usageEventRecord(receivedAt: Date, shard: number): UsageEventRecord {
+  return usageEventRecordSchema.parse({
+    schemaVersion: USAGE_EVENT_RECORD_VERSION,
+    shard,
+    payload: { event: 'page_viewed', page: 'contacts' },
+    receivedAt: Timestamp.fromDate(receivedAt),
+    expiresAt: Timestamp.fromMillis(receivedAt.getTime() + LOG_TTL_DAYS * DAY),
+  });
 }

@@ -3,8 +3,15 @@
  * addresses, phone numbers or free text are refused with an error naming the field, and nothing is stored.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Firestore } from 'firebase-admin/firestore';
-import { serverCollections, USAGE_EVENT_RECORD_VERSION, usageEventRecordSchema } from '@leadpulse/model';
+import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import {
+  randomUsageEventShard,
+  serverCollections,
+  USAGE_EVENT_RECORD_VERSION,
+  USAGE_EVENT_SHARDS,
+  usageEventRecordSchema,
+  usageEventShards,
+} from '@leadpulse/model';
 import { recordUsageEvent, type UsageEventDeps } from '../../functions/src/privacy/usage-events';
 import { expectRefusedWithoutChange } from '../support/snapshot';
 import { caller, freshProject, manualClock } from './support';
@@ -40,8 +47,9 @@ describe('recordUsageEvent', () => {
     const stored = await storedEvents();
     expect(stored).toHaveLength(3);
     for (const record of stored) {
-      expect(Object.keys(record).sort()).toEqual(['expiresAt', 'payload', 'receivedAt', 'schemaVersion']);
+      expect(Object.keys(record).sort()).toEqual(['expiresAt', 'payload', 'receivedAt', 'schemaVersion', 'shard']);
       expect(record.schemaVersion).toBe(USAGE_EVENT_RECORD_VERSION);
+      expect(usageEventShards).toContain(record.shard);
       usageEventRecordSchema.parse(record);
     }
     expect(stored.map((record) => record.payload)).toEqual(expect.arrayContaining(events));
@@ -106,4 +114,21 @@ describe('recordUsageEvent', () => {
       expect(await storedEvents()).toEqual([]);
     });
   }
+});
+
+describe('the shard of a usage event', () => {
+  it('is drawn uniformly from every shard, and the record schema refuses one outside them', () => {
+    const counts = new Array<number>(USAGE_EVENT_SHARDS).fill(0);
+    const draws = 20_000;
+    for (let i = 0; i < draws; i++) counts[randomUsageEventShard()] += 1;
+    // A uniform draw puts 2,000 in each; a shard never or hardly ever drawn would take 500 writes/s alone.
+    expect(counts).toHaveLength(USAGE_EVENT_SHARDS);
+    for (const count of counts) expect(count).toBeGreaterThan(1_500);
+    const record = { schemaVersion: USAGE_EVENT_RECORD_VERSION, payload: { event: 'page_viewed', page: 'contacts' } };
+    const at = { receivedAt: Timestamp.fromMillis(0), expiresAt: Timestamp.fromMillis(0) };
+    for (const shard of usageEventShards) expect(usageEventRecordSchema.safeParse({ ...record, ...at, shard }).success).toBe(true);
+    for (const shard of [-1, USAGE_EVENT_SHARDS, 1.5, '1', undefined]) {
+      expect(usageEventRecordSchema.safeParse({ ...record, ...at, shard }).error?.issues.map((issue) => issue.path)).toEqual([['shard']]);
+    }
+  });
 });

@@ -12,12 +12,12 @@ import { EventEmitter } from 'node:events';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getAuth } from 'firebase-admin/auth';
-import { Timestamp, type Firestore } from 'firebase-admin/firestore';
+import type { Firestore } from 'firebase-admin/firestore';
 import { paths, serverCollections } from '@leadpulse/model';
 import { adminAccountAuth } from '../../functions/src/accounts/account-auth';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { signUnsubscribeToken } from '../../functions/src/privacy/marketing';
-import { freshProject, seedOrg, seedUser, subscriptionMirror } from '../privacy/support';
+import { freshProject, seedOrg, seedUser, subscriptionMirror, usageEventRecord } from '../privacy/support';
 import { provideFunctionParams } from '../support/function-params';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -72,8 +72,7 @@ const scheduleEvent = () => ({ scheduleTime: new Date().toISOString(), jobName: 
 describe('scheduled functions (run)', () => {
   it('retention deletes what has expired and finishes a stopped account deletion', async () => {
     const now = Date.now();
-    const usage = (id: string, daysAgo: number) =>
-      db.doc(`${serverCollections.usageEvents}/${id}`).set({ uid: 'someone', name: 'opened', receivedAt: Timestamp.fromMillis(now - daysAgo * DAY) });
+    const usage = (id: string, daysAgo: number) => db.doc(paths.usageEvent(id)).set(usageEventRecord(new Date(now - daysAgo * DAY), 0));
     await usage('old', 181);
     await usage('recent', 10);
     // An account deletion that stopped after recording its request, 20 minutes ago.

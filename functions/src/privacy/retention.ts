@@ -12,6 +12,7 @@ import {
   type AccountDeletionRequest,
   type OrgCollection,
   type OrgDeletionRequest,
+  usageEventShards,
 } from '@leadpulse/model';
 import { DEFAULT_PAGE_SIZE, deleteAll, drainQuery, withBulkWriter, type BulkOptions } from '../common/bulk';
 import type { Clock } from '../common/clock';
@@ -22,7 +23,8 @@ import { purgeOrganization, type PurgeDeps } from './org-purge';
 
 /**
  * Data that expires: deleted once `field` is more than `days` old (P6, P7, P9). `field` is a timestamp on every
- * document of the class; documents without it are never matched, so a class must always set it.
+ * document of the class; documents without it (or, for a sharded class, without a shard) are never matched, so a
+ * class must always set them.
  */
 export interface ExpiryRule {
   kind: 'expiry';
@@ -34,6 +36,9 @@ export interface ExpiryRule {
   source: { collection: string } | { collectionGroup: OrgCollection };
   field: string;
   days: number;
+  /** When `field` is sharded (it rises with time, so its own index is exempted): the shard field and every shard
+   *  value. The job then reads all shards in one query, oldest first, from the composite index (shard, field). */
+  shards?: { field: string; values: readonly number[] };
   /** The class's TTL policy (firestore.indexes.json `"ttl": true`), when it has one: the field writers set to
    *  `field` + `days` days. The job stays as the backstop that keeps the window exact. */
   ttl?: { field: string; days: number };
@@ -78,6 +83,7 @@ export const retentionTable: readonly RetentionRule[] = [
     source: { collection: serverCollections.usageEvents },
     field: 'receivedAt',
     days: LOG_RETENTION_DAYS,
+    shards: { field: 'shard', values: usageEventShards },
     ttl: { field: 'expiresAt', days: LOG_TTL_DAYS },
   },
   {
@@ -238,12 +244,17 @@ export async function runRetention(deps: RetentionDeps): Promise<RetentionReport
   return report;
 }
 
-async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTime: Deadline): Promise<{ handled: number; complete: boolean }> {
-  const { db } = deps;
+/** The documents of an expiry rule whose time has come at `now`, oldest first (firestore.indexes.json serves it). */
+export function expiredQuery(db: Firestore, rule: ExpiryRule, now: Date): Query {
   const base: Query = 'collection' in rule.source ? db.collection(rule.source.collection) : db.collectionGroup(rule.source.collectionGroup);
   const cutoff = Timestamp.fromMillis(now.getTime() - rule.days * DAY_MS);
-  const query = base.where(rule.field, '<', cutoff).orderBy(rule.field);
-  return withBulkWriter(db, deps, (writer) => drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime));
+  const sharded = rule.shards ? base.where(rule.shards.field, 'in', rule.shards.values) : base;
+  return sharded.where(rule.field, '<', cutoff).orderBy(rule.field);
+}
+
+async function expire(deps: RetentionDeps, rule: ExpiryRule, now: Date, outOfTime: Deadline): Promise<{ handled: number; complete: boolean }> {
+  const query = expiredQuery(deps.db, rule, now);
+  return withBulkWriter(deps.db, deps, (writer) => drainQuery(query, deps.pageSize ?? DEFAULT_PAGE_SIZE, (refs) => deleteAll(writer, refs), outOfTime));
 }
 
 /** Purges the organizations whose grace period is over; false if the budget ran out first. */

@@ -3,6 +3,7 @@ import {
   paths,
   serverCollections,
   LOG_TTL_DAYS,
+  randomUsageEventShard,
   USAGE_EVENT_RECORD_VERSION,
   usageEventRecordSchema,
   usageEventSchema,
@@ -34,6 +35,7 @@ export async function recordUsageEvent(deps: UsageEventDeps, signedIn: Caller, d
     const count = await chargeRateLimits(db, tx, [{ limit: usageEventLimits.perUser, subject: signedIn.uid }], now);
     const record: UsageEventRecord = usageEventRecordSchema.parse({
       schemaVersion: USAGE_EVENT_RECORD_VERSION,
+      shard: randomUsageEventShard(),
       payload,
       receivedAt: Timestamp.fromDate(now),
       expiresAt: Timestamp.fromMillis(now.getTime() + LOG_TTL_DAYS * DAY_MS),
