@@ -117,11 +117,13 @@ describe('billingGraceSweep', () => {
   });
 
   it('raises the organization and members written before versions (1) when it turns them read-only, and keeps newer versions', async () => {
-    // seedOrg writes as an older release did: no schemaVersion.
     await seedOrg(db, 'gs-old', [
       { uid: 'gs-old-owner', role: 'owner' },
       { uid: 'gs-old-admin', role: 'admin' },
     ]);
+    // As an older release wrote them (no schemaVersion), but the admin's by a newer release.
+    await db.doc(paths.org('gs-old')).update({ schemaVersion: FieldValue.delete() });
+    await db.doc(paths.member('gs-old', 'gs-old-owner')).update({ schemaVersion: FieldValue.delete() });
     await db.doc(paths.member('gs-old', 'gs-old-admin')).update({ schemaVersion: MEMBER_VERSION + 1 });
     await db.doc(paths.subscription('gs-old')).set(lapsedMirror('gs-old', 20));
     await seedOrg(db, 'gs-newer');

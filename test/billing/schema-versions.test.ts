@@ -145,8 +145,9 @@ describe('schema versions', () => {
   });
 
   it("raises the plan change's organization written before versions (1), keeps a newer one's version, and stamps its audit entries", async () => {
-    // seedOrg writes as an older release did: no schemaVersion.
     await seedOrg(context.db, 'ver-org');
+    // As an older release wrote it: no schemaVersion.
+    await context.db.doc(paths.org('ver-org')).update({ schemaVersion: FieldValue.delete() });
     const customerId = await linkNewCustomer(context, 'ver-org');
     const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 2, status: 'active' });
     expect((await context.send(context.stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
