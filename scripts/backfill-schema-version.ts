@@ -11,9 +11,13 @@
 import { initializeApp } from 'firebase-admin/app';
 import { FieldPath, getFirestore, type DocumentData, type Firestore, type Query, type QueryDocumentSnapshot } from 'firebase-admin/firestore';
 import {
+  AUDIT_ENTRY_VERSION,
   BILLING_RECORD_VERSION,
   DELETION_RECEIPT_VERSION,
   DELETION_REQUEST_VERSION,
+  INVITE_VERSION,
+  MEMBER_VERSION,
+  ORGANIZATION_VERSION,
   orgIdOf,
   paths,
   randomUsageEventShard,
@@ -23,6 +27,7 @@ import {
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
   USAGE_EVENT_RECORD_VERSION,
+  type OrgCollection,
 } from '@leadpulse/model';
 
 interface Backfill {
@@ -33,6 +38,12 @@ interface Backfill {
   /** The fields to set on a document below `version` (besides the version): what the contract step will require. */
   upgrade: (data: DocumentData) => DocumentData;
 }
+
+/** Whether `path` is a document directly in `collection` of an organization (a collection group has others too). */
+const inOrgCollection = (collection: OrgCollection) => (path: string) => {
+  const orgId = orgIdOf(path);
+  return orgId !== null && path.startsWith(`${paths.orgCollection(orgId, collection)}/`) && path.split('/').length === 4;
+};
 
 /** One entry per versioned kind; a schema change adds its upgrade here (version 2 introduced the field itself). */
 export const backfills = {
@@ -88,6 +99,30 @@ export const backfills = {
     version: RATE_LIMIT_COUNTER_VERSION,
     upgrade: () => ({}),
   },
+  organizations: {
+    query: (db) => db.collection(paths.orgs()),
+    includes: () => true,
+    version: ORGANIZATION_VERSION,
+    upgrade: () => ({}),
+  },
+  members: {
+    query: (db) => db.collectionGroup('members' satisfies OrgCollection),
+    includes: inOrgCollection('members'),
+    version: MEMBER_VERSION,
+    upgrade: () => ({}),
+  },
+  invites: {
+    query: (db) => db.collectionGroup('invites' satisfies OrgCollection),
+    includes: inOrgCollection('invites'),
+    version: INVITE_VERSION,
+    upgrade: () => ({}),
+  },
+  auditEntries: {
+    query: (db) => db.collectionGroup('auditLog' satisfies OrgCollection),
+    includes: inOrgCollection('auditLog'),
+    version: AUDIT_ENTRY_VERSION,
+    upgrade: () => ({}),
+  },
 } satisfies Record<string, Backfill>;
 export type BackfillKind = keyof typeof backfills;
 
@@ -103,7 +138,14 @@ export interface BackfillReport {
   changedMeanwhile: number;
 }
 
-export async function backfillSchemaVersion(db: Firestore, kind: BackfillKind, options: { dryRun?: boolean; pageSize?: number } = {}): Promise<BackfillReport> {
+export interface BackfillOptions {
+  dryRun?: boolean;
+  pageSize?: number;
+  /** Called with each page once it is read, before its upgrades are written (tests change a document there). */
+  afterRead?: (docs: readonly QueryDocumentSnapshot[]) => Promise<void>;
+}
+
+export async function backfillSchemaVersion(db: Firestore, kind: BackfillKind, options: BackfillOptions = {}): Promise<BackfillReport> {
   const backfill: Backfill = backfills[kind];
   const pageSize = options.pageSize ?? 500;
   const report: BackfillReport = { kind, version: backfill.version, scanned: 0, upgraded: 0, newer: 0, changedMeanwhile: 0 };
@@ -113,6 +155,7 @@ export async function backfillSchemaVersion(db: Firestore, kind: BackfillKind, o
     let last: QueryDocumentSnapshot | undefined;
     for (;;) {
       const page = await (last ? query.startAfter(last) : query).get();
+      await options.afterRead?.(page.docs);
       const writes: Promise<void>[] = [];
       for (const doc of page.docs) {
         if (!backfill.includes(doc.ref.path)) continue;

@@ -7,14 +7,19 @@
 import { Timestamp } from 'firebase-admin/firestore';
 import type { z } from 'zod';
 import {
+  AUDIT_ENTRY_VERSION,
   auditEntrySchema,
   configSchema,
   contactSchema,
+  MEMBER_VERSION,
   memberSchema,
   messageSchema,
+  ORGANIZATION_VERSION,
   organizationSchema,
   paths,
+  STRIPE_CUSTOMER_LINK_VERSION,
   stripeCustomerSchema,
+  SUBSCRIPTION_MIRROR_VERSION,
   subscriptionMirrorSchema,
   userProfileSchema,
   type Role,
@@ -112,7 +117,10 @@ const contactsOf: Record<string, { id: string; name: string; email: string; comp
   ],
 };
 
-/** Documents by path, validated against the model's schemas; timestamps relative to `now`. */
+/**
+ * Documents by path, validated against the model's schemas; timestamps relative to `now`. Server-written ones
+ * carry their kind's current `schemaVersion`, as the server writes them.
+ */
 export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
   const docs = new Map<string, Record<string, unknown>>();
   const at = (daysAgo: number) => Timestamp.fromMillis(now.getTime() - daysAgo * 86_400_000);
@@ -126,6 +134,7 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
       return person.uid;
     };
     put(paths.org(org.id), organizationSchema, {
+      schemaVersion: ORGANIZATION_VERSION,
       name: org.name,
       branding: { primaryColor: org.primaryColor },
       ownerUid: uidOf('owner'),
@@ -136,6 +145,7 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
     });
     for (const person of people) {
       put(paths.member(org.id, person.uid), memberSchema, {
+        schemaVersion: MEMBER_VERSION,
         uid: person.uid,
         orgId: org.id,
         role: person.role,
@@ -152,6 +162,7 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
         updatedAt: at(30),
       });
       put(paths.auditEntry(org.id, `joined-${person.role}`), auditEntrySchema, {
+        schemaVersion: AUDIT_ENTRY_VERSION,
         action: person.role === 'owner' ? 'org.created' : 'member.joined',
         actorUid: person.uid,
         targetUid: person.uid,
@@ -196,6 +207,7 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
     });
     const sub = org.subscription;
     put(paths.subscription(org.id), subscriptionMirrorSchema, {
+      schemaVersion: SUBSCRIPTION_MIRROR_VERSION,
       customerId: sub.customerId,
       customerDeleted: false,
       subscriptionId: sub.subscriptionId,
@@ -212,7 +224,7 @@ export function demoDocuments(now: Date): Map<string, Record<string, unknown>> {
       lastEventCreated: Math.floor(at(10).toMillis() / 1000),
       updatedAt: at(10),
     });
-    put(paths.stripeCustomer(sub.customerId), stripeCustomerSchema, { orgId: org.id, createdAt: at(100) });
+    put(paths.stripeCustomer(sub.customerId), stripeCustomerSchema, { schemaVersion: STRIPE_CUSTOMER_LINK_VERSION, orgId: org.id, createdAt: at(100) });
   }
   return docs;
 }

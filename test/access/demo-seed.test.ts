@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
-import { paths } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, MEMBER_VERSION, ORGANIZATION_VERSION, paths, STRIPE_CUSTOMER_LINK_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
 import { exportFiles, readExport, startEmulator, type DocumentContents } from '@leadpulse/firestore-emulator';
 import { emulatorDataDir, emulatorDataFiles, seedDate, seedFirestore } from '../../scripts/seed';
 import { demoDocuments, demoOrgs, demoUsers } from '../../scripts/seed-data';
@@ -77,6 +77,19 @@ describe('demo data under the rules', () => {
         ).toBe(true);
       }
     }
+  });
+
+  it('stamps every server-written document with its kind’s current version, and no client-written one', () => {
+    const versionOf = (path: string): number | undefined => {
+      const segments = path.split('/');
+      if (segments[0] === 'stripeCustomers') return STRIPE_CUSTOMER_LINK_VERSION;
+      if (segments[0] !== 'orgs') return undefined;
+      if (segments.length === 2) return ORGANIZATION_VERSION;
+      return { members: MEMBER_VERSION, auditLog: AUDIT_ENTRY_VERSION, billing: SUBSCRIPTION_MIRROR_VERSION }[segments[2]];
+    };
+    const docs = [...demoDocuments(seedDate)];
+    expect(docs.filter(([path]) => versionOf(path) !== undefined).length).toBeGreaterThan(docs.length / 3);
+    for (const [path, data] of docs) expect(data.schemaVersion, path).toBe(versionOf(path));
   });
 
   it.each(demoUsers.map((u) => [u.email, u] as const))('%s reads their organization and nothing of the other', async (_email, user) => {

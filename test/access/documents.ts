@@ -15,6 +15,7 @@ import {
   contactSchema,
   messageLimits,
   messageSchema,
+  ORGANIZATION_VERSION,
   organizationSchema,
   orgLimits,
   paths,
@@ -320,7 +321,16 @@ export const documentKinds: Record<KindId, DocumentKind> = {
     schema: organizationSchema,
     writer: () => 'u-owner-a',
     request: (data) => ({ kind: 'update', path: paths.org(orgA), data }),
-    stored: (data) => ({ name: 'Organization A', ownerUid: 'u-owner-a', plan: 'pro', status: 'active', access: 'full', createdAt: NOW, ...data }),
+    stored: (data) => ({
+      schemaVersion: ORGANIZATION_VERSION,
+      name: 'Organization A',
+      ownerUid: 'u-owner-a',
+      plan: 'pro',
+      status: 'active',
+      access: 'full',
+      createdAt: NOW,
+      ...data,
+    }),
     arbitrary: () =>
       record(
         { name: displayName(orgLimits.name) },
@@ -348,6 +358,7 @@ export const documentKinds: Record<KindId, DocumentKind> = {
         { name: 'status changed', data: { ...base, status: 'deleting' }, rulesOnly: 'status is server-owned' },
         { name: 'ownerUid changed', data: { ...base, ownerUid: 'u-admin-a' }, rulesOnly: 'ownerUid is server-owned' },
         { name: 'access changed', data: { ...base, access: 'read_only' }, rulesOnly: 'access is server-owned' },
+        { name: 'schemaVersion lowered', data: { ...base, schemaVersion: 1 }, rulesOnly: 'schemaVersion is server-owned' },
         { name: 'name with a leading space', data: { name: ' Acme' } },
         { name: 'name of one no-break space (U+00A0)', data: { name: '\u00a0' } },
         { name: 'name ending with a zero-width space (U+200B)', data: { name: 'Acme\u200b' } },

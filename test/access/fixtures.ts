@@ -6,13 +6,17 @@
 import type { DocumentData } from 'firebase/firestore';
 import { Timestamp, type Firestore as AdminFirestore } from 'firebase-admin/firestore';
 import {
+  AUDIT_ENTRY_VERSION,
   auditEntrySchema,
   collectionGroups,
   configSchema,
   contactSchema,
+  INVITE_VERSION,
   inviteSchema,
+  MEMBER_VERSION,
   memberSchema,
   messageSchema,
+  ORGANIZATION_VERSION,
   organizationSchema,
   paths,
   serverCollections,
@@ -48,7 +52,8 @@ function orgAccess(state: OrgState, now: Date) {
 
 /**
  * Every document a lane starts from, validated by the model's schemas: organizations A (in `state`) and B
- * (active), each with members, CRM data, billing mirror, invitation, audit entry; a profile; the ledgers.
+ * (active), each with members, CRM data, billing mirror, invitation, audit entry; a profile; the ledgers. The
+ * server-written ones carry the `schemaVersion` the server stamps, so the rules are judged on what is stored.
  */
 export function laneSeed(state: OrgState, principals: readonly Principal[], withFormerMember: boolean): Map<string, DocumentData> {
   const now = new Date();
@@ -61,6 +66,7 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
     docs.set(
       paths.org(orgId),
       organizationSchema.parse({
+        schemaVersion: ORGANIZATION_VERSION,
         name: `Organization ${org}`,
         ownerUid: owner?.uid ?? teammateUid(org),
         plan: 'pro',
@@ -74,7 +80,10 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
     for (const p of principals) if (p.uid && p.memberOf[org]) members.set(p.uid, p.memberOf[org]);
     if (org === 'A' && withFormerMember) members.set('u-former-a', formerRole);
     for (const [uid, role] of members) {
-      docs.set(paths.member(orgId, uid), memberSchema.parse({ uid, orgId, role, access, email: `${uid}@example.com`, joinedAt: at }));
+      docs.set(
+        paths.member(orgId, uid),
+        memberSchema.parse({ schemaVersion: MEMBER_VERSION, uid, orgId, role, access, email: `${uid}@example.com`, joinedAt: at }),
+      );
     }
     const contact = (name: string) => contactSchema.parse({ name, status: 'lead', createdBy: teammateUid(org), createdAt: at, updatedAt: at, notes: 'seeded' });
     // b-only exists in B alone: a message in A may not name it.
@@ -97,6 +106,7 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
     docs.set(
       paths.invite(orgId, 'inv1'),
       inviteSchema.parse({
+        schemaVersion: INVITE_VERSION,
         email: 'invitee@example.com',
         role: 'member',
         tokenHash: 'a'.repeat(64),
@@ -105,7 +115,10 @@ export function laneSeed(state: OrgState, principals: readonly Principal[], with
         expiresAt: at,
       }),
     );
-    docs.set(paths.auditEntry(orgId, 'e1'), auditEntrySchema.parse({ action: 'org.created', actorUid: teammateUid(org), targetId: orgId, at }));
+    docs.set(
+      paths.auditEntry(orgId, 'e1'),
+      auditEntrySchema.parse({ schemaVersion: AUDIT_ENTRY_VERSION, action: 'org.created', actorUid: teammateUid(org), targetId: orgId, at }),
+    );
     docs.set(`${paths.org(orgId)}/secrets/s1`, { value: 'not in the contract' });
   }
   docs.set(paths.user(someoneElseUid), userProfileSchema.parse(profile('Someone Else', someoneElseUid, at)));

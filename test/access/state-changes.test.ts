@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDoc, doc, setLogLevel, type Firestore as ClientFirestore } from 'firebase/firestore';
 import type { RulesTestEnvironment } from '@firebase/rules-unit-testing';
-import { paths, type AccessState } from '@leadpulse/model';
+import { ORGANIZATION_VERSION, paths, type AccessState } from '@leadpulse/model';
 import { deriveAccessState, prepareAccessUpdate } from '../../functions/src/orgs/access-state';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { outcome, rulesTestEnvironment } from '../support/rules';
@@ -40,7 +40,7 @@ async function setOrgState(orgStatus: 'active' | 'deleting', subscription: 'acti
   await admin.db.runTransaction(async (tx) => {
     const write = await prepareAccessUpdate(admin.db, tx, orgId);
     tx.update(admin.db.doc(paths.org(orgId)), { status: orgStatus });
-    write(access);
+    write(access, { schemaVersion: ORGANIZATION_VERSION });
   });
   return access;
 }

@@ -5,10 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import {
+  AUDIT_ENTRY_VERSION,
   BILLING_RECORD_VERSION,
   DELETION_RECEIPT_VERSION,
   DELETION_REQUEST_VERSION,
   deletionReceiptSchema,
+  INVITE_VERSION,
+  MEMBER_VERSION,
+  ORGANIZATION_VERSION,
   paths,
   RATE_LIMIT_COUNTER_VERSION,
   STRIPE_CUSTOMER_LINK_VERSION,
@@ -124,5 +128,49 @@ describe('backfillSchemaVersion', () => {
     expect(await backfillSchemaVersion(db, 'deletionRequests')).toMatchObject({ scanned: 2, upgraded: 1, newer: 1 });
     expect(await versionOf(paths.deletionRequest('org-leaving'))).toBe(DELETION_REQUEST_VERSION);
     expect(await versionOf(paths.deletionRequest('account:someone'))).toBe(DELETION_REQUEST_VERSION + 1);
+  });
+
+  it("upgrades organizations, and members, invitations and audit entries only where they are an organization's", async () => {
+    await db.doc(paths.org('org-old')).set({ name: 'Old', plan: 'free' });
+    await db.doc(paths.org('org-next')).set({ name: 'Next', schemaVersion: ORGANIZATION_VERSION + 1 });
+    await db.doc(paths.member('org-old', 'u-old')).set({ uid: 'u-old', role: 'member' });
+    await db.doc(paths.member('org-next', 'u-next')).set({ uid: 'u-next', schemaVersion: MEMBER_VERSION + 1 });
+    await db.doc(paths.invite('org-old', 'inv-old')).set({ role: 'viewer' });
+    await db.doc(paths.auditEntry('org-old', 'entry-old')).set({ action: 'org.created' });
+    // Same collection ids outside an organization: not these kinds.
+    const strays = ['elsewhere/x/members/u-stray', `${paths.contact('org-old', 'c1')}/invites/i-stray`, 'elsewhere/x/auditLog/e-stray'];
+    for (const path of strays) await db.doc(path).set({ stray: true });
+
+    expect(await backfillSchemaVersion(db, 'organizations')).toMatchObject({ scanned: 2, upgraded: 1, newer: 1, changedMeanwhile: 0 });
+    expect((await db.doc(paths.org('org-old')).get()).data()).toEqual({ name: 'Old', plan: 'free', schemaVersion: ORGANIZATION_VERSION });
+    expect(await versionOf(paths.org('org-next'))).toBe(ORGANIZATION_VERSION + 1);
+    expect(await backfillSchemaVersion(db, 'members')).toMatchObject({ scanned: 2, upgraded: 1, newer: 1 });
+    expect(await versionOf(paths.member('org-old', 'u-old'))).toBe(MEMBER_VERSION);
+    expect(await versionOf(paths.member('org-next', 'u-next'))).toBe(MEMBER_VERSION + 1);
+    expect(await backfillSchemaVersion(db, 'invites')).toMatchObject({ scanned: 1, upgraded: 1 });
+    expect(await versionOf(paths.invite('org-old', 'inv-old'))).toBe(INVITE_VERSION);
+    expect(await backfillSchemaVersion(db, 'auditEntries')).toMatchObject({ scanned: 1, upgraded: 1 });
+    expect(await versionOf(paths.auditEntry('org-old', 'entry-old'))).toBe(AUDIT_ENTRY_VERSION);
+    for (const path of strays) expect(await versionOf(path)).toBeUndefined();
+  });
+
+  it('skips a document changed between its read and its write, reports it, and upgrades it on the next run', async () => {
+    await db.doc(paths.auditEntry('org-busy', 'entry-a')).set({ action: 'member.joined' });
+    await db.doc(paths.auditEntry('org-busy', 'entry-b')).set({ action: 'member.left' });
+    const changeOne = async () => {
+      await db.doc(paths.auditEntry('org-busy', 'entry-b')).update({ targetUid: 'deleted-tombstone' });
+    };
+
+    expect(await backfillSchemaVersion(db, 'auditEntries', { afterRead: changeOne })).toMatchObject({ changedMeanwhile: 1 });
+    expect(await versionOf(paths.auditEntry('org-busy', 'entry-a'))).toBe(AUDIT_ENTRY_VERSION);
+    // The concurrent change is kept, not overwritten with what the backfill read.
+    expect((await db.doc(paths.auditEntry('org-busy', 'entry-b')).get()).data()).toEqual({ action: 'member.left', targetUid: 'deleted-tombstone' });
+
+    expect(await backfillSchemaVersion(db, 'auditEntries')).toMatchObject({ changedMeanwhile: 0 });
+    expect((await db.doc(paths.auditEntry('org-busy', 'entry-b')).get()).data()).toEqual({
+      action: 'member.left',
+      targetUid: 'deleted-tombstone',
+      schemaVersion: AUDIT_ENTRY_VERSION,
+    });
   });
 });

@@ -3,7 +3,16 @@
  * the real stripe client, a controllable clock shared by both, and the real webhook handler served over HTTP.
  */
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { memberSchema, organizationSchema, paths, stripeEventRecordSchema, subscriptionMirrorSchema, type Role } from '@leadpulse/model';
+import {
+  MEMBER_VERSION,
+  memberSchema,
+  ORGANIZATION_VERSION,
+  organizationSchema,
+  paths,
+  stripeEventRecordSchema,
+  subscriptionMirrorSchema,
+  type Role,
+} from '@leadpulse/model';
 import { parseBillingCatalog, type BillingCatalog } from '../../functions/src/billing/catalog';
 import { linkCustomerToOrg } from '../../functions/src/billing/customers';
 import type { WebhookDeps } from '../../functions/src/billing/webhook';
@@ -101,7 +110,7 @@ export interface SeededMember {
   role: Role;
 }
 
-/** An organization as the membership functions create it (free plan, full access), with its members. */
+/** An organization as the membership functions create it (free plan, full access, current versions), with its members. */
 export async function seedOrg(
   db: Firestore,
   orgId: string,
@@ -112,11 +121,22 @@ export async function seedOrg(
   const access = status === 'active' ? 'full' : 'none';
   const owner = members.find((member) => member.role === 'owner') ?? members[0];
   const batch = db.batch();
-  batch.set(db.doc(paths.org(orgId)), organizationSchema.parse({ name: `Org ${orgId}`, ownerUid: owner.uid, plan: 'free', status, access, createdAt: now }));
+  batch.set(
+    db.doc(paths.org(orgId)),
+    organizationSchema.parse({ schemaVersion: ORGANIZATION_VERSION, name: `Org ${orgId}`, ownerUid: owner.uid, plan: 'free', status, access, createdAt: now }),
+  );
   for (const member of members) {
     batch.set(
       db.doc(paths.member(orgId, member.uid)),
-      memberSchema.parse({ uid: member.uid, orgId, role: member.role, access, email: `${member.uid}@example.com`, joinedAt: now }),
+      memberSchema.parse({
+        schemaVersion: MEMBER_VERSION,
+        uid: member.uid,
+        orgId,
+        role: member.role,
+        access,
+        email: `${member.uid}@example.com`,
+        joinedAt: now,
+      }),
     );
   }
   await batch.commit();

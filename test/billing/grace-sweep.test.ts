@@ -3,8 +3,8 @@
  * organizations it leaves as they are (being deleted) never keep the ones behind them waiting.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths, subscriptionMirrorSchema, type SubscriptionMirror } from '@leadpulse/model';
+import { FieldValue, Timestamp, type Firestore } from 'firebase-admin/firestore';
+import { MEMBER_VERSION, ORGANIZATION_VERSION, paths, subscriptionMirrorSchema, type SubscriptionMirror } from '@leadpulse/model';
 import { sweepLapsedGrace } from '../../functions/src/billing/grace-sweep';
 import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
@@ -114,5 +114,32 @@ describe('billingGraceSweep', () => {
     expect(await accessOf('gs-behind')).toEqual({ org: 'read_only', mirror: 'read_only' });
     expect(await accessOf('gs-deleting-000')).toEqual({ org: 'none', mirror: 'full' });
     expect(report).toMatchObject({ changed: 1, skipped: [] });
+  });
+
+  it('raises the organization and members written before versions (1) when it turns them read-only, and keeps newer versions', async () => {
+    await seedOrg(db, 'gs-old', [
+      { uid: 'gs-old-owner', role: 'owner' },
+      { uid: 'gs-old-admin', role: 'admin' },
+    ]);
+    // As an older release wrote them (no schemaVersion), but the admin's by a newer release.
+    await db.doc(paths.org('gs-old')).update({ schemaVersion: FieldValue.delete() });
+    await db.doc(paths.member('gs-old', 'gs-old-owner')).update({ schemaVersion: FieldValue.delete() });
+    await db.doc(paths.member('gs-old', 'gs-old-admin')).update({ schemaVersion: MEMBER_VERSION + 1 });
+    await db.doc(paths.subscription('gs-old')).set(lapsedMirror('gs-old', 20));
+    await seedOrg(db, 'gs-newer');
+    await db.doc(paths.org('gs-newer')).update({ schemaVersion: ORGANIZATION_VERSION + 1 });
+    await db.doc(paths.member('gs-newer', 'gs-newer-owner')).update({ schemaVersion: FieldValue.delete() });
+    await db.doc(paths.subscription('gs-newer')).set(lapsedMirror('gs-newer', 20));
+
+    await sweepLapsedGrace({ db, clock });
+
+    const version = async (path: string) => (await db.doc(path).get()).get('schemaVersion') as unknown;
+    expect(await accessOf('gs-old')).toEqual({ org: 'read_only', mirror: 'read_only' });
+    expect(await version(paths.org('gs-old'))).toBe(ORGANIZATION_VERSION);
+    expect(await version(paths.member('gs-old', 'gs-old-owner'))).toBe(MEMBER_VERSION);
+    expect(await version(paths.member('gs-old', 'gs-old-admin'))).toBe(MEMBER_VERSION + 1);
+    expect(await accessOf('gs-newer')).toEqual({ org: 'read_only', mirror: 'read_only' });
+    expect(await version(paths.org('gs-newer'))).toBe(ORGANIZATION_VERSION + 1);
+    expect(await version(paths.member('gs-newer', 'gs-newer-owner'))).toBe(MEMBER_VERSION);
   });
 });

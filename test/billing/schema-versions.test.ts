@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldValue, type Timestamp } from 'firebase-admin/firestore';
-import { BILLING_RECORD_VERSION, paths, STRIPE_CUSTOMER_LINK_VERSION, STRIPE_EVENT_RECORD_VERSION, SUBSCRIPTION_MIRROR_VERSION } from '@leadpulse/model';
+import {
+  AUDIT_ENTRY_VERSION,
+  BILLING_RECORD_VERSION,
+  ORGANIZATION_VERSION,
+  paths,
+  STRIPE_CUSTOMER_LINK_VERSION,
+  STRIPE_EVENT_RECORD_VERSION,
+  SUBSCRIPTION_MIRROR_VERSION,
+} from '@leadpulse/model';
 import { replayStripeEvents } from '../../functions/src/billing/operators';
 import { type BillingTestContext, linkNewCustomer, operator, seedOrg, startBillingTest } from './fixtures';
 
@@ -134,5 +142,27 @@ describe('schema versions', () => {
     });
     expect((await context.send(context.stripe.event('customer.subscription.deleted', canceled))).status).toBe(200);
     expect(await stored(paths.org('ver-nbsp'))).toMatchObject({ plan: 'free' });
+  });
+
+  it("raises the plan change's organization written before versions (1), keeps a newer one's version, and stamps its audit entries", async () => {
+    await seedOrg(context.db, 'ver-org');
+    // As an older release wrote it: no schemaVersion.
+    await context.db.doc(paths.org('ver-org')).update({ schemaVersion: FieldValue.delete() });
+    const customerId = await linkNewCustomer(context, 'ver-org');
+    const subscription = context.stripe.addSubscription({ customer: customerId, price: 'price_team', quantity: 2, status: 'active' });
+    expect((await context.send(context.stripe.event('customer.subscription.created', subscription))).body).toMatchObject({ outcome: 'applied' });
+    expect(await stored(paths.org('ver-org'))).toMatchObject({ plan: 'team', schemaVersion: ORGANIZATION_VERSION });
+
+    await context.db.doc(paths.org('ver-org')).update({ schemaVersion: ORGANIZATION_VERSION + 1 });
+    const canceled = context.stripe.updateSubscription(subscription.id as string, {
+      status: 'canceled',
+      ended_at: context.clock.seconds,
+      canceled_at: context.clock.seconds,
+    });
+    expect((await context.send(context.stripe.event('customer.subscription.deleted', canceled))).body).toMatchObject({ outcome: 'applied' });
+    expect(await stored(paths.org('ver-org'))).toMatchObject({ plan: 'free', schemaVersion: ORGANIZATION_VERSION + 1 });
+    const audit = await context.db.collection(paths.auditLog('ver-org')).where('action', '==', 'billing.subscription_changed').get();
+    expect(audit.size).toBeGreaterThan(0);
+    for (const entry of audit.docs) expect(entry.get('schemaVersion')).toBe(AUDIT_ENTRY_VERSION);
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { paths } from '@leadpulse/model';
+import { ORGANIZATION_VERSION, paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
 import { acceptInvitation, changeRole, createOrganization, inviteMember, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
@@ -140,7 +140,7 @@ describe('access state in step under concurrency', () => {
     const link = await inviteMember(d, org.owner, { orgId: org.orgId, email: invitee.email, role: 'member' });
     const outcomes = await race(
       [
-        () => db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only')),
+        () => db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only', { schemaVersion: ORGANIZATION_VERSION })),
         () => acceptInvitation(d, invitee, { orgId: org.orgId, inviteId: link.inviteId, token: link.token }),
         () => changeRole(d, org.owner, { orgId: org.orgId, uid: org.viewer.uid, role: 'member' }),
         () => transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid }),

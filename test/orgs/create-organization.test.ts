@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths } from '@leadpulse/model';
+import { MEMBER_VERSION, ORGANIZATION_VERSION, paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { createOrganization } from '../../functions/src/orgs';
 import { dumpProject, expectRefusedWithoutChange } from '../support/snapshot';
@@ -20,6 +20,7 @@ describe('createOrganization', () => {
     const { orgId } = await createOrganization(deps(db, clock), owner, { name: 'Acme', branding: { primaryColor: '#112233' } });
 
     expect(await readOrg(db, orgId)).toEqual({
+      schemaVersion: ORGANIZATION_VERSION,
       name: 'Acme',
       branding: { primaryColor: '#112233' },
       ownerUid: owner.uid,
@@ -30,6 +31,7 @@ describe('createOrganization', () => {
     });
     expect(await readMembers(db, orgId)).toEqual([
       {
+        schemaVersion: MEMBER_VERSION,
         uid: owner.uid,
         orgId,
         role: 'owner',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths } from '@leadpulse/model';
+import { INVITE_VERSION, MEMBER_VERSION, ORGANIZATION_VERSION, paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { acceptInvitation, inviteMember, revokeInvitation } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
@@ -52,6 +52,7 @@ describe('inviteMember', () => {
     });
     const stored = (await db.doc(paths.invite(org.orgId, link.inviteId)).get()).data();
     expect(stored).toEqual({
+      schemaVersion: INVITE_VERSION,
       email: 'new.person@example.com',
       role: 'admin',
       tokenHash: sha256(link.token),
@@ -196,7 +197,7 @@ describe('acceptInvitation', () => {
   it('consumes the invitation and creates the membership with the organization access state', async () => {
     const { d, org } = await fixture();
     // The organization turned read-only (billing lapsed): a new member starts with the same access state.
-    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only'));
+    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only', { schemaVersion: ORGANIZATION_VERSION }));
     const invitee = caller(uniqueUid('invitee'), { email: 'Invitee@Example.com', name: 'Iris' });
     const link = await inviteMember(d, org.admin, { orgId: org.orgId, email: 'invitee@example.com', role: 'viewer' });
 
@@ -205,6 +206,7 @@ describe('acceptInvitation', () => {
       role: 'viewer',
     });
     expect(await readMember(db, org.orgId, invitee.uid)).toEqual({
+      schemaVersion: MEMBER_VERSION,
       uid: invitee.uid,
       orgId: org.orgId,
       role: 'viewer',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { paths } from '@leadpulse/model';
+import { ORGANIZATION_VERSION, paths } from '@leadpulse/model';
 import { adminFirestore, uniqueProjectId } from '../support/firestore';
 import { acceptInvitation, changeRole, createOrganization, inviteMember, leaveOrganization, removeMember, transferOwnership } from '../../functions/src/orgs';
 import { prepareAccessUpdate } from '../../functions/src/orgs/access-state';
@@ -39,7 +39,7 @@ const at = Timestamp.fromDate(START);
 describe('changeRole', () => {
   it('lets the owner grant and take away admin, keeping the member access state in step', async () => {
     const { d, org } = await fixture();
-    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only'));
+    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only', { schemaVersion: ORGANIZATION_VERSION }));
     // A stale copy on a member document is brought back in step by the next role change.
     await db.doc(paths.member(org.orgId, org.member.uid)).update({ access: 'full' });
 
@@ -223,7 +223,7 @@ describe('losing the admin role', () => {
 describe('transferOwnership', () => {
   it('makes an admin the owner and the previous owner an admin, in step with the organization', async () => {
     const { d, org } = await fixture();
-    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only'));
+    await db.runTransaction(async (tx) => (await prepareAccessUpdate(db, tx, org.orgId))('read_only', { schemaVersion: ORGANIZATION_VERSION }));
     await db.doc(paths.member(org.orgId, org.admin.uid)).update({ access: 'full' });
     await db.doc(paths.member(org.orgId, org.owner.uid)).update({ access: 'none' });
     expect(await transferOwnership(d, org.owner, { orgId: org.orgId, newOwnerUid: org.admin.uid })).toEqual({

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { Firestore } from 'firebase-admin/firestore';
-import { paths, type Member, type Organization } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, paths, type Member, type Organization } from '@leadpulse/model';
 import type { Caller } from '../../functions/src/common/callable';
 import * as orgs from '../../functions/src/orgs';
 import { manualClock as clockFrom } from '../support/clock';
@@ -38,17 +38,19 @@ export async function readMembers(db: Firestore, orgId: string): Promise<Member[
 }
 
 export async function readAuditLog(db: Firestore, orgId: string): Promise<Record<string, unknown>[]> {
-  return (await db.collection(paths.auditLog(orgId)).orderBy('at').get()).docs.map((doc) => withoutTtlField(doc.data()));
+  return (await db.collection(paths.auditLog(orgId)).orderBy('at').get()).docs.map((doc) => withoutTtlAndVersion(doc.data()));
 }
 
 /**
- * An audit entry without its TTL field, once checked: `expiresAt` is `at` + 179 days (firestore.indexes.json's TTL
- * policy deletes the entry within 24 hours after, so by 180 days: P7).
+ * An audit entry without its TTL field and its version, once checked: `expiresAt` is `at` + 179 days
+ * (firestore.indexes.json's TTL policy deletes the entry within 24 hours after, so by 180 days: P7), and
+ * `schemaVersion` is the current one (every writer stamps it).
  */
-export function withoutTtlField<T extends Record<string, unknown>>(entry: T): Omit<T, 'expiresAt'> {
-  const { expiresAt, ...rest } = entry;
+export function withoutTtlAndVersion<T extends Record<string, unknown>>(entry: T): Omit<T, 'expiresAt' | 'schemaVersion'> {
+  const { expiresAt, schemaVersion, ...rest } = entry;
   const millis = (value: unknown) => (value as { toMillis(): number }).toMillis();
   expect(millis(expiresAt) - millis(rest.at)).toBe(179 * 24 * 60 * 60 * 1000);
+  expect(schemaVersion).toBe(AUDIT_ENTRY_VERSION);
   return rest;
 }
 
@@ -65,7 +67,7 @@ export async function expectAuditEntries(
   let query = db.collection(paths.auditLog(orgId)).where('action', '==', filter.action);
   if (filter.targetUid) query = query.where('targetUid', '==', filter.targetUid);
   if (filter.targetId) query = query.where('targetId', '==', filter.targetId);
-  const entries = (await query.get()).docs.map((doc) => withoutTtlField(doc.data()));
+  const entries = (await query.get()).docs.map((doc) => withoutTtlAndVersion(doc.data()));
   expect(entries).toHaveLength(expected.length);
   expect(entries).toEqual(expect.arrayContaining(expected));
 }

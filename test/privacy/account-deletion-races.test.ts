@@ -7,8 +7,8 @@
  * the organization is scheduled for deletion; operators can assign an owner.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Firestore } from 'firebase-admin/firestore';
-import { paths } from '@leadpulse/model';
+import { FieldValue, type Firestore } from 'firebase-admin/firestore';
+import { MEMBER_VERSION, ORGANIZATION_VERSION, paths } from '@leadpulse/model';
 import { deleteAccount, onAuthUserDeleted, type AccountDeletionDeps, type AccountDeletionStep } from '../../functions/src/accounts/account-deletion';
 import {
   acceptInvitation,
@@ -203,6 +203,26 @@ describe('the only owner of a shared organization deleted in Firebase Auth', () 
       }),
     ]);
     await expectUidNowhere(owner.uid);
+  });
+
+  it("the hand-over and an operator's assignment raise documents written before versions (1) and keep newer versions", async () => {
+    const { orgId, owner, earlyAdmin, lateAdmin } = await sharedOrg();
+    const version = async (path: string) => (await db.doc(path).get()).get('schemaVersion') as unknown;
+    await db.doc(paths.org(orgId)).update({ schemaVersion: FieldValue.delete() });
+    await db.doc(paths.member(orgId, earlyAdmin.uid)).update({ schemaVersion: FieldValue.delete() });
+    await onAuthUserDeleted(deletionDeps, owner.uid);
+    expect(await readOrg(db, orgId)).toMatchObject({ ownerUid: earlyAdmin.uid, schemaVersion: ORGANIZATION_VERSION });
+    expect(await readMember(db, orgId, earlyAdmin.uid)).toMatchObject({ role: 'owner', schemaVersion: MEMBER_VERSION });
+
+    await db.doc(paths.org(orgId)).update({ schemaVersion: ORGANIZATION_VERSION + 1 });
+    await db.doc(paths.member(orgId, earlyAdmin.uid)).update({ schemaVersion: MEMBER_VERSION + 1 });
+    await db.doc(paths.member(orgId, lateAdmin.uid)).update({ schemaVersion: FieldValue.delete() });
+    const operator = caller(uniqueUid('operator'));
+    auth.addUser(operator.uid, { operator: true });
+    await assignOwner({ ...d, operators: auth }, { ...operator, claims: { ...operator.claims, operator: true } }, { orgId, uid: lateAdmin.uid });
+    expect(await version(paths.org(orgId))).toBe(ORGANIZATION_VERSION + 1);
+    expect(await readMember(db, orgId, earlyAdmin.uid)).toMatchObject({ role: 'admin', schemaVersion: MEMBER_VERSION + 1 });
+    expect(await readMember(db, orgId, lateAdmin.uid)).toMatchObject({ role: 'owner', schemaVersion: MEMBER_VERSION });
   });
 
   it('schedules the organization for deletion when no admin is left, and deletes the person', async () => {

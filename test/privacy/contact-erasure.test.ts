@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { messageSchema, paths } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, messageSchema, paths } from '@leadpulse/model';
 import { eraseContact, type ContactErasureDeps } from '../../functions/src/privacy/contact-erasure';
 import { digest, dumpProject, expectRefusedWithoutChange, under } from '../support/snapshot';
 import { START, caller, freshProject, manualClock, onePersonPerRole, seedOrg, uid } from './support';
@@ -53,6 +53,7 @@ describe('eraseContact', () => {
       const audit = [...after.entries()].filter(([path]) => isAudit(path)).map(([, doc]) => doc.data);
       expect(audit).toEqual([
         {
+          schemaVersion: AUDIT_ENTRY_VERSION,
           action: 'privacy.contact_erased',
           actorUid: who,
           targetId: target,

@@ -9,6 +9,8 @@ import {
   DELETION_RECEIPT_VERSION,
   DELETION_REQUEST_VERSION,
   deletionReceiptSchema,
+  MEMBER_VERSION,
+  ORGANIZATION_VERSION,
   orgDeletionRequestSchema,
   paths,
   type Organization,
@@ -103,6 +105,23 @@ describe('requestOrganizationDeletion', () => {
     const audit = await db.collection(paths.auditLog('orgA')).where('action', '==', 'org.deletion_requested').get();
     expect(audit.docs.map((d) => d.get('actorUid'))).toEqual([owner]);
     expect(stripe.calls).toEqual(['orgA']);
+  });
+
+  it('raises the organization and members written before versions (1), and its cancellation keeps newer versions', async () => {
+    // seedOrg writes as an older release did: no schemaVersion anywhere. The admin's is from a newer release.
+    await db.doc(paths.member('orgA', admin)).update({ schemaVersion: MEMBER_VERSION + 1 });
+    await requestOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
+    const versions = async () => ({
+      org: (await readOrg())?.schemaVersion,
+      ...Object.fromEntries((await db.collection(paths.members('orgA')).get()).docs.map((doc) => [doc.id, doc.get('schemaVersion') as unknown])),
+    });
+    expect(await versions()).toEqual({ org: ORGANIZATION_VERSION, [owner]: MEMBER_VERSION, [admin]: MEMBER_VERSION + 1, [member]: MEMBER_VERSION });
+
+    await db.doc(paths.org('orgA')).update({ schemaVersion: ORGANIZATION_VERSION + 1 });
+    await db.doc(paths.member('orgA', member)).update({ schemaVersion: FieldValue.delete() });
+    await cancelOrganizationDeletion(deps, caller(owner), { orgId: 'orgA' });
+    expect(await readOrg()).toMatchObject({ status: 'active', access: 'full' });
+    expect(await versions()).toEqual({ org: ORGANIZATION_VERSION + 1, [owner]: MEMBER_VERSION, [admin]: MEMBER_VERSION + 1, [member]: MEMBER_VERSION });
   });
 
   it('still records the deletion when Stripe fails, and says the subscription is not cancelled yet', async () => {

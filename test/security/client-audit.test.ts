@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Timestamp, type DocumentSnapshot, type Firestore } from 'firebase-admin/firestore';
-import { auditEntrySchema, paths } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, auditEntrySchema, paths } from '@leadpulse/model';
 import { auditConfigWrite, auditContactDeletion, auditOrganizationUpdate } from '../../functions/src/orgs/client-audit';
 import { adminFirestore, uniqueProjectId, uniqueUid } from '../support/firestore';
-import { withoutTtlField } from '../orgs/support';
+import { withoutTtlAndVersion } from '../orgs/support';
 
 const projectId = uniqueProjectId('client-audit');
 let db: Firestore;
@@ -36,7 +36,7 @@ async function change(path: string, write: () => Promise<unknown>): Promise<{ be
 }
 
 async function auditOf(orgId: string) {
-  return (await db.collection(paths.auditLog(orgId)).get()).docs.map((doc) => withoutTtlField(auditEntrySchema.parse(doc.data())));
+  return (await db.collection(paths.auditLog(orgId)).get()).docs.map((doc) => withoutTtlAndVersion(auditEntrySchema.parse(doc.data())));
 }
 
 async function seedOrg(): Promise<string> {
@@ -59,6 +59,17 @@ describe('organization updates', () => {
     expect(await auditOf(orgId)).toEqual([
       { action: 'org.updated', actorUid: admin, targetId: orgId, details: { fields: 'name,branding' }, at: Timestamp.fromDate(new Date(TIME)) },
     ]);
+  });
+
+  it('leaves an entry a newer release wrote for the same event as it is when the event is redelivered', async () => {
+    const orgId = await seedOrg();
+    const data = await change(paths.org(orgId), () => db.doc(paths.org(orgId)).update({ name: 'After' }));
+    const event = { ...context('app_user', uniqueUid('owner')), params: { orgId }, data };
+    expect(await auditOrganizationUpdate({ db }, event)).toBe(true);
+    const entryPath = paths.auditEntry(orgId, `client-${event.id}`);
+    await db.doc(entryPath).update({ schemaVersion: AUDIT_ENTRY_VERSION + 1, addedByNextRelease: true });
+    expect(await auditOrganizationUpdate({ db }, event)).toBe(true);
+    expect((await db.doc(entryPath).get()).data()).toMatchObject({ schemaVersion: AUDIT_ENTRY_VERSION + 1, addedByNextRelease: true, action: 'org.updated' });
   });
 
   it('does not audit the server’s own writes (access, status) nor updates that change no display field', async () => {

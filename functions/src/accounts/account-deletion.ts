@@ -12,7 +12,10 @@ import {
   deletionReceiptSchema,
   LOG_TTL_DAYS,
   eraseUserArgsSchema,
+  MEMBER_VERSION,
   memberSchema,
+  ORGANIZATION_VERSION,
+  organizationStateSchema,
   paths,
   serverCollections,
   tombstonePrefix,
@@ -20,6 +23,7 @@ import {
   type AccountDeletionInitiator,
   type AccountDeletionRequest,
   type DeletionReceipt,
+  type Member,
   type OperatorErasureReason,
   type OrgCollection,
 } from '@leadpulse/model';
@@ -191,7 +195,7 @@ async function recordDeletion(
     const memberships = (await tx.get(db.collectionGroup(collectionGroups.members).where('uid', '==', uid))).docs.flatMap((doc) => {
       const orgId = doc.ref.parent.parent?.id;
       const member = readDocument(memberSchema, doc);
-      return orgId && member ? [{ orgId, role: member.role, email: member.email }] : [];
+      return orgId && member ? [{ orgId, role: member.role, email: member.email, schemaVersion: member.schemaVersion }] : [];
     });
     const [profile, consent] = await tx.getAll(db.doc(paths.user(uid)), db.doc(paths.marketingConsent(uid)));
     const profileEmail = readDocument(userProfileSchema, profile)?.email;
@@ -205,7 +209,7 @@ async function recordDeletion(
     // Every read first (Firestore transactions read before they write), then the writes each plan holds.
     const shared: string[] = [];
     const plans: Array<(tombstone: string, now: Date) => string | null> = [];
-    for (const { orgId } of memberships.filter((m) => m.role === 'owner')) {
+    for (const { orgId, schemaVersion } of memberships.filter((m) => m.role === 'owner')) {
       const others = (await tx.get(db.collection(paths.members(orgId)))).docs.filter((doc) => doc.id !== uid);
       if (others.length > 0 && initiatedBy !== 'auth') {
         shared.push(orgId);
@@ -213,8 +217,10 @@ async function recordDeletion(
       }
       const successor = others.length > 0 ? await earliestAdmin(db, tx, others) : null;
       if (successor) {
+        const org = readDocument(organizationStateSchema, await tx.get(db.doc(paths.org(orgId))));
+        const versions = { org: org?.schemaVersion, successor: successor.schemaVersion, person: schemaVersion };
         plans.push((tombstone, now) => {
-          handOverOwnership(db, tx, orgId, uid, successor, tombstone, now);
+          handOverOwnership(db, tx, { orgId, uid, successor: successor.uid, versions }, tombstone, now);
           return null;
         });
         continue;
@@ -255,7 +261,7 @@ async function recordDeletion(
 }
 
 /** The admin among `members` who joined earliest (ties: by uid) and is not being deleted themselves, if any. */
-async function earliestAdmin(db: Firestore, tx: Transaction, members: QueryDocumentSnapshot[]): Promise<string | null> {
+async function earliestAdmin(db: Firestore, tx: Transaction, members: QueryDocumentSnapshot[]): Promise<Member | null> {
   const admins = members
     .flatMap((doc) => {
       const member = readDocument(memberSchema, doc);
@@ -265,17 +271,27 @@ async function earliestAdmin(db: Firestore, tx: Transaction, members: QueryDocum
   if (admins.length === 0) return null;
   const requests = await tx.getAll(...admins.map((admin) => db.doc(paths.deletionRequest(accountDeletionRequestId(admin.uid)))));
   const index = requests.findIndex((request) => !request.exists);
-  return index === -1 ? null : admins[index].uid;
+  return index === -1 ? null : admins[index];
+}
+
+interface OwnershipHandOver {
+  orgId: string;
+  /** The person being deleted. */
+  uid: string;
+  successor: string;
+  /** The stored `schemaVersion` of each document it changes, as read in the transaction (never lowered). */
+  versions: { org: number | undefined; successor: number | undefined; person: number | undefined };
 }
 
 /**
  * Makes `successor` the owner in place of the person being deleted (whose membership the next step removes; until
  * then it is an admin one), with an audit entry that names the person only by their tombstone.
  */
-function handOverOwnership(db: Firestore, tx: Transaction, orgId: string, uid: string, successor: string, tombstone: string, now: Date): void {
-  tx.update(db.doc(paths.org(orgId)), { ownerUid: successor });
-  tx.update(db.doc(paths.member(orgId, successor)), { role: 'owner' });
-  tx.update(db.doc(paths.member(orgId, uid)), { role: 'admin' });
+function handOverOwnership(db: Firestore, tx: Transaction, handOver: OwnershipHandOver, tombstone: string, now: Date): void {
+  const { orgId, uid, successor, versions } = handOver;
+  tx.update(db.doc(paths.org(orgId)), { ownerUid: successor, schemaVersion: Math.max(versions.org ?? 1, ORGANIZATION_VERSION) });
+  tx.update(db.doc(paths.member(orgId, successor)), { role: 'owner', schemaVersion: Math.max(versions.successor ?? 1, MEMBER_VERSION) });
+  tx.update(db.doc(paths.member(orgId, uid)), { role: 'admin', schemaVersion: Math.max(versions.person ?? 1, MEMBER_VERSION) });
   writeAuditEntry(
     db,
     tx,

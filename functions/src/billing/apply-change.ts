@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import {
   LOG_TTL_DAYS,
   billingRecordSchema,
+  ORGANIZATION_VERSION,
   organizationStateSchema,
   paths,
   stripeCustomerSchema,
@@ -362,8 +363,8 @@ async function planSubscriptionSync(deps: BillingDeps, tx: Transaction, event: E
     write: () => {
       // Merged: fields a newer release wrote (unknown to this one) survive, during a rolling deploy or a rollback.
       tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
-      if (plan !== org.plan) tx.update(orgRef, { plan });
-      writeAccess?.(access);
+      if (plan !== org.plan) tx.update(orgRef, { plan, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
+      writeAccess?.(access, org);
       if (auditableChange(mirror, next, org.access, access)) {
         writeAuditEntry(
           db,

@@ -98,7 +98,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
           updatedAt: Timestamp.fromDate(now),
         };
     tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
-    writeAccess?.(access);
+    writeAccess?.(access, org);
     if (link.auditActorUid !== null) {
       writeAuditEntry(
         db,

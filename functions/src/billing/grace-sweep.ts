@@ -81,7 +81,7 @@ async function rederiveAccess(db: Firestore, orgId: string, now: Date): Promise<
     if (access === mirror.access && access === org.access) return false;
     const writeAccess = access === org.access ? null : await prepareAccessUpdate(db, tx, orgId);
     tx.update(mirrorRef, { access, updatedAt: Timestamp.fromDate(now) });
-    writeAccess?.(access);
+    writeAccess?.(access, org);
     writeAuditEntry(
       db,
       tx,

@@ -1,5 +1,6 @@
 import { Firestore, Transaction } from 'firebase-admin/firestore';
-import { paths, type AccessState, type SubscriptionStatus } from '@leadpulse/model';
+import { MEMBER_VERSION, memberSchema, ORGANIZATION_VERSION, paths, type AccessState, type OrganizationState, type SubscriptionStatus } from '@leadpulse/model';
+import { readDocument } from '../common/documents';
 
 /** How long a lapsed subscription keeps full access before the organization turns read-only. */
 export const DEFAULT_BILLING_GRACE_DAYS = 7;
@@ -28,14 +29,22 @@ export function deriveAccessState(inputs: AccessInputs): AccessState {
   return inputs.now.getTime() - lapsedSince.getTime() >= graceMs ? 'read_only' : 'full';
 }
 
+/** The part of a member document an access update reads: its stored version, which the update never lowers. */
+const memberVersionSchema = memberSchema.pick({ schemaVersion: true });
+
 /**
- * Writes `access` onto the organization and every member document inside `tx`. Firestore transactions need
- * every read before the first write, so this reads the member list first and returns the write step.
+ * Writes `access` onto the organization (`org`, as read in `tx`) and every member document inside `tx`, stamping
+ * each with its kind's version. Firestore transactions need every read before the first write, so this reads the
+ * member list first and returns the write step.
  */
-export async function prepareAccessUpdate(db: Firestore, tx: Transaction, orgId: string): Promise<(access: AccessState) => void> {
-  const members = await tx.get(db.collection(paths.members(orgId)));
-  return (access) => {
-    tx.update(db.doc(paths.org(orgId)), { access });
-    for (const member of members.docs) tx.update(member.ref, { access });
+export async function prepareAccessUpdate(
+  db: Firestore,
+  tx: Transaction,
+  orgId: string,
+): Promise<(access: AccessState, org: Pick<OrganizationState, 'schemaVersion'>) => void> {
+  const members = (await tx.get(db.collection(paths.members(orgId)))).docs.map((doc) => ({ ref: doc.ref, stored: readDocument(memberVersionSchema, doc) }));
+  return (access, org) => {
+    tx.update(db.doc(paths.org(orgId)), { access, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
+    for (const { ref, stored } of members) tx.update(ref, { access, schemaVersion: Math.max(stored?.schemaVersion ?? 1, MEMBER_VERSION) });
   };
 }

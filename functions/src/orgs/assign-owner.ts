@@ -1,5 +1,13 @@
 import { HttpsError } from 'firebase-functions/v2/https';
-import { assignOwnerArgsSchema, memberSchema, organizationSchema, orgDeletionRequestSchema, paths } from '@leadpulse/model';
+import {
+  assignOwnerArgsSchema,
+  MEMBER_VERSION,
+  memberSchema,
+  ORGANIZATION_VERSION,
+  organizationSchema,
+  orgDeletionRequestSchema,
+  paths,
+} from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
 import { requireOperator, type OperatorAuth } from '../common/operators';
@@ -35,9 +43,11 @@ export async function assignOwner(deps: AssignOwnerDeps, caller: Caller, data: u
     const previous = previousRef ? readDocument(memberSchema, await tx.get(previousRef)) : null;
     await requireOwnershipQuota(db, tx, args.uid, deps.maxOrgsPerOwner, 'the new owner');
 
-    tx.update(orgRef, { ownerUid: args.uid });
-    tx.update(target.ref, { role: 'owner', access: org.access });
-    if (previousRef && previous) tx.update(previousRef, { role: 'admin', access: org.access });
+    tx.update(orgRef, { ownerUid: args.uid, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
+    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
+    if (previousRef && previous) {
+      tx.update(previousRef, { role: 'admin', access: org.access, schemaVersion: Math.max(previous.schemaVersion ?? 1, MEMBER_VERSION) });
+    }
     writeAuditEntry(
       db,
       tx,

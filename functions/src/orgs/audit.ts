@@ -1,5 +1,5 @@
 import { Firestore, Timestamp, Transaction } from 'firebase-admin/firestore';
-import { auditEntrySchema, LOG_TTL_DAYS, paths, type AuditEntry } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, auditEntrySchema, LOG_TTL_DAYS, paths, type AuditEntry } from '@leadpulse/model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -9,7 +9,7 @@ export function auditExpiresAt(at: Date): Timestamp {
 }
 
 /** Records a privileged action (P14) inside the transaction that performs it, so neither exists without the other. */
-export function writeAuditEntry(db: Firestore, tx: Transaction, orgId: string, entry: Omit<AuditEntry, 'at' | 'expiresAt'>, at: Date): void {
+export function writeAuditEntry(db: Firestore, tx: Transaction, orgId: string, entry: Omit<AuditEntry, 'schemaVersion' | 'at' | 'expiresAt'>, at: Date): void {
   const ref = db.collection(paths.auditLog(orgId)).doc();
-  tx.create(ref, auditEntrySchema.parse({ ...entry, at: Timestamp.fromDate(at), expiresAt: auditExpiresAt(at) }));
+  tx.create(ref, auditEntrySchema.parse({ schemaVersion: AUDIT_ENTRY_VERSION, ...entry, at: Timestamp.fromDate(at), expiresAt: auditExpiresAt(at) }));
 }

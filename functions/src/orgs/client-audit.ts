@@ -1,5 +1,5 @@
 import { Timestamp, type DocumentSnapshot, type Firestore } from 'firebase-admin/firestore';
-import { auditEntrySchema, paths, type AuditEntry } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, auditEntrySchema, paths, type AuditEntry } from '@leadpulse/model';
 import { auditExpiresAt } from './audit';
 
 /**
@@ -24,22 +24,30 @@ export interface ClientAuditDeps {
   db: Firestore;
 }
 
+/** gRPC ALREADY_EXISTS: the create of a document that exists. */
+const ALREADY_EXISTS = 6;
+
 /**
  * Records one privileged change a client made directly in Firestore (the rules allowed it), with the acting
- * user from the event's auth context. The entry id derives from the event id, so a redelivered event writes the
- * same entry once. Returns whether an entry was written.
+ * user from the event's auth context. The entry id derives from the event id, so a redelivered event finds its
+ * entry already there and leaves it as it is (possibly stamped with a newer version by a newer release). Returns
+ * whether the change is audited.
  */
 async function recordClientChange(
   deps: ClientAuditDeps,
   event: WriteContext,
   orgId: string,
-  entry: Omit<AuditEntry, 'actorUid' | 'at' | 'expiresAt'>,
+  entry: Omit<AuditEntry, 'schemaVersion' | 'actorUid' | 'at' | 'expiresAt'>,
 ): Promise<boolean> {
   if (serverPrincipals.has(event.authType)) return false;
   const actorUid = event.authId ?? `principal:${event.authType}`;
   const time = new Date(event.time);
-  const entryData = { ...entry, actorUid, at: Timestamp.fromDate(time), expiresAt: auditExpiresAt(time) };
-  await deps.db.doc(paths.auditEntry(orgId, `client-${event.id}`)).set(auditEntrySchema.parse(entryData));
+  const entryData = { schemaVersion: AUDIT_ENTRY_VERSION, ...entry, actorUid, at: Timestamp.fromDate(time), expiresAt: auditExpiresAt(time) };
+  try {
+    await deps.db.doc(paths.auditEntry(orgId, `client-${event.id}`)).create(auditEntrySchema.parse(entryData));
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+  }
   return true;
 }
 

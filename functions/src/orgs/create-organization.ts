@@ -1,5 +1,5 @@
 import { Timestamp } from 'firebase-admin/firestore';
-import { createOrganizationArgsSchema, memberSchema, organizationSchema, paths } from '@leadpulse/model';
+import { createOrganizationArgsSchema, MEMBER_VERSION, memberSchema, ORGANIZATION_VERSION, organizationSchema, paths } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { deriveAccessState } from './access-state';
 import { writeAuditEntry } from './audit';
@@ -34,6 +34,7 @@ export async function createOrganization(
     tx.create(
       orgRef,
       organizationSchema.parse({
+        schemaVersion: ORGANIZATION_VERSION,
         name: args.name,
         ...(args.branding ? { branding: args.branding } : {}),
         ownerUid: caller.uid,
@@ -46,6 +47,7 @@ export async function createOrganization(
     tx.create(
       db.doc(paths.member(orgRef.id, caller.uid)),
       memberSchema.parse({
+        schemaVersion: MEMBER_VERSION,
         uid: caller.uid,
         orgId: orgRef.id,
         role: 'owner',

@@ -5,7 +5,9 @@ import {
   acceptInvitationArgsSchema,
   inviteMemberArgsSchema,
   INVITE_TTL_AFTER_EXPIRY_DAYS,
+  INVITE_VERSION,
   inviteSchema,
+  MEMBER_VERSION,
   memberSchema,
   organizationStateSchema,
   paths,
@@ -79,6 +81,7 @@ export async function inviteMember(
     tx.create(
       inviteRef,
       inviteSchema.parse({
+        schemaVersion: INVITE_VERSION,
         email: args.email,
         role: args.role,
         tokenHash: sha256Hex(token),
@@ -135,6 +138,7 @@ export async function acceptInvitation(deps: MembershipDeps, caller: Caller, dat
     tx.create(
       memberRef,
       memberSchema.parse({
+        schemaVersion: MEMBER_VERSION,
         uid: caller.uid,
         orgId: args.orgId,
         role: invite.role,

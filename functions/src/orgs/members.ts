@@ -1,5 +1,13 @@
 import { HttpsError } from 'firebase-functions/v2/https';
-import { changeRoleArgsSchema, leaveOrganizationArgsSchema, removeMemberArgsSchema, transferOwnershipArgsSchema, type Role } from '@leadpulse/model';
+import {
+  changeRoleArgsSchema,
+  leaveOrganizationArgsSchema,
+  MEMBER_VERSION,
+  ORGANIZATION_VERSION,
+  removeMemberArgsSchema,
+  transferOwnershipArgsSchema,
+  type Role,
+} from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { writeAuditEntry } from './audit';
 import {
@@ -33,7 +41,7 @@ export async function changeRole(deps: MembershipDeps, caller: Caller, data: unk
     const revoke = target.member.role === 'admin' ? await prepareInvitationRevocation(db, tx, args.orgId, args.uid) : null;
 
     // The member document carries the organization's access state for the rules: keep it in step.
-    tx.update(target.ref, { role: args.role, access: org.access });
+    tx.update(target.ref, { role: args.role, access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
     const invitationsRevoked = revoke?.() ?? 0;
     writeAuditEntry(
       db,
@@ -115,7 +123,7 @@ export async function transferOwnership(
   const args = parseArgs(transferOwnershipArgsSchema, data);
   const { db } = deps;
   return db.runTransaction(async (tx) => {
-    const { org, orgRef, memberRef } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner']);
+    const { org, orgRef, member, memberRef } = await requireCallerMembership(db, tx, args.orgId, caller, ['owner']);
     if (args.newOwnerUid === caller.uid) throw new HttpsError('failed-precondition', 'you already own this organization');
     const target = await requireMember(db, tx, args.orgId, args.newOwnerUid);
     await requireNoAccountDeletion(db, tx, args.newOwnerUid, 'that account');
@@ -124,9 +132,9 @@ export async function transferOwnership(
     }
     await requireOwnershipQuota(db, tx, args.newOwnerUid, deps.maxOrgsPerOwner, 'the new owner');
 
-    tx.update(orgRef, { ownerUid: args.newOwnerUid });
-    tx.update(target.ref, { role: 'owner', access: org.access });
-    tx.update(memberRef, { role: 'admin', access: org.access });
+    tx.update(orgRef, { ownerUid: args.newOwnerUid, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
+    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
+    tx.update(memberRef, { role: 'admin', access: org.access, schemaVersion: Math.max(member.schemaVersion ?? 1, MEMBER_VERSION) });
     writeAuditEntry(
       db,
       tx,

@@ -72,7 +72,8 @@ export async function prepareOrgDeletion(db: Firestore, tx: Transaction, orgId: 
         state: 'pending',
         purge: null,
       } satisfies OrgDeletionRequest);
-      applyAccess('none');
+      // Callers schedule only an organization that exists (an update of a missing one would fail the commit).
+      applyAccess('none', org ?? {});
       tx.update(orgRef, { status: 'deleting', deletionRequestedAt: requestedAt });
       tx.create(requestRef, request);
       writeAuditEntry(
@@ -203,7 +204,7 @@ export async function cancelOrganizationDeletion(deps: CancelOrgDeletionDeps, ca
       lapsedSince: mirror?.lapsedSince?.toDate() ?? null,
       now,
     });
-    applyAccess(access);
+    applyAccess(access, org);
     tx.update(orgRef, { status: 'active', deletionRequestedAt: FieldValue.delete() });
     tx.delete(requestRef);
     writeAuditEntry(db, tx, orgId, { action: 'org.deletion_cancelled', actorUid: caller.uid, targetId: orgId }, now);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { displayNameInputSchema, docIdSchema, emailSchema, roleSchema, timestampSchema, uidSchema } from './common';
+import { displayNameInputSchema, docIdSchema, emailSchema, roleSchema, schemaVersionSchema, timestampSchema, uidSchema } from './common';
 import { brandingSchema, orgLimits } from './org';
 
 /** Roles an invitation can grant: ownership only moves by transfer. */
@@ -25,18 +25,21 @@ export const normalizedEmailSchema = z.string().trim().pipe(emailSchema).transfo
 /** An invitation token: 32 random bytes, base64url without padding. */
 export const inviteTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an invitation token');
 
-/**
- * `orgs/{orgId}/invites/{inviteId}`: server-only, one per invited address (the id is derived from the
- * address, so re-inviting replaces). The token itself is never stored, only its sha256; the invitation is
- * deleted when accepted (single use) or revoked.
- */
 /** An expired invitation (it holds the invitee's e-mail address) is deleted 7 days after it expires. */
 export const INVITE_RETENTION_AFTER_EXPIRY_DAYS = 7;
 /** Days from expiry to an invitation's `deleteAt`: one TTL delay (Firestore deletes within 24 hours) inside the
  *  7 days, so that TTL is done by then; the retention job deletes what is left at 7 days. */
 export const INVITE_TTL_AFTER_EXPIRY_DAYS = INVITE_RETENTION_AFTER_EXPIRY_DAYS - 1;
 
+/**
+ * `orgs/{orgId}/invites/{inviteId}`: server-only, one per invited address (the id is derived from the
+ * address, so re-inviting replaces). The token itself is never stored, only its sha256; the invitation is
+ * deleted when accepted (single use) or revoked. Version 2 added `schemaVersion` itself (version 1: the shape
+ * before it, read the same).
+ */
+export const INVITE_VERSION = 2;
 export const inviteSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   email: normalizedEmailSchema,
   role: invitableRoleSchema,
   tokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest'),
@@ -76,9 +79,12 @@ export const auditActionSchema = z.enum(auditActions);
 
 /**
  * `orgs/{orgId}/auditLog/{entryId}`: who did what to whom, when. `details` holds ids, roles and counts only:
- * never message content or contact data.
+ * never message content or contact data. Version 2 added `schemaVersion` itself (version 1: the shape before it,
+ * read the same).
  */
+export const AUDIT_ENTRY_VERSION = 2;
 export const auditEntrySchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   action: auditActionSchema,
   actorUid: uidSchema,
   targetUid: uidSchema.optional(),

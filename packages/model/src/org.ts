@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accessStateSchema, displayNameSchema, emailSchema, httpsUrlSchema, roleSchema, timestampSchema, uidSchema } from './common';
+import { accessStateSchema, displayNameSchema, emailSchema, httpsUrlSchema, roleSchema, schemaVersionSchema, timestampSchema, uidSchema } from './common';
 
 export const orgStatusSchema = z.enum(['active', 'deleting']);
 
@@ -16,8 +16,10 @@ export const brandingSchema = z.strictObject({
   logoUrl: httpsUrlSchema.optional(),
 });
 
-/** `orgs/{orgId}` */
+/** `orgs/{orgId}`. Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same). */
+export const ORGANIZATION_VERSION = 2;
 export const organizationSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   name: displayNameSchema(orgLimits.name),
   branding: brandingSchema.optional(),
   ownerUid: uidSchema,
@@ -31,9 +33,10 @@ export type Organization = z.infer<typeof organizationSchema>;
 
 /**
  * What the server's own flows read of an organization (billing, the grace sweep, deletion, membership): never
- * the display fields, so a display field gone bad blocks none of them.
+ * the display fields, so a display field gone bad blocks none of them. With the stored version, which a write
+ * never lowers.
  */
-export const organizationStateSchema = organizationSchema.pick({ ownerUid: true, plan: true, status: true, access: true });
+export const organizationStateSchema = organizationSchema.pick({ schemaVersion: true, ownerUid: true, plan: true, status: true, access: true });
 export type OrganizationState = z.infer<typeof organizationStateSchema>;
 
 /** What a client may send to update `orgs/{orgId}`: display fields only (firestore.rules checks the same). */
@@ -44,8 +47,11 @@ export type OrganizationDisplayUpdate = z.infer<typeof organizationDisplayUpdate
  * `orgs/{orgId}/members/{uid}`: written only by the server. The document id is the member's uid, repeated in
  * `uid` so that a collection-group query can find a person's memberships (rules allow it only for their own
  * uid). `access` mirrors the organization's, so the rules decide membership, role and state with one lookup.
+ * Version 2 added `schemaVersion` itself (version 1: the shape before it, read the same).
  */
+export const MEMBER_VERSION = 2;
 export const memberSchema = z.strictObject({
+  schemaVersion: schemaVersionSchema,
   uid: uidSchema,
   orgId: z.string().min(1),
   role: roleSchema,
