@@ -142,4 +142,25 @@ describe('billingGraceSweep', () => {
     expect(await version(paths.org('gs-newer'))).toBe(ORGANIZATION_VERSION + 1);
     expect(await version(paths.member('gs-newer', 'gs-newer-owner'))).toBe(MEMBER_VERSION);
   });
+
+  it('turns an organization read-only whose documents hold a version that is none, and stamps them with its own', async () => {
+    await seedOrg(db, 'gs-garbled', [
+      { uid: 'gs-garbled-owner', role: 'owner' },
+      { uid: 'gs-garbled-admin', role: 'admin' },
+    ]);
+    await db.doc(paths.org('gs-garbled')).update({ schemaVersion: 'two' });
+    await db.doc(paths.member('gs-garbled', 'gs-garbled-owner')).update({ schemaVersion: 0 });
+    await db.doc(paths.member('gs-garbled', 'gs-garbled-admin')).update({ schemaVersion: 1.5 });
+    await db.doc(paths.subscription('gs-garbled')).set(lapsedMirror('gs-garbled', 20));
+
+    const report = await sweepLapsedGrace({ db, clock });
+
+    expect(report.skipped).toEqual([]);
+    expect(await accessOf('gs-garbled')).toEqual({ org: 'read_only', mirror: 'read_only' });
+    const stored = async (path: string) => (await db.doc(path).get()).data();
+    expect(await stored(paths.org('gs-garbled'))).toMatchObject({ access: 'read_only', schemaVersion: ORGANIZATION_VERSION });
+    expect(await stored(paths.member('gs-garbled', 'gs-garbled-owner'))).toMatchObject({ access: 'read_only', schemaVersion: MEMBER_VERSION });
+    expect(await stored(paths.member('gs-garbled', 'gs-garbled-admin'))).toMatchObject({ access: 'read_only', schemaVersion: MEMBER_VERSION });
+    expect(logged.error).not.toHaveBeenCalled();
+  });
 });

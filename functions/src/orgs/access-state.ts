@@ -1,5 +1,14 @@
 import { Firestore, Transaction } from 'firebase-admin/firestore';
-import { MEMBER_VERSION, memberSchema, ORGANIZATION_VERSION, paths, type AccessState, type OrganizationState, type SubscriptionStatus } from '@leadpulse/model';
+import { z } from 'zod';
+import {
+  MEMBER_VERSION,
+  ORGANIZATION_VERSION,
+  paths,
+  storedSchemaVersionSchema,
+  type AccessState,
+  type OrganizationState,
+  type SubscriptionStatus,
+} from '@leadpulse/model';
 import { readDocument } from '../common/documents';
 
 /** How long a lapsed subscription keeps full access before the organization turns read-only. */
@@ -30,7 +39,7 @@ export function deriveAccessState(inputs: AccessInputs): AccessState {
 }
 
 /** The part of a member document an access update reads: its stored version, which the update never lowers. */
-const memberVersionSchema = memberSchema.pick({ schemaVersion: true });
+const memberVersionSchema = z.object({ schemaVersion: storedSchemaVersionSchema });
 
 /**
  * Writes `access` onto the organization (`org`, as read in `tx`) and every member document inside `tx`, stamping

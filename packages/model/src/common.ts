@@ -80,6 +80,12 @@ export function anchored(pattern: string): RegExp {
  * newer version's extra fields are ignored (reads are tolerant), so a rolling deploy or a rollback reads both.
  */
 export const schemaVersionSchema = z.number().int().min(1).optional();
+/**
+ * `schemaVersion` where a job reads it only to stamp a document it updates anyway (an access change flips every
+ * member): a value that is no version (written by hand, say) reads as absent, so the update writes its own version
+ * instead of stopping for the whole organization.
+ */
+export const storedSchemaVersionSchema = schemaVersionSchema.catch(undefined);
 
 /** Firebase Auth uids are at most 128 characters. */
 export const uidSchema = z.string().min(1).max(128);

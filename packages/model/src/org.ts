@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { accessStateSchema, displayNameSchema, emailSchema, httpsUrlSchema, roleSchema, schemaVersionSchema, timestampSchema, uidSchema } from './common';
+import {
+  accessStateSchema,
+  displayNameSchema,
+  emailSchema,
+  httpsUrlSchema,
+  roleSchema,
+  schemaVersionSchema,
+  storedSchemaVersionSchema,
+  timestampSchema,
+  uidSchema,
+} from './common';
 
 export const orgStatusSchema = z.enum(['active', 'deleting']);
 
@@ -36,7 +46,9 @@ export type Organization = z.infer<typeof organizationSchema>;
  * the display fields, so a display field gone bad blocks none of them. With the stored version, which a write
  * never lowers.
  */
-export const organizationStateSchema = organizationSchema.pick({ schemaVersion: true, ownerUid: true, plan: true, status: true, access: true });
+export const organizationStateSchema = organizationSchema
+  .pick({ ownerUid: true, plan: true, status: true, access: true })
+  .extend({ schemaVersion: storedSchemaVersionSchema });
 export type OrganizationState = z.infer<typeof organizationStateSchema>;
 
 /** What a client may send to update `orgs/{orgId}`: display fields only (firestore.rules checks the same). */
