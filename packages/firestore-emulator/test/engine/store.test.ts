@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/engine/store';
 import { doc } from './helpers';
 
-const write = (store: Store, path: string, micros: number, deleted = false) =>
-  store.write(doc(path), path.split('/'), deleted ? null : { name: doc(path), fields: {} }, micros);
+const write = (store: Store, path: string, micros: number, deleted = false) => {
+  const time = { seconds: String(Math.floor(micros / 1e6)), nanos: (micros % 1e6) * 1000 };
+  store.write(doc(path), path.split('/'), deleted ? null : { name: doc(path), fields: {}, createTime: time, updateTime: time }, micros);
+};
 
 const paths = (entries: Iterable<{ segments: readonly string[] }>) => [...entries].map((entry) => entry.segments.join('/'));
 
