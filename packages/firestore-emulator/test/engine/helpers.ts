@@ -4,6 +4,7 @@
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 import { expect } from 'vitest';
 import { Caller, Code, createEngine, Database, Engine, EngineOptions, RpcError, ValidValue, Value } from '../../src/engine';
+import { present } from '../present';
 
 export type Write = google.firestore.v1.IWrite;
 export type Query = google.firestore.v1.IStructuredQuery;
@@ -156,13 +157,13 @@ export function orderBy(field: string, direction: 'ASCENDING' | 'DESCENDING' = '
 
 /** Runs a query and returns the ids (last path segment) of the result documents. */
 export async function ids(db: Database, query: Query, parent = ROOT, caller: Caller = OWNER): Promise<string[]> {
-  return (await names(db, query, parent, caller)).map((name) => name.split('/').pop()!);
+  return (await names(db, query, parent, caller)).map((name) => name.slice(name.lastIndexOf('/') + 1));
 }
 
 /** Runs a query and returns the paths (below the documents root) of the result documents. */
 export async function names(db: Database, query: Query, parent = ROOT, caller: Caller = OWNER): Promise<string[]> {
   const responses = await db.runQuery({ parent, structuredQuery: query }, caller);
-  return responses.filter((r) => r.document).map((r) => r.document!.name!.slice(ROOT.length + 1));
+  return responses.flatMap((r) => (r.document ? [present(r.document.name, 'document name').slice(ROOT.length + 1)] : []));
 }
 
 export function collection(collectionId: string, rest: Query = {}): Query {
@@ -186,5 +187,6 @@ export async function expectRpcError(promise: Promise<unknown>, code: Code, mess
 }
 
 export function micros(timestamp: google.protobuf.ITimestamp | null | undefined): number {
-  return Number(timestamp!.seconds) * 1e6 + Math.floor((timestamp!.nanos ?? 0) / 1000);
+  const { seconds, nanos } = present(timestamp, 'timestamp');
+  return Number(seconds) * 1e6 + Math.floor((nanos ?? 0) / 1000);
 }

@@ -142,7 +142,10 @@ describe('value validation', () => {
 
   it('rejects a value that sets two members of its oneof, and stores one that sets one as a copy with only it', () => {
     rejects({ stringValue: 'a', integerValue: '1' }, /sets both "stringValue" and "integerValue"/);
-    rejects(map({ inner: { booleanValue: true, nullValue: 'NULL_VALUE' } as Value }), /f\.inner: the value sets both "booleanValue" and "nullValue"/);
+    rejects(
+      { mapValue: { fields: { inner: { booleanValue: true, nullValue: 'NULL_VALUE' } } } },
+      /f\.inner: the value sets both "booleanValue" and "nullValue"/,
+    );
     // An unset member (null, as protobuf.js's types allow) is no second member.
     const sent: Value = { booleanValue: false, stringValue: null };
     const stored = normalize(sent);
