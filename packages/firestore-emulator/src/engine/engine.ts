@@ -28,7 +28,7 @@ import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './qu
 import { Store } from './store';
 import { checkTimestamp, formatMicros, Micros, requestTime, timestampNanos, timestampToMicros, toTimestamp } from './time';
 import { CONTENTION_MESSAGE, Transaction, Transactions } from './transactions';
-import { fieldsIdentical, getField, integerOf, isNumber, normalizeFields, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
+import { fieldsIdentical, getField, integerOf, isNumber, normalizeFields, NULL_VALUE, numberAsDouble, NumberValue, parseFieldPath } from './values';
 import { applyWrites, AppliedWrites, prepareWrite } from './writes';
 
 type TransactionOptions = google.firestore.v1.ITransactionOptions;
@@ -887,8 +887,8 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Numeric values of a field across documents (other types and missing fields are skipped). */
-function numericValues(documents: ValidDocument[], path: string[]): ValidValue[] {
-  const values: ValidValue[] = [];
+function numericValues(documents: ValidDocument[], path: string[]): NumberValue[] {
+  const values: NumberValue[] = [];
   for (const doc of documents) {
     const value = getField(doc.fields, path);
     if (value !== undefined && isNumber(value)) values.push(value);
@@ -903,7 +903,7 @@ function sum(documents: ValidDocument[], path: string[]): ValidValue {
   let sawDouble = false;
   for (const value of numericValues(documents, path)) {
     if (value.integerValue !== undefined) integerSum += BigInt(integerOf(value.integerValue));
-    else if (value.doubleValue !== undefined) {
+    else {
       sawDouble = true;
       doubleSum += value.doubleValue;
     }

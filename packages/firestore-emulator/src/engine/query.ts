@@ -16,6 +16,7 @@ import {
   getField,
   isNaNValue,
   isNullValue,
+  isNumber,
   isVector,
   kindOf,
   normalizeValue,
@@ -220,7 +221,7 @@ function prepareNearest(query: StructuredQuery, nearest: FindNearest, names: Nam
   if (elements.length === 0 || elements.length > MAX_VECTOR_DIMENSIONS) {
     throw invalid(`find_nearest.query_vector must have 1 to ${MAX_VECTOR_DIMENSIONS} dimensions, got ${elements.length}.`);
   }
-  if (!elements.every((element) => kindOf(element) === 'doubleValue' || kindOf(element) === 'integerValue')) {
+  if (!elements.every(isNumber)) {
     throw invalid('find_nearest.query_vector must hold only numbers.');
   }
   const measure = nearest.distanceMeasure as string | null | undefined;
@@ -592,7 +593,8 @@ function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNea
     const field = getField(doc.fields, nearest.vectorField);
     if (field === undefined || !isVector(field)) continue;
     const elements = vectorElements(field);
-    if (elements.length !== nearest.queryVector.length) continue;
+    // A vector holding something other than numbers has no distance, as a zero vector under COSINE.
+    if (elements.length !== nearest.queryVector.length || !elements.every(isNumber)) continue;
     const distance = vectorDistance(nearest.measure, nearest.queryVector, elements.map(numberAsDouble));
     if (Number.isNaN(distance)) continue;
     if (nearest.threshold !== null && (nearest.measure === 'DOT_PRODUCT' ? distance < nearest.threshold : distance > nearest.threshold)) {

@@ -24,7 +24,8 @@ export const enum TypeOrder {
   Map = 10,
 }
 
-export type { ValueKind };
+/** Production's answer to a Value with no member set. */
+const UNSET_VALUE = 'Cannot convert firestore.v1.Value with type unset.';
 
 /** Which member of the Value oneof is set; null when none is. */
 export function kindOf(value: Value): ValueKind | null {
@@ -72,13 +73,16 @@ export function typeOrder(value: ValidValue): TypeOrder {
     case 'mapValue':
       return isVector(value) ? TypeOrder.Vector : TypeOrder.Map;
     case null:
-      throw new RpcError(Code.INVALID_ARGUMENT, 'A value has none of its fields set.');
+      throw new RpcError(Code.INVALID_ARGUMENT, UNSET_VALUE);
   }
 }
 
 export const NULL_VALUE: ValidValue = { nullValue: 'NULL_VALUE' };
 
-export function isNumber(value: ValidValue): boolean {
+/** An integer or a double. */
+export type NumberValue = Extract<ValidValue, { integerValue: string }> | Extract<ValidValue, { doubleValue: number }>;
+
+export function isNumber(value: ValidValue): value is NumberValue {
   return value.integerValue !== undefined || value.doubleValue !== undefined;
 }
 
@@ -103,14 +107,9 @@ export function integerOf(text: string): number | bigint {
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 
-export function integerValue(n: number | bigint): ValidValue {
-  return { integerValue: String(n) };
-}
-
-/** The numeric value of an integer or double as a double (used by increment and aggregations); NaN otherwise. */
-export function numberAsDouble(value: ValidValue): number {
-  if (value.doubleValue !== undefined) return value.doubleValue;
-  return value.integerValue !== undefined ? Number(integerOf(value.integerValue)) : Number.NaN;
+/** The numeric value of an integer or double as a double (used by increment and aggregations). */
+export function numberAsDouble(value: NumberValue): number {
+  return value.integerValue !== undefined ? Number(integerOf(value.integerValue)) : value.doubleValue;
 }
 
 function compareIntegerWithDouble(integer: number | bigint, double: number): number {
@@ -125,19 +124,18 @@ function compareIntegerWithDouble(integer: number | bigint, double: number): num
   return floor < double ? -1 : 0;
 }
 
-/** Both numbers: each an integer or a double. */
-function compareNumbers(a: ValidValue, b: ValidValue): number {
+function compareNumbers(a: NumberValue, b: NumberValue): number {
   if (a.integerValue !== undefined) {
     if (b.integerValue !== undefined) {
       const x = integerOf(a.integerValue);
       const y = integerOf(b.integerValue);
       return x < y ? -1 : x > y ? 1 : 0;
     }
-    return compareIntegerWithDouble(integerOf(a.integerValue), b.doubleValue ?? Number.NaN);
+    return compareIntegerWithDouble(integerOf(a.integerValue), b.doubleValue);
   }
-  const x = a.doubleValue ?? Number.NaN;
+  const x = a.doubleValue;
   if (b.integerValue !== undefined) return 0 - compareIntegerWithDouble(integerOf(b.integerValue), x);
-  const y = b.doubleValue ?? Number.NaN;
+  const y = b.doubleValue;
   // NaN sorts before every other number and equal to itself; -0 equals 0.
   if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
   if (Number.isNaN(y)) return 1;
@@ -190,7 +188,7 @@ export function compareValues(a: ValidValue, b: ValidValue): number {
   const bOrder = typeOrder(b);
   if (aOrder !== bOrder) return aOrder - bOrder;
   // Same type order, so both set the same member (numbers: an integer or a double each), which these checks narrow.
-  if (aOrder === TypeOrder.Number) return compareNumbers(a, b);
+  if (isNumber(a) && isNumber(b)) return compareNumbers(a, b);
   if (a.stringValue !== undefined && b.stringValue !== undefined) return compareUtf8(a.stringValue, b.stringValue);
   if (a.mapValue !== undefined && b.mapValue !== undefined) {
     if (aOrder === TypeOrder.Map) return compareMaps(a.mapValue.fields, b.mapValue.fields);
@@ -307,7 +305,7 @@ export function normalizeValue(value: Value | null | undefined, where: string, n
       const message = `${where}: the offline Firestore emulator does not implement the value type "${unknown}".`;
       throw new RpcError(Code.UNIMPLEMENTED, message);
     }
-    throw invalid(`${where}: the value has none of its fields set.`);
+    throw invalid(`${where}: ${UNSET_VALUE}`);
   }
   const other = otherMember(value, kind);
   if (other !== null) {

@@ -23,6 +23,7 @@ import {
   normalizeArray,
   normalizeValue,
   NULL_VALUE,
+  NumberValue,
   numberAsDouble,
   parseFieldPath,
   setField,
@@ -33,7 +34,7 @@ type FieldTransform = google.firestore.v1.DocumentTransform.IFieldTransform;
 
 export type PreparedTransform =
   | { path: string[]; kind: 'serverTime' }
-  | { path: string[]; kind: 'increment' | 'maximum' | 'minimum'; operand: ValidValue }
+  | { path: string[]; kind: 'increment' | 'maximum' | 'minimum'; operand: NumberValue }
   | { path: string[]; kind: 'append' | 'remove'; elements: ValidValue[] };
 
 export type Precondition = { exists: boolean } | { updateTime: ValidTimestamp };
@@ -344,7 +345,7 @@ function applyTransform(transform: PreparedTransform, current: ValidValue | unde
 }
 
 /** Integer + integer stays an integer, saturating at the int64 bounds; anything with a double is a double. */
-function add(a: ValidValue, b: ValidValue): ValidValue {
+function add(a: NumberValue, b: NumberValue): ValidValue {
   if (a.integerValue !== undefined && b.integerValue !== undefined) {
     const x = integerOf(a.integerValue);
     const y = integerOf(b.integerValue);
