@@ -16,6 +16,51 @@ export type Document = google.firestore.v1.IDocument;
 export type Timestamp = google.protobuf.ITimestamp;
 export type StructuredQuery = google.firestore.v1.IStructuredQuery;
 
+/**
+ * The narrowed forms the engine works on. Requests carry protobuf's all-optional messages (above); the engine
+ * validates each one once where it enters (normalizeValue, prepareWrite, prepareQuery, the read-time checks)
+ * into these, whose members are required where Firestore requires them, and reads them without further checks.
+ * Each is assignable to its protobuf type, so they are also what the engine answers and what the rules read.
+ */
+export interface ValidTimestamp {
+  /** int64 as a decimal string. */
+  seconds: string;
+  nanos: number;
+}
+
+/** The members of Value's `value_type` oneof, in the form the engine stores them. */
+interface ValueMembers {
+  nullValue: 'NULL_VALUE';
+  booleanValue: boolean;
+  /** int64 as a canonical decimal string. */
+  integerValue: string;
+  doubleValue: number;
+  /** Truncated to microseconds, Firestore's precision. */
+  timestampValue: ValidTimestamp;
+  stringValue: string;
+  bytesValue: Uint8Array;
+  referenceValue: string;
+  geoPointValue: { latitude: number; longitude: number };
+  arrayValue: { values: ValidValue[] };
+  mapValue: { fields: Record<string, ValidValue> };
+}
+
+export type ValueKind = keyof ValueMembers;
+
+/** Exactly the member K set; the others declared absent, so `value.stringValue !== undefined` narrows. */
+type OnlyMember<K extends ValueKind> = { [P in K]: ValueMembers[P] } & { [P in Exclude<ValueKind, K>]?: undefined };
+
+/** A Value with exactly one member of its oneof set. */
+export type ValidValue = { [K in ValueKind]: OnlyMember<K> }[ValueKind];
+
+/** A stored document: its full resource name, fields and times. */
+export interface ValidDocument {
+  name: string;
+  fields: Record<string, ValidValue>;
+  createTime: ValidTimestamp;
+  updateTime: ValidTimestamp;
+}
+
 /** A document as an import or export holds it: its path below `.../documents` and its fields. */
 export interface DocumentContents {
   segments: readonly string[];

@@ -11,14 +11,14 @@ import {
   Caller,
   Code,
   CommitEvent,
-  Document,
   DocumentContents,
   DocumentReader,
   RequestContext,
   RpcError,
   StructuredQuery,
   Timestamp,
-  Value,
+  ValidDocument,
+  ValidValue,
   WriteAccess,
 } from './api';
 import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnapshot, TtlRun } from './index';
@@ -28,7 +28,7 @@ import { executeQuery, PreparedQuery, prepareQuery, projectDocument } from './qu
 import { Store } from './store';
 import { checkTimestamp, formatMicros, Micros, requestTime, timestampNanos, timestampToMicros, toTimestamp } from './time';
 import { CONTENTION_MESSAGE, Transaction, Transactions } from './transactions';
-import { fieldsIdentical, getField, integerOf, isNumber, kindOf, normalizeFields, NULL_VALUE, numberAsDouble, parseFieldPath } from './values';
+import { fieldsIdentical, getField, integerOf, isNumber, normalizeFields, NULL_VALUE, numberAsDouble, NumberValue, parseFieldPath } from './values';
 import { applyWrites, AppliedWrites, prepareWrite } from './writes';
 
 type TransactionOptions = google.firestore.v1.ITransactionOptions;
@@ -152,8 +152,8 @@ export class FirestoreEngine implements Engine {
 interface ReadContext {
   micros: Micros;
   transaction: Transaction | null;
-  /** Set when the request began the transaction: its id goes into the first response. */
-  newTransactionId: Buffer | null;
+  /** The transaction when the request began it: its id goes into the first response, and a failure ends it. */
+  newTransaction: Transaction | null;
 }
 
 interface ConsistencySelector {
@@ -222,7 +222,7 @@ class FirestoreDatabase implements Database {
     for (const { name, segments, fields } of prepared) {
       const current = this.store.entry(name)?.current ?? null;
       // As in Google's emulator: an unchanged document keeps its update time, a replaced one its create time.
-      if (current && fieldsIdentical(current.fields ?? {}, fields)) continue;
+      if (current && fieldsIdentical(current.fields, fields)) continue;
       this.store.write(name, segments, { name, fields, createTime: current?.createTime ?? commitTime, updateTime: commitTime }, micros);
       changed.push(name);
     }
@@ -233,7 +233,7 @@ class FirestoreDatabase implements Database {
     const documents: DocumentContents[] = [];
     for (const entry of this.store.descendants([], null, false)) {
       const current = entry.current;
-      if (current) documents.push({ segments: entry.segments, fields: current.fields ?? {} });
+      if (current) documents.push({ segments: entry.segments, fields: current.fields });
     }
     return documents;
   }
@@ -280,28 +280,30 @@ class FirestoreDatabase implements Database {
   // Reads
 
   private async readContext(request: ConsistencySelector, lockNames: readonly string[]): Promise<ReadContext> {
-    const hasTransaction = request.transaction !== undefined && request.transaction !== null && request.transaction.length > 0;
+    const transactionId = request.transaction;
+    const hasTransaction = transactionId !== undefined && transactionId !== null && transactionId.length > 0;
     const selectors = [hasTransaction, Boolean(request.newTransaction), Boolean(request.readTime)].filter(Boolean).length;
     if (selectors > 1) throw invalid('Only one of transaction, new_transaction and read_time may be set.');
     if (request.readTime) {
-      return { micros: this.pastReadMicros(request.readTime, 'read_time'), transaction: null, newTransactionId: null };
+      return { micros: this.pastReadMicros(request.readTime, 'read_time'), transaction: null, newTransaction: null };
     }
     let transaction: Transaction | null = null;
-    let newTransactionId: Buffer | null = null;
-    if (hasTransaction) transaction = this.transactions.find(request.transaction!);
+    let newTransaction: Transaction | null = null;
+    if (hasTransaction) transaction = this.transactions.find(transactionId);
     else if (request.newTransaction) {
       transaction = this.startTransaction(request.newTransaction);
-      newTransactionId = transaction.id;
+      newTransaction = transaction;
     }
-    if (!transaction) return { micros: this.readMicrosNow(), transaction: null, newTransactionId: null };
-    if (!transaction.readWrite) return { micros: transaction.readMicros!, transaction, newTransactionId };
+    if (!transaction) return { micros: this.readMicrosNow(), transaction: null, newTransaction: null };
+    // A read-only transaction reads the snapshot it began with (only read-write ones have none).
+    if (transaction.readMicros !== null) return { micros: transaction.readMicros, transaction, newTransaction };
     try {
       await this.transactions.lock(transaction, lockNames);
     } catch (error) {
-      if (newTransactionId) this.endFailed(transaction);
+      if (newTransaction) this.endFailed(newTransaction);
       throw error;
     }
-    return { micros: this.readMicrosNow(), transaction, newTransactionId };
+    return { micros: this.readMicrosNow(), transaction, newTransaction };
   }
 
   private startTransaction(options: TransactionOptions): Transaction {
@@ -326,12 +328,13 @@ class FirestoreDatabase implements Database {
 
   async getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<google.firestore.v1.IDocument> {
     checkFields(req, ['name', 'mask', 'transaction', 'readTime'], 'GetDocument');
-    this.names.document(req.name);
+    const name = req.name ?? '';
+    this.names.document(name);
     const mask = this.readMask(req.mask);
-    const context = await this.readContext(req, [req.name!]);
-    this.authorize(caller, 'get', req.name!, (ctx) => this.policy()!.authorizeGet(ctx, req.name!, this.reader(context.micros)));
-    const doc = this.store.read(req.name!, context.micros);
-    if (!doc) throw new RpcError(Code.NOT_FOUND, `Document "${req.name}" not found.`);
+    const context = await this.readContext(req, [name]);
+    this.authorize(caller, 'get', name, (policy, ctx) => policy.authorizeGet(ctx, name, this.reader(context.micros)));
+    const doc = this.store.read(name, context.micros);
+    if (!doc) throw new RpcError(Code.NOT_FOUND, `Document "${name}" not found.`);
     return applyMask(doc, mask);
   }
 
@@ -344,10 +347,10 @@ class FirestoreDatabase implements Database {
     const context = await this.readContext(req, documents);
     try {
       for (const name of documents) {
-        this.authorize(caller, 'get', name, (ctx) => this.policy()!.authorizeGet(ctx, name, this.reader(context.micros)));
+        this.authorize(caller, 'get', name, (policy, ctx) => policy.authorizeGet(ctx, name, this.reader(context.micros)));
       }
     } catch (error) {
-      if (context.newTransactionId) this.endFailed(context.transaction!);
+      if (context.newTransaction) this.endFailed(context.newTransaction);
       throw error;
     }
     const readTime = toTimestamp(context.micros);
@@ -355,9 +358,9 @@ class FirestoreDatabase implements Database {
       const doc = this.store.read(name, context.micros);
       return doc ? { found: applyMask(doc, mask), readTime } : { missing: name, readTime };
     });
-    if (context.newTransactionId) {
+    if (context.newTransaction) {
       if (responses.length === 0) responses.push({ readTime });
-      responses[0].transaction = context.newTransactionId;
+      responses[0].transaction = context.newTransaction.id;
     }
     return responses;
   }
@@ -366,7 +369,7 @@ class FirestoreDatabase implements Database {
    * Runs a query for a read request. Inside a read-write transaction, locks every result (re-running until
    * the locked result is stable) and records the query so commit can detect phantoms.
    */
-  private async runPrepared(query: PreparedQuery, context: ReadContext): Promise<Document[]> {
+  private async runPrepared(query: PreparedQuery, context: ReadContext): Promise<ValidDocument[]> {
     const transaction = context.transaction;
     if (!transaction || !transaction.readWrite) return executeQuery(this.store, query, context.micros, this.names).documents;
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -389,11 +392,11 @@ class FirestoreDatabase implements Database {
   private async queryContext(req: ConsistencySelector, caller: Caller, query: PreparedQuery): Promise<ReadContext> {
     const context = await this.readContext(req, []);
     try {
-      this.authorize(caller, 'list', queryPath(query), (ctx) =>
-        this.policy()!.authorizeQuery(ctx, query.parentName, query.source, this.reader(context.micros)),
+      this.authorize(caller, 'list', queryPath(query), (policy, ctx) =>
+        policy.authorizeQuery(ctx, query.parentName, query.source, this.reader(context.micros)),
       );
     } catch (error) {
-      if (context.newTransactionId) this.endFailed(context.transaction!);
+      if (context.newTransaction) this.endFailed(context.newTransaction);
       throw error;
     }
     return context;
@@ -405,17 +408,17 @@ class FirestoreDatabase implements Database {
     const query = prepareQuery(req.parent ?? '', req.structuredQuery, this.names);
     this.indexes()?.check(query);
     const context = await this.queryContext(req, caller, query);
-    let documents: Document[];
+    let documents: ValidDocument[];
     try {
       documents = await this.runPrepared(query, context);
     } catch (error) {
-      if (context.newTransactionId) this.endFailed(context.transaction!);
+      if (context.newTransaction) this.endFailed(context.newTransaction);
       throw error;
     }
     const readTime = toTimestamp(context.transaction?.readWrite ? this.readMicrosNow() : context.micros);
     const responses: google.firestore.v1.IRunQueryResponse[] = documents.map((document) => ({ document, readTime }));
     if (responses.length === 0) responses.push({ readTime });
-    if (context.newTransactionId) responses[0].transaction = context.newTransactionId;
+    if (context.newTransaction) responses[0].transaction = context.newTransaction.id;
     return responses;
   }
 
@@ -429,7 +432,7 @@ class FirestoreDatabase implements Database {
     const aggregations = prepareAggregations(aggregationQuery.aggregations ?? []);
     this.indexes()?.check(query, aggregationQuery.aggregations ?? []);
     const context = await this.queryContext(req, caller, query);
-    let documents: Document[];
+    let documents: ValidDocument[];
     try {
       // Aggregations read whole documents whatever the projection says, and only those that have every
       // aggregated field, as production (count 3, not 4, next to a sum of a field one document lacks).
@@ -438,17 +441,17 @@ class FirestoreDatabase implements Database {
       const predicate: PreparedQuery['predicate'] =
         aggregated.length === 0
           ? filter
-          : (doc, entry) => aggregated.every((path) => getField(doc.fields ?? {}, path) !== undefined) && (filter === null || filter(doc, entry));
+          : (doc, entry) => aggregated.every((path) => getField(doc.fields, path) !== undefined) && (filter === null || filter(doc, entry));
       documents = await this.runPrepared({ ...query, predicate, projection: null }, context);
     } catch (error) {
-      if (context.newTransactionId) this.endFailed(context.transaction!);
+      if (context.newTransaction) this.endFailed(context.newTransaction);
       throw error;
     }
-    const aggregateFields: Record<string, Value> = {};
+    const aggregateFields: Record<string, ValidValue> = {};
     for (const aggregation of aggregations) aggregateFields[aggregation.alias] = aggregation.compute(documents);
     const readTime = toTimestamp(context.transaction?.readWrite ? this.readMicrosNow() : context.micros);
     const response: google.firestore.v1.IRunAggregationQueryResponse = { result: { aggregateFields }, readTime };
-    if (context.newTransactionId) response.transaction = context.newTransactionId;
+    if (context.newTransaction) response.transaction = context.newTransaction.id;
     return [response];
   }
 
@@ -469,18 +472,19 @@ class FirestoreDatabase implements Database {
     const context = await this.readContext(req, []);
     const parentName = this.names.name(parent);
     const asQuery: StructuredQuery = { from: [{ collectionId }] };
-    this.authorize(caller, 'list', `${parentName}/${collectionId}`, (ctx) =>
-      this.policy()!.authorizeQuery(ctx, parentName, asQuery, this.reader(context.micros)),
+    this.authorize(caller, 'list', `${parentName}/${collectionId}`, (policy, ctx) =>
+      policy.authorizeQuery(ctx, parentName, asQuery, this.reader(context.micros)),
     );
 
     const collection = [...parent, collectionId];
     const afterSegments = after === null ? null : this.names.document(after, 'page_token');
-    const documents: Document[] = [];
+    /** Documents, and with show_missing the names of missing ones that have descendants. */
+    const documents: (ValidDocument | { name: string })[] = [];
     let nextPageToken = '';
     /** Adds one listed document; false when the page is full. */
-    const add = (segments: readonly string[], doc: Document | null): boolean => {
+    const add = (segments: readonly string[], doc: ValidDocument | null): boolean => {
       if (pageSize > 0 && documents.length === pageSize) {
-        nextPageToken = encodePageToken(documents[documents.length - 1].name!);
+        nextPageToken = encodePageToken(documents[documents.length - 1].name);
         return false;
       }
       documents.push(doc ? applyMask(doc, mask) : { name: this.names.name(segments) });
@@ -530,25 +534,26 @@ class FirestoreDatabase implements Database {
   }
 
   async runTarget(target: google.firestore.v1.ITarget, caller: Caller, readTime?: Timestamp): Promise<TargetSnapshot> {
-    if (Boolean(target.query) === Boolean(target.documents)) {
+    const { query: queryTarget, documents: documentsTarget } = target;
+    if (Boolean(queryTarget) === Boolean(documentsTarget)) {
       throw invalid('A target must set exactly one of query or documents.');
     }
     const micros = readTime ? this.pastReadMicros(readTime, 'read_time') : this.readMicrosNow();
     const reader = this.reader(micros);
-    if (target.query) {
-      checkFields(target.query, ['parent', 'structuredQuery'], 'Target.query');
-      const query = prepareQuery(target.query.parent ?? '', target.query.structuredQuery, this.names);
+    if (queryTarget) {
+      checkFields(queryTarget, ['parent', 'structuredQuery'], 'Target.query');
+      const query = prepareQuery(queryTarget.parent ?? '', queryTarget.structuredQuery, this.names);
       // Production offers vector search to one-shot queries only (no SDK listens to one).
       if (query.nearest) throw invalid('A vector query (find_nearest) cannot be a listen target.');
       this.indexes()?.check(query);
-      this.authorize(caller, 'list', queryPath(query), (ctx) => this.policy()!.authorizeQuery(ctx, query.parentName, query.source, reader));
+      this.authorize(caller, 'list', queryPath(query), (policy, ctx) => policy.authorizeQuery(ctx, query.parentName, query.source, reader));
       const documents = executeQuery(this.store, query, micros, this.names).documents;
       return { readTime: toTimestamp(micros), documents, missing: [] };
     }
-    const names = target.documents!.documents ?? [];
+    const names = documentsTarget?.documents ?? [];
     for (const name of names) this.names.document(name);
-    for (const name of names) this.authorize(caller, 'get', name, (ctx) => this.policy()!.authorizeGet(ctx, name, reader));
-    const documents: Document[] = [];
+    for (const name of names) this.authorize(caller, 'get', name, (policy, ctx) => policy.authorizeGet(ctx, name, reader));
+    const documents: ValidDocument[] = [];
     const missing: string[] = [];
     for (const name of names) {
       const doc = this.store.read(name, micros);
@@ -722,12 +727,13 @@ class FirestoreDatabase implements Database {
     caller: Caller,
     method: AccessDecisionReport['method'],
     path: string,
-    decide: (context: RequestContext) => AccessDecision,
+    decide: (policy: AccessPolicy, context: RequestContext) => AccessDecision,
     writes?: AccessDecisionReport['writes'],
     time?: Timestamp,
   ): void {
-    if (caller.kind === 'owner' || this.policy() === null) return;
-    const decision = decide({ caller, time: time ?? toTimestamp(this.readMicrosNow()) });
+    const policy = this.policy();
+    if (caller.kind === 'owner' || policy === null) return;
+    const decision = decide(policy, { caller, time: time ?? toTimestamp(this.readMicrosNow()) });
     const report: AccessDecisionReport = {
       databaseId: this.databaseId,
       method,
@@ -754,12 +760,13 @@ class FirestoreDatabase implements Database {
     const afterState = new Map(written.map((outcome) => [outcome.name, outcome.after]));
     // The state right before the commit instant, stable even if the policy keeps the reader.
     const before = this.reader(commitMicros - 1);
-    const after: DocumentReader = { get: (name) => (afterState.has(name) ? afterState.get(name)! : before.get(name)) };
+    // A document the request deleted reads as null (written), one it did not touch as it was (undefined here).
+    const after: DocumentReader = { get: (name) => afterState.get(name) ?? (afterState.has(name) ? null : before.get(name)) };
     this.authorize(
       caller,
       'write',
       accesses[0].name,
-      (ctx) => this.policy()!.authorizeWrites(ctx, accesses, before, after),
+      (policy, ctx) => policy.authorizeWrites(ctx, accesses, before, after),
       accesses.map(({ name, method }) => ({ name, method })),
       requestTime(commitMicros),
     );
@@ -809,7 +816,7 @@ function firestoreDescriptor(): unknown {
   return require('@google-cloud/firestore/build/protos/v1.json');
 }
 
-function applyMask(doc: Document, mask: string[][] | null): Document {
+function applyMask(doc: ValidDocument, mask: string[][] | null): ValidDocument {
   return mask === null ? doc : projectDocument(doc, mask);
 }
 
@@ -818,8 +825,8 @@ function queryPath(query: PreparedQuery): string {
   return query.allDescendants ? `${query.parentName}/${query.collectionId}=**` : `${query.parentName}/${query.collectionId}`;
 }
 
-function fingerprint(documents: Document[]): string {
-  return documents.map((doc) => `${doc.name}@${String(doc.updateTime?.seconds)}.${doc.updateTime?.nanos}`).join('\n');
+function fingerprint(documents: ValidDocument[]): string {
+  return documents.map((doc) => `${doc.name}@${doc.updateTime.seconds}.${doc.updateTime.nanos}`).join('\n');
 }
 
 function encodePageToken(name: string): string {
@@ -836,7 +843,7 @@ interface PreparedAggregation {
   alias: string;
   /** The field a sum or average reads (null for count). */
   path: string[] | null;
-  compute: (documents: Document[]) => Value;
+  compute: (documents: ValidDocument[]) => ValidValue;
 }
 
 function prepareAggregations(aggregations: google.firestore.v1.StructuredAggregationQuery.IAggregation[]): PreparedAggregation[] {
@@ -870,7 +877,7 @@ function prepareAggregations(aggregations: google.firestore.v1.StructuredAggrega
       };
     }
     const operator = aggregation.sum ? 'sum' : 'avg';
-    const fieldPath = (aggregation.sum ?? aggregation.avg)!.field?.fieldPath;
+    const fieldPath = (aggregation.sum ?? aggregation.avg)?.field?.fieldPath;
     const path = parseFieldPath(fieldPath, `${operator} aggregation "${alias}"`);
     return { alias, path, compute: (documents) => (operator === 'sum' ? sum(documents, path) : average(documents, path)) };
   });
@@ -880,32 +887,32 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Numeric values of a field across documents (other types and missing fields are skipped). */
-function numericValues(documents: Document[], path: string[]): Value[] {
-  const values: Value[] = [];
+function numericValues(documents: ValidDocument[], path: string[]): NumberValue[] {
+  const values: NumberValue[] = [];
   for (const doc of documents) {
-    const value = getField(doc.fields ?? {}, path);
+    const value = getField(doc.fields, path);
     if (value !== undefined && isNumber(value)) values.push(value);
   }
   return values;
 }
 
 /** Integers stay an integer while the sum fits in int64; any double, or an overflow, makes it a double. */
-function sum(documents: Document[], path: string[]): Value {
+function sum(documents: ValidDocument[], path: string[]): ValidValue {
   let integerSum = 0n;
   let doubleSum = 0;
   let sawDouble = false;
   for (const value of numericValues(documents, path)) {
-    if (kindOf(value) === 'integerValue') integerSum += BigInt(integerOf(value));
+    if (value.integerValue !== undefined) integerSum += BigInt(integerOf(value.integerValue));
     else {
       sawDouble = true;
-      doubleSum += value.doubleValue!;
+      doubleSum += value.doubleValue;
     }
   }
   if (!sawDouble && integerSum >= INT64_MIN && integerSum <= INT64_MAX) return { integerValue: integerSum.toString() };
   return { doubleValue: Number(integerSum) + doubleSum };
 }
 
-function average(documents: Document[], path: string[]): Value {
+function average(documents: ValidDocument[], path: string[]): ValidValue {
   const values = numericValues(documents, path);
   if (values.length === 0) return NULL_VALUE;
   let total = 0;

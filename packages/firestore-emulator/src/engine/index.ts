@@ -9,7 +9,7 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 
-import type { AccessPolicy, Caller, CommitEvent, Document, DocumentContents, Timestamp } from './api';
+import type { AccessPolicy, Caller, CommitEvent, DocumentContents, Timestamp, ValidDocument } from './api';
 import { FirestoreEngine } from './engine';
 import type { IndexConfiguration } from './indexes';
 
@@ -98,7 +98,7 @@ export interface TargetSnapshot {
   readTime: Timestamp;
   /** Query targets: the matching documents in query order (with projection, offset and limit applied).
    *  Document targets: the existing documents, in request order. */
-  documents: Document[];
+  documents: ValidDocument[];
   /** Document targets only: the requested names that do not exist at `readTime` (in request order). */
   missing: string[];
 }

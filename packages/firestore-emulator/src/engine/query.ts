@@ -5,7 +5,7 @@
  * are implicitly ordered (lexicographically) after the explicit orders, and `__name__` always ends the order.
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
-import { Code, Document, RpcError, StructuredQuery, Value } from './api';
+import { Code, RpcError, StructuredQuery, ValidDocument, ValidValue } from './api';
 import { compareSegments, comparePaths, NameParser } from './paths';
 import type { DocEntry, Store } from './store';
 import type { Micros } from './time';
@@ -16,6 +16,7 @@ import {
   getField,
   isNaNValue,
   isNullValue,
+  isNumber,
   isVector,
   kindOf,
   normalizeValue,
@@ -40,11 +41,11 @@ export interface OrderField {
 }
 
 interface PreparedCursor {
-  values: Value[];
+  values: ValidValue[];
   before: boolean;
 }
 
-type Predicate = (doc: Document, entry: DocEntry) => boolean;
+type Predicate = (doc: ValidDocument, entry: DocEntry) => boolean;
 
 export interface PreparedQuery {
   parent: string[];
@@ -220,7 +221,7 @@ function prepareNearest(query: StructuredQuery, nearest: FindNearest, names: Nam
   if (elements.length === 0 || elements.length > MAX_VECTOR_DIMENSIONS) {
     throw invalid(`find_nearest.query_vector must have 1 to ${MAX_VECTOR_DIMENSIONS} dimensions, got ${elements.length}.`);
   }
-  if (!elements.every((element) => kindOf(element) === 'doubleValue' || kindOf(element) === 'integerValue')) {
+  if (!elements.every(isNumber)) {
     throw invalid('find_nearest.query_vector must hold only numbers.');
   }
   const measure = nearest.distanceMeasure as string | null | undefined;
@@ -267,12 +268,13 @@ function prepareCursor(cursor: google.firestore.v1.ICursor | null | undefined, o
   if (values.length > orderBy.length) {
     throw invalid(`${what} has ${values.length} values but the query orders by only ${orderBy.length} fields.`);
   }
-  const prepared = values.map((value, i) => {
+  const prepared = values.map((value, i): ValidValue => {
     if (orderBy[i].path === null) {
-      if (kindOf(value) !== 'referenceValue' || names.referenceSegments(value.referenceValue!, true) === null) {
+      const reference = value.referenceValue;
+      if (kindOf(value) !== 'referenceValue' || typeof reference !== 'string' || names.referenceSegments(reference, true) === null) {
         throw invalid(`${what} value ${i} orders by __name__ and must be a document reference.`);
       }
-      return value;
+      return { referenceValue: reference };
     }
     return normalizeValue(value, `${what}[${i}]`, names, { forQuery: true });
   });
@@ -291,12 +293,14 @@ interface FilterContext {
   nameEquality: boolean;
 }
 
+const ONE_FILTER = 'A filter must set exactly one of composite_filter, field_filter, unary_filter.';
+
 function compileFilter(filter: Filter, context: FilterContext, topLevelAnd: boolean): Predicate {
-  const set = [filter.compositeFilter, filter.fieldFilter, filter.unaryFilter].filter((part) => part);
-  if (set.length !== 1) throw invalid('A filter must set exactly one of composite_filter, field_filter, unary_filter.');
-  if (filter.compositeFilter) {
-    const op = filter.compositeFilter.op;
-    const parts = filter.compositeFilter.filters ?? [];
+  const { compositeFilter, fieldFilter, unaryFilter } = filter;
+  if ([compositeFilter, fieldFilter, unaryFilter].filter((part) => part).length > 1) throw invalid(ONE_FILTER);
+  if (compositeFilter) {
+    const op = compositeFilter.op;
+    const parts = compositeFilter.filters ?? [];
     if (op !== 'AND' && op !== 'OR') throw invalid(`Composite filter operator ${String(op)} is not valid (AND or OR).`);
     if (parts.length === 0) throw invalid('A composite filter must contain at least one filter.');
     const predicates = parts.map((part) => compileFilter(part, context, topLevelAnd && op === 'AND'));
@@ -305,8 +309,9 @@ function compileFilter(filter: Filter, context: FilterContext, topLevelAnd: bool
       ? (doc, entry) => predicates.every((predicate) => predicate(doc, entry))
       : (doc, entry) => predicates.some((predicate) => predicate(doc, entry));
   }
-  if (filter.unaryFilter) return compileUnary(filter.unaryFilter, context);
-  return compileFieldFilter(filter.fieldFilter!, context, topLevelAnd);
+  if (unaryFilter) return compileUnary(unaryFilter, context);
+  if (fieldFilter) return compileFieldFilter(fieldFilter, context, topLevelAnd);
+  throw invalid(ONE_FILTER);
 }
 
 function noteInequality(context: FilterContext, path: string[] | null): void {
@@ -346,24 +351,24 @@ function compileUnary(filter: google.firestore.v1.StructuredQuery.IUnaryFilter, 
   }
 }
 
-function fieldReader(path: string[] | null): (doc: Document, entry: DocEntry) => Value | undefined {
-  if (path === null) return (doc) => ({ referenceValue: doc.name! });
-  return (doc) => getField(doc.fields ?? {}, path);
+function fieldReader(path: string[] | null): (doc: ValidDocument, entry: DocEntry) => ValidValue | undefined {
+  if (path === null) return (doc) => ({ referenceValue: doc.name });
+  return (doc) => getField(doc.fields, path);
 }
 
 function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFilter, context: FilterContext, topLevelAnd: boolean): Predicate {
   const fieldPath = filter.field?.fieldPath;
   const isName = fieldPath === NAME;
   const path = isName ? null : parseFieldPath(fieldPath, 'field filter');
-  const label = isName ? NAME : formatFieldPath(path!);
+  const label = path === null ? NAME : formatFieldPath(path);
   const op = filter.op;
   if (!filter.value) throw invalid(`Field filter on "${label}" has no value.`);
   const value = normalizeValue(filter.value, `filter on ${label}`, context.names, { forQuery: true });
   const isList = op === 'IN' || op === 'NOT_IN' || op === 'ARRAY_CONTAINS_ANY';
-  let list: Value[] = [];
+  let list: ValidValue[] = [];
   if (isList) {
-    if (kindOf(value) !== 'arrayValue') throw invalid(`A filter with ${op} on "${label}" needs an array value.`);
-    list = value.arrayValue!.values ?? [];
+    if (value.arrayValue === undefined) throw invalid(`A filter with ${op} on "${label}" needs an array value.`);
+    list = value.arrayValue.values;
     if (list.length === 0) throw invalid(`A filter with ${op} on "${label}" needs a non-empty array.`);
     const max = op === 'NOT_IN' ? MAX_NOT_IN_VALUES : MAX_DISJUNCTION_VALUES;
     if (list.length > max) throw invalid(`'${op}' supports up to ${max} comparison values.`);
@@ -373,7 +378,7 @@ function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFi
       throw invalid(`Filters on __name__ cannot use ${op}.`);
     }
     for (const candidate of isList ? list : [value]) {
-      if (kindOf(candidate) !== 'referenceValue' || context.names.referenceSegments(candidate.referenceValue!, true) === null) {
+      if (candidate.referenceValue === undefined || context.names.referenceSegments(candidate.referenceValue, true) === null) {
         throw invalid(`A filter on __name__ must compare against document references, got ${JSON.stringify(candidate)}.`);
       }
     }
@@ -386,7 +391,7 @@ function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFi
   const order = isList ? 0 : typeOrder(value);
   // NaN matches no range filter (it sorts first in orderBy, but `x < 5` never matches it).
   const valueIsNaN = !isList && isNaNValue(value);
-  const compare = (doc: Document, entry: DocEntry): number | null => {
+  const compare = (doc: ValidDocument, entry: DocEntry): number | null => {
     const field = read(doc, entry);
     if (valueIsNaN || field === undefined || typeOrder(field) !== order || isNaNValue(field)) return null;
     return compareValues(field, value);
@@ -427,8 +432,8 @@ function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFi
     case 'ARRAY_CONTAINS':
       return (doc, entry) => {
         const field = read(doc, entry);
-        if (field === undefined || kindOf(field) !== 'arrayValue') return false;
-        return (field.arrayValue!.values ?? []).some((element) => valuesEqual(element, value));
+        if (field?.arrayValue === undefined) return false;
+        return field.arrayValue.values.some((element) => valuesEqual(element, value));
       };
     case 'IN':
       return (doc, entry) => {
@@ -438,8 +443,8 @@ function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFi
     case 'ARRAY_CONTAINS_ANY':
       return (doc, entry) => {
         const field = read(doc, entry);
-        if (field === undefined || kindOf(field) !== 'arrayValue') return false;
-        const elements = field.arrayValue!.values ?? [];
+        if (field?.arrayValue === undefined) return false;
+        const elements = field.arrayValue.values;
         return elements.some((element) => candidates.some((candidate) => valuesEqual(element, candidate)));
       };
     case 'NOT_IN': {
@@ -456,9 +461,11 @@ function compileFieldFilter(filter: google.firestore.v1.StructuredQuery.IFieldFi
 }
 
 /** Records `__name__` bounds of top-level AND filters so name-ordered scans start and stop early. */
-function noteNameBound(context: FilterContext, op: string | null | undefined, value: Value): void {
-  const segments = context.names.referenceSegments(value.referenceValue ?? '', true);
-  if (!segments || !value.referenceValue!.startsWith(`${context.names.root}/`)) return;
+function noteNameBound(context: FilterContext, op: string | null | undefined, value: ValidValue): void {
+  const reference = value.referenceValue;
+  if (reference === undefined) return;
+  const segments = context.names.referenceSegments(reference, true);
+  if (!segments || !reference.startsWith(`${context.names.root}/`)) return;
   const low = (inclusive: boolean) => {
     const current = context.nameLow;
     const order = current ? comparePaths(segments, current.segments) : 1;
@@ -484,18 +491,27 @@ function noteNameBound(context: FilterContext, op: string | null | undefined, va
 
 interface Candidate {
   entry: DocEntry;
-  doc: Document;
+  doc: ValidDocument;
+  /** The document's value of each orderBy field (`__name__` as a reference), read once. */
+  orderValues: ValidValue[];
 }
 
-function orderValue(candidate: Candidate, field: OrderField): Value | undefined {
-  if (field.path === null) return { referenceValue: candidate.entry.name };
-  return getField(candidate.doc.fields ?? {}, field.path);
+/** The values a document orders by, or null when it lacks an ordered field (orderBy then excludes it). */
+function orderValuesOf(doc: ValidDocument, entry: DocEntry, orderBy: OrderField[]): ValidValue[] | null {
+  const values: ValidValue[] = [];
+  for (const field of orderBy) {
+    const value = field.path === null ? { referenceValue: entry.name } : getField(doc.fields, field.path);
+    if (value === undefined) return null;
+    values.push(value);
+  }
+  return values;
 }
 
 function compareCandidates(orderBy: OrderField[]): (a: Candidate, b: Candidate) => number {
   return (a, b) => {
-    for (const field of orderBy) {
-      const order = field.path === null ? comparePaths(a.entry.segments, b.entry.segments) : compareValues(orderValue(a, field)!, orderValue(b, field)!);
+    for (let i = 0; i < orderBy.length; i++) {
+      const field = orderBy[i];
+      const order = field.path === null ? comparePaths(a.entry.segments, b.entry.segments) : compareValues(a.orderValues[i], b.orderValues[i]);
       if (order !== 0) return field.descending ? -order : order;
     }
     return 0;
@@ -505,9 +521,8 @@ function compareCandidates(orderBy: OrderField[]): (a: Candidate, b: Candidate) 
 /** Position of a candidate relative to a cursor, in query order, over the cursor's values. */
 function compareToCursor(candidate: Candidate, cursor: PreparedCursor, orderBy: OrderField[]): number {
   for (let i = 0; i < cursor.values.length; i++) {
-    const field = orderBy[i];
-    const order = compareValues(orderValue(candidate, field)!, cursor.values[i]);
-    if (order !== 0) return field.descending ? -order : order;
+    const order = compareValues(candidate.orderValues[i], cursor.values[i]);
+    if (order !== 0) return orderBy[i].descending ? -order : order;
   }
   return 0;
 }
@@ -522,13 +537,6 @@ function beforeEnd(candidate: Candidate, query: PreparedQuery): boolean {
   if (!query.endAt) return true;
   const order = compareToCursor(candidate, query.endAt, query.orderBy);
   return query.endAt.before ? order < 0 : order <= 0;
-}
-
-function hasOrderFields(doc: Document, orderBy: OrderField[]): boolean {
-  for (const field of orderBy) {
-    if (field.path !== null && getField(doc.fields ?? {}, field.path) === undefined) return false;
-  }
-  return true;
 }
 
 /** The entries a query may match, in ascending or descending name order, starting near `from`. */
@@ -552,14 +560,14 @@ function* mergeCollections(store: Store, collections: string[], from: readonly s
 /** The cursor's `__name__` position as segments of this database, when the cursor is on the name alone. */
 function nameCursorKey(cursor: PreparedCursor | null, names: NameParser): readonly string[] | null {
   if (!cursor || cursor.values.length !== 1) return null;
-  const reference = cursor.values[0].referenceValue!;
-  if (!reference.startsWith(`${names.root}/`)) return null;
+  const reference = cursor.values[0].referenceValue;
+  if (reference === undefined || !reference.startsWith(`${names.root}/`)) return null;
   return reference.slice(names.root.length + 1).split('/');
 }
 
 export interface QueryResult {
   entries: DocEntry[];
-  documents: Document[];
+  documents: ValidDocument[];
 }
 
 /** Runs a prepared query as of `micros`; documents come back projected. */
@@ -582,16 +590,17 @@ function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNea
   for (const entry of scan(store, query, null, false)) {
     const doc = entry.at(micros);
     if (doc === null || (query.predicate && !query.predicate(doc, entry))) continue;
-    const field = getField(doc.fields ?? {}, nearest.vectorField);
+    const field = getField(doc.fields, nearest.vectorField);
     if (field === undefined || !isVector(field)) continue;
     const elements = vectorElements(field);
-    if (elements.length !== nearest.queryVector.length) continue;
+    // A vector holding something other than numbers has no distance, as a zero vector under COSINE.
+    if (elements.length !== nearest.queryVector.length || !elements.every(isNumber)) continue;
     const distance = vectorDistance(nearest.measure, nearest.queryVector, elements.map(numberAsDouble));
     if (Number.isNaN(distance)) continue;
     if (nearest.threshold !== null && (nearest.measure === 'DOT_PRODUCT' ? distance < nearest.threshold : distance > nearest.threshold)) {
       continue;
     }
-    ranked.push({ candidate: { entry, doc }, distance });
+    ranked.push({ candidate: { entry, doc, orderValues: [] }, distance });
   }
   const sign = nearest.measure === 'DOT_PRODUCT' ? -1 : 1;
   ranked.sort((a, b) => sign * (a.distance - b.distance) || comparePaths(a.candidate.entry.segments, b.candidate.entry.segments));
@@ -605,7 +614,7 @@ function executeNearest(store: Store, query: PreparedQuery, nearest: PreparedNea
     documents: top.map(({ candidate: { doc }, distance }) => {
       const shown = projection === null ? doc : projectDocument(doc, projection);
       if (!showDistance || resultField === null) return shown;
-      return { ...shown, fields: setField(shown.fields ?? {}, resultField, { doubleValue: distance }) };
+      return { ...shown, fields: setField(shown.fields, resultField, { doubleValue: distance }) };
     }),
   };
 }
@@ -633,8 +642,8 @@ function vectorDistance(measure: DistanceMeasure, a: number[], b: number[]): num
 }
 
 /** A document with only the given field paths (a projection or a read mask). */
-export function projectDocument(doc: Document, paths: readonly (readonly string[])[]): Document {
-  const fields = projectFields(doc.fields ?? {}, paths);
+export function projectDocument(doc: ValidDocument, paths: readonly (readonly string[])[]): ValidDocument {
+  const fields = projectFields(doc.fields, paths);
   return { name: doc.name, fields, createTime: doc.createTime, updateTime: doc.updateTime };
 }
 
@@ -659,7 +668,7 @@ function* nameOrderedCandidates(store: Store, query: PreparedQuery, micros: Micr
       if (order > 0 || (order === 0 && !stop.inclusive)) return;
     }
     const doc = entry.at(micros);
-    if (doc !== null) yield { entry, doc };
+    if (doc !== null) yield { entry, doc, orderValues: [{ referenceValue: entry.name }] };
   }
 }
 
@@ -667,9 +676,10 @@ function executeSorted(store: Store, query: PreparedQuery, micros: Micros): Cand
   const candidates: Candidate[] = [];
   for (const entry of scan(store, query, null, false)) {
     const doc = entry.at(micros);
-    if (doc === null || !hasOrderFields(doc, query.orderBy)) continue;
-    if (query.predicate && !query.predicate(doc, entry)) continue;
-    candidates.push({ entry, doc });
+    if (doc === null) continue;
+    const orderValues = orderValuesOf(doc, entry, query.orderBy);
+    if (orderValues === null || (query.predicate && !query.predicate(doc, entry))) continue;
+    candidates.push({ entry, doc, orderValues });
   }
   candidates.sort(compareCandidates(query.orderBy));
   return takeWindow(candidates, query);

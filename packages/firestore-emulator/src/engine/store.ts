@@ -4,7 +4,7 @@
  * all documents in name order (for all-descendant scans), each collection's documents in name order, and
  * the collections of each collection id (for collection-group queries).
  */
-import type { Document } from './api';
+import type { ValidDocument } from './api';
 import { comparePaths, isPrefixPath } from './paths';
 import { SortedList } from './sorted-list';
 import type { Micros } from './time';
@@ -12,7 +12,7 @@ import type { Micros } from './time';
 interface Version {
   micros: Micros;
   /** null: the document was deleted at `micros`. */
-  doc: Document | null;
+  doc: ValidDocument | null;
 }
 
 export class DocEntry {
@@ -24,12 +24,12 @@ export class DocEntry {
     readonly segments: readonly string[],
   ) {}
 
-  get current(): Document | null {
+  get current(): ValidDocument | null {
     return this.versions.length === 0 ? null : this.versions[this.versions.length - 1].doc;
   }
 
   /** The document as of `micros` (null when absent then). */
-  at(micros: Micros): Document | null {
+  at(micros: Micros): ValidDocument | null {
     for (let i = this.versions.length - 1; i >= 0; i--) {
       if (this.versions[i].micros <= micros) return this.versions[i].doc;
     }
@@ -64,7 +64,7 @@ export class Store {
     return this.entries.get(name);
   }
 
-  read(name: string, micros: Micros): Document | null {
+  read(name: string, micros: Micros): ValidDocument | null {
     const entry = this.entries.get(name);
     return entry ? entry.at(micros) : null;
   }
@@ -74,7 +74,7 @@ export class Store {
   }
 
   /** Records a new version (a document, or null for a deletion) of the document at `micros`. */
-  write(name: string, segments: readonly string[], doc: Document | null, micros: Micros): void {
+  write(name: string, segments: readonly string[], doc: ValidDocument | null, micros: Micros): void {
     let entry = this.entries.get(name);
     if (!entry) {
       if (doc === null) return; // deleting what never existed leaves no trace
@@ -123,13 +123,14 @@ export class Store {
     this.entries.delete(entry.name);
     this.all.remove(entry.segments);
     const collectionPath = entry.collectionPath;
-    const collection = this.collections.get(collectionPath)!;
-    collection.remove(entry.segments);
-    if (collection.size === 0) {
+    // Every entry is in its collection's list and that collection in its group (see write).
+    const collection = this.collections.get(collectionPath);
+    collection?.remove(entry.segments);
+    if (collection?.size === 0) {
       this.collections.delete(collectionPath);
-      const group = this.groups.get(entry.collectionId)!;
-      group.delete(collectionPath);
-      if (group.size === 0) this.groups.delete(entry.collectionId);
+      const group = this.groups.get(entry.collectionId);
+      group?.delete(collectionPath);
+      if (group?.size === 0) this.groups.delete(entry.collectionId);
     }
   }
 

@@ -2,7 +2,7 @@
  * Instants inside the engine are epoch microseconds held in a number (exact up to year 2255), the precision
  * Firestore gives commit and update times. Timestamps at the API boundary are protobuf Timestamps.
  */
-import { Code, RpcError, Timestamp } from './api';
+import { Code, RpcError, Timestamp, ValidTimestamp } from './api';
 
 export type Micros = number;
 
@@ -10,7 +10,7 @@ export type Micros = number;
 export const MIN_TIMESTAMP_SECONDS = -62135596800;
 export const MAX_TIMESTAMP_SECONDS = 253402300799;
 
-export function toTimestamp(micros: Micros): Timestamp {
+export function toTimestamp(micros: Micros): ValidTimestamp {
   const seconds = Math.floor(micros / 1e6);
   return { seconds: String(seconds), nanos: (micros - seconds * 1e6) * 1000 };
 }
@@ -21,7 +21,7 @@ export function toTimestamp(micros: Micros): Timestamp {
  * `request.time`. The proto gives it millisecond precision, and `request.time == request.resource.data.at`
  * must hold, so both use this one instant.
  */
-export function requestTime(commitMicros: Micros): Timestamp {
+export function requestTime(commitMicros: Micros): ValidTimestamp {
   return toTimestamp(Math.floor(commitMicros / 1000) * 1000);
 }
 

@@ -200,16 +200,21 @@ export class Transactions {
   async waitUntilUnlocked(names: readonly string[]): Promise<void> {
     const deadline = Date.now() + this.timeouts.lockWaitTimeoutMs;
     for (;;) {
-      const holder = this.lockedBy(names);
-      if (holder === null) return;
+      const lock = this.activeLock(names);
+      if (lock === null) return;
       if (Date.now() >= deadline) throw new RpcError(Code.ABORTED, CONTENTION_MESSAGE);
-      const name = [...holder.locks].find((locked) => names.includes(locked))!;
+      const { name, holder } = lock;
       await this.waitFor(name, null, Math.min(deadline, holder.lastUsedMs + this.timeouts.idleTimeoutMs + 1));
     }
   }
 
   /** The active transaction holding a lock on one of `names`, expiring idle holders on the way. */
   lockedBy(names: readonly string[]): Transaction | null {
+    return this.activeLock(names)?.holder ?? null;
+  }
+
+  /** The first of `names` an active transaction holds a lock on, and that transaction. */
+  private activeLock(names: readonly string[]): { name: string; holder: Transaction } | null {
     for (const name of names) {
       const holder = this.holders.get(name);
       if (holder === undefined) continue;
@@ -217,7 +222,7 @@ export class Transactions {
         this.abort(holder, EXPIRED_MESSAGE);
         continue;
       }
-      return holder;
+      return { name, holder };
     }
     return null;
   }
@@ -234,9 +239,11 @@ export class Transactions {
         clearTimeout(timer);
         transaction?.pendingWaits.delete(rejectWait);
         const current = this.waiters.get(name);
-        const index = current ? current.indexOf(waiter) : -1;
-        if (index >= 0) current!.splice(index, 1);
-        if (current?.length === 0) this.waiters.delete(name);
+        if (current) {
+          const index = current.indexOf(waiter);
+          if (index >= 0) current.splice(index, 1);
+          if (current.length === 0) this.waiters.delete(name);
+        }
       };
       const rejectWait = (error: RpcError) => {
         settle();

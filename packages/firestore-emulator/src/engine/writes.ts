@@ -4,9 +4,9 @@
  * that fails anywhere changes nothing.
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
-import { Code, Document, RpcError, Timestamp, Value } from './api';
+import { Code, RpcError, ValidDocument, ValidTimestamp, ValidValue } from './api';
 import { NameParser } from './paths';
-import { checkTimestamp, Micros, requestTime, timestampsEqual, toTimestamp } from './time';
+import { checkTimestamp, Micros, requestTime, timestampSeconds, timestampsEqual, toTimestamp } from './time';
 import {
   compareValues,
   deleteField,
@@ -18,11 +18,12 @@ import {
   integerOf,
   isNaNValue,
   isNumber,
-  kindOf,
   MAX_DOCUMENT_BYTES,
   normalizeFields,
+  normalizeArray,
   normalizeValue,
   NULL_VALUE,
+  NumberValue,
   numberAsDouble,
   parseFieldPath,
   setField,
@@ -33,10 +34,10 @@ type FieldTransform = google.firestore.v1.DocumentTransform.IFieldTransform;
 
 export type PreparedTransform =
   | { path: string[]; kind: 'serverTime' }
-  | { path: string[]; kind: 'increment' | 'maximum' | 'minimum'; operand: Value }
-  | { path: string[]; kind: 'append' | 'remove'; elements: Value[] };
+  | { path: string[]; kind: 'increment' | 'maximum' | 'minimum'; operand: NumberValue }
+  | { path: string[]; kind: 'append' | 'remove'; elements: ValidValue[] };
 
-export type Precondition = { exists: boolean } | { updateTime: Timestamp };
+export type Precondition = { exists: boolean } | { updateTime: ValidTimestamp };
 
 export interface PreparedWrite {
   name: string;
@@ -44,7 +45,7 @@ export interface PreparedWrite {
   /** set: replace the document; merge: update the masked fields; transform: transforms only; verify: check
    *  the precondition only (the web SDK's transactions send one for each document read but not written). */
   operation: 'set' | 'merge' | 'delete' | 'transform' | 'verify';
-  fields: Record<string, Value>;
+  fields: Record<string, ValidValue>;
   mask: string[][];
   transforms: PreparedTransform[];
   precondition: Precondition | null;
@@ -96,7 +97,9 @@ export function prepareWrite(write: Write, names: NameParser): PreparedWrite {
     return { name, segments, operation: 'transform', fields: {}, mask: [], transforms, precondition };
   }
 
-  const update = write.update!;
+  // The one operation left is update.
+  const update = write.update;
+  if (!update) throw invalid('A write must set exactly one of update, delete, verify or transform.');
   const name = update.name ?? '';
   const segments = names.document(name);
   const fields = normalizeFields(update.fields ?? {}, '', names);
@@ -115,9 +118,10 @@ function preparePrecondition(precondition: google.firestore.v1.IPrecondition | n
   const hasUpdateTime = precondition.updateTime !== undefined && precondition.updateTime !== null;
   if (hasExists && hasUpdateTime) throw invalid('A precondition can set exists or update_time, not both.');
   if (hasExists) return { exists: Boolean(precondition.exists) };
-  if (hasUpdateTime) {
-    checkTimestamp(precondition.updateTime!, 'current_document.update_time');
-    return { updateTime: precondition.updateTime! };
+  const updateTime = precondition.updateTime;
+  if (updateTime !== undefined && updateTime !== null) {
+    checkTimestamp(updateTime, 'current_document.update_time');
+    return { updateTime: { seconds: String(timestampSeconds(updateTime)), nanos: updateTime.nanos ?? 0 } };
   }
   return null;
 }
@@ -159,7 +163,7 @@ function prepareTransform(transform: FieldTransform, names: NameParser): Prepare
     case 'increment':
     case 'maximum':
     case 'minimum': {
-      const operand = normalizeValue(transform[kinds[0]]!, label, names);
+      const operand = normalizeValue(transform[kinds[0]], label, names);
       if (!isNumber(operand)) {
         throw invalid(`The ${kinds[0]} transform of field "${label}" needs an integer or double operand.`);
       }
@@ -167,8 +171,8 @@ function prepareTransform(transform: FieldTransform, names: NameParser): Prepare
     }
     case 'appendMissingElements':
     case 'removeAllFromArray': {
-      const array = normalizeValue({ arrayValue: transform[kinds[0]]! }, label, names);
-      return { path, kind: kinds[0] === 'appendMissingElements' ? 'append' : 'remove', elements: array.arrayValue!.values ?? [] };
+      const elements = normalizeArray(transform[kinds[0]], label, names);
+      return { path, kind: kinds[0] === 'appendMissingElements' ? 'append' : 'remove', elements };
     }
   }
 }
@@ -180,9 +184,9 @@ export interface DocumentOutcome {
   name: string;
   segments: string[];
   /** The document when the request started. */
-  before: Document | null;
+  before: ValidDocument | null;
   /** The document after every write of the request (the same object as `before` when unchanged). */
-  after: Document | null;
+  after: ValidDocument | null;
   /** False when the request only verified the document's precondition (nothing to judge or report). */
   written: boolean;
 }
@@ -197,10 +201,10 @@ export interface AppliedWrites {
  * Applies `writes` in order to the documents `read` returns (the state the request started from), as of
  * the commit instant. Throws the precondition or size error of the first write that fails.
  */
-export function applyWrites(writes: PreparedWrite[], read: (name: string) => Document | null, commitMicros: Micros): AppliedWrites {
+export function applyWrites(writes: PreparedWrite[], read: (name: string) => ValidDocument | null, commitMicros: Micros): AppliedWrites {
   const commitTime = toTimestamp(commitMicros);
   // serverTimestamp() has millisecond precision.
-  const serverTimestamp: Value = { timestampValue: requestTime(commitMicros) };
+  const serverTimestamp: ValidValue = { timestampValue: requestTime(commitMicros) };
   const outcomes = new Map<string, DocumentOutcome>();
   const writeResults: google.firestore.v1.IWriteResult[] = [];
   const transformCount = new Map<string, number>();
@@ -238,7 +242,7 @@ export function applyWrites(writes: PreparedWrite[], read: (name: string) => Doc
       continue;
     }
 
-    let fields: Record<string, Value>;
+    let fields: Record<string, ValidValue>;
     if (write.operation === 'set') fields = write.fields;
     else {
       fields = current?.fields ?? {};
@@ -247,7 +251,7 @@ export function applyWrites(writes: PreparedWrite[], read: (name: string) => Doc
         fields = value === undefined ? deleteField(fields, path) : setField(fields, path, value);
       }
     }
-    const transformResults: Value[] = [];
+    const transformResults: ValidValue[] = [];
     for (const transform of write.transforms) {
       const value = applyTransform(transform, getField(fields, transform.path), serverTimestamp);
       transformResults.push(transform.kind === 'append' || transform.kind === 'remove' ? NULL_VALUE : value);
@@ -262,10 +266,12 @@ export function applyWrites(writes: PreparedWrite[], read: (name: string) => Doc
       );
     }
     // A write that changes nothing keeps the document, and its update time, as they were.
-    if (!current || !fieldsIdentical(current.fields ?? {}, fields)) {
-      outcome.after = { name: write.name, fields, createTime: current?.createTime ?? commitTime, updateTime: commitTime };
+    let after = current;
+    if (!after || !fieldsIdentical(after.fields, fields)) {
+      after = { name: write.name, fields, createTime: current?.createTime ?? commitTime, updateTime: commitTime };
+      outcome.after = after;
     }
-    const result: google.firestore.v1.IWriteResult = { updateTime: outcome.after!.updateTime };
+    const result: google.firestore.v1.IWriteResult = { updateTime: after.updateTime };
     if (write.transforms.length > 0) result.transformResults = transformResults;
     writeResults.push(result);
   }
@@ -281,7 +287,7 @@ function countTransforms(transforms: PreparedTransform[]): number {
   return count;
 }
 
-function checkPrecondition(write: PreparedWrite, current: Document | null): void {
+function checkPrecondition(write: PreparedWrite, current: ValidDocument | null): void {
   const precondition = write.precondition;
   if (!precondition) return;
   if ('exists' in precondition) {
@@ -293,7 +299,7 @@ function checkPrecondition(write: PreparedWrite, current: Document | null): void
     }
     return;
   }
-  if (!current || !timestampsEqual(current.updateTime!, precondition.updateTime)) {
+  if (!current || !timestampsEqual(current.updateTime, precondition.updateTime)) {
     throw new RpcError(
       Code.FAILED_PRECONDITION,
       current
@@ -306,7 +312,7 @@ function checkPrecondition(write: PreparedWrite, current: Document | null): void
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-function applyTransform(transform: PreparedTransform, current: Value | undefined, requestTime: Value): Value {
+function applyTransform(transform: PreparedTransform, current: ValidValue | undefined, requestTime: ValidValue): ValidValue {
   switch (transform.kind) {
     case 'serverTime':
       return requestTime;
@@ -323,14 +329,14 @@ function applyTransform(transform: PreparedTransform, current: Value | undefined
       return takeOperand ? transform.operand : current;
     }
     case 'append': {
-      const values = current !== undefined && kindOf(current) === 'arrayValue' ? [...(current.arrayValue!.values ?? [])] : [];
+      const values = current?.arrayValue !== undefined ? [...current.arrayValue.values] : [];
       for (const element of transform.elements) {
         if (!values.some((value) => valuesEquivalent(value, element))) values.push(element);
       }
       return { arrayValue: { values } };
     }
     case 'remove': {
-      const values = current !== undefined && kindOf(current) === 'arrayValue' ? (current.arrayValue!.values ?? []) : [];
+      const values = current?.arrayValue !== undefined ? current.arrayValue.values : [];
       return {
         arrayValue: { values: values.filter((value) => !transform.elements.some((element) => valuesEquivalent(value, element))) },
       };
@@ -339,10 +345,10 @@ function applyTransform(transform: PreparedTransform, current: Value | undefined
 }
 
 /** Integer + integer stays an integer, saturating at the int64 bounds; anything with a double is a double. */
-function add(a: Value, b: Value): Value {
-  if (kindOf(a) === 'integerValue' && kindOf(b) === 'integerValue') {
-    const x = integerOf(a);
-    const y = integerOf(b);
+function add(a: NumberValue, b: NumberValue): ValidValue {
+  if (a.integerValue !== undefined && b.integerValue !== undefined) {
+    const x = integerOf(a.integerValue);
+    const y = integerOf(b.integerValue);
     if (typeof x === 'number' && typeof y === 'number' && Number.isSafeInteger(x + y)) return { integerValue: String(x + y) };
     let sum = BigInt(x) + BigInt(y);
     if (sum > INT64_MAX) sum = INT64_MAX;

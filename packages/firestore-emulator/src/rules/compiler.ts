@@ -63,13 +63,19 @@ function fail(message: string, loc: Loc): never {
 }
 
 export function compileProgram(tree: SyntaxRuleset, fileName: string, source: string): Program {
-  const version = tree.version?.value ?? '1';
-  if (version !== '1' && version !== '2') fail(`unsupported rules_version '${version}' (supported: '1', '2')`, tree.version!.loc);
+  const version = rulesVersion(tree.version);
   if (tree.services.length === 0) throw new RulesCompileError('no service declaration; expected service cloud.firestore { ... }', 1, 1);
   if (tree.services.length > 1) fail('only one service declaration is allowed per rules file', tree.services[1].loc);
   const service = tree.services[0];
   if (service.name !== 'cloud.firestore') fail(`unsupported service '${service.name}': this emulator evaluates only service cloud.firestore`, service.loc);
   return new Compiler(version, fileName, source).compile(tree.functions, service.body);
+}
+
+/** rules_version, '1' when the file does not declare one. */
+function rulesVersion(declared: SyntaxRuleset['version']): '1' | '2' {
+  if (declared === null) return '1';
+  if (declared.value !== '1' && declared.value !== '2') fail(`unsupported rules_version '${declared.value}' (supported: '1', '2')`, declared.loc);
+  return declared.value;
 }
 
 class Compiler {

@@ -29,8 +29,11 @@ export function createGrpcServer(state: EmulatorState): grpc.Server {
 function serviceDefinition(): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
   for (const method of firestoreService.methodsArray) {
-    const request = codecFor<object>(method.resolvedRequestType!.fullName.slice(1));
-    const response = codecFor<object>(method.resolvedResponseType!.fullName.slice(1));
+    const { resolvedRequestType, resolvedResponseType } = method;
+    // protobuf.ts resolves every type of the descriptors when it loads them.
+    if (!resolvedRequestType || !resolvedResponseType) throw new Error(`The message types of ${method.name} are not resolved.`);
+    const request = codecFor<object>(resolvedRequestType.fullName.slice(1));
+    const response = codecFor<object>(resolvedResponseType.fullName.slice(1));
     definition[method.name] = {
       path: `/${FIRESTORE_SERVICE_NAME}/${method.name}`,
       requestStream: method.requestStream === true,

@@ -168,7 +168,7 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
       const previous = state.contents ?? new Map<string, string>();
       const current = new Set<string>();
       for (const document of snapshot.documents) {
-        const name = document.name!;
+        const name = document.name;
         current.add(name);
         if (previous.get(name) === versionOf(document)) continue;
         const entry = update(name);
@@ -229,7 +229,7 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
         this.output.send({ targetChange: { targetChangeType: 'ADD', targetIds: [state.id] } });
         if (isResumed(state.target)) this.output.send({ targetChange: { targetChangeType: 'RESET', targetIds: [state.id] } });
       }
-      state.contents = new Map(evaluation.snapshot.documents.map((document) => [document.name!, versionOf(document)]));
+      state.contents = new Map(evaluation.snapshot.documents.map((document) => [document.name, versionOf(document)]));
     }
     for (const [name, entry] of updates) {
       const targetIds = entry.targetIds.filter(live);

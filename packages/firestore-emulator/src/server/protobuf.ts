@@ -111,7 +111,7 @@ function rejectUnknownFields(type: protobuf.Type, reader: protobuf.Reader, end: 
     const length = reader.uint32();
     const fieldEnd = reader.pos + length;
     if (field instanceof protobuf.MapField) rejectUnknownMapEntryFields(type, field, reader, fieldEnd);
-    else rejectUnknownFields(nested!, reader, fieldEnd);
+    else if (nested) rejectUnknownFields(nested, reader, fieldEnd);
     reader.pos = fieldEnd;
   }
 }

@@ -140,7 +140,9 @@ async function putSecurityRules(state: EmulatorState, { projectId }: PathIds, re
 
 /** Clears one database of the project, as Google's emulator does; the others keep their documents. */
 async function clearDocuments(state: EmulatorState, { projectId, databaseId }: PathIds): Promise<unknown> {
-  state.clearDocuments(projectId, databaseId!);
+  // The route's pattern always captures the database.
+  if (databaseId === undefined) throw new HttpError(400, 'INVALID_ARGUMENT', 'Missing database id.');
+  state.clearDocuments(projectId, databaseId);
   return {};
 }
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldPath, GeoPoint, Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { adminClient, decodeMessage, encodeMessage, rawUnaryCall, rejectionOf, uniqueProjectId, type GrpcFailure } from './support';
+import { present } from '../present';
 
 const projectId = uniqueProjectId('conf-reads');
 let db: Firestore;
@@ -59,7 +60,7 @@ describe('BatchGetDocuments', () => {
       map: { inner: { deeper: 'yes' } },
     };
     await db.doc('reads/types').set(value);
-    const data = (await db.doc('reads/types').get()).data()!;
+    const data = present((await db.doc('reads/types').get()).data(), 'reads/types');
     expect(data.nan).toBeNaN();
     expect((data.timestamp as Timestamp).isEqual(value.timestamp)).toBe(true);
     expect((data.geo as GeoPoint).isEqual(value.geo)).toBe(true);

@@ -18,6 +18,7 @@ import {
   type EmulatorMockTokenOptions,
   type Firestore as WebFirestore,
 } from 'firebase/firestore';
+import { present } from '../present';
 
 /** True when our offline emulator is the one under test: checks of our own extras run only then. */
 export const offlineEmulator = Boolean(process.env.LEADPULSE_OFFLINE_EMULATOR);
@@ -200,7 +201,7 @@ export function rawUnaryCall(method: string, request: Buffer, authorization: str
         client.close();
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- callers compare the gRPC code and details as data
         if (error) reject({ code: error.code, details: error.details } satisfies GrpcFailure);
-        else resolve(response!);
+        else resolve(present(response, 'response'));
       },
     );
   });

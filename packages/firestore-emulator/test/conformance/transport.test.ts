@@ -71,6 +71,30 @@ describe('malformed requests', () => {
     expect((await db.doc('utf8/doc').get()).exists).toBe(false);
   });
 
+  it('refuses a Value with no member set (production: "Cannot convert firestore.v1.Value with type unset."), and writes nothing', async () => {
+    const request = encodeMessage('google.firestore.v1.CommitRequest', {
+      database,
+      writes: [{ update: { name: `${database}/documents/unset/doc`, fields: { empty: {} } } }],
+    });
+    const failure = (await rejectionOf(rawUnaryCall('Commit', request))) as unknown as GrpcFailure;
+    expect(failure.code).toBe(INVALID_ARGUMENT);
+    if (offlineEmulator) expect(failure.details).toBe('empty: Cannot convert firestore.v1.Value with type unset.');
+    expect((await db.doc('unset/doc').get()).exists).toBe(false);
+  });
+
+  // protobuf parsers keep the last of two oneof members on the wire (Google's would store 1); the offline emulator
+  // cannot tell which came last once protobuf.js has decoded them, so it refuses rather than pick one.
+  it.runIf(offlineEmulator)('refuses a Value repeating two members of its oneof on the wire, and writes nothing', async () => {
+    const request = encodeMessage('google.firestore.v1.CommitRequest', {
+      database,
+      writes: [{ update: { name: `${database}/documents/oneof/doc`, fields: { both: { stringValue: 'a', integerValue: '1' } } } }],
+    });
+    const failure = (await rejectionOf(rawUnaryCall('Commit', request))) as unknown as GrpcFailure;
+    expect(failure.code).toBe(INVALID_ARGUMENT);
+    expect(failure.details).toContain('both: the value sets both "stringValue" and "integerValue"');
+    expect((await db.doc('oneof/doc').get()).exists).toBe(false);
+  });
+
   it('accepts the same request when it is well-formed (the check above is about the bytes)', async () => {
     const request = encodeMessage('google.firestore.v1.CommitRequest', {
       database,

@@ -26,6 +26,7 @@ import {
   type Firestore,
 } from 'firebase/firestore';
 import { adminClient, rejectionOf, uniqueProjectId, webClient } from './support';
+import { present } from '../present';
 
 const projectId = uniqueProjectId('conf-web');
 let admin: AdminFirestore;
@@ -65,7 +66,7 @@ describe('writes (the Write stream)', () => {
     await setDoc(ref, { a: 1, b: 2, count: 1 });
     expect((await admin.doc('webw/doc').get()).data()).toEqual({ a: 1, b: 2, count: 1 });
     await updateDoc(ref, { b: deleteField(), count: increment(4), at: serverTimestamp() });
-    const stored = (await admin.doc('webw/doc').get()).data()!;
+    const stored = present((await admin.doc('webw/doc').get()).data(), 'webw/doc');
     expect(stored.a).toBe(1);
     expect(stored.b).toBeUndefined();
     expect(stored.count).toBe(5);
@@ -90,7 +91,7 @@ describe('writes (the Write stream)', () => {
     batch.set(doc(db, 'webw/b2'), { v: 2 });
     await batch.commit();
     const [b1, b2] = await admin.getAll(admin.doc('webw/b1'), admin.doc('webw/b2'));
-    expect(b1.updateTime!.isEqual(b2.updateTime!)).toBe(true);
+    expect(present(b1.updateTime, 'update time').isEqual(present(b2.updateTime, 'update time'))).toBe(true);
   });
 
   it('a failed write rejects its promise and the stream keeps working', async () => {

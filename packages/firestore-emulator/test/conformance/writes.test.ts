@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldValue, Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { adminClient, decodeMessage, encodeMessage, rawUnaryCall, rejectionOf, uniqueProjectId } from './support';
+import { present } from '../present';
 
 const projectId = uniqueProjectId('conf-writes');
 let db: Firestore;
@@ -138,8 +139,8 @@ describe('create and update times', () => {
     const created = await ref.set({ v: 1 });
     const updated = await ref.set({ v: 2 });
     const snapshot = await ref.get();
-    expect(snapshot.createTime!.isEqual(created.writeTime)).toBe(true);
-    expect(snapshot.updateTime!.isEqual(updated.writeTime)).toBe(true);
+    expect(present(snapshot.createTime, 'create time').isEqual(created.writeTime)).toBe(true);
+    expect(present(snapshot.updateTime, 'update time').isEqual(updated.writeTime)).toBe(true);
     expect(updated.writeTime.toMillis() * 1000 + updated.writeTime.nanoseconds / 1000).toBeGreaterThan(
       created.writeTime.toMillis() * 1000 + created.writeTime.nanoseconds / 1000,
     );

@@ -11,6 +11,7 @@ import {
   WriteAccess,
 } from '../../src/engine';
 import { ANONYMOUS, commit, DATABASE, del, doc, expectRpcError, getData, merge, OWNER, plainFields, PROJECT, ROOT, set, setup } from './helpers';
+import { present } from '../present';
 
 const USER: Caller = { kind: 'user', uid: 'alice', token: { sub: 'alice' } };
 
@@ -70,7 +71,7 @@ describe('access policy', () => {
     const { db, policy, reports } = withPolicy((what) => !what.includes('secret'));
     await commit(db, [set('c/open', { v: 1 }), set('c/secret', { v: 2 })], OWNER);
     const [found] = await db.batchGetDocuments({ database: DATABASE, documents: [doc('c/open')] }, USER);
-    expect(plainFields(found.found!.fields)).toEqual({ v: 1 });
+    expect(plainFields(present(found.found, 'document').fields)).toEqual({ v: 1 });
     expect(policy.gets[0]).toMatchObject({ name: doc('c/open'), context: { caller: USER }, stored: { v: { integerValue: '1' } } });
     await expectRpcError(
       db.batchGetDocuments({ database: DATABASE, documents: [doc('c/open'), doc('c/secret')] }, USER),
@@ -116,13 +117,14 @@ describe('access policy', () => {
       ['c/gone', 'delete'],
       ['c/never', 'delete'],
     ]);
-    expect(accesses[1].before!.fields).toEqual({ v: { integerValue: '1' } });
-    expect(accesses[1].after!.fields).toEqual({ v: { integerValue: '2' } });
+    expect(present(accesses[1].before, 'before').fields).toEqual({ v: { integerValue: '1' } });
+    expect(present(accesses[1].after, 'after').fields).toEqual({ v: { integerValue: '2' } });
     // request.time is the commit instant at the millisecond precision serverTimestamp() writes.
-    const commitNanos = result.commitTime!.nanos!;
-    expect(context.time).toEqual({ seconds: result.commitTime!.seconds, nanos: commitNanos - (commitNanos % 1_000_000) });
+    const commitTime = present(result.commitTime, 'commit time');
+    const commitNanos = present(commitTime.nanos, 'nanos');
+    expect(context.time).toEqual({ seconds: commitTime.seconds, nanos: commitNanos - (commitNanos % 1_000_000) });
     expect(before.get(doc('c/new'))).toBeNull();
-    expect(after.get(doc('c/new'))!.fields).toEqual({ v: { integerValue: '1' } });
+    expect(present(after.get(doc('c/new')), 'c/new after').fields).toEqual({ v: { integerValue: '1' } });
     expect(before.get(doc('c/gone'))).not.toBeNull();
     expect(after.get(doc('c/gone'))).toBeNull();
     expect(after.get(doc('c/unrelated'))).toBeNull();
@@ -144,7 +146,7 @@ describe('access policy', () => {
     await expectRpcError(commit(db, [set('c/a', { v: 1 }), set('c/b', { v: 1 })], USER), Code.PERMISSION_DENIED, /denied write/);
     expect(await getData(db, 'c/a')).toBeNull();
     const [first] = await db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], newTransaction: {} }, USER);
-    await expectRpcError(commit(db, [set('c/a', { v: 1 }), set('c/b', { v: 1 })], USER, first.transaction!), Code.PERMISSION_DENIED);
+    await expectRpcError(commit(db, [set('c/a', { v: 1 }), set('c/b', { v: 1 })], USER, present(first.transaction, 'transaction')), Code.PERMISSION_DENIED);
     expect(await getData(db, 'c/a')).toBeNull();
     await commit(db, [set('c/a', { v: 2 })], OWNER); // the denied transaction released its lock
     expect(await getData(db, 'c/a')).toEqual({ v: 2 });
@@ -153,7 +155,7 @@ describe('access policy', () => {
   it('judges each BatchWrite write alone', async () => {
     const { db } = withPolicy((what) => !what.includes('c/b'));
     const response = await db.batchWrite({ database: DATABASE, writes: [set('c/a', { v: 1 }), set('c/b', { v: 1 })] }, USER);
-    expect(response.status!.map((s) => s.code)).toEqual([Code.OK, Code.PERMISSION_DENIED]);
+    expect(present(response.status, 'status').map((s) => s.code)).toEqual([Code.OK, Code.PERMISSION_DENIED]);
     expect(await getData(db, 'c/a')).toEqual({ v: 1 });
     expect(await getData(db, 'c/b')).toBeNull();
   });

@@ -3,7 +3,8 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 import { expect } from 'vitest';
-import { Caller, Code, createEngine, Database, Engine, EngineOptions, RpcError, Value } from '../../src/engine';
+import { Caller, Code, createEngine, Database, Engine, EngineOptions, RpcError, ValidValue, Value } from '../../src/engine';
+import { present } from '../present';
 
 export type Write = google.firestore.v1.IWrite;
 export type Query = google.firestore.v1.IStructuredQuery;
@@ -32,22 +33,22 @@ export function setup(options: EngineOptions = {}): Fixture {
 
 // Values ----------------------------------------------------------------------------------------------------
 
-export const nul = (): Value => ({ nullValue: 'NULL_VALUE' });
-export const bool = (b: boolean): Value => ({ booleanValue: b });
-export const int = (n: number | bigint | string): Value => ({ integerValue: String(n) });
-export const dbl = (n: number): Value => ({ doubleValue: n });
-export const str = (s: string): Value => ({ stringValue: s });
-export const bytes = (...b: number[]): Value => ({ bytesValue: Buffer.from(b) });
-export const ts = (seconds: number, nanos = 0): Value => ({ timestampValue: { seconds: String(seconds), nanos } });
-export const ref = (path: string): Value => ({ referenceValue: doc(path) });
-export const geo = (latitude: number, longitude: number): Value => ({ geoPointValue: { latitude, longitude } });
-export const arr = (...values: Value[]): Value => ({ arrayValue: { values } });
-export const map = (fields: Record<string, Value>): Value => ({ mapValue: { fields } });
-export const vector = (...n: number[]): Value => map({ __type__: str('__vector__'), value: arr(...n.map(dbl)) });
+export const nul = (): ValidValue => ({ nullValue: 'NULL_VALUE' });
+export const bool = (b: boolean): ValidValue => ({ booleanValue: b });
+export const int = (n: number | bigint | string): ValidValue => ({ integerValue: String(n) });
+export const dbl = (n: number): ValidValue => ({ doubleValue: n });
+export const str = (s: string): ValidValue => ({ stringValue: s });
+export const bytes = (...b: number[]): ValidValue => ({ bytesValue: Buffer.from(b) });
+export const ts = (seconds: number, nanos = 0): ValidValue => ({ timestampValue: { seconds: String(seconds), nanos } });
+export const ref = (path: string): ValidValue => ({ referenceValue: doc(path) });
+export const geo = (latitude: number, longitude: number): ValidValue => ({ geoPointValue: { latitude, longitude } });
+export const arr = (...values: ValidValue[]): ValidValue => ({ arrayValue: { values } });
+export const map = (fields: Record<string, ValidValue>): ValidValue => ({ mapValue: { fields } });
+export const vector = (...n: number[]): ValidValue => map({ __type__: str('__vector__'), value: arr(...n.map(dbl)) });
 
 /** Plain JS data to Firestore fields (numbers: integers when whole, else doubles). */
-export function fields(data: Record<string, unknown>): Record<string, Value> {
-  const result: Record<string, Value> = {};
+export function fields(data: Record<string, unknown>): Record<string, ValidValue> {
+  const result: Record<string, ValidValue> = {};
   for (const [key, value] of Object.entries(data)) result[key] = toValue(value);
   return result;
 }
@@ -66,15 +67,15 @@ const VALUE_KINDS = [
   'mapValue',
 ];
 
-export function toValue(value: unknown): Value {
+export function toValue(value: unknown): ValidValue {
   if (value === null) return nul();
   if (typeof value === 'boolean') return bool(value);
   if (typeof value === 'number') return Number.isInteger(value) && !Object.is(value, -0) ? int(value) : dbl(value);
   if (typeof value === 'bigint') return int(value);
   if (typeof value === 'string') return str(value);
   if (Array.isArray(value)) return arr(...value.map(toValue));
-  // Already a Value (e.g. int(1), dbl(NaN), ref('c/a')): used as is.
-  if (typeof value === 'object' && value !== null && VALUE_KINDS.some((kind) => kind in value)) return value;
+  // Already a Value the test built with the builders above (int(1), dbl(NaN), ref('c/a')): used as is.
+  if (typeof value === 'object' && value !== null && VALUE_KINDS.some((kind) => kind in value)) return value as ValidValue;
   return map(fields(value as Record<string, unknown>));
 }
 
@@ -156,13 +157,13 @@ export function orderBy(field: string, direction: 'ASCENDING' | 'DESCENDING' = '
 
 /** Runs a query and returns the ids (last path segment) of the result documents. */
 export async function ids(db: Database, query: Query, parent = ROOT, caller: Caller = OWNER): Promise<string[]> {
-  return (await names(db, query, parent, caller)).map((name) => name.split('/').pop()!);
+  return (await names(db, query, parent, caller)).map((name) => name.slice(name.lastIndexOf('/') + 1));
 }
 
 /** Runs a query and returns the paths (below the documents root) of the result documents. */
 export async function names(db: Database, query: Query, parent = ROOT, caller: Caller = OWNER): Promise<string[]> {
   const responses = await db.runQuery({ parent, structuredQuery: query }, caller);
-  return responses.filter((r) => r.document).map((r) => r.document!.name!.slice(ROOT.length + 1));
+  return responses.flatMap((r) => (r.document ? [present(r.document.name, 'document name').slice(ROOT.length + 1)] : []));
 }
 
 export function collection(collectionId: string, rest: Query = {}): Query {
@@ -186,5 +187,6 @@ export async function expectRpcError(promise: Promise<unknown>, code: Code, mess
 }
 
 export function micros(timestamp: google.protobuf.ITimestamp | null | undefined): number {
-  return Number(timestamp!.seconds) * 1e6 + Math.floor((timestamp!.nanos ?? 0) / 1000);
+  const { seconds, nanos } = present(timestamp, 'timestamp');
+  return Number(seconds) * 1e6 + Math.floor((nanos ?? 0) / 1000);
 }

@@ -30,6 +30,7 @@ import {
   unary,
   where,
 } from './helpers';
+import { present } from '../present';
 
 /** One document per value type in field `v` (and `none`, which lacks it). */
 const MIXED: Record<string, Value> = {
@@ -190,13 +191,13 @@ describe('field paths, order, cursors, offset, limit, projections', () => {
       { parent: ROOT, structuredQuery: collection('p', { select: { fields: [{ fieldPath: 'nested.deep' }, { fieldPath: 'tag' }] }, limit: { value: 2 } }) },
       OWNER,
     );
-    expect(responses.map((r) => plainFields(r.document!.fields))).toEqual([
+    expect(responses.map((r) => plainFields(present(r.document, 'document').fields))).toEqual([
       { nested: { deep: 2 }, tag: 'x' },
       { nested: { deep: 1 }, tag: 'y' },
     ]);
-    expect(responses[0].document!.updateTime).toBeTruthy();
+    expect(present(responses[0].document, 'document').updateTime).toBeTruthy();
     const nameOnly = await db.runQuery({ parent: ROOT, structuredQuery: collection('p', { select: { fields: [{ fieldPath: '__name__' }] } }) }, OWNER);
-    expect(nameOnly.map((r) => r.document!.fields)).toEqual([{}, {}, {}, {}, {}, {}]);
+    expect(nameOnly.map((r) => present(r.document, 'document').fields)).toEqual([{}, {}, {}, {}, {}, {}]);
   });
 
   it('answers an empty result with a single response carrying only the read time', async () => {
@@ -370,7 +371,7 @@ describe('aggregations', () => {
   const aggregate = async (aggregations: object[], query: Query = collection('n')) => {
     const [response] = await db.runAggregationQuery({ parent: ROOT, structuredAggregationQuery: { structuredQuery: query, aggregations } }, OWNER);
     expect(response.readTime).toBeTruthy();
-    return response.result!.aggregateFields!;
+    return present(present(response.result, 'result').aggregateFields, 'aggregate fields');
   };
 
   it("count, with up_to and with the query's filters and limit", async () => {

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/engine/store';
 import { doc } from './helpers';
+import { present } from '../present';
 
-const write = (store: Store, path: string, micros: number, deleted = false) =>
-  store.write(doc(path), path.split('/'), deleted ? null : { name: doc(path), fields: {} }, micros);
+const write = (store: Store, path: string, micros: number, deleted = false) => {
+  const time = { seconds: String(Math.floor(micros / 1e6)), nanos: (micros % 1e6) * 1000 };
+  store.write(doc(path), path.split('/'), deleted ? null : { name: doc(path), fields: {}, createTime: time, updateTime: time }, micros);
+};
 
 const paths = (entries: Iterable<{ segments: readonly string[] }>) => [...entries].map((entry) => entry.segments.join('/'));
 
@@ -13,9 +16,9 @@ describe('store', () => {
     write(store, 'c/a', 10);
     write(store, 'c/a', 20);
     write(store, 'c/a', 30);
-    expect(store.entry(doc('c/a'))!.versions.map((v) => v.micros)).toEqual([10, 20, 30]);
+    expect(present(store.entry(doc('c/a')), 'entry').versions.map((v) => v.micros)).toEqual([10, 20, 30]);
     store.prune(25);
-    expect(store.entry(doc('c/a'))!.versions.map((v) => v.micros)).toEqual([20, 30]);
+    expect(present(store.entry(doc('c/a')), 'entry').versions.map((v) => v.micros)).toEqual([20, 30]);
     expect(store.read(doc('c/a'), 25)).not.toBeNull();
     expect(store.read(doc('c/a'), 15)).toBeNull(); // pruned: no longer known
   });

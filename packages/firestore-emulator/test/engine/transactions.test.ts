@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Code, Database } from '../../src/engine';
 import { collection, commit, DATABASE, doc, expectRpcError, getData, ids, OWNER, plainFields, ROOT, set, setup, where } from './helpers';
+import { present } from '../present';
 
 const EXPIRED = 'The referenced transaction has expired or is no longer valid.';
 const CONTENTION = 'Too much contention on these documents. Please try again.';
 
 async function begin(db: Database, retryTransaction?: Uint8Array): Promise<Uint8Array> {
   const { transaction } = await db.beginTransaction({ database: DATABASE, options: { readWrite: retryTransaction ? { retryTransaction } : {} } }, OWNER);
-  return transaction!;
+  return present(transaction, 'transaction');
 }
 
 async function readIn(db: Database, transaction: Uint8Array, path: string): Promise<Record<string, unknown> | null> {
@@ -32,7 +33,7 @@ async function firstRead(db: Database, path: string, previous?: Uint8Array): Pro
     { database: DATABASE, documents: [doc(path)], newTransaction: { readWrite: previous ? { retryTransaction: previous } : {} } },
     OWNER,
   );
-  return { transaction: response.transaction!, data: response.found ? plainFields(response.found.fields) : null };
+  return { transaction: present(response.transaction, 'transaction'), data: response.found ? plainFields(response.found.fields) : null };
 }
 
 type Outcome = { state: 'pending' } | { state: 'resolved'; value: unknown } | { state: 'rejected'; code: unknown; message: string };
@@ -72,7 +73,7 @@ async function transactionalIncrement(db: Database, path: string): Promise<numbe
         { database: DATABASE, documents: [doc(path)], newTransaction: { readWrite: previous ? { retryTransaction: previous } : {} } },
         OWNER,
       );
-      transaction = response.transaction!;
+      transaction = present(response.transaction, 'transaction');
       const current = Number(plainFields(response.found?.fields).n ?? 0);
       await drain(); // the client's round trip: every other increment gets to run its read
       await db.commit({ database: DATABASE, writes: [set(path, { n: current + 1 })], transaction }, OWNER);
@@ -107,16 +108,12 @@ describe('read times (MVCC)', () => {
   it('read-only transactions see one snapshot and take no locks', async () => {
     const { db } = setup();
     const first = await commit(db, [set('c/a', { v: 1 })]);
-    const { transaction } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
+    const transaction = present((await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER)).transaction, 'transaction');
     await commit(db, [set('c/a', { v: 2 })]); // not blocked: read-only transactions lock nothing
-    expect(await readIn(db, transaction!, 'c/a')).toEqual({ v: 1 });
+    expect(await readIn(db, transaction, 'c/a')).toEqual({ v: 1 });
     const past = await db.beginTransaction({ database: DATABASE, options: { readOnly: { readTime: first.commitTime } } }, OWNER);
-    expect(await readIn(db, past.transaction!, 'c/a')).toEqual({ v: 1 });
-    await expectRpcError(
-      db.commit({ database: DATABASE, writes: [set('c/a', { v: 3 })], transaction: transaction! }, OWNER),
-      Code.INVALID_ARGUMENT,
-      /read-only transaction/,
-    );
+    expect(await readIn(db, present(past.transaction, 'transaction'), 'c/a')).toEqual({ v: 1 });
+    await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/a', { v: 3 })], transaction }, OWNER), Code.INVALID_ARGUMENT, /read-only transaction/);
   });
 
   it('rejects read times in the future, below microseconds, or older than the retention window', async () => {
@@ -143,7 +140,7 @@ describe('read times (MVCC)', () => {
     now += 40_000; // the first version is now superseded for longer than the window: pruned by this commit
     await commit(db, [set('c/a', { v: 3 })]);
     const read = (readTime: typeof second.commitTime) => db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a')], readTime }, OWNER);
-    expect(plainFields((await read(second.commitTime))[0].found!.fields)).toEqual({ v: 2 });
+    expect(plainFields(present((await read(second.commitTime))[0].found, 'document').fields)).toEqual({ v: 2 });
     await expectRpcError(read({ seconds: '1700000005', nanos: 0 }), Code.FAILED_PRECONDITION, /older than/);
   });
 });
@@ -155,10 +152,17 @@ describe('read-write transactions', () => {
     const responses = await db.batchGetDocuments({ database: DATABASE, documents: [doc('c/a'), doc('c/b')], newTransaction: { readWrite: {} } }, OWNER);
     expect(responses[0].transaction).toBeInstanceOf(Buffer);
     expect(responses[1].transaction).toBeUndefined();
-    const result = await db.commit({ database: DATABASE, writes: [set('c/a', { n: 2 }), set('c/b', { n: 1 })], transaction: responses[0].transaction! }, OWNER);
+    const result = await db.commit(
+      { database: DATABASE, writes: [set('c/a', { n: 2 }), set('c/b', { n: 1 })], transaction: present(responses[0].transaction, 'transaction') },
+      OWNER,
+    );
     expect(result.writeResults).toHaveLength(2);
     expect(await getData(db, 'c/a')).toEqual({ n: 2 });
-    await expectRpcError(db.commit({ database: DATABASE, writes: [], transaction: responses[0].transaction! }, OWNER), Code.ABORTED, EXPIRED);
+    await expectRpcError(
+      db.commit({ database: DATABASE, writes: [], transaction: present(responses[0].transaction, 'transaction') }, OWNER),
+      Code.ABORTED,
+      EXPIRED,
+    );
   });
 
   it('makes a non-transactional write wait for the lock, then applies it after the commit', async () => {
@@ -237,7 +241,7 @@ describe('read-write transactions', () => {
       { parent: ROOT, structuredQuery: collection('q', { where: where('open', 'EQUAL', true) }), newTransaction: { readWrite: {} } },
       OWNER,
     );
-    const transaction = first.transaction!;
+    const transaction = present(first.transaction, 'transaction');
     await commit(db, [set('q/b', { open: true })]); // a new matching document: not locked, so not blocked
     await expectRpcError(db.commit({ database: DATABASE, writes: [set('q/count', { n: 1 })], transaction }, OWNER), Code.ABORTED, CONTENTION);
     expect(await getData(db, 'q/count')).toBeNull();
@@ -249,7 +253,7 @@ describe('read-write transactions', () => {
     const [first] = await db.runQuery({ parent: ROOT, structuredQuery: collection('q'), newTransaction: { readWrite: {} } }, OWNER);
     const outside = commit(db, [set('q/a', { open: false })]);
     expect(await isPending(outside)).toBe(true);
-    await db.commit({ database: DATABASE, writes: [set('q/seen', { n: 1 })], transaction: first.transaction! }, OWNER);
+    await db.commit({ database: DATABASE, writes: [set('q/seen', { n: 1 })], transaction: present(first.transaction, 'transaction') }, OWNER);
     await outside;
     expect(await ids(db, collection('q', { where: where('open', 'EQUAL', true) }))).toEqual([]);
   });
@@ -285,11 +289,11 @@ describe('read-write transactions', () => {
     await db.commit({ database: DATABASE, writes: [], transaction: committed }, OWNER);
     await expectRpcError(begin(db, committed), Code.INVALID_ARGUMENT, 'Invalid retry transaction.');
     const { transaction: readOnly } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
-    await expectRpcError(begin(db, readOnly!), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
+    await expectRpcError(begin(db, present(readOnly, 'transaction')), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
     await expectRpcError(db.beginTransaction({ database: DATABASE, options: { readOnly: {}, readWrite: {} } }, OWNER), Code.INVALID_ARGUMENT);
     const other = setup().engine.database('another-project', '(default)');
     const foreign = await other.beginTransaction({ database: 'projects/another-project/databases/(default)', options: {} }, OWNER);
-    await expectRpcError(readIn(db, foreign.transaction!, 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
+    await expectRpcError(readIn(db, present(foreign.transaction, 'transaction'), 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
   });
 
   it('a failed commit ends the transaction and releases its locks', async () => {

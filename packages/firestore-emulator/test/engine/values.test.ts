@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code, Value } from '../../src/engine';
+import { Code, ValidValue, Value } from '../../src/engine';
 import { NameParser, compareUtf8 } from '../../src/engine/paths';
 import { compareValues, documentSize, normalizeValue, parseFieldPath, formatFieldPath, valuesEqual, valuesEquivalent } from '../../src/engine/values';
 import { arr, bool, bytes, dbl, geo, int, map, nul, ref, str, ts, vector, PROJECT } from './helpers';
@@ -7,7 +7,7 @@ import { arr, bool, bytes, dbl, geo, int, map, nul, ref, str, ts, vector, PROJEC
 const names = new NameParser(PROJECT, '(default)');
 
 /** Firestore's documented cross-type order, with in-type orders; each row sorts strictly before the next. */
-const ORDERED: [string, Value][] = [
+const ORDERED: [string, ValidValue][] = [
   ['null', nul()],
   ['false', bool(false)],
   ['true', bool(true)],
@@ -140,15 +140,28 @@ describe('value validation', () => {
     rejects(map({ ['\uDC00']: int(1) }), /UTF-8/);
   });
 
+  it('rejects a value that sets two members of its oneof, and stores one that sets one as a copy with only it', () => {
+    rejects({ stringValue: 'a', integerValue: '1' }, /sets both "stringValue" and "integerValue"/);
+    rejects(
+      { mapValue: { fields: { inner: { booleanValue: true, nullValue: 'NULL_VALUE' } } } },
+      /f\.inner: the value sets both "booleanValue" and "nullValue"/,
+    );
+    // An unset member (null, as protobuf.js's types allow) is no second member.
+    const sent: Value = { booleanValue: false, stringValue: null };
+    const stored = normalize(sent);
+    expect(stored).toStrictEqual({ booleanValue: false });
+    expect(stored).not.toBe(sent);
+  });
+
   it('rejects arrays directly inside arrays, empty values, bad references, over-deep nesting', () => {
     rejects(arr(arr(int(1))), /array cannot directly contain another array/);
-    rejects({}, /none of its fields/);
+    rejects({}, /^f: Cannot convert firestore\.v1\.Value with type unset\.$/);
     rejects({ referenceValue: 'not/a/reference' }, /not a valid document reference/);
     rejects({ referenceValue: `projects/${PROJECT}/databases/(default)/documents/a` }, /not a valid document reference/);
-    let deep: Value = int(1);
+    let deep: ValidValue = int(1);
     for (let i = 0; i < 20; i++) deep = map({ a: deep });
     rejects(deep, /nested more than 20 levels/);
-    let ok: Value = int(1);
+    let ok: ValidValue = int(1);
     for (let i = 0; i < 19; i++) ok = map({ a: ok });
     expect(() => normalize(ok)).not.toThrow();
     expect(() => normalize(arr(map({ a: arr(int(1)) })))).not.toThrow();
