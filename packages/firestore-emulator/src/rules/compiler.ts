@@ -14,6 +14,7 @@ import {
   type MatchSite,
   type Method,
   type Node,
+  type NodeBody,
   type PathPart,
   type PatternSegment,
   type Program,
@@ -63,13 +64,20 @@ function fail(message: string, loc: Loc): never {
 }
 
 export function compileProgram(tree: SyntaxRuleset, fileName: string, source: string): Program {
-  const version = tree.version?.value ?? '1';
-  if (version !== '1' && version !== '2') fail(`unsupported rules_version '${version}' (supported: '1', '2')`, tree.version!.loc);
+  const version = rulesVersion(tree);
   if (tree.services.length === 0) throw new RulesCompileError('no service declaration; expected service cloud.firestore { ... }', 1, 1);
   if (tree.services.length > 1) fail('only one service declaration is allowed per rules file', tree.services[1].loc);
   const service = tree.services[0];
   if (service.name !== 'cloud.firestore') fail(`unsupported service '${service.name}': this emulator evaluates only service cloud.firestore`, service.loc);
   return new Compiler(version, fileName, source).compile(tree.functions, service.body);
+}
+
+/** rules_version: absent means '1'. */
+function rulesVersion(tree: SyntaxRuleset): '1' | '2' {
+  if (!tree.version) return '1';
+  const { value, loc } = tree.version;
+  if (value !== '1' && value !== '2') fail(`unsupported rules_version '${value}' (supported: '1', '2')`, loc);
+  return value;
 }
 
 class Compiler {
@@ -214,8 +222,8 @@ class Compiler {
 
   // ---- expressions -------------------------------------------------------------------------------------
 
-  private node(loc: Loc, children: Node[], fields: Record<string, unknown>): Node {
-    return { loc, children, coverage: new ExpressionCoverage(), ...fields } as Node;
+  private node(loc: Loc, children: Node[], body: NodeBody): Node {
+    return { loc, children, coverage: new ExpressionCoverage(), ...body };
   }
 
   private expr(e: SyntaxExpr, scope: ExprScope): Node {
@@ -278,11 +286,10 @@ class Compiler {
         return this.node(e.loc, [test, consequent, alternate], { t: 'ternary', test, consequent, alternate });
       }
       case 'is': {
-        if (!(TYPE_CHECKS as readonly string[]).includes(e.type)) {
-          fail(`unsupported type '${e.type}' after is (supported: ${TYPE_CHECKS.join(', ')})`, e.typeLoc);
-        }
+        const type = TYPE_CHECKS.find((name) => name === e.type);
+        if (type === undefined) fail(`unsupported type '${e.type}' after is (supported: ${TYPE_CHECKS.join(', ')})`, e.typeLoc);
         const operand = this.expr(e.operand, scope);
-        return this.node(e.loc, [operand], { t: 'is', operand, type: e.type });
+        return this.node(e.loc, [operand], { t: 'is', operand, type });
       }
       case 'member': {
         if (e.object.kind === 'ident' && this.isNamespace(e.object.name, scope)) {
