@@ -78,7 +78,11 @@ describe('a wrong-typed operand or argument is an error that names both types', 
     ["duration.value(1, 's') == duration.value(1000, 'ms')", 'true'],
     ['request.time == request.time + duration.value(1, "ns")', 'false'],
     ['1 == 1.0 && 1.0 == 1 && 1 < 1.5', 'true'],
-  ] as const)('values of the same type compare: %s is %s', (expression, expected) => {
+    ["'a' == ['a'] || ['a'] == 'a'", 'false'],
+    ['1 == [1].toSet() || [1].toSet() == 1', 'false'],
+    ["request.time == 1700000000 || {'a': 1} == 'a' || b'\\x01' == 1", 'false'],
+    ['null == {} || {} == null || null == []', 'false'],
+  ] as const)('values compare by type and value: %s is %s', (expression, expected) => {
     expect(evaluate(expression).outcome).toBe(expected);
   });
 });
