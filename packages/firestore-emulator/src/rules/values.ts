@@ -224,8 +224,10 @@ export function typeOf(v: RValue): TypeTag {
   }
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'list';
+  // Maps first: the commonest values that are objects (request, resource, their data, auth).
+  if (v instanceof RMap) return 'map';
   if (v instanceof Uint8Array) return 'bytes';
-  if (v.kind === 'unknown') throw unknownUse(v);
+  if (v instanceof Unknown) throw unknownUse(v);
   return v.kind;
 }
 
