@@ -34,6 +34,7 @@ import {
   typeName,
   typeOf,
   unknownUse,
+  type TypeTag,
 } from './values';
 
 /**
@@ -151,69 +152,63 @@ export function checkedDuration(nanos: bigint): Duration {
   return new Duration(nanos);
 }
 
-function isNumber(t: string): boolean {
-  return t === 'int' || t === 'float';
-}
-
 /** Binary arithmetic: + - * / % (rules.Integer, rules.Float, rules.String, rules.List, rules.Timestamp, rules.Duration). */
 export function arithmetic(op: '+' | '-' | '*' | '/' | '%', a: RValue, b: RValue): RValue {
-  const ta = typeOf(a);
-  const tb = typeOf(b);
-  if (ta === 'int' && tb === 'int') {
-    const x = a as bigint;
-    const y = b as bigint;
+  if (a instanceof Unknown) throw unknownUse(a);
+  if (b instanceof Unknown) throw unknownUse(b);
+  if (typeof a === 'bigint' && typeof b === 'bigint') {
     switch (op) {
       case '+':
-        return checkedInt(x + y);
+        return checkedInt(a + b);
       case '-':
-        return checkedInt(x - y);
+        return checkedInt(a - b);
       case '*':
-        return checkedInt(x * y);
+        return checkedInt(a * b);
       case '/':
-        if (y === 0n) throw new EvalError('division by zero');
-        return checkedInt(x / y); // bigint division truncates toward zero
+        if (b === 0n) throw new EvalError('division by zero');
+        return checkedInt(a / b); // bigint division truncates toward zero
       case '%':
-        if (y === 0n) throw new EvalError('modulo by zero');
-        return x % y; // sign of the dividend, as truncating division implies
+        if (b === 0n) throw new EvalError('modulo by zero');
+        return a % b; // sign of the dividend, as truncating division implies
     }
   }
-  if (isNumber(ta) && isNumber(tb)) {
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) {
     // An int meeting a float is coerced to float (rules.Integer).
-    const x = Number(a);
-    const y = Number(b);
+    const p = Number(a);
+    const q = Number(b);
     switch (op) {
       case '+':
-        return x + y;
+        return p + q;
       case '-':
-        return x - y;
+        return p - q;
       case '*':
-        return x * y;
+        return p * q;
       case '/':
-        return x / y;
+        return p / q;
       case '%':
-        return x % y;
+        return p % q;
     }
   }
   if (op === '+') {
-    if (ta === 'string' && tb === 'string') return (a as string) + (b as string);
-    if (ta === 'list' && tb === 'list') return [...(a as RValue[]), ...(b as RValue[])];
-    if (ta === 'timestamp' && tb === 'duration') return checkedTimestamp((a as Timestamp).nanos + (b as Duration).nanos);
-    if (ta === 'duration' && tb === 'timestamp') return checkedTimestamp((a as Duration).nanos + (b as Timestamp).nanos);
-    if (ta === 'duration' && tb === 'duration') return checkedDuration((a as Duration).nanos + (b as Duration).nanos);
+    if (typeof a === 'string' && typeof b === 'string') return a + b;
+    if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+    if (a instanceof Timestamp && b instanceof Duration) return checkedTimestamp(a.nanos + b.nanos);
+    if (a instanceof Duration && b instanceof Timestamp) return checkedTimestamp(a.nanos + b.nanos);
+    if (a instanceof Duration && b instanceof Duration) return checkedDuration(a.nanos + b.nanos);
   }
   if (op === '-') {
-    if (ta === 'timestamp' && tb === 'duration') return checkedTimestamp((a as Timestamp).nanos - (b as Duration).nanos);
-    if (ta === 'timestamp' && tb === 'timestamp') return checkedDuration((a as Timestamp).nanos - (b as Timestamp).nanos);
-    if (ta === 'duration' && tb === 'duration') return checkedDuration((a as Duration).nanos - (b as Duration).nanos);
+    if (a instanceof Timestamp && b instanceof Duration) return checkedTimestamp(a.nanos - b.nanos);
+    if (a instanceof Timestamp && b instanceof Timestamp) return checkedDuration(a.nanos - b.nanos);
+    if (a instanceof Duration && b instanceof Duration) return checkedDuration(a.nanos - b.nanos);
   }
   throw new EvalError(`operator ${op} is not defined for ${typeName(a)} and ${typeName(b)}`);
 }
 
 export function negate(v: RValue): RValue {
-  const t = typeOf(v);
-  if (t === 'int') return checkedInt(-(v as bigint));
-  if (t === 'float') return -(v as number);
-  if (t === 'duration') return checkedDuration(-(v as Duration).nanos);
+  if (v instanceof Unknown) throw unknownUse(v);
+  if (typeof v === 'bigint') return checkedInt(-v);
+  if (typeof v === 'number') return -v;
+  if (v instanceof Duration) return checkedDuration(-v.nanos);
   throw new EvalError(`unary - is not defined for ${typeName(v)}`);
 }
 
@@ -234,57 +229,39 @@ export function relational(op: '<' | '<=' | '>' | '>=', a: RValue, b: RValue): b
 
 /** `v in x` for lists, sets, maps (keys) and, in queries, array fields known from array-contains. */
 export function contains(container: RValue, v: RValue): boolean {
-  const t = typeOf(container);
-  switch (t) {
-    case 'list':
-      return (container as RValue[]).some((x) => equals(x, v));
-    case 'set':
-      return setHas(container as RSet, v);
-    case 'map':
-      if (typeof v !== 'string') throw new EvalError(`map keys are strings, not ${typeName(v)}`);
-      return (container as RMap).get(v) !== undefined;
-    case 'partial_map': {
-      const pm = container as PartialMap;
-      if (typeof v === 'string' && pm.known.has(v)) return true;
-      throw unknownUse(new Unknown(`whether ${pm.what} has the key ${render(v)}`));
-    }
-    case 'contains_list': {
-      const cl = container as ContainsList;
-      if (equals(cl.element, v)) return true;
-      throw unknownUse(new Unknown(`whether ${cl.what} contains ${render(v)}`));
-    }
-    default:
-      throw new EvalError(`operator in is not defined for ${typeName(container)}`);
+  if (Array.isArray(container)) return container.some((item) => equals(item, v));
+  if (container instanceof RSet) return setHas(container, v);
+  if (container instanceof RMap) {
+    if (typeof v !== 'string') throw new EvalError(`map keys are strings, not ${typeName(v)}`);
+    return container.get(v) !== undefined;
   }
+  if (container instanceof PartialMap) {
+    if (typeof v === 'string' && container.known.has(v)) return true;
+    throw unknownUse(new Unknown(`whether ${container.what} has the key ${render(v)}`));
+  }
+  if (container instanceof ContainsList) {
+    if (equals(container.element, v)) return true;
+    throw unknownUse(new Unknown(`whether ${container.what} contains ${render(v)}`));
+  }
+  if (container instanceof Unknown) throw unknownUse(container);
+  throw new EvalError(`operator in is not defined for ${typeName(container)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Indexing
 
 export function index(object: RValue, key: RValue): RValue {
-  const t = typeOf(object);
-  switch (t) {
-    case 'list': {
-      const list = object as RValue[];
-      return list[checkIndex(key, list.length)];
-    }
-    case 'string': {
-      const s = object as string;
-      return s[checkIndex(key, s.length)];
-    }
-    case 'path': {
-      const segments = (object as RPath).segments;
-      if (typeof key !== 'bigint') throw new EvalError('path binding names are not supported; index a path by segment number');
-      const segment = segments[checkIndex(key, segments.length)];
-      return segment;
-    }
-    case 'map':
-    case 'partial_map':
-      if (typeof key !== 'string') throw new EvalError(`map keys are strings, not ${typeName(key)}`);
-      return field(object, key);
-    default:
-      throw new EvalError(`${typeName(object)} cannot be indexed`);
+  if (Array.isArray(object) || typeof object === 'string') return object[checkIndex(key, object.length)];
+  if (object instanceof RPath) {
+    if (typeof key !== 'bigint') throw new EvalError('path binding names are not supported; index a path by segment number');
+    return object.segments[checkIndex(key, object.segments.length)];
   }
+  if (object instanceof RMap || object instanceof PartialMap) {
+    if (typeof key !== 'string') throw new EvalError(`map keys are strings, not ${typeName(key)}`);
+    return field(object, key);
+  }
+  if (object instanceof Unknown) throw unknownUse(object);
+  throw new EvalError(`${typeName(object)} cannot be indexed`);
 }
 
 function checkIndex(key: RValue, size: number): number {
@@ -311,12 +288,12 @@ export function field(object: RValue, name: string): RValue {
 
 /** `x[i:j]` on lists and strings; j is exclusive and 0 <= i <= j <= size is required. */
 export function slice(object: RValue, from: RValue, to: RValue): RValue {
-  const t = typeOf(object);
-  if (t !== 'list' && t !== 'string') throw new EvalError(`${typeName(object)} cannot be sliced`);
+  if (object instanceof Unknown) throw unknownUse(object);
+  if (typeof object !== 'string' && !Array.isArray(object)) throw new EvalError(`${typeName(object)} cannot be sliced`);
   if (typeof from !== 'bigint' || typeof to !== 'bigint') throw new EvalError('slice bounds must be ints');
-  const size = BigInt((object as string | RValue[]).length);
+  const size = BigInt(object.length);
   if (from < 0n || to < from || to > size) throw new EvalError(`slice [${from}:${to}] out of range for size ${size}`);
-  return (object as string | RValue[]).slice(Number(from), Number(to));
+  return object.slice(Number(from), Number(to));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -328,38 +305,69 @@ export function callMethod(receiver: RValue, name: string, args: RValue[]): RVal
   const arities = methods?.[name];
   if (!arities) throw new EvalError(`${typeName(receiver)} has no method ${name}()`);
   if (!arities.includes(args.length)) throw new EvalError(`${typeName(receiver)}.${name}() takes ${arities.join(' or ')} arguments, not ${args.length}`);
-  if (t === 'partial_map') return partialMapMethod(receiver as PartialMap, name, args);
-  if (t === 'contains_list') throw unknownUse(new Unknown(`the rest of ${(receiver as ContainsList).what}`));
-  switch (t) {
-    case 'string':
-      return stringMethod(receiver as string, name, args);
-    case 'list':
-      return listMethod(receiver as RValue[], name, args);
-    case 'map':
-      return mapMethod(receiver as RMap, name, args);
-    case 'set':
-      return setMethod(receiver as RSet, name, args);
-    case 'map_diff':
-      return mapDiffMethod(receiver as MapDiff, name);
-    case 'path':
-      return bindPath(receiver as RPath, args[0]);
-    case 'bytes':
-      return bytesMethod(receiver as Uint8Array, name);
-    case 'duration':
-      return durationMethod(receiver as Duration, name);
-    case 'timestamp':
-      return timestampMethod(receiver as Timestamp, name);
-    case 'latlng':
-      return latLngMethod(receiver as LatLng, name, args);
-    default:
-      throw new EvalError(`${typeName(receiver)} has no method ${name}()`);
+  if (typeof receiver === 'string') return stringMethod(receiver, name, args);
+  if (Array.isArray(receiver)) return listMethod(receiver, name, args);
+  if (receiver instanceof Uint8Array) return bytesMethod(receiver, name);
+  if (receiver !== null && typeof receiver === 'object') {
+    switch (receiver.kind) {
+      case 'partial_map':
+        return partialMapMethod(receiver, name, args);
+      case 'contains_list':
+        throw unknownUse(new Unknown(`the rest of ${receiver.what}`));
+      case 'map':
+        return mapMethod(receiver, name, args);
+      case 'set':
+        return setMethod(receiver, name, args);
+      case 'map_diff':
+        return mapDiffMethod(receiver, name);
+      case 'path':
+        return bindPath(receiver, args[0]);
+      case 'duration':
+        return durationMethod(receiver, name);
+      case 'timestamp':
+        return timestampMethod(receiver, name);
+      case 'latlng':
+        return latLngMethod(receiver, name, args);
+    }
   }
+  // Not reached: null, bool, int and float have no entry in TYPE_METHODS and typeOf refused an Unknown.
+  throw new EvalError(`${typeName(receiver)} has no method ${name}()`);
 }
 
-function expect<T extends RValue>(v: RValue, type: string, what: string): T {
-  const t = typeOf(v);
-  if (t !== type) throw new EvalError(`${what} must be a ${type}, not ${typeName(v)}`);
-  return v as T;
+/** The error for an argument of the wrong type; an Unknown argument is the error of using it. */
+function wrongType(v: RValue, type: TypeTag, what: string): EvalError {
+  if (v instanceof Unknown) return unknownUse(v);
+  return new EvalError(`${what} must be a ${type}, not ${typeName(v)}`);
+}
+
+function stringArg(v: RValue, what: string): string {
+  if (typeof v === 'string') return v;
+  throw wrongType(v, 'string', what);
+}
+
+function listArg(v: RValue, what: string): RValue[] {
+  if (Array.isArray(v)) return v;
+  throw wrongType(v, 'list', what);
+}
+
+function mapArg(v: RValue, what: string): RMap {
+  if (v instanceof RMap) return v;
+  throw wrongType(v, 'map', what);
+}
+
+function setArg(v: RValue, what: string): RSet {
+  if (v instanceof RSet) return v;
+  throw wrongType(v, 'set', what);
+}
+
+function durationArg(v: RValue, what: string): Duration {
+  if (v instanceof Duration) return v;
+  throw wrongType(v, 'duration', what);
+}
+
+function latLngArg(v: RValue, what: string): LatLng {
+  if (v instanceof LatLng) return v;
+  throw wrongType(v, 'latlng', what);
 }
 
 // rules.String ---------------------------------------------------------------------------------------------
@@ -367,13 +375,13 @@ function expect<T extends RValue>(v: RValue, type: string, what: string): T {
 const regexCache = new Map<string, RE2JS>();
 
 function regex(pattern: RValue): RE2JS {
-  const source = expect<string>(pattern, 'string', 'regular expression');
+  const source = stringArg(pattern, 'regular expression');
   let compiled = regexCache.get(source);
   if (!compiled) {
     try {
       compiled = RE2JS.compile(source);
     } catch (error) {
-      throw new EvalError(`invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message}`);
+      throw new EvalError(`invalid regular expression ${JSON.stringify(source)}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(source, compiled);
@@ -401,7 +409,7 @@ function stringMethod(s: string, name: string, args: RValue[]): RValue {
       // RE2J Pattern.split: trailing empty strings are dropped ('a/b/'.split('/') == ['a', 'b']).
       return regex(args[0]).split(s);
     case 'replace': {
-      const sub = expect<string>(args[1], 'string', 'replacement');
+      const sub = stringArg(args[1], 'replacement');
       // Undocumented: whether `sub` expands group references. Refused rather than guessed.
       if (/[$\\]/.test(sub)) throw new EvalError('string.replace(): group references ($ or \\) in the replacement are not supported');
       return regex(args[0])
@@ -421,22 +429,22 @@ function listMethod(list: RValue[], name: string, args: RValue[]): RValue {
     case 'toSet':
       return toSet(list);
     case 'concat':
-      return [...list, ...expect<RValue[]>(args[0], 'list', 'concat() argument')];
+      return [...list, ...listArg(args[0], 'concat() argument')];
     case 'hasAll':
-      return expect<RValue[]>(args[0], 'list', 'hasAll() argument').every((x) => list.some((y) => equals(x, y)));
+      return listArg(args[0], 'hasAll() argument').every((x) => list.some((y) => equals(x, y)));
     case 'hasAny':
-      return expect<RValue[]>(args[0], 'list', 'hasAny() argument').some((x) => list.some((y) => equals(x, y)));
+      return listArg(args[0], 'hasAny() argument').some((x) => list.some((y) => equals(x, y)));
     case 'hasOnly': {
-      const allowed = expect<RValue[]>(args[0], 'list', 'hasOnly() argument');
+      const allowed = listArg(args[0], 'hasOnly() argument');
       return list.every((x) => allowed.some((y) => equals(x, y)));
     }
     case 'removeAll': {
-      const remove = expect<RValue[]>(args[0], 'list', 'removeAll() argument');
+      const remove = listArg(args[0], 'removeAll() argument');
       return list.filter((x) => !remove.some((y) => equals(x, y)));
     }
     case 'join': {
-      const separator = expect<string>(args[0], 'string', 'join() separator');
-      return list.map((x) => expect<string>(x, 'string', 'each joined element')).join(separator);
+      const separator = stringArg(args[0], 'join() separator');
+      return list.map((x) => stringArg(x, 'each joined element')).join(separator);
     }
   }
   throw new EvalError(`list has no method ${name}()`);
@@ -451,9 +459,9 @@ function mapMethod(map: RMap, name: string, args: RValue[]): RValue {
     case 'keys':
       return map.keys();
     case 'values':
-      return map.keys().map((k) => map.get(k) as RValue);
+      return Array.from(map.entries(), ([, value]) => value);
     case 'diff':
-      return new MapDiff(map, expect<RMap>(args[0], 'map', 'diff() argument'));
+      return new MapDiff(map, mapArg(args[0], 'diff() argument'));
     case 'get':
       return mapGet(map, args[0], args[1]);
   }
@@ -470,7 +478,7 @@ function partialMapMethod(map: PartialMap, name: string, args: RValue[]): RValue
  * partly known map (a query's resource.data) does not know is unknown, never the default.
  */
 function mapGet(map: RMap | PartialMap, key: RValue, fallback: RValue): RValue {
-  const keys: RValue[] = typeof key === 'string' ? [key] : expect<RValue[]>(key, 'list', 'get() key');
+  const keys: RValue[] = typeof key === 'string' ? [key] : listArg(key, 'get() key');
   let current: RValue = map;
   for (const k of keys) {
     if (typeof k !== 'string') throw new EvalError(`get() key path elements must be strings, not ${typeName(k)}`);
@@ -497,7 +505,11 @@ function mapDiffMethod(diff: MapDiff, name: string): RValue {
   const added = leftKeys.filter((k) => right.get(k) === undefined);
   const removed = rightKeys.filter((k) => left.get(k) === undefined);
   const common = leftKeys.filter((k) => right.get(k) !== undefined);
-  const changed = common.filter((k) => !equals(left.get(k) as RValue, right.get(k) as RValue));
+  const changed: string[] = [];
+  for (const [key, value] of left.entries()) {
+    const other = right.get(key);
+    if (other !== undefined && !equals(value, other)) changed.push(key);
+  }
   switch (name) {
     case 'addedKeys':
       return new RSet(added);
@@ -534,14 +546,14 @@ function setMethod(set: RSet, name: string, args: RValue[]): RValue {
       return set.items.every((x) => allowed.some((y) => equals(x, y)));
     }
     case 'union':
-      return toSet([...set.items, ...expect<RSet>(args[0], 'set', 'union() argument').items]);
+      return toSet([...set.items, ...setArg(args[0], 'union() argument').items]);
     case 'intersection': {
-      const other = expect<RSet>(args[0], 'set', 'intersection() argument');
+      const other = setArg(args[0], 'intersection() argument');
       return new RSet(set.items.filter((x) => setHas(other, x)));
     }
     case 'difference': {
       // ['a','b'].toSet().difference(['a','c'].toSet()) == ['b'].toSet(): elements of this set not in the other.
-      const other = expect<RSet>(args[0], 'set', 'difference() argument');
+      const other = setArg(args[0], 'difference() argument');
       return new RSet(set.items.filter((x) => !setHas(other, x)));
     }
   }
@@ -556,7 +568,7 @@ function setMethod(set: RSet, name: string, args: RValue[]): RValue {
  * of bind() is compiled into its own node (see compiler.ts), so no open path escapes.
  */
 function bindPath(path: RPath, bindings: RValue): RValue {
-  const map = expect<RMap>(bindings, 'map', 'bind() argument');
+  const map = mapArg(bindings, 'bind() argument');
   const segments: (string | Unknown)[] = [];
   for (const segment of path.segments) {
     const variable = typeof segment === 'string' ? /^\{(\w+)\}$/.exec(segment) : null;
@@ -659,7 +671,7 @@ function latLngMethod(p: LatLng, name: string, args: RValue[]): RValue {
     case 'longitude':
       return p.lng;
     case 'distance': {
-      const q = expect<LatLng>(args[0], 'latlng', 'distance() argument');
+      const q = latLngArg(args[0], 'distance() argument');
       const rad = Math.PI / 180;
       const dLat = (q.lat - p.lat) * rad;
       const dLng = (q.lng - p.lng) * rad;
@@ -764,7 +776,7 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
       return hash(name, args[0]);
     // rules.duration
     case 'duration.abs': {
-      const d = expect<Duration>(args[0], 'duration', 'duration.abs() argument');
+      const d = durationArg(args[0], 'duration.abs() argument');
       return checkedDuration(d.nanos < 0n ? -d.nanos : d.nanos);
     }
     case 'duration.time': {
@@ -773,7 +785,7 @@ export function namespaceFunction(namespace: string, name: string, args: RValue[
     }
     case 'duration.value': {
       const magnitude = intArg(args[0], 'duration.value() magnitude');
-      const unit = expect<string>(args[1], 'string', 'duration.value() unit');
+      const unit = stringArg(args[1], 'duration.value() unit');
       const perUnit = Object.hasOwn(DURATION_UNITS, unit) ? DURATION_UNITS[unit] : undefined;
       if (perUnit === undefined) throw new EvalError(`duration.value(): unknown unit ${JSON.stringify(unit)} (w, d, h, m, s, ms, ns)`);
       return checkedDuration(magnitude * perUnit);

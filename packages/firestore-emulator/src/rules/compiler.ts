@@ -14,6 +14,7 @@ import {
   type MatchSite,
   type Method,
   type Node,
+  type NodeBody,
   type PathPart,
   type PatternSegment,
   type Program,
@@ -63,7 +64,7 @@ function fail(message: string, loc: Loc): never {
 }
 
 export function compileProgram(tree: SyntaxRuleset, fileName: string, source: string): Program {
-  const version = rulesVersion(tree.version);
+  const version = rulesVersion(tree);
   if (tree.services.length === 0) throw new RulesCompileError('no service declaration; expected service cloud.firestore { ... }', 1, 1);
   if (tree.services.length > 1) fail('only one service declaration is allowed per rules file', tree.services[1].loc);
   const service = tree.services[0];
@@ -71,11 +72,12 @@ export function compileProgram(tree: SyntaxRuleset, fileName: string, source: st
   return new Compiler(version, fileName, source).compile(tree.functions, service.body);
 }
 
-/** rules_version, '1' when the file does not declare one. */
-function rulesVersion(declared: SyntaxRuleset['version']): '1' | '2' {
-  if (declared === null) return '1';
-  if (declared.value !== '1' && declared.value !== '2') fail(`unsupported rules_version '${declared.value}' (supported: '1', '2')`, declared.loc);
-  return declared.value;
+/** rules_version: absent means '1'. */
+function rulesVersion(tree: SyntaxRuleset): '1' | '2' {
+  if (!tree.version) return '1';
+  const { value, loc } = tree.version;
+  if (value !== '1' && value !== '2') fail(`unsupported rules_version '${value}' (supported: '1', '2')`, loc);
+  return value;
 }
 
 class Compiler {
@@ -220,8 +222,8 @@ class Compiler {
 
   // ---- expressions -------------------------------------------------------------------------------------
 
-  private node(loc: Loc, children: Node[], fields: Record<string, unknown>): Node {
-    return { loc, children, coverage: new ExpressionCoverage(), ...fields } as Node;
+  private node(loc: Loc, children: Node[], body: NodeBody): Node {
+    return { loc, children, coverage: new ExpressionCoverage(), ...body };
   }
 
   private expr(e: SyntaxExpr, scope: ExprScope): Node {
@@ -284,11 +286,10 @@ class Compiler {
         return this.node(e.loc, [test, consequent, alternate], { t: 'ternary', test, consequent, alternate });
       }
       case 'is': {
-        if (!(TYPE_CHECKS as readonly string[]).includes(e.type)) {
-          fail(`unsupported type '${e.type}' after is (supported: ${TYPE_CHECKS.join(', ')})`, e.typeLoc);
-        }
+        const type = TYPE_CHECKS.find((name) => name === e.type);
+        if (type === undefined) fail(`unsupported type '${e.type}' after is (supported: ${TYPE_CHECKS.join(', ')})`, e.typeLoc);
         const operand = this.expr(e.operand, scope);
-        return this.node(e.loc, [operand], { t: 'is', operand, type: e.type });
+        return this.node(e.loc, [operand], { t: 'is', operand, type });
       }
       case 'member': {
         if (e.object.kind === 'ident' && this.isNamespace(e.object.name, scope)) {

@@ -9,22 +9,7 @@
  * recorded as {errorValue: message}. At most 50 distinct values are kept per expression.
  */
 import type { Node, Program } from './program';
-import {
-  ContainsList,
-  Duration,
-  LatLng,
-  MapDiff,
-  PartialMap,
-  RMap,
-  RPath,
-  RSet,
-  RValue,
-  Timestamp,
-  Unknown,
-  formatFloat,
-  timestampToIso,
-  typeName,
-} from './values';
+import { RValue, Unknown, formatFloat, timestampToIso, typeName } from './values';
 
 export function coverageKey(v: RValue): string {
   switch (typeof v) {
@@ -56,20 +41,34 @@ export function coverageValue(v: RValue, depth = 0): unknown {
   if (v === null) return { nullValue: null };
   if (depth > 3) return { truncated: true };
   if (Array.isArray(v)) return { listValue: { values: v.slice(0, 20).map((x) => coverageValue(x, depth + 1)) } };
-  if (v instanceof RMap) {
-    const fields: Record<string, unknown> = {};
-    for (const key of v.keys().slice(0, 20)) fields[key] = coverageValue(v.get(key) as RValue, depth + 1);
-    return { mapValue: { fields } };
-  }
   if (v instanceof Uint8Array) return { bytesValue: Buffer.from(v).toString('base64') };
-  if (v instanceof Timestamp) return { timestampValue: timestampToIso(v) };
-  if (v instanceof Duration) return { durationValue: `${Number(v.nanos) / 1e9}s` };
-  if (v instanceof RPath) return { pathValue: v.toString() };
-  if (v instanceof RSet) return { setValue: { values: v.items.slice(0, 20).map((x) => coverageValue(x, depth + 1)) } };
-  if (v instanceof LatLng) return { latlngValue: { latitude: v.lat, longitude: v.lng } };
-  if (v instanceof MapDiff) return { mapDiffValue: {} };
-  if (v instanceof PartialMap || v instanceof ContainsList || v instanceof Unknown) return { unknownValue: v.what };
-  return { unknownValue: 'value' };
+  switch (v.kind) {
+    case 'map': {
+      const fields: Record<string, unknown> = {};
+      let count = 0;
+      for (const [key, value] of v.entries()) {
+        if (count++ === 20) break;
+        fields[key] = coverageValue(value, depth + 1);
+      }
+      return { mapValue: { fields } };
+    }
+    case 'timestamp':
+      return { timestampValue: timestampToIso(v) };
+    case 'duration':
+      return { durationValue: `${Number(v.nanos) / 1e9}s` };
+    case 'path':
+      return { pathValue: v.toString() };
+    case 'set':
+      return { setValue: { values: v.items.slice(0, 20).map((x) => coverageValue(x, depth + 1)) } };
+    case 'latlng':
+      return { latlngValue: { latitude: v.lat, longitude: v.lng } };
+    case 'map_diff':
+      return { mapDiffValue: {} };
+    case 'partial_map':
+    case 'contains_list':
+    case 'unknown':
+      return { unknownValue: v.what };
+  }
 }
 
 export interface ExpressionReport {

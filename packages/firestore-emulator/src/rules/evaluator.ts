@@ -18,6 +18,9 @@ export const MAX_EXPRESSIONS = 1000;
 /** https://firebase.google.com/docs/firestore/quotas: "Maximum function call depth". */
 export const MAX_CALL_DEPTH = 20;
 
+/** The frame an allow condition is evaluated in: parameters and let bindings exist only inside functions. */
+export const NO_LOCALS: readonly RValue[] = [];
+
 /** Document reads for get()/exists() (state before the request) and getAfter()/existsAfter() (after it). */
 export interface DocumentLookups {
   /** Throws LimitError past the lookup limit; `after` throws EvalError when the request has no after-state. */
@@ -50,7 +53,7 @@ export class Evaluator {
     private readonly hooks: EvaluationHooks,
   ) {}
 
-  evaluate(node: Node, frame: RValue[] | null): RValue {
+  evaluate(node: Node, frame: readonly RValue[]): RValue {
     if (++this.expressions > MAX_EXPRESSIONS) {
       throw new LimitError(`more than ${MAX_EXPRESSIONS} expressions evaluated for one document (limit of the rules service)`);
     }
@@ -75,14 +78,14 @@ export class Evaluator {
     else if (values.size < 50) values.set(key, { value: json(), count: 1 });
   }
 
-  private evaluateNode(node: Node, frame: RValue[] | null): RValue {
+  private evaluateNode(node: Node, frame: readonly RValue[]): RValue {
     switch (node.t) {
       case 'const':
         return node.value;
       case 'wildcard':
         return this.wildcards[node.index];
       case 'local':
-        return (frame as RValue[])[node.slot];
+        return frame[node.slot];
       case 'request':
         return this.activation.request;
       case 'resource':
@@ -186,7 +189,7 @@ export class Evaluator {
   }
 
   /** `a || b`: true if either side is true; an error on one side is absorbed only by a true other side. */
-  private or(left: Node, right: Node, frame: RValue[] | null): boolean {
+  private or(left: Node, right: Node, frame: readonly RValue[]): boolean {
     const leftError = this.attempt(left, frame, '||');
     if (leftError === true) return true;
     const r = this.evaluate(right, frame);
@@ -197,7 +200,7 @@ export class Evaluator {
   }
 
   /** `a && b`: false if either side is false; an error on one side is absorbed only by a false other side. */
-  private and(left: Node, right: Node, frame: RValue[] | null): boolean {
+  private and(left: Node, right: Node, frame: readonly RValue[]): boolean {
     const leftError = this.attempt(left, frame, '&&');
     if (leftError === false) return false;
     const r = this.evaluate(right, frame);
@@ -208,7 +211,7 @@ export class Evaluator {
   }
 
   /** The boolean a logical operand evaluates to, or the EvalError it raised (non-booleans are errors too). */
-  private attempt(node: Node, frame: RValue[] | null, op: string): boolean | EvalError {
+  private attempt(node: Node, frame: readonly RValue[], op: string): boolean | EvalError {
     try {
       const v = this.evaluate(node, frame);
       if (typeof v === 'boolean') return v;
@@ -221,7 +224,7 @@ export class Evaluator {
     }
   }
 
-  private callFunction(fn: CompiledFunction, args: Node[], frame: RValue[] | null): RValue {
+  private callFunction(fn: CompiledFunction, args: Node[], frame: readonly RValue[]): RValue {
     const calleeFrame = new Array<RValue>(fn.frameSize);
     for (let i = 0; i < args.length; i++) calleeFrame[i] = this.evaluate(args[i], frame);
     if (++this.depth > MAX_CALL_DEPTH) throw new LimitError(`function call depth exceeds ${MAX_CALL_DEPTH} (calling ${fn.name})`);
@@ -236,7 +239,7 @@ export class Evaluator {
     }
   }
 
-  private builtin(name: string, args: Node[], frame: RValue[] | null, loc: Loc): RValue {
+  private builtin(name: string, args: Node[], frame: readonly RValue[], loc: Loc): RValue {
     const arg = this.evaluate(args[0], frame);
     switch (name) {
       case 'get':

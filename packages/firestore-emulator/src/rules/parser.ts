@@ -13,11 +13,13 @@ function grammarParser(): peggy.Parser {
 }
 
 export function parseRules(source: string): SyntaxRuleset {
+  const grammar = grammarParser();
   try {
-    return grammarParser().parse(source) as SyntaxRuleset;
+    // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- a peggy parser returns `any`: what grammar.peggy's actions build, the SyntaxRuleset of ast.ts
+    return grammar.parse(source) as SyntaxRuleset;
   } catch (error) {
-    if (error instanceof Error && 'location' in error && error.name === 'SyntaxError') {
-      const { start } = (error as peggy.parser.SyntaxError).location;
+    if (error instanceof grammar.SyntaxError) {
+      const { start } = error.location;
       throw new RulesCompileError(`syntax error: ${error.message}`, start.line, start.column);
     }
     throw error;

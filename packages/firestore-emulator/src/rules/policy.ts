@@ -15,7 +15,7 @@
  * two lookups, of two states). Past a limit the request is denied.
  */
 import type { AccessDecision, AccessPolicy, DocumentReader, RequestContext, StructuredQuery, WriteAccess } from '../engine/api';
-import { Evaluator, type Activation, type DocumentLookups, type EvaluationHooks } from './evaluator';
+import { Evaluator, NO_LOCALS, type Activation, type DocumentLookups, type EvaluationHooks } from './evaluator';
 import type { MatchSite, Method, PatternSegment, Program } from './program';
 import { queryBranches, queryProperties, type QueryBranch } from './query';
 import { EvalError, LimitError, PlainMap, RMap, RPath, RValue, ResourceMap, Timestamp, Unknown, fromJson, mapOf, render } from './values';
@@ -248,7 +248,7 @@ export class RulesPolicy implements AccessPolicy {
       for (const allow of allows) {
         if (!allow.condition) return { allowed: true, line: allow.loc.line };
         try {
-          const value = evaluator.evaluate(allow.condition, null);
+          const value = evaluator.evaluate(allow.condition, NO_LOCALS);
           if (value === true) return { allowed: true, line: allow.loc.line };
           outcomes.push(`${value === false ? 'false' : `not a bool (${render(value)})`} for '${method}' @ L${allow.loc.line}`);
         } catch (error) {
@@ -298,10 +298,7 @@ function symbolicDocument(
   collectionGroup: boolean,
   branch: QueryBranch,
 ): { items: PathItem[]; path: RValue; id: RValue } {
-  if (branch.name) {
-    const segments = branch.name.segments as string[];
-    return { items: [...segments], path: branch.name, id: segments[segments.length - 1] };
-  }
+  if (branch.name) return { items: [...branch.name], path: new RPath(branch.name), id: branch.name[branch.name.length - 1] };
   const id = new Unknown('resource.id (the query does not constrain __name__)');
   if (collectionGroup) {
     return {
@@ -311,6 +308,16 @@ function symbolicDocument(
     };
   }
   return { items: [...base, collectionId, ANY_DOCUMENT_ID], path: new RPath([...base, collectionId, id]), id };
+}
+
+/** What a recursive wildcard `{name=**}` binds to the path items it consumes. */
+function recursiveBinding(consumed: PathItem[], name: string): RValue {
+  const segments: (string | Unknown)[] = [];
+  for (const item of consumed) {
+    if (item === ANY_ANCESTORS) return new Unknown(`{${name}=**} (the path above a collection group)`);
+    segments.push(item === ANY_DOCUMENT_ID ? new Unknown(`{${name}=**} (any document id)`) : item);
+  }
+  return new RPath(segments);
 }
 
 /**
@@ -332,10 +339,7 @@ function matchSite(site: MatchSite, path: PathItem[], version: '1' | '2'): RValu
       return match(pi + 1, qi + 1);
     }
     for (let end = qi + minRecursive; end <= path.length; end++) {
-      const consumed = path.slice(qi, end);
-      bindings[segment.index] = consumed.includes(ANY_ANCESTORS)
-        ? new Unknown(`{${segment.name}=**} (the path above a collection group)`)
-        : new RPath(consumed.map((s) => (s === ANY_DOCUMENT_ID ? new Unknown(`{${segment.name}=**} (any document id)`) : (s as string))));
+      bindings[segment.index] = recursiveBinding(path.slice(qi, end), segment.name);
       if (match(pi + 1, end)) return true;
     }
     return false;

@@ -25,33 +25,34 @@ interface Common {
 
 export type PathPart = string | Node;
 
-export type Node = Common &
-  (
-    | { t: 'const'; value: RValue }
-    | { t: 'wildcard'; index: number; name: string }
-    | { t: 'local'; slot: number; name: string }
-    | { t: 'request' }
-    | { t: 'resource' }
-    | { t: 'path'; parts: PathPart[] }
-    /** A path literal with open `$(name)` segments, bound by the map of `.bind(map)`. */
-    | { t: 'bindPath'; parts: (PathPart | { hole: string })[]; bindings: Node }
-    | { t: 'list'; items: Node[] }
-    | { t: 'map'; keys: Node[]; values: Node[] }
-    | { t: 'not'; operand: Node }
-    | { t: 'negate'; operand: Node }
-    | { t: 'and'; left: Node; right: Node }
-    | { t: 'or'; left: Node; right: Node }
-    | { t: 'binary'; op: Exclude<BinaryOp, '&&' | '||'>; left: Node; right: Node }
-    | { t: 'ternary'; test: Node; consequent: Node; alternate: Node }
-    | { t: 'is'; operand: Node; type: TypeCheck }
-    | { t: 'member'; object: Node; name: string }
-    | { t: 'index'; object: Node; index: Node }
-    | { t: 'slice'; object: Node; from: Node; to: Node }
-    | { t: 'call'; fn: CompiledFunction; args: Node[] }
-    | { t: 'builtin'; name: string; args: Node[] }
-    | { t: 'namespace'; namespace: string; name: string; args: Node[] }
-    | { t: 'method'; object: Node; name: string; args: Node[] }
-  );
+/** What each kind of expression holds besides the common fields. */
+export type NodeBody =
+  | { t: 'const'; value: RValue }
+  | { t: 'wildcard'; index: number; name: string }
+  | { t: 'local'; slot: number; name: string }
+  | { t: 'request' }
+  | { t: 'resource' }
+  | { t: 'path'; parts: PathPart[] }
+  /** A path literal with open `$(name)` segments, bound by the map of `.bind(map)`. */
+  | { t: 'bindPath'; parts: (PathPart | { hole: string })[]; bindings: Node }
+  | { t: 'list'; items: Node[] }
+  | { t: 'map'; keys: Node[]; values: Node[] }
+  | { t: 'not'; operand: Node }
+  | { t: 'negate'; operand: Node }
+  | { t: 'and'; left: Node; right: Node }
+  | { t: 'or'; left: Node; right: Node }
+  | { t: 'binary'; op: Exclude<BinaryOp, '&&' | '||'>; left: Node; right: Node }
+  | { t: 'ternary'; test: Node; consequent: Node; alternate: Node }
+  | { t: 'is'; operand: Node; type: TypeCheck }
+  | { t: 'member'; object: Node; name: string }
+  | { t: 'index'; object: Node; index: Node }
+  | { t: 'slice'; object: Node; from: Node; to: Node }
+  | { t: 'call'; fn: CompiledFunction; args: Node[] }
+  | { t: 'builtin'; name: string; args: Node[] }
+  | { t: 'namespace'; namespace: string; name: string; args: Node[] }
+  | { t: 'method'; object: Node; name: string; args: Node[] };
+
+export type Node = Common & NodeBody;
 
 export interface CompiledFunction {
   name: string;

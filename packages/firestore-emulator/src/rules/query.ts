@@ -28,8 +28,8 @@ interface Atom {
 }
 
 export interface QueryBranch {
-  /** The document path from a `__name__ ==` (or `__name__ in`) filter, when the branch pins it. */
-  name: RPath | null;
+  /** The segments of the document path from a `__name__ ==` (or `__name__ in`) filter, when the branch pins it. */
+  name: string[] | null;
   /** resource.data for this branch. */
   data: PartialMap;
   /** The filters that define the branch, for messages. */
@@ -45,11 +45,18 @@ export function queryBranches(where: Filter | null | undefined): QueryBranch[] {
     const nameAtom = atoms.find((a) => a.path.length === 1 && a.path[0] === '__name__' && a.kind === 'eq');
     const dataAtoms = atoms.filter((a) => a.path[0] !== '__name__');
     return {
-      name: nameAtom && nameAtom.value instanceof RPath ? nameAtom.value : null,
+      name: nameAtom ? documentSegments(nameAtom.value) : null,
       data: buildData(dataAtoms, 'resource.data'),
       description: atoms.map(describeAtom).join(' && ') || 'no equality filters',
     };
   });
+}
+
+/** The segments of the path a `__name__` filter compares with (a reference value converts to a path of strings). */
+function documentSegments(value: RValue): string[] | null {
+  if (!(value instanceof RPath)) return null;
+  const segments = value.segments.filter((s) => typeof s === 'string');
+  return segments.length === value.segments.length ? segments : null;
 }
 
 function describeAtom(atom: Atom): string {
@@ -141,7 +148,8 @@ function buildData(atoms: Atom[], what: string): PartialMap {
 /** request.query: limit and offset when the query sets them, orderBy as a map of field path -> 'ASC' | 'DESC'. */
 export function queryProperties(query: StructuredQuery): PlainMap {
   const entries = new Map<string, RValue>();
-  const limit = query.limit as { value?: number | null } | number | null | undefined;
+  // protobufjs decodes limit as an Int32Value wrapper; a query that came through JSON may carry a bare number.
+  const limit: { value?: number | null } | number | null | undefined = query.limit;
   if (limit !== null && limit !== undefined) entries.set('limit', BigInt(typeof limit === 'number' ? limit : (limit.value ?? 0)));
   if (query.offset) entries.set('offset', BigInt(query.offset));
   const orderBy = new Map<string, RValue>();

@@ -7,8 +7,9 @@
  *   set -> RSet           timestamp/duration -> Timestamp/Duration (bigint nanoseconds)
  *   latlng -> LatLng      path -> RPath           MapDiff -> MapDiff
  * Keeping int as bigint and float as number makes the int/float distinction a `typeof` check and gives exact
- * 64-bit arithmetic. Document fields are converted lazily (DocumentMap) so a rule that reads one field of a
- * looked-up document pays for one field.
+ * 64-bit arithmetic. RValue is a union that one check narrows (see TaggedValue), so a value's type is checked
+ * where its members are read, with no cast. Document fields are converted lazily (DocumentMap) so a rule that
+ * reads one field of a looked-up document pays for one field.
  *
  * Query evaluation adds three symbolic values (see query.ts): Unknown (a value the query does not
  * constrain), PartialMap (resource.data with only the constrained fields known) and ContainsList (an array
@@ -31,14 +32,23 @@ export class LimitError {
 }
 
 export class Timestamp {
+  get kind(): 'timestamp' {
+    return 'timestamp';
+  }
   constructor(readonly nanos: bigint) {}
 }
 
 export class Duration {
+  get kind(): 'duration' {
+    return 'duration';
+  }
   constructor(readonly nanos: bigint) {}
 }
 
 export class LatLng {
+  get kind(): 'latlng' {
+    return 'latlng';
+  }
   constructor(
     readonly lat: number,
     readonly lng: number,
@@ -47,6 +57,9 @@ export class LatLng {
 
 /** A path such as /databases/(default)/documents/users/alice; segments may be Unknown in query evaluation. */
 export class RPath {
+  get kind(): 'path' {
+    return 'path';
+  }
   constructor(readonly segments: readonly (string | Unknown)[]) {}
   toString(): string {
     return '/' + this.segments.map((s) => (typeof s === 'string' ? s : '<unknown>')).join('/');
@@ -54,11 +67,17 @@ export class RPath {
 }
 
 export class RSet {
+  get kind(): 'set' {
+    return 'set';
+  }
   /** `items` holds no two equal values. */
   constructor(readonly items: RValue[]) {}
 }
 
 export class MapDiff {
+  get kind(): 'map_diff' {
+    return 'map_diff';
+  }
   constructor(
     readonly left: RMap,
     readonly right: RMap,
@@ -67,11 +86,17 @@ export class MapDiff {
 
 /** A value a list query does not constrain; any use of it is an error (see query.ts). */
 export class Unknown {
+  get kind(): 'unknown' {
+    return 'unknown';
+  }
   constructor(readonly what: string) {}
 }
 
 /** resource.data (or a nested map) in a list query: `known` holds the fields pinned by equality filters. */
 export class PartialMap {
+  get kind(): 'partial_map' {
+    return 'partial_map';
+  }
   constructor(
     readonly known: ReadonlyMap<string, RValue>,
     readonly what: string,
@@ -80,6 +105,9 @@ export class PartialMap {
 
 /** An array field that an array-contains filter guarantees to contain `element`; nothing else is known. */
 export class ContainsList {
+  get kind(): 'contains_list' {
+    return 'contains_list';
+  }
   constructor(
     readonly element: RValue,
     readonly what: string,
@@ -87,25 +115,35 @@ export class ContainsList {
 }
 
 export abstract class RMap {
+  get kind(): 'map' {
+    return 'map';
+  }
   abstract get(key: string): RValue | undefined;
   abstract keys(): string[];
+  /** Every key with its value, in keys() order (each value read as the iteration reaches it). */
+  *entries(): Generator<[string, RValue]> {
+    for (const key of this.keys()) {
+      const value = this.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
   get size(): number {
     return this.keys().length;
   }
 }
 
 export class PlainMap extends RMap {
-  constructor(private readonly entries: ReadonlyMap<string, RValue>) {
+  constructor(private readonly values: ReadonlyMap<string, RValue>) {
     super();
   }
   get(key: string): RValue | undefined {
-    return this.entries.get(key);
+    return this.values.get(key);
   }
   keys(): string[] {
-    return [...this.entries.keys()];
+    return [...this.values.keys()];
   }
   override get size(): number {
-    return this.entries.size;
+    return this.values.size;
   }
 }
 
@@ -156,42 +194,18 @@ export class ResourceMap extends RMap {
   }
 }
 
-export type RValue =
-  | null
-  | boolean
-  | bigint
-  | number
-  | string
-  | Uint8Array
-  | RValue[]
-  | RMap
-  | RSet
-  | Timestamp
-  | Duration
-  | LatLng
-  | RPath
-  | MapDiff
-  | PartialMap
-  | ContainsList
-  | Unknown;
+/**
+ * The values that carry their type tag, as `kind`. Every other value is a JavaScript primitive, null, an array
+ * (list) or a Uint8Array (bytes), told apart by `typeof`, `=== null`, Array.isArray and `instanceof Uint8Array`;
+ * each of these checks, a `kind` switch and instanceof narrow an RValue for TypeScript. `kind` is a getter of
+ * each class rather than a field: values are made on every request, and a field made the engine measurably
+ * slower (bench/rules.bench.ts).
+ */
+export type TaggedValue = RMap | RSet | Timestamp | Duration | LatLng | RPath | MapDiff | PartialMap | ContainsList | Unknown;
 
-export type TypeTag =
-  | 'null'
-  | 'bool'
-  | 'int'
-  | 'float'
-  | 'string'
-  | 'bytes'
-  | 'list'
-  | 'map'
-  | 'set'
-  | 'timestamp'
-  | 'duration'
-  | 'latlng'
-  | 'path'
-  | 'map_diff'
-  | 'partial_map'
-  | 'contains_list';
+export type RValue = null | boolean | bigint | number | string | Uint8Array | RValue[] | TaggedValue;
+
+export type TypeTag = 'null' | 'bool' | 'int' | 'float' | 'string' | 'bytes' | 'list' | Exclude<TaggedValue['kind'], 'unknown'>;
 
 export const INT_MIN = -(2n ** 63n);
 export const INT_MAX = 2n ** 63n - 1n;
@@ -210,17 +224,11 @@ export function typeOf(v: RValue): TypeTag {
   }
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'list';
+  // Maps first: the commonest values that are objects (request, resource, their data, auth).
   if (v instanceof RMap) return 'map';
   if (v instanceof Uint8Array) return 'bytes';
-  if (v instanceof Timestamp) return 'timestamp';
-  if (v instanceof Duration) return 'duration';
-  if (v instanceof RPath) return 'path';
-  if (v instanceof RSet) return 'set';
-  if (v instanceof LatLng) return 'latlng';
-  if (v instanceof MapDiff) return 'map_diff';
-  if (v instanceof PartialMap) return 'partial_map';
-  if (v instanceof ContainsList) return 'contains_list';
-  throw unknownUse(v);
+  if (v instanceof Unknown) throw unknownUse(v);
+  return v.kind;
 }
 
 export function unknownUse(v: Unknown): EvalError {
@@ -253,7 +261,8 @@ export function fromProto(v: Value): RValue {
   if (Object.hasOwn(v, 'nullValue')) return null;
   if (v.referenceValue !== undefined && v.referenceValue !== null) return pathFromResourceName(v.referenceValue);
   if (v.bytesValue !== undefined && v.bytesValue !== null) {
-    const bytes = v.bytesValue as Uint8Array | string;
+    // protobufjs types bytes as Uint8Array; a value that came through JSON carries them as base64 text.
+    const bytes: Uint8Array | string = v.bytesValue;
     return typeof bytes === 'string' ? new Uint8Array(Buffer.from(bytes, 'base64')) : bytes;
   }
   if (v.geoPointValue !== undefined && v.geoPointValue !== null) {
@@ -281,7 +290,7 @@ export function fromJson(x: unknown): RValue {
     case 'object': {
       if (Array.isArray(x)) return x.map(fromJson);
       const entries = new Map<string, RValue>();
-      for (const [k, v] of Object.entries(x as Record<string, unknown>)) entries.set(k, fromJson(v));
+      for (const [k, v] of Object.entries(x)) entries.set(k, fromJson(v));
       return new PlainMap(entries);
     }
     default:
@@ -298,77 +307,74 @@ export function mapOf(entries: Record<string, RValue>): PlainMap {
 
 /** Deep equality as `==` defines it: int and float compare numerically, values of other differing types are unequal. */
 export function equals(a: RValue, b: RValue): boolean {
-  const ta = typeOf(a);
-  const tb = typeOf(b);
-  if (ta === 'partial_map' || tb === 'partial_map' || ta === 'contains_list' || tb === 'contains_list') {
-    if (a === null || b === null) return false;
-    const partial = a instanceof PartialMap || a instanceof ContainsList ? a : (b as PartialMap | ContainsList);
-    throw new EvalError(`${partial.what} is only partly constrained by the query, so it cannot be compared`);
+  // Two primitives (null is an object to typeof), the common case: no Unknown or partly known value to refuse.
+  if (typeof a !== 'object' && typeof b !== 'object') {
+    if (typeof a === 'bigint' && typeof b === 'number') return intEqualsFloat(a, b);
+    if (typeof a === 'number' && typeof b === 'bigint') return intEqualsFloat(b, a);
+    return a === b;
   }
-  if (ta !== tb) {
-    if (ta === 'int' && tb === 'float') return intEqualsFloat(a as bigint, b as number);
-    if (ta === 'float' && tb === 'int') return intEqualsFloat(b as bigint, a as number);
-    return false;
-  }
-  switch (ta) {
-    case 'null':
-      return true;
-    case 'bool':
-    case 'int':
-    case 'float':
-    case 'string':
-      return a === b;
-    case 'bytes':
-      return Buffer.compare(a as Uint8Array, b as Uint8Array) === 0;
-    case 'list': {
-      const la = a as RValue[];
-      const lb = b as RValue[];
-      if (la.length !== lb.length) return false;
-      for (let i = 0; i < la.length; i++) if (!equals(la[i], lb[i])) return false;
-      return true;
-    }
-    case 'map': {
-      const ma = a as RMap;
-      const mb = b as RMap;
-      const keys = ma.keys();
-      if (keys.length !== mb.size) return false;
-      for (const k of keys) {
-        const vb = mb.get(k);
-        if (vb === undefined || !equals(ma.get(k) as RValue, vb)) return false;
-      }
-      return true;
-    }
-    case 'set': {
-      const sa = a as RSet;
-      const sb = b as RSet;
-      return sa.items.length === sb.items.length && sa.items.every((x) => setHas(sb, x));
-    }
+  if (a instanceof Unknown) throw unknownUse(a);
+  if (b instanceof Unknown) throw unknownUse(b);
+  if (a === null || b === null) return a === b;
+  if (a instanceof PartialMap || a instanceof ContainsList) return equalsPartlyKnown(a);
+  if (b instanceof PartialMap || b instanceof ContainsList) return equalsPartlyKnown(b);
+  // A primitive and an object are of different types.
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) return Array.isArray(b) && listEquals(a, b);
+  if (a instanceof Uint8Array) return b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  switch (a.kind) {
+    case 'map':
+      return b instanceof RMap && mapEquals(a, b);
+    case 'set':
+      return b instanceof RSet && a.items.length === b.items.length && a.items.every((item) => setHas(b, item));
     case 'timestamp':
-      return (a as Timestamp).nanos === (b as Timestamp).nanos;
+      return b instanceof Timestamp && a.nanos === b.nanos;
     case 'duration':
-      return (a as Duration).nanos === (b as Duration).nanos;
+      return b instanceof Duration && a.nanos === b.nanos;
     case 'latlng':
-      return (a as LatLng).lat === (b as LatLng).lat && (a as LatLng).lng === (b as LatLng).lng;
-    case 'path': {
-      const pa = (a as RPath).segments;
-      const pb = (b as RPath).segments;
-      if (pa.length !== pb.length) return false;
-      for (let i = 0; i < pa.length; i++) {
-        const x = pa[i];
-        const y = pb[i];
-        if (x instanceof Unknown) throw unknownUse(x);
-        if (y instanceof Unknown) throw unknownUse(y);
-        if (x !== y) return false;
-      }
-      return true;
-    }
-    default:
-      throw new EvalError(`values of type ${ta} cannot be compared with ==`);
+      return b instanceof LatLng && a.lat === b.lat && a.lng === b.lng;
+    case 'path':
+      return b instanceof RPath && pathEquals(a, b);
+    case 'map_diff':
+      if (!(b instanceof MapDiff)) return false;
+      throw new EvalError(`values of type map_diff cannot be compared with ==`);
   }
+}
+
+/** A list query knows such a value only in part (it is not null, checked before): equality depends on the rest. */
+function equalsPartlyKnown(partial: PartialMap | ContainsList): never {
+  throw new EvalError(`${partial.what} is only partly constrained by the query, so it cannot be compared`);
 }
 
 function intEqualsFloat(i: bigint, f: number): boolean {
   return Number.isInteger(f) && BigInt(f) === i;
+}
+
+function listEquals(a: RValue[], b: RValue[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!equals(a[i], b[i])) return false;
+  return true;
+}
+
+function mapEquals(a: RMap, b: RMap): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a.entries()) {
+    const other = b.get(key);
+    if (other === undefined || !equals(value, other)) return false;
+  }
+  return true;
+}
+
+function pathEquals(a: RPath, b: RPath): boolean {
+  if (a.segments.length !== b.segments.length) return false;
+  for (let i = 0; i < a.segments.length; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    if (x instanceof Unknown) throw unknownUse(x);
+    if (y instanceof Unknown) throw unknownUse(y);
+    if (x !== y) return false;
+  }
+  return true;
 }
 
 export function setHas(set: RSet, v: RValue): boolean {
@@ -383,26 +389,18 @@ export function toSet(items: readonly RValue[]): RSet {
 
 /** Ordering for <, <=, >, >=: numbers (int and float mixed), strings, timestamps, durations. */
 export function compare(a: RValue, b: RValue): number {
-  const ta = typeOf(a);
-  const tb = typeOf(b);
-  if ((ta === 'int' || ta === 'float') && (tb === 'int' || tb === 'float')) {
-    if (ta === 'int' && tb === 'int') return a === b ? 0 : (a as bigint) < (b as bigint) ? -1 : 1;
-    const x = Number(a);
-    const y = Number(b);
-    if (Number.isNaN(x) || Number.isNaN(y)) return NaN;
-    return x === y ? 0 : x < y ? -1 : 1;
+  if (a instanceof Unknown) throw unknownUse(a);
+  if (b instanceof Unknown) throw unknownUse(b);
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a === b ? 0 : a < b ? -1 : 1;
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) {
+    const p = Number(a);
+    const q = Number(b);
+    if (Number.isNaN(p) || Number.isNaN(q)) return NaN;
+    return p === q ? 0 : p < q ? -1 : 1;
   }
-  if (ta === tb) {
-    switch (ta) {
-      case 'string':
-        return a === b ? 0 : (a as string) < (b as string) ? -1 : 1;
-      case 'timestamp':
-      case 'duration': {
-        const x = (a as Timestamp).nanos;
-        const y = (b as Timestamp).nanos;
-        return x === y ? 0 : x < y ? -1 : 1;
-      }
-    }
+  if (typeof a === 'string' && typeof b === 'string') return a === b ? 0 : a < b ? -1 : 1;
+  if ((a instanceof Timestamp && b instanceof Timestamp) || (a instanceof Duration && b instanceof Duration)) {
+    return a.nanos === b.nanos ? 0 : a.nanos < b.nanos ? -1 : 1;
   }
   throw new EvalError(`values of type ${typeName(a)} and ${typeName(b)} cannot be ordered`);
 }
@@ -411,46 +409,44 @@ export function compare(a: RValue, b: RValue): number {
 // Rendering (debug() output, coverage values, messages)
 
 export function render(v: RValue, depth = 0): string {
-  if (v instanceof Unknown) return `<unknown ${v.what}>`;
-  switch (typeOf(v)) {
-    case 'null':
-      return 'null';
-    case 'bool':
-      return v === true ? 'true' : 'false';
-    case 'int':
-      return (v as bigint).toString();
-    case 'float':
-      return formatFloat(v as number);
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return v.toString();
+    case 'number':
+      return formatFloat(v);
     case 'string':
       return JSON.stringify(v);
-    case 'bytes':
-      return `b'${Buffer.from(v as Uint8Array).toString('hex')}'`;
-    case 'list':
-      return depth > 3 ? '[...]' : `[${(v as RValue[]).map((x) => render(x, depth + 1)).join(', ')}]`;
+  }
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return depth > 3 ? '[...]' : `[${v.map((x) => render(x, depth + 1)).join(', ')}]`;
+  if (v instanceof Uint8Array) return `b'${Buffer.from(v).toString('hex')}'`;
+  switch (v.kind) {
     case 'map': {
       if (depth > 3) return '{...}';
-      const m = v as RMap;
-      return `{${m
-        .keys()
-        .map((k) => `${JSON.stringify(k)}: ${render(m.get(k) as RValue, depth + 1)}`)
-        .join(', ')}}`;
+      const entries: string[] = [];
+      for (const [key, value] of v.entries()) entries.push(`${JSON.stringify(key)}: ${render(value, depth + 1)}`);
+      return `{${entries.join(', ')}}`;
     }
     case 'set':
-      return `set(${render((v as RSet).items, depth + 1)})`;
+      return `set(${render(v.items, depth + 1)})`;
     case 'timestamp':
-      return timestampToIso(v as Timestamp);
+      return timestampToIso(v);
     case 'duration':
-      return `duration(${(v as Duration).nanos}ns)`;
+      return `duration(${v.nanos}ns)`;
     case 'latlng':
-      return `latlng(${(v as LatLng).lat}, ${(v as LatLng).lng})`;
+      return `latlng(${v.lat}, ${v.lng})`;
     case 'path':
-      return (v as RPath).toString();
+      return v.toString();
     case 'map_diff':
       return 'map_diff';
     case 'partial_map':
-      return `<partly known ${(v as PartialMap).what}>`;
+      return `<partly known ${v.what}>`;
     case 'contains_list':
-      return `<list containing ${render((v as ContainsList).element, depth + 1)}>`;
+      return `<list containing ${render(v.element, depth + 1)}>`;
+    case 'unknown':
+      return `<unknown ${v.what}>`;
   }
 }
 
