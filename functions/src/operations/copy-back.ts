@@ -117,15 +117,29 @@ class Copier {
     for (let i = 0; i < refs.length; i += this.args.pageSize) await this.copyTree(refs.slice(i, i + this.args.pageSize));
   }
 
-  /** Copies a page of documents, then, document by document, the collections below each. */
+  /**
+   * Copies a page of documents, then, document by document, the collections below each. The cursor only moves to
+   * a document once everything before it in copy order is done: the first of the page at once (its subtree comes
+   * after it), each next one once the subtree before it is.
+   */
   async copyTree(refs: DocumentReference[]): Promise<void> {
     const pending = refs.filter((ref) => !this.handledAlready(ref.path));
-    if (pending.length > 0) await this.copyPage(pending);
-    for (const ref of refs) {
-      if (this.subtreeHandledAlready(ref.path)) continue;
-      const collections = (await ref.listCollections()).sort((a, b) => compareDocumentIds(a.id, b.id));
-      for (const collection of collections) await this.copyCollection(collection);
+    if (pending.length > 0) {
+      await this.copyPage(pending);
+      this.advance(refs[0].path);
+      this.deps.onPage?.(this.report);
     }
+    for (const [i, ref] of refs.entries()) {
+      if (!this.subtreeHandledAlready(ref.path)) {
+        const collections = (await ref.listCollections()).sort((a, b) => compareDocumentIds(a.id, b.id));
+        for (const collection of collections) await this.copyCollection(collection);
+      }
+      this.advance(refs[i + 1]?.path ?? ref.path);
+    }
+  }
+
+  private advance(path: string): void {
+    if (this.report.cursor === null || comparePaths(path, this.report.cursor) > 0) this.report.cursor = path;
   }
 
   private handledAlready(path: string): boolean {
@@ -149,8 +163,6 @@ class Copier {
       );
       await Promise.all(restored.map((snapshot, i) => this.copyDocument(snapshot.ref.path, live[i], reviews.get(snapshot.ref.path))));
     }
-    this.report.cursor = refs[refs.length - 1].path;
-    this.deps.onPage?.(this.report);
   }
 
   private async copyDocument(path: string, live: DocumentSnapshot, review: Review | undefined): Promise<void> {

@@ -6,9 +6,11 @@ import {
   auditEntrySchema,
   memberSchema,
   orgIdOf,
+  organizationSchema,
   paths,
   serverCollections,
   tombstoneSchema,
+  type AccessState,
   type AuditEntry,
   type OrgCollection,
 } from '@leadpulse/model';
@@ -16,6 +18,7 @@ import { newTombstone, personReferences } from '../accounts/account-deletion';
 import { readDocument } from '../common/documents';
 import { orgReceiptId } from '../privacy/org-purge';
 
+const orgAccessSchema = organizationSchema.pick({ access: true });
 const members: OrgCollection = 'members';
 const messages: OrgCollection = 'messages';
 const invites: OrgCollection = 'invites';
@@ -103,12 +106,36 @@ export class RestoreGuard {
    */
   async review(docs: ReadonlyArray<{ path: string; data: DocumentData }>): Promise<Map<string, Review>> {
     await this.lookUpPeople(docs.flatMap((doc) => [personOf(doc.path) ?? [], referencedUids(doc.path, doc.data)].flat()));
+    const liveAccess = await this.liveAccessOf(docs.map((doc) => memberOrgOf(doc.path)).filter((orgId): orgId is string => orgId !== null));
     const reviews = new Map<string, Review>();
     for (const doc of docs) {
       const refusal = await this.refusal(doc.path, doc.data);
-      reviews.set(doc.path, { refusal, ...this.anonymize(doc.path, doc.data) });
+      const review = { refusal, ...this.anonymize(doc.path, doc.data) };
+      // A member's access is a copy of the organization's (the rules read it there): it follows the live one, so a
+      // membership copied back never has more access than the organization has now (read-only, none).
+      const access = liveAccess.get(memberOrgOf(doc.path) ?? '');
+      if (access) review.data = { ...review.data, access };
+      reviews.set(doc.path, review);
     }
     return reviews;
+  }
+
+  /** The access of each organization as the live database has it now (absent: no live organization document). */
+  private async liveAccessOf(orgIds: readonly string[]): Promise<Map<string, AccessState>> {
+    const distinct = [...new Set(orgIds)];
+    if (distinct.length === 0) return new Map();
+    const snapshots = await this.live.getAll(...distinct.map((orgId) => this.live.doc(paths.org(orgId))));
+    const access = new Map<string, AccessState>();
+    snapshots.forEach((snapshot, i) => {
+      try {
+        const org = readDocument(orgAccessSchema, snapshot);
+        if (org) access.set(distinct[i], org.access);
+      } catch {
+        // Unreadable (logged by readDocument): its members come back without access until it is fixed.
+        access.set(distinct[i], 'none');
+      }
+    });
+    return access;
   }
 
   private anonymize(path: string, data: DocumentData): Pick<Review, 'data' | 'anonymized'> {
@@ -249,6 +276,12 @@ export function withValueAt(data: DocumentData, field: string, value: unknown): 
   if (rest.length === 0) return { ...data, [head]: value };
   const inner: unknown = data[head];
   return { ...data, [head]: withValueAt(typeof inner === 'object' && inner !== null ? inner : {}, rest.join('.'), value) };
+}
+
+/** The organization of a member document `orgs/{orgId}/members/{uid}`, or null. */
+function memberOrgOf(path: string): string | null {
+  const segments = path.split('/');
+  return segments.length === 4 && segments[0] === paths.orgs() && segments[2] === members ? segments[1] : null;
 }
 
 /** The person a document belongs to: `users/{uid}/**`, `marketingConsents/{uid}`, `orgs/{orgId}/members/{uid}`. */
