@@ -18,6 +18,7 @@ import { adminAccountAuth } from '../../functions/src/accounts/account-auth';
 import { deleteMyAccount, eraseUser, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import type { Caller } from '../../functions/src/common/callable';
 import { handleExportRequest } from '../../functions/src/privacy/export';
+import { adminUserDirectory } from '../../functions/src/operations/restore-guard';
 import { setOperator } from '../../scripts/grant-operator';
 import { START, freshProject, manualClock, recordingCancellation, seedOrg, seedUser } from './support';
 
@@ -165,5 +166,16 @@ describe('exportData with firebase-admin verifyIdToken', () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('the restore runbook’s user lookup (adminUserDirectory)', () => {
+  it('names the uids that still have an Auth user, in batches of Auth’s limit of 100', async () => {
+    await auth.createUser({ uid: 'restored-kept' });
+    await auth.createUser({ uid: 'restored-deleted' });
+    await auth.deleteUser('restored-deleted');
+    const unknown = Array.from({ length: 150 }, (_, i) => `restored-never-${i}`);
+    const existing = await adminUserDirectory(auth).existingUids(['restored-deleted', ...unknown, 'restored-kept']);
+    expect([...existing]).toEqual(['restored-kept']);
   });
 });
