@@ -123,6 +123,20 @@ describe('copyBack', () => {
     expect(await copy(live, restored, { prefixes, overwriteChanged: true })).toMatchObject({ overwritten: [], changed: [], copied: [] });
   });
 
+  it('copies nothing of an organization whose audit log cannot be read, and carries on with the others', async () => {
+    const { live, restored } = await project('copy-unreadable');
+    await seedOrg(restored, { orgId: 'globex', now: START, members: [{ uid: people[0], role: 'owner' }], contacts: 1 });
+    await live
+      .doc(paths.auditEntry('acme', 'damaged'))
+      .set({ action: 'member.vanished', actorUid: people[0], at: Timestamp.fromMillis(RESTORE_POINT.getTime() + 1) });
+    const report = await copy(live, restored);
+    expect(report.copied).toEqual([paths.org('globex'), paths.contact('globex', 'contact000000'), paths.member('globex', people[0])]);
+    expect(report.refused).toHaveLength(15);
+    expect(new Set(report.refused.map((entry) => entry.reason))).toEqual(
+      new Set([expect.stringMatching(/^could not be checked: orgs\/acme\/auditLog\/damaged is invalid at action/)]),
+    );
+  });
+
   it('refuses bad options naming the field, before reading or writing anything', async () => {
     const { live, restored } = await project('copy-bad');
     await expect(copy(live, restored, { prefixes: [] })).rejects.toThrow(/prefixes[\s\S]*name at least one collection or document path/);

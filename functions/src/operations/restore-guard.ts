@@ -16,6 +16,7 @@ import {
 } from '@leadpulse/model';
 import { newTombstone, personReferences } from '../accounts/account-deletion';
 import { readDocument } from '../common/documents';
+import { describeError } from '../common/logging';
 import { orgReceiptId } from '../privacy/org-purge';
 
 const orgAccessSchema = organizationSchema.pick({ access: true });
@@ -109,7 +110,8 @@ export class RestoreGuard {
     const liveAccess = await this.liveAccessOf(docs.map((doc) => memberOrgOf(doc.path)).filter((orgId): orgId is string => orgId !== null));
     const reviews = new Map<string, Review>();
     for (const doc of docs) {
-      const refusal = await this.refusal(doc.path, doc.data);
+      // What cannot be checked (an unreadable audit entry, say) is not written: reported, and copied once fixed.
+      const refusal = await this.refusal(doc.path, doc.data).catch((error: unknown) => `could not be checked: ${describeError(error)}`);
       const review = { refusal, ...this.anonymize(doc.path, doc.data) };
       // A member's access is a copy of the organization's (the rules read it there): it follows the live one, so a
       // membership copied back never has more access than the organization has now (read-only, none).
@@ -192,10 +194,16 @@ export class RestoreGuard {
     const existing = await this.users.existingUids(unseen);
     const requests = await this.live.getAll(...unseen.map((uid) => this.live.doc(paths.deletionRequest(accountDeletionRequestId(uid)))));
     unseen.forEach((uid, i) => {
-      // A deletion still running has its tombstone already; one that finished left none that links back.
-      const running = readDocument(accountDeletionRequestSchema, requests[i]);
-      if (running) this.gonePeople.set(uid, { reason: 'the account is being deleted', tombstone: running.tombstone });
-      else if (!existing.has(uid)) this.gonePeople.set(uid, { reason: 'the account is deleted (no Auth user)', tombstone: newTombstone() });
+      if (requests[i].exists) {
+        // A deletion still running has its tombstone already; one that finished left none that links back.
+        let tombstone = newTombstone();
+        try {
+          tombstone = readDocument(accountDeletionRequestSchema, requests[i])?.tombstone ?? tombstone;
+        } catch {
+          // Unreadable (logged by readDocument): the person is still being deleted; a fresh tombstone links nothing.
+        }
+        this.gonePeople.set(uid, { reason: 'the account is being deleted', tombstone });
+      } else if (!existing.has(uid)) this.gonePeople.set(uid, { reason: 'the account is deleted (no Auth user)', tombstone: newTombstone() });
       else this.gonePeople.set(uid, null);
     });
   }
