@@ -113,6 +113,7 @@ async function reapplyOrgDeletion(deps: ReapplyDeletionsDeps, orgId: string, dry
       tx.create(db.doc(paths.deletionRequest(orgId)), orgDeletionRequestSchema.parse(requestWithoutGrace(orgId, now)));
     });
     const outcome = await purgeOrganization(deps.purge, orgId);
+    if (outcome.status === 'leased') return { orgId, outcome: 'failed', error: `another purge holds it until ${outcome.leaseExpiresAt}: run again then` };
     if (outcome.status !== 'purged') return { orgId, outcome: 'failed', error: `purge ${outcome.status}` };
     return { orgId, outcome: 'purged', deletedDocuments: outcome.receipt.deletedDocuments };
   } catch (error) {
