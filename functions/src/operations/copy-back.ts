@@ -129,11 +129,10 @@ class Copier {
       this.advance(refs[0].path);
       this.deps.onPage?.(this.report);
     }
+    // One ListCollectionIds per document, the page's at once: a round trip each would dominate a large copy.
+    const below = await Promise.all(refs.map(async (ref) => (this.subtreeHandledAlready(ref.path) ? [] : ref.listCollections())));
     for (const [i, ref] of refs.entries()) {
-      if (!this.subtreeHandledAlready(ref.path)) {
-        const collections = (await ref.listCollections()).sort((a, b) => compareDocumentIds(a.id, b.id));
-        for (const collection of collections) await this.copyCollection(collection);
-      }
+      for (const collection of below[i].sort((a, b) => compareDocumentIds(a.id, b.id))) await this.copyCollection(collection);
       this.advance(refs[i + 1]?.path ?? ref.path);
     }
   }
