@@ -61,9 +61,15 @@ type Command = keyof typeof commands;
 
 /** Stripe and the catalog from the environment, as the functions get them from secrets and params. */
 function billingFromEnvironment(): Pick<BillingDeps, 'stripe' | 'catalog'> {
-  const environment = z
-    .object({ STRIPE_SECRET_KEY: z.string().min(1), BILLING_CATALOG: z.string().min(1), STRIPE_API_URL: z.string().default('https://api.stripe.com') })
-    .parse(process.env);
+  const parsed = z
+    .object({
+      STRIPE_SECRET_KEY: z.string({ error: 'must be set (the secret, from Secret Manager)' }).min(1),
+      BILLING_CATALOG: z.string({ error: 'must be set (as in functions/.env.<alias>)' }).min(1),
+      STRIPE_API_URL: z.string().default('https://api.stripe.com'),
+    })
+    .safeParse(process.env);
+  if (!parsed.success) fail(`${parsed.error.issues[0].path.join('.')} ${parsed.error.issues[0].message}`);
+  const environment = parsed.data;
   return {
     stripe: new Stripe(environment.STRIPE_SECRET_KEY, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, ...stripeHostOf(environment.STRIPE_API_URL) }),
     catalog: parseBillingCatalog(environment.BILLING_CATALOG),

@@ -149,7 +149,9 @@ describe('copyBack', () => {
 describe('scripts/restore.ts', () => {
   const run = promisify(execFile);
   const script = (...args: string[]) =>
-    run(join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, '..', '..', 'scripts', 'restore.ts'), ...args]).then(
+    run(join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, '..', '..', 'scripts', 'restore.ts'), ...args], {
+      env: { ...process.env, STRIPE_SECRET_KEY: undefined },
+    }).then(
       () => ({ code: 0, stderr: '' }),
       (error: unknown) => error as { code: number; stderr: string },
     );
@@ -160,5 +162,7 @@ describe('scripts/restore.ts', () => {
     const noTime = await script('reapply-deletions', '--project', 'p', '--restore-point', 'yesterday');
     expect(noTime).toMatchObject({ code: 2, stderr: expect.stringContaining('--restore-point: must be an ISO 8601 time') });
     expect(noTime.stderr).toContain('usage:');
+    const noKey = await script('resync-billing', '--project', 'p', '--operator', 'ops-1');
+    expect(noKey).toMatchObject({ code: 2, stderr: expect.stringContaining('STRIPE_SECRET_KEY must be set') });
   });
 });
