@@ -34,7 +34,10 @@ const usage = `usage:
   npx tsx scripts/restore.ts reapply-deletions --project P --restore-point ISO [--purged-org ORG_ID …] [--dry-run]
   npx tsx scripts/restore.ts resync-billing --project P --operator UID`;
 
-const restorePointSchema = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-29T10:00:00Z' }).transform((iso) => new Date(iso));
+const restorePointSchema = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-11-29T10:00:00Z' })
+  .transform((iso) => new Date(iso))
+  .refine((time) => time.getTime() <= Date.now(), 'must not be in the future');
 const common = { project: z.string().min(1, 'name the project') };
 const commands = {
   copy: z.strictObject({
