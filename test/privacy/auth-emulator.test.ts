@@ -197,7 +197,7 @@ describe('the restore runbook’s user lookup (adminUserDirectory)', () => {
     const script = join(__dirname, '..', '..', 'scripts', 'restore.ts');
     const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
     const env = { ...process.env, FIREBASE_AUTH_EMULATOR_HOST: authHost };
-    const args = ['--project', projectId, '--restore-point', START.toISOString()];
+    const args = ['--project', projectId, '--restore-point', '2026-01-01T00:00:00Z'];
     const { stdout } = await promisify(execFile)(tsx, [script, 'copy', ...args, '--from', 'restored', '--path', paths.org('orgScript')], { env });
     const report = JSON.parse(stdout) as { copied: string[]; refused: Array<{ path: string; reason: string }> };
     expect(report.copied).toEqual([paths.org('orgScript'), paths.contact('orgScript', 'contact000000'), paths.member('orgScript', 'script-owner')]);
