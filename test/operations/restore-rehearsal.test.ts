@@ -238,7 +238,10 @@ describe('the restore runbook, rehearsed', () => {
 
     // Step 5: the mirror copied back is the one of the restore point; Stripe has 5 seats since.
     expect(await readMirror(db, 'acme')).toMatchObject({ seats: 3 });
-    const resync = await resyncAllStripeCustomers(context.deps(), OPERATOR_UID);
+    // A page of one customer: every page is walked.
+    context.stripe.addCustomer({ email: 'walk-in@example.com' });
+    const resync = await resyncAllStripeCustomers(context.deps(), OPERATOR_UID, 1);
+    expect(resync.filter((report) => report.error === 'metadata.orgId names no organization')).toHaveLength(1);
     expect(resync.filter((report) => report.error === null).map((report) => report.orgId)).toEqual(['acme']);
     expect(await readMirror(db, 'acme')).toMatchObject({ seats: 5, status: 'active' });
   });
