@@ -96,8 +96,6 @@ export class RestoreGuard {
     private readonly live: Firestore,
     private readonly users: UserDirectory,
     private readonly restorePoint: Date,
-    /** Organizations known to be deleted although the live database lost their receipts (from the logs). */
-    private readonly deletedOrgIds: ReadonlySet<string> = new Set(),
   ) {}
 
   /**
@@ -219,7 +217,6 @@ export class RestoreGuard {
 
   private async readOrgFacts(orgId: string): Promise<OrgFacts> {
     const empty = { deletedPaths: new Set<string>(), erasedContactIds: new Set<string>(), managers: null };
-    if (this.deletedOrgIds.has(orgId)) return { ...empty, deleted: 'the organization was deleted after the restore point (named by the operator)' };
     const [receipt, request] = await this.live.getAll(this.live.doc(paths.deletionReceipt(orgReceiptId(orgId))), this.live.doc(paths.deletionRequest(orgId)));
     if (receipt.exists) return { ...empty, deleted: 'the organization is deleted (deletion receipt)' };
     if (request.exists) return { ...empty, deleted: 'the organization is being deleted (deletion request)' };
