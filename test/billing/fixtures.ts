@@ -41,6 +41,8 @@ const operatorAuth = { customClaims: async (uid: string): Promise<Record<string,
 
 export interface BillingTestContext {
   db: Firestore;
+  /** The project `db` belongs to (a second database of it: tests of restores). */
+  projectId: string;
   stripe: LocalStripe;
   endpoint: WebhookEndpoint;
   /** What the webhook logged for operators (warnings and errors), instead of printing it. */
@@ -59,7 +61,8 @@ export interface BillingTestContext {
 }
 
 export async function startBillingTest(topic: string): Promise<BillingTestContext> {
-  let firestore = adminFirestore(uniqueProjectId(topic));
+  let projectId = uniqueProjectId(topic);
+  let firestore = adminFirestore(projectId);
   const stripe = await LocalStripe.start();
   for (const plan of Object.values(testCatalog.plans)) stripe.prices.add(plan.priceId);
   for (const promotionCode of Object.values(testCatalog.promotionCodes)) stripe.promotionCodes.add(promotionCode);
@@ -84,6 +87,9 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     get db() {
       return firestore.db;
     },
+    get projectId() {
+      return projectId;
+    },
     stripe,
     endpoint,
     logged,
@@ -94,7 +100,8 @@ export async function startBillingTest(topic: string): Promise<BillingTestContex
     send: (event) => deliver(endpoint.url, event, { timestamp: clock.seconds }),
     switchProject: async (next) => {
       await firestore.close();
-      firestore = adminFirestore(uniqueProjectId(next));
+      projectId = uniqueProjectId(next);
+      firestore = adminFirestore(projectId);
     },
     close: async () => {
       await endpoint.stop();

@@ -5,19 +5,23 @@
  * (revocation included). The other privacy tests use an in-memory AccountAuth because this emulator takes
  * several seconds to start (measured and printed below).
  */
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getAuth, type Auth } from 'firebase-admin/auth';
-import type { Firestore } from 'firebase-admin/firestore';
+import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
 import { paths } from '@leadpulse/model';
 import { adminAccountAuth } from '../../functions/src/accounts/account-auth';
 import { deleteMyAccount, eraseUser, type AccountDeletionDeps } from '../../functions/src/accounts/account-deletion';
 import type { Caller } from '../../functions/src/common/callable';
 import { handleExportRequest } from '../../functions/src/privacy/export';
+import { adminUserDirectory } from '../../functions/src/operations/restore-guard';
 import { setOperator } from '../../scripts/grant-operator';
 import { START, freshProject, manualClock, recordingCancellation, seedOrg, seedUser } from './support';
 
@@ -165,5 +169,39 @@ describe('exportData with firebase-admin verifyIdToken', () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+describe('the restore runbook’s user lookup (adminUserDirectory)', () => {
+  it('names the uids that still have an Auth user, in batches of Auth’s limit of 100', async () => {
+    await auth.createUser({ uid: 'restored-kept' });
+    await auth.createUser({ uid: 'restored-deleted' });
+    await auth.deleteUser('restored-deleted');
+    const unknown = Array.from({ length: 150 }, (_, i) => `restored-never-${i}`);
+    const existing = await adminUserDirectory(auth).existingUids(['restored-deleted', ...unknown, 'restored-kept']);
+    expect([...existing]).toEqual(['restored-kept']);
+  });
+
+  it('scripts/restore.ts copies with the real Auth lookup and reports as JSON', async () => {
+    await auth.createUser({ uid: 'script-owner' });
+    const restored = getFirestore(app, 'restored');
+    await seedOrg(restored, {
+      orgId: 'orgScript',
+      now: START,
+      members: [
+        { uid: 'script-owner', role: 'owner' },
+        { uid: 'script-gone', role: 'member' },
+      ],
+      contacts: 1,
+    });
+    const script = join(__dirname, '..', '..', 'scripts', 'restore.ts');
+    const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    const env = { ...process.env, FIREBASE_AUTH_EMULATOR_HOST: authHost };
+    const args = ['--project', projectId, '--restore-point', '2026-01-01T00:00:00Z'];
+    const { stdout } = await promisify(execFile)(tsx, [script, 'copy', ...args, '--from', 'restored', '--path', paths.org('orgScript')], { env });
+    const report = JSON.parse(stdout) as { copied: string[]; refused: Array<{ path: string; reason: string }> };
+    expect(report.copied).toEqual([paths.org('orgScript'), paths.contact('orgScript', 'contact000000'), paths.member('orgScript', 'script-owner')]);
+    expect(report.refused).toEqual([{ path: paths.member('orgScript', 'script-gone'), reason: 'the account is deleted (no Auth user)' }]);
+    expect((await db.doc(paths.contact('orgScript', 'contact000000')).get()).exists).toBe(true);
   });
 });

@@ -98,7 +98,8 @@ export type AccountDeletionResult =
   | { status: 'nothing_to_delete' };
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-function newTombstone(): string {
+/** A fresh tombstone: random, so that nothing links it to the person. */
+export function newTombstone(): string {
   let id = tombstonePrefix;
   for (let i = 0; i < 20; i++) id += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
   return id;

@@ -1,4 +1,5 @@
 import { HttpsError } from 'firebase-functions/v2/https';
+import type { z } from 'zod';
 import {
   docIdSchema,
   linkStripeCustomerArgsSchema,
@@ -129,7 +130,17 @@ export async function resyncStripeBilling(
   data: unknown,
 ): Promise<{ customers: ResyncReport[]; nextStartingAfter: string | null }> {
   await requireOperator(deps.operators, caller);
-  const args = parseArgs(resyncStripeBillingArgsSchema, data);
+  return resyncStripeCustomers(deps, parseArgs(resyncStripeBillingArgsSchema, data), caller.uid);
+}
+
+export type ResyncArgs = z.infer<typeof resyncStripeBillingArgsSchema>;
+
+/** One page of the resync, for a caller already known to be an operator; `actorUid` goes into the audit log. */
+export async function resyncStripeCustomers(
+  deps: BillingDeps,
+  args: ResyncArgs,
+  actorUid: string,
+): Promise<{ customers: ResyncReport[]; nextStartingAfter: string | null }> {
   const page = await deps.stripe.customers.list({ limit: args.limit, ...(args.startingAfter ? { starting_after: args.startingAfter } : {}) });
   const customers: ResyncReport[] = [];
   for (const customer of page.data) {
@@ -142,7 +153,7 @@ export async function resyncStripeBilling(
     }
     try {
       try {
-        await linkCustomerToOrg(deps, { orgId: orgId.data, customerId: customer.id, auditActorUid: caller.uid });
+        await linkCustomerToOrg(deps, { orgId: orgId.data, customerId: customer.id, auditActorUid: actorUid });
       } catch (error) {
         // Linked; some parked events failed to re-apply. The mirror below still comes from Stripe's truth.
         if (!(error instanceof ReapplyIncomplete)) throw error;
@@ -161,4 +172,19 @@ export async function resyncStripeBilling(
   }
   const last = page.data.at(-1);
   return { customers, nextStartingAfter: page.has_more && last ? last.id : null };
+}
+
+/**
+ * The resync for every customer Stripe lists, page after page (the restore runbook's billing step): each
+ * organization with a Stripe customer gets its link and mirror back from Stripe's truth.
+ */
+export async function resyncAllStripeCustomers(deps: BillingDeps, actorUid: string, pageSize = 100): Promise<ResyncReport[]> {
+  const reports: ResyncReport[] = [];
+  let startingAfter: string | undefined;
+  for (;;) {
+    const page = await resyncStripeCustomers(deps, { limit: pageSize, ...(startingAfter ? { startingAfter } : {}) }, actorUid);
+    reports.push(...page.customers);
+    if (page.nextStartingAfter === null) return reports;
+    startingAfter = page.nextStartingAfter;
+  }
 }
