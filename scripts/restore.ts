@@ -7,7 +7,8 @@
  *   npx tsx scripts/restore.ts resync-billing --project P --operator UID
  *
  * Each prints its report as JSON on stdout (progress on stderr). `reapply-deletions` and `resync-billing` call
- * Stripe: STRIPE_SECRET_KEY (and BILLING_CATALOG, as in functions/.env.<alias>) must be set in the environment.
+ * Stripe: STRIPE_SECRET_KEY (and BILLING_CATALOG, as in functions/.env.<alias>) must be set in the environment, and
+ * ORG_DELETION_GRACE_DAYS when the deployment sets it.
  * Credentials: Application Default Credentials with Cloud Datastore User and Firebase Authentication Admin (or
  * FIRESTORE_EMULATOR_HOST and FIREBASE_AUTH_EMULATOR_HOST locally).
  */
@@ -26,7 +27,7 @@ import { closeOrgBilling } from '../functions/src/billing/close-billing';
 import { resyncAllStripeCustomers } from '../functions/src/billing/operators';
 import { STRIPE_API_VERSION, stripeHostOf } from '../functions/src/billing/runtime';
 import { systemClock } from '../functions/src/common/clock';
-import { DEFAULT_ORG_DELETION_GRACE_DAYS } from '../functions/src/privacy/config';
+import { DEFAULT_ORG_DELETION_GRACE_DAYS, DELETION_DEADLINE_DAYS } from '../functions/src/privacy/config';
 import { adminUserDirectory, copyBack, reapplyDeletions, RestoreGuard } from '../functions/src/operations';
 
 const usage = `usage:
@@ -62,13 +63,24 @@ const commands = {
 };
 type Command = keyof typeof commands;
 
-/** Stripe and the catalog from the environment, as the functions get them from secrets and params. */
-function billingFromEnvironment(): Pick<BillingDeps, 'stripe' | 'catalog'> {
+/** Stripe, the catalog and the grace period from the environment, as the functions get them from secrets and params. */
+function fromEnvironment(): Pick<BillingDeps, 'stripe' | 'catalog'> & { graceDays: number } {
   const parsed = z
     .object({
       STRIPE_SECRET_KEY: z.string({ error: 'must be set (the secret, from Secret Manager)' }).min(1),
       BILLING_CATALOG: z.string({ error: 'must be set (as in functions/.env.<alias>)' }).min(1),
       STRIPE_API_URL: z.string().default('https://api.stripe.com'),
+      // An account erasure that leaves an organization without its sole owner schedules that organization's
+      // deletion with the deployed grace period (empty, as the runbook's export leaves it when unset: the default).
+      ORG_DELETION_GRACE_DAYS: z.preprocess(
+        (value) => (value === '' ? undefined : value),
+        z.coerce
+          .number()
+          .int()
+          .min(0)
+          .max(DELETION_DEADLINE_DAYS - 1)
+          .default(DEFAULT_ORG_DELETION_GRACE_DAYS),
+      ),
     })
     .safeParse(process.env);
   if (!parsed.success) fail(`${parsed.error.issues[0].path.join('.')} ${parsed.error.issues[0].message}`);
@@ -76,6 +88,7 @@ function billingFromEnvironment(): Pick<BillingDeps, 'stripe' | 'catalog'> {
   return {
     stripe: new Stripe(environment.STRIPE_SECRET_KEY, { apiVersion: STRIPE_API_VERSION, maxNetworkRetries: 2, ...stripeHostOf(environment.STRIPE_API_URL) }),
     catalog: parseBillingCatalog(environment.BILLING_CATALOG),
+    graceDays: environment.ORG_DELETION_GRACE_DAYS,
   };
 }
 
@@ -124,7 +137,8 @@ async function main(argv: string[]): Promise<unknown> {
       },
     );
   }
-  const billing = { db, clock: systemClock, ...billingFromEnvironment() };
+  const { graceDays, ...stripeAndCatalog } = fromEnvironment();
+  const billing = { db, clock: systemClock, ...stripeAndCatalog };
   if ('operator' in args) return resyncAllStripeCustomers(billing, args.operator);
   return reapplyDeletions(
     {
@@ -135,7 +149,7 @@ async function main(argv: string[]): Promise<unknown> {
         db,
         clock: systemClock,
         auth: adminAccountAuth(getAuth(app)),
-        orgDeletion: { graceDays: DEFAULT_ORG_DELETION_GRACE_DAYS, cancelSubscription: (orgId) => cancelOrgSubscriptions(billing, orgId) },
+        orgDeletion: { graceDays, cancelSubscription: (orgId) => cancelOrgSubscriptions(billing, orgId) },
       },
     },
     { restorePoint: args['restore-point'], purgedOrgIds: args['purged-org'], dryRun: args['dry-run'] },

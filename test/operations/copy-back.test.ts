@@ -148,9 +148,10 @@ describe('copyBack', () => {
 
 describe('scripts/restore.ts', () => {
   const run = promisify(execFile);
-  const script = (...args: string[]) =>
+  const script = (...args: string[]) => scriptWith({}, ...args);
+  const scriptWith = (environment: Record<string, string>, ...args: string[]) =>
     run(join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, '..', '..', 'scripts', 'restore.ts'), ...args], {
-      env: { ...process.env, STRIPE_SECRET_KEY: undefined },
+      env: { ...process.env, STRIPE_SECRET_KEY: undefined, ...environment },
     }).then(
       () => ({ code: 0, stderr: '' }),
       (error: unknown) => error as { code: number; stderr: string },
@@ -164,5 +165,14 @@ describe('scripts/restore.ts', () => {
     expect(noTime.stderr).toContain('usage:');
     const noKey = await script('resync-billing', '--project', 'p', '--operator', 'ops-1');
     expect(noKey).toMatchObject({ code: 2, stderr: expect.stringContaining('STRIPE_SECRET_KEY must be set') });
+    const longGrace = await scriptWith(
+      { STRIPE_SECRET_KEY: 'sk_test_x', BILLING_CATALOG: '{}', ORG_DELETION_GRACE_DAYS: '45' },
+      'reapply-deletions',
+      '--project',
+      'p',
+      '--restore-point',
+      '2026-11-29T10:00:00Z',
+    );
+    expect(longGrace).toMatchObject({ code: 2, stderr: expect.stringContaining('ORG_DELETION_GRACE_DAYS') });
   });
 });
