@@ -57,8 +57,8 @@ const fieldOverride = z.strictObject({
 
 export const firestoreIndexesFile = z.strictObject({
   indexes: z.array(compositeIndex),
-  // Firestore keeps one configuration per field: the CLI patches each entry in turn, so of two entries for the same
-  // field the later silently replaces the earlier. In our own file that is always a mistake.
+  // Firestore keeps one configuration per field. The CLI patches both of two entries for one field, in an order set
+  // by their contents, skipping one that matches what is deployed: which one wins depends on the project's state.
   fieldOverrides: z
     .array(fieldOverride)
     .superRefine((overrides, context) => {

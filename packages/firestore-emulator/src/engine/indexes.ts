@@ -159,6 +159,8 @@ export interface TtlPolicy {
 /** A `fieldOverrides` entry: the single-field indexes of its field, in place of the automatic ones. */
 interface Override {
   entries: SingleFieldEntry[];
+  /** Its index in the file's `fieldOverrides`, for messages. */
+  position: number;
 }
 
 function canonicalPath(path: string): string {
@@ -289,11 +291,17 @@ export class IndexConfiguration {
         if (servesQueries && entry.queryScope === 'COLLECTION_GROUP') this.additions.set(declared, false);
         return { scope: entry.queryScope, mode, servesQueries, json, declared };
       });
-      // Production keeps one configuration per field (the CLI patches each entry in turn): a later entry for the
-      // same field replaces an earlier one, whose indexes then serve nothing.
+      // Production keeps one configuration per field. Of two entries for one field, the CLI patches both in an
+      // order set by their contents (firebase-tools sorts overrides, shorter index lists first) and skips one that
+      // matches what is deployed, so which one wins depends on the project's state: refused here.
       const key = overrideKey(override.collectionGroup, fieldPath);
-      for (const replaced of this.overrides.get(key)?.entries ?? []) this.additions.delete(replaced.declared);
-      this.overrides.set(key, { entries });
+      const first = this.overrides.get(key);
+      if (first) {
+        throw new IndexFileError(
+          `${source}: fieldOverrides[${i}]: ${override.collectionGroup}.${fieldPath} is already configured by fieldOverrides[${first.position}]`,
+        );
+      }
+      this.overrides.set(key, { entries, position: i });
     });
   }
 
