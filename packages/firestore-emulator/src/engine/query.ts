@@ -18,7 +18,6 @@ import {
   isNullValue,
   isNumber,
   isVector,
-  kindOf,
   normalizeValue,
   numberAsDouble,
   parseFieldPath,
@@ -269,14 +268,11 @@ function prepareCursor(cursor: google.firestore.v1.ICursor | null | undefined, o
     throw invalid(`${what} has ${values.length} values but the query orders by only ${orderBy.length} fields.`);
   }
   const prepared = values.map((value, i): ValidValue => {
-    if (orderBy[i].path === null) {
-      const reference = value.referenceValue;
-      if (kindOf(value) !== 'referenceValue' || typeof reference !== 'string' || names.referenceSegments(reference, true) === null) {
-        throw invalid(`${what} value ${i} orders by __name__ and must be a document reference.`);
-      }
-      return { referenceValue: reference };
+    const normalized = normalizeValue(value, `${what}[${i}]`, names, { forQuery: true });
+    if (orderBy[i].path === null && (normalized.referenceValue === undefined || names.referenceSegments(normalized.referenceValue, true) === null)) {
+      throw invalid(`${what} value ${i} orders by __name__ and must be a document reference.`);
     }
-    return normalizeValue(value, `${what}[${i}]`, names, { forQuery: true });
+    return normalized;
   });
   return { values: prepared, before: Boolean(cursor.before) };
 }

@@ -323,6 +323,12 @@ describe('query validation', () => {
     await expectRpcError(run(collection('c', { where: { compositeFilter: { op: 'AND' as never, filters: [] } } })), Code.INVALID_ARGUMENT);
     await expectRpcError(run(collection('c', { startAt: { values: [int(1), ref('c/a'), int(3)] } })), Code.INVALID_ARGUMENT, /orders by only 1/);
     await expectRpcError(run(collection('c', { startAt: { values: [str('a')] } })), Code.INVALID_ARGUMENT, /document reference/);
+    // A cursor on __name__ is a value like any other: one member of the oneof, refused whole otherwise.
+    await expectRpcError(
+      run(collection('c', { startAt: { values: [{ referenceValue: doc('c/a'), bytesValue: Buffer.from([1]) }] } })),
+      Code.INVALID_ARGUMENT,
+      /sets both "referenceValue" and "bytesValue"/,
+    );
     await expectRpcError(run(collection('c', { limit: { value: -1 } })), Code.INVALID_ARGUMENT);
     await expectRpcError(run(collection('c', { offset: -1 })), Code.INVALID_ARGUMENT);
     await expectRpcError(run(collection('c', { orderBy: [orderBy('a'), orderBy('a')] })), Code.INVALID_ARGUMENT, /more than once/);
