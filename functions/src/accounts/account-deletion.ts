@@ -39,6 +39,9 @@ import { cancelSubscriptionReporting, prepareOrgDeletion, type OrgDeletionDeps }
 import type { ResumeAccountDeletion } from '../privacy/retention';
 import { requireOperator, type AccountAuth } from './account-auth';
 
+/** The one field of the profile deletion uses: a display field gone bad (or refused since) must not block it. */
+const profileEmailSchema = userProfileSchema.pick({ email: true });
+
 /**
  * Every field of organization data that names a person by uid. Account deletion replaces each occurrence with
  * the person's tombstone: what the organization owns stays, without who did it. A new uid-bearing field must be
@@ -199,7 +202,7 @@ async function recordDeletion(
       return orgId && member ? [{ orgId, role: member.role, email: member.email, schemaVersion: member.schemaVersion }] : [];
     });
     const [profile, consent] = await tx.getAll(db.doc(paths.user(uid)), db.doc(paths.marketingConsent(uid)));
-    const profileEmail = readDocument(userProfileSchema, profile)?.email;
+    const profileEmail = readDocument(profileEmailSchema, profile)?.email;
     const emails = [...new Set([...memberships.map((m) => m.email), ...(profileEmail ? [profileEmail] : [])])];
     const found: Record<string, number> = {};
     if (profile.exists) found[paths.users()] = 1;

@@ -4,7 +4,7 @@ import {
   MEMBER_VERSION,
   memberSchema,
   ORGANIZATION_VERSION,
-  organizationSchema,
+  organizationStateSchema,
   orgDeletionRequestSchema,
   paths,
 } from '@leadpulse/model';
@@ -32,7 +32,7 @@ export async function assignOwner(deps: AssignOwnerDeps, caller: Caller, data: u
   const orgRef = db.doc(paths.org(args.orgId));
   return db.runTransaction(async (tx) => {
     const [orgSnapshot, deletionSnapshot] = await tx.getAll(orgRef, db.doc(paths.deletionRequest(args.orgId)));
-    const org = readDocument(organizationSchema, orgSnapshot);
+    const org = readDocument(organizationStateSchema, orgSnapshot);
     if (!org) throw new HttpsError('not-found', `organization ${args.orgId} does not exist`);
     const deletion = readDocument(orgDeletionRequestSchema, deletionSnapshot);
     if (org.status !== 'active' && deletion?.state !== 'pending') throw new HttpsError('failed-precondition', 'the organization is being purged');
