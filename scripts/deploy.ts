@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { parseBillingCatalog } from '../functions/src/billing/catalog';
-import { DELETION_DEADLINE_DAYS } from '../functions/src/privacy/config';
+import { checkGraceDays, DELETION_DEADLINE_DAYS } from '../functions/src/privacy/config';
 import { manifestFile, projectRoot } from './deploy-rehearsal';
 
 /** Days the daily backups are kept (`gcloud firestore backups schedules create --retention`, docs/operations.md). */
@@ -81,6 +81,13 @@ export function paramProblems(values: Record<string, string>, params: readonly M
     problems.push("STRIPE_API_URL: a deployed backend talks to Stripe's own API, https://api.stripe.com");
   if (valueOf('ENFORCE_APP_CHECK') === 'false') problems.push('ENFORCE_APP_CHECK: false is for the local backend only');
   const graceDays = valueOf('ORG_DELETION_GRACE_DAYS');
+  if (graceDays !== undefined && /^-?\d+$/.test(graceDays)) {
+    try {
+      checkGraceDays(Number(graceDays));
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (graceDays !== undefined && Number(graceDays) > MAX_GRACE_DAYS_WITH_BACKUPS) {
     problems.push(
       `ORG_DELETION_GRACE_DAYS: at most ${MAX_GRACE_DAYS_WITH_BACKUPS} while backups are kept ${BACKUP_RETENTION_DAYS} days ` +

@@ -73,6 +73,7 @@ describe('the params', () => {
     ['the local Stripe', { STRIPE_API_URL: 'http://127.0.0.1:12111' }, "STRIPE_API_URL: a deployed backend talks to Stripe's own API"],
     ['App Check switched off', { ENFORCE_APP_CHECK: 'false' }, 'ENFORCE_APP_CHECK: false is for the local backend only'],
     ['a non-integer', { INVITE_TTL_DAYS: '7.5' }, 'INVITE_TTL_DAYS: must be an integer, got "7.5"'],
+    ['a negative grace period', { ORG_DELETION_GRACE_DAYS: '-1' }, 'ORG_DELETION_GRACE_DAYS must be an integer from 0 to 29, got -1'],
     [
       'a grace period the backups would outlive',
       { ORG_DELETION_GRACE_DAYS: String(MAX_GRACE_DAYS_WITH_BACKUPS + 1) },
