@@ -34,22 +34,12 @@ export default defineConfig(
     },
   },
   {
-    // The engine hands out its databases as the `Database` interface and reaches its own class's commit listener
-    // through it (engine.ts onCommit, `as FirestoreDatabase`). Values need no exception: the engine narrows
-    // protobuf's all-optional messages once where they enter, and the rules engine's values are a narrowable union.
-    files: ['packages/firestore-emulator/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
-    },
-  },
-  {
     // The rules engine throws these plain classes on purpose: an evaluation error is a value of the rules
     // language (no stack trace needed, and cheap on the hot path). Its values narrow by checks TypeScript
     // understands (values.ts), so it asserts no type: a cast at a library boundary is disabled where it stands.
     files: ['packages/firestore-emulator/src/rules/**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-assertions': ['error', { assertionStyle: 'never' }],
-      '@typescript-eslint/no-unsafe-class-instance-assignment': 'error',
       '@typescript-eslint/only-throw-error': [
         'error',
         { allow: [{ from: 'file', name: ['EvalError', 'LimitError'], path: 'packages/firestore-emulator/src/rules/values.ts' }] },

@@ -131,6 +131,7 @@ export class FirestoreEngine implements Engine {
   }
 
   onCommit(projectId: string, databaseId: string, listener: (event: CommitEvent) => void): () => void {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- every Database this engine hands out is its own FirestoreDatabase
     return (this.database(projectId, databaseId) as FirestoreDatabase).addListener(listener);
   }
 

@@ -123,14 +123,16 @@ export class Store {
     this.entries.delete(entry.name);
     this.all.remove(entry.segments);
     const collectionPath = entry.collectionPath;
-    // Every entry is in its collection's list and that collection in its group (see write).
+    // Every entry is in its collection's list and that collection in its group (see write): a miss is a bug in
+    // the store, which must not go on with its indexes out of step.
     const collection = this.collections.get(collectionPath);
-    collection?.remove(entry.segments);
-    if (collection?.size === 0) {
+    const group = this.groups.get(entry.collectionId);
+    if (!collection || !group) throw new Error(`store invariant broken: ${entry.name} is not indexed under ${collectionPath}`);
+    collection.remove(entry.segments);
+    if (collection.size === 0) {
       this.collections.delete(collectionPath);
-      const group = this.groups.get(entry.collectionId);
-      group?.delete(collectionPath);
-      if (group?.size === 0) this.groups.delete(entry.collectionId);
+      group.delete(collectionPath);
+      if (group.size === 0) this.groups.delete(entry.collectionId);
     }
   }
 
