@@ -300,7 +300,8 @@ export function normalizeValue(value: Value | null | undefined, where: string, n
   }
   const kind = kindOf(value);
   if (kind === null) {
-    const unknown = Object.keys(value).find((key) => (value as Record<string, unknown>)[key] !== undefined);
+    // null and undefined both mean unset (protobuf.js), so only a member with a value is a type not modelled.
+    const unknown = Object.keys(value).find((key) => (value as Record<string, unknown>)[key] != null);
     if (unknown) {
       const message = `${where}: the offline Firestore emulator does not implement the value type "${unknown}".`;
       throw new RpcError(Code.UNIMPLEMENTED, message);

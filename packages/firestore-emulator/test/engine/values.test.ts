@@ -156,6 +156,9 @@ describe('value validation', () => {
   it('rejects arrays directly inside arrays, empty values, bad references, over-deep nesting', () => {
     rejects(arr(arr(int(1))), /array cannot directly contain another array/);
     rejects({}, /^f: Cannot convert firestore\.v1\.Value with type unset\.$/);
+    // protobuf.js reads a member set to null as unset, as a JSON client's {"mapValue": null} is.
+    rejects({ stringValue: null }, /^f: Cannot convert firestore\.v1\.Value with type unset\.$/);
+    rejects({ mapValue: null, nullValue: undefined }, /^f: Cannot convert firestore\.v1\.Value with type unset\.$/);
     rejects({ referenceValue: 'not/a/reference' }, /not a valid document reference/);
     rejects({ referenceValue: `projects/${PROJECT}/databases/(default)/documents/a` }, /not a valid document reference/);
     let deep: ValidValue = int(1);
