@@ -505,11 +505,11 @@ function mapDiffMethod(diff: MapDiff, name: string): RValue {
   const added = leftKeys.filter((k) => right.get(k) === undefined);
   const removed = rightKeys.filter((k) => left.get(k) === undefined);
   const common = leftKeys.filter((k) => right.get(k) !== undefined);
-  const changed: string[] = [];
-  for (const [key, value] of left.entries()) {
-    const other = right.get(key);
-    if (other !== undefined && !equals(value, other)) changed.push(key);
-  }
+  const changed = common.filter((k) => {
+    const before = left.get(k);
+    const after = right.get(k);
+    return before !== undefined && after !== undefined && !equals(before, after);
+  });
   switch (name) {
     case 'addedKeys':
       return new RSet(added);
