@@ -488,7 +488,8 @@ function noteNameBound(context: FilterContext, op: string | null | undefined, va
 interface Candidate {
   entry: DocEntry;
   doc: ValidDocument;
-  /** The document's value of each orderBy field (`__name__` as a reference), read once. */
+  /** The document's value of each orderBy field (`__name__` as a reference), read once to sort; empty in a walk by
+   *  name, which needs no sort (a cursor reads the name from the entry). */
   orderValues: ValidValue[];
 }
 
@@ -517,7 +518,8 @@ function compareCandidates(orderBy: OrderField[]): (a: Candidate, b: Candidate) 
 /** Position of a candidate relative to a cursor, in query order, over the cursor's values. */
 function compareToCursor(candidate: Candidate, cursor: PreparedCursor, orderBy: OrderField[]): number {
   for (let i = 0; i < cursor.values.length; i++) {
-    const order = compareValues(candidate.orderValues[i], cursor.values[i]);
+    const value = orderBy[i].path === null ? { referenceValue: candidate.entry.name } : candidate.orderValues[i];
+    const order = compareValues(value, cursor.values[i]);
     if (order !== 0) return orderBy[i].descending ? -order : order;
   }
   return 0;
@@ -664,7 +666,7 @@ function* nameOrderedCandidates(store: Store, query: PreparedQuery, micros: Micr
       if (order > 0 || (order === 0 && !stop.inclusive)) return;
     }
     const doc = entry.at(micros);
-    if (doc !== null) yield { entry, doc, orderValues: [{ referenceValue: entry.name }] };
+    if (doc !== null) yield { entry, doc, orderValues: [] };
   }
 }
 
@@ -673,8 +675,9 @@ function executeSorted(store: Store, query: PreparedQuery, micros: Micros): Cand
   for (const entry of scan(store, query, null, false)) {
     const doc = entry.at(micros);
     if (doc === null) continue;
+    if (query.predicate && !query.predicate(doc, entry)) continue;
     const orderValues = orderValuesOf(doc, entry, query.orderBy);
-    if (orderValues === null || (query.predicate && !query.predicate(doc, entry))) continue;
+    if (orderValues === null) continue;
     candidates.push({ entry, doc, orderValues });
   }
   candidates.sort(compareCandidates(query.orderBy));
