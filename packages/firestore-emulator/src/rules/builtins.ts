@@ -261,6 +261,7 @@ export function index(object: RValue, key: RValue): RValue {
     return field(object, key);
   }
   if (object instanceof Unknown) throw unknownUse(object);
+  if (object instanceof ContainsList) throw unknownUse(new Unknown(`the rest of ${object.what}`));
   throw new EvalError(`${typeName(object)} cannot be indexed`);
 }
 
@@ -289,6 +290,7 @@ export function field(object: RValue, name: string): RValue {
 /** `x[i:j]` on lists and strings; j is exclusive and 0 <= i <= j <= size is required. */
 export function slice(object: RValue, from: RValue, to: RValue): RValue {
   if (object instanceof Unknown) throw unknownUse(object);
+  if (object instanceof ContainsList) throw unknownUse(new Unknown(`the rest of ${object.what}`));
   if (typeof object !== 'string' && !Array.isArray(object)) throw new EvalError(`${typeName(object)} cannot be sliced`);
   if (typeof from !== 'bigint' || typeof to !== 'bigint') throw new EvalError('slice bounds must be ints');
   const size = BigInt(object.length);
@@ -334,9 +336,11 @@ export function callMethod(receiver: RValue, name: string, args: RValue[]): RVal
   throw new EvalError(`${typeName(receiver)} has no method ${name}()`);
 }
 
-/** The error for an argument of the wrong type; an Unknown argument is the error of using it. */
+/** The error for an argument of the wrong type; an argument the query leaves unknown is the error of using it. */
 function wrongType(v: RValue, type: TypeTag, what: string): EvalError {
   if (v instanceof Unknown) return unknownUse(v);
+  if (v instanceof ContainsList) return unknownUse(new Unknown(`the rest of ${v.what}`));
+  if (v instanceof PartialMap) return unknownUse(new Unknown(`the rest of ${v.what}`));
   return new EvalError(`${what} must be a ${type}, not ${typeName(v)}`);
 }
 

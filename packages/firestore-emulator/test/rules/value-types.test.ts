@@ -189,11 +189,11 @@ describe('the symbolic values of a list query', () => {
     ['exists(/databases/$(database)/documents/t/$(resource.data.b))', `resource.data.b ${notConstrained}`],
     ["resource.id == 'x'", `resource.id (the query does not constrain __name__) ${notConstrained}`],
     ["string(resource.data.b) == ''", 'string() cannot convert unknown'],
-    ["resource.data.tags[0] == 'x'", 'list cannot be indexed'],
-    ["resource.data.tags[0:1] == ['x']", 'list cannot be sliced'],
+    ["resource.data.tags[0] == 'x'", `the rest of resource.data.tags ${notConstrained}`],
+    ["resource.data.tags[0:1] == ['x']", `the rest of resource.data.tags ${notConstrained}`],
     ['resource.data < 1', 'values of type map and int cannot be ordered'],
-    ['[1].concat(resource.data.tags) == []', 'concat() argument must be a list, not list'],
-    ["{'a': 1}.diff(resource.data).addedKeys() == []", 'diff() argument must be a map, not map'],
+    ['[1].concat(resource.data.tags) == []', `the rest of resource.data.tags ${notConstrained}`],
+    ["{'a': 1}.diff(resource.data).addedKeys() == []", `the rest of resource.data ${notConstrained}`],
   ])('what it does not pin is an error: %s', (condition, message) => {
     const text = denial(list(condition));
     const match = /^list .*? \(query branch where .*?\): (.*) \(L\d+:\d+\) for 'list' @ L\d+$/.exec(text);
