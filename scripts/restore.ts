@@ -130,7 +130,6 @@ async function main(argv: string[]): Promise<unknown> {
       { source: getFirestore(app, args.from), target: db, guard, onPage: (report) => console.error(`copied up to ${report.cursor ?? ''}`) },
       {
         prefixes: args.path,
-        restorePoint: args['restore-point'],
         overwriteChanged: args['overwrite-changed'],
         dryRun: args['dry-run'],
         startAfter: args['start-after'] ?? null,

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getFirestore, Timestamp, type Firestore } from 'firebase-admin/firestore';
-import { marketingConsentSchema, paths } from '@leadpulse/model';
+import { AUDIT_ENTRY_VERSION, auditEntrySchema, marketingConsentSchema, paths } from '@leadpulse/model';
 import { copyBack, RestoreGuard, type CopyBackReport, type UserDirectory } from '../../functions/src/operations';
 import { seedOrg, START } from '../privacy/seed';
 import { dumpProject } from '../support/snapshot';
@@ -47,10 +47,7 @@ async function project(topic: string): Promise<{ live: Firestore; restored: Fire
 }
 
 const copy = (live: Firestore, restored: Firestore, options: Partial<Parameters<typeof copyBack>[1]> = {}, onPage?: (report: CopyBackReport) => void) =>
-  copyBack(
-    { source: restored, target: live, guard: new RestoreGuard(live, users, RESTORE_POINT), onPage },
-    { prefixes: ['orgs'], restorePoint: RESTORE_POINT, ...options },
-  );
+  copyBack({ source: restored, target: live, guard: new RestoreGuard(live, users, RESTORE_POINT), onPage }, { prefixes: ['orgs'], ...options });
 
 async function dataOf(db: Firestore): Promise<Map<string, unknown>> {
   return new Map([...(await dumpProject(db))].map(([path, doc]) => [path, doc.data]));
@@ -61,7 +58,7 @@ describe('copyBack', () => {
     const { live, restored } = await project('copy-dry');
     const dryRun = await copy(live, restored, { dryRun: true });
     expect(await dumpProject(live)).toEqual(new Map());
-    expect(dryRun.copied).toHaveLength(15);
+    expect(dryRun.copied).toBe(15);
     const run = await copy(live, restored);
     expect(run).toEqual({ ...dryRun, dryRun: false });
     expect(await dataOf(live)).toEqual(await dataOf(restored));
@@ -70,7 +67,7 @@ describe('copyBack', () => {
   it('interrupted after any page and resumed from its cursor, ends as one whole run, each document copied once', async () => {
     const { restored } = await project('copy-resume');
     const whole = await copy((await project('copy-resume-whole')).live, restored, { pageSize: 3 });
-    expect(whole.copied).toHaveLength(15);
+    expect(whole.copied).toBe(15);
     for (const interruptAfter of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
       const { live } = await project(`copy-resume-${interruptAfter}`);
       let pages = 0;
@@ -83,13 +80,13 @@ describe('copyBack', () => {
       const firstPart = [...(await dumpProject(live)).keys()];
       expect(firstPart.length).toBeGreaterThan(0);
       const rest = await copy(live, restored, { pageSize: 3, startAfter: cursor });
-      expect(rest.copied.filter((path) => firstPart.includes(path))).toEqual([]);
-      expect([...firstPart, ...rest.copied].sort()).toEqual([...whole.copied].sort());
+      // Each document is created once: by the first part or by the rest, never written over.
+      expect(rest).toMatchObject({ copied: whole.copied - firstPart.length, overwritten: [], changedMeanwhile: [], failed: [] });
       expect(await dataOf(live)).toEqual(await dataOf(restored));
     }
   });
 
-  it('leaves documents that differ unless told, never undoes an opt-out, and gives memberships the live access', async () => {
+  it("leaves documents that differ unless told, and never undoes an opt-out, a role change or the organization's server fields", async () => {
     const { live, restored } = await project('copy-changed');
     const consent = (status: 'opted_in' | 'opted_out') =>
       marketingConsentSchema.parse({
@@ -103,24 +100,86 @@ describe('copyBack', () => {
     await live.doc(paths.marketingConsent(people[2])).set(consent('opted_out'));
     const restoredContact = (await restored.doc(paths.contact('acme', 'contact000000')).get()).data();
     await live.doc(paths.contact('acme', 'contact000000')).set({ ...restoredContact, status: 'customer' });
-    await live.doc(paths.org('acme')).set({ ...(await restored.doc(paths.org('acme')).get()).data(), access: 'read_only' });
+    // After the restore point: acme lapsed to read-only on another plan, and its name was damaged; Adam was demoted.
+    await live.doc(paths.org('acme')).set({ ...(await restored.doc(paths.org('acme')).get()).data(), name: 'Damaged', plan: 'pro', access: 'read_only' });
+    const adam = paths.member('acme', people[1]);
+    await live.doc(adam).set({ ...(await restored.doc(adam).get()).data(), role: 'member', access: 'read_only' });
+    await live.doc(paths.auditEntry('acme', 'demotion')).set(
+      auditEntrySchema.parse({
+        schemaVersion: AUDIT_ENTRY_VERSION,
+        action: 'member.role_changed',
+        actorUid: people[0],
+        targetUid: people[1],
+        details: { from: 'admin', to: 'member' },
+        at: Timestamp.fromMillis(RESTORE_POINT.getTime() + 1),
+      }),
+    );
     const prefixes = ['orgs', 'marketingConsents'];
+    const demoted = { path: adam, reason: 'member whose role changed after the restore point (audit log): the restored role is older' };
+    const optOut = { path: paths.marketingConsent(people[2]), reason: 'would undo an opt-out made after the restore point (P9)' };
 
     const first = await copy(live, restored, { prefixes });
     expect(first.changed.map((entry) => entry.path)).toEqual([paths.org('acme'), paths.contact('acme', 'contact000000')]);
-    expect(first.refused).toEqual([{ path: paths.marketingConsent(people[2]), reason: 'would undo an opt-out made after the restore point (P9)' }]);
+    expect(first.refused).toEqual([optOut, demoted]);
     expect((await live.doc(paths.contact('acme', 'contact000000')).get()).get('status')).toBe('customer');
     for (const uid of people) expect((await live.doc(paths.member('acme', uid)).get()).get('access')).toBe('read_only');
 
+    await live.doc(paths.member('acme', people[2])).update({ displayName: 'Damaged' });
     const told = await copy(live, restored, { prefixes, overwriteChanged: true });
-    const members = people.map((uid) => paths.member('acme', uid)).sort();
-    expect(told.overwritten).toEqual([paths.org('acme'), paths.contact('acme', 'contact000000'), ...members]);
-    expect(told.refused).toEqual(first.refused);
+    expect(told.overwritten).toEqual([paths.org('acme'), paths.contact('acme', 'contact000000'), paths.member('acme', people[2])]);
+    expect(told.refused).toEqual([optOut, demoted]);
     expect((await live.doc(paths.contact('acme', 'contact000000')).get()).get('status')).toBe('lead');
     expect((await live.doc(paths.marketingConsent(people[2])).get()).get('status')).toBe('opted_out');
-    // Members follow the organization as it is when they are copied: here the one just overwritten.
-    for (const uid of people) expect((await live.doc(paths.member('acme', uid)).get()).get('access')).toBe('full');
-    expect(await copy(live, restored, { prefixes, overwriteChanged: true })).toMatchObject({ overwritten: [], changed: [], copied: [] });
+    expect((await live.doc(adam).get()).get('role')).toBe('member');
+    // The organization gets its name back and keeps what the server set since; its members keep its access.
+    expect((await live.doc(paths.org('acme')).get()).data()).toMatchObject({ name: 'Org acme', plan: 'pro', access: 'read_only', ownerUid: people[0] });
+    expect((await live.doc(paths.member('acme', people[2])).get()).data()).toMatchObject({ displayName: `Name of ${people[2]}`, access: 'read_only' });
+    for (const uid of people) expect((await live.doc(paths.member('acme', uid)).get()).get('access')).toBe('read_only');
+    expect(await copy(live, restored, { prefixes, overwriteChanged: true })).toMatchObject({ overwritten: [], changed: [], copied: 0 });
+  });
+
+  it('never hands ownership back: after a transfer, neither side of it is overwritten and the owner stays', async () => {
+    const { live, restored } = await project('copy-transfer');
+    const [olga, adam] = [paths.member('acme', people[0]), paths.member('acme', people[1])];
+    await live.doc(paths.org('acme')).set({ ...(await restored.doc(paths.org('acme')).get()).data(), ownerUid: people[1] });
+    await live.doc(olga).set({ ...(await restored.doc(olga).get()).data(), role: 'admin' });
+    await live.doc(adam).set({ ...(await restored.doc(adam).get()).data(), role: 'owner' });
+    await live.doc(paths.auditEntry('acme', 'transfer')).set(
+      auditEntrySchema.parse({
+        schemaVersion: AUDIT_ENTRY_VERSION,
+        action: 'org.ownership_transferred',
+        actorUid: people[0],
+        targetUid: people[1],
+        details: { previousOwnerUid: people[0] },
+        at: Timestamp.fromMillis(RESTORE_POINT.getTime() + 1),
+      }),
+    );
+    const report = await copy(live, restored, { overwriteChanged: true });
+    expect(report.refused.map((entry) => entry.path)).toEqual([adam, olga]);
+    expect(report.overwritten).toEqual([]);
+    expect((await live.doc(paths.org('acme')).get()).get('ownerUid')).toBe(people[1]);
+    expect([(await live.doc(olga).get()).get('role'), (await live.doc(adam).get()).get('role')]).toEqual(['admin', 'owner']);
+  });
+
+  it("gives a membership its organization's access as it is when the membership is written, not when it was reviewed", async () => {
+    const { live, restored } = await project('copy-access-race');
+    await live.doc(paths.org('acme')).set((await restored.doc(paths.org('acme')).get()).data() ?? {});
+    const mia = paths.member('acme', people[2]);
+    await live.doc(mia).set({ ...(await restored.doc(mia).get()).data(), displayName: 'Damaged' });
+    // The organization lapses (an access change commits) between the guard's review of the members and their writes.
+    class LapsingGuard extends RestoreGuard {
+      override async review(docs: Parameters<RestoreGuard['review']>[0]): ReturnType<RestoreGuard['review']> {
+        const reviews = await super.review(docs);
+        if (docs.some((doc) => doc.path.startsWith(`${paths.members('acme')}/`))) await live.doc(paths.org('acme')).update({ access: 'read_only' });
+        return reviews;
+      }
+    }
+    const report = await copyBack(
+      { source: restored, target: live, guard: new LapsingGuard(live, users, RESTORE_POINT) },
+      { prefixes: [paths.members('acme')], overwriteChanged: true },
+    );
+    expect(report).toMatchObject({ copied: 2, overwritten: [mia], failed: [], changedMeanwhile: [] });
+    for (const uid of people) expect((await live.doc(paths.member('acme', uid)).get()).get('access')).toBe('read_only');
   });
 
   it('copies nothing of an organization whose audit log cannot be read, and carries on with the others', async () => {
@@ -130,7 +189,12 @@ describe('copyBack', () => {
       .doc(paths.auditEntry('acme', 'damaged'))
       .set({ action: 'member.vanished', actorUid: people[0], at: Timestamp.fromMillis(RESTORE_POINT.getTime() + 1) });
     const report = await copy(live, restored);
-    expect(report.copied).toEqual([paths.org('globex'), paths.contact('globex', 'contact000000'), paths.member('globex', people[0])]);
+    expect(report.copied).toBe(3);
+    expect([...(await dumpProject(live)).keys()].filter((path) => path.startsWith('orgs/globex'))).toEqual([
+      paths.org('globex'),
+      paths.contact('globex', 'contact000000'),
+      paths.member('globex', people[0]),
+    ]);
     expect(report.refused).toHaveLength(15);
     expect(new Set(report.refused.map((entry) => entry.reason))).toEqual(
       new Set([expect.stringMatching(/^could not be checked: orgs\/acme\/auditLog\/damaged is invalid at action/)]),
@@ -142,6 +206,8 @@ describe('copyBack', () => {
     await expect(copy(live, restored, { prefixes: [] })).rejects.toThrow(/prefixes[\s\S]*name at least one collection or document path/);
     await expect(copy(live, restored, { prefixes: ['orgs//acme'] })).rejects.toThrow(/must be a collection or document path/);
     await expect(copy(live, restored, { pageSize: 0 })).rejects.toThrow(/pageSize/);
+    // The restore point is the guard's alone: an option of the copy that says otherwise is refused, not ignored.
+    await expect(copy(live, restored, { restorePoint: RESTORE_POINT } as never)).rejects.toThrow(/restorePoint/);
     expect(await dumpProject(live)).toEqual(new Map());
   });
 });

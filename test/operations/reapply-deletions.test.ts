@@ -3,17 +3,23 @@
  * finds, what a dry run leaves, and that one failure does not stop the rest. The whole runbook with the real
  * handlers and Stripe is test/operations/restore-rehearsal.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Timestamp, type Firestore } from 'firebase-admin/firestore';
 import { DELETION_RECEIPT_VERSION, DELETION_REQUEST_VERSION, deletionReceiptSchema, orgDeletionRequestSchema, paths } from '@leadpulse/model';
+import { SKIPPED_ITEM_MESSAGE } from '../../functions/src/common/logging';
 import { reapplyDeletions, type ReapplyDeletionsDeps } from '../../functions/src/operations';
 import { DEFAULT_PURGE_LEASE_MS, orgReceiptId } from '../../functions/src/privacy/org-purge';
 import { DAY, freshProject, manualClock, RecordingAuth, recordingCancellation, seedOrg, seedUser, START } from '../privacy/support';
 import { dumpProject } from '../support/snapshot';
 
+// The alert lines the run logs, captured (and kept out of the test output).
+const logged = vi.hoisted(() => ({ error: vi.fn() }));
+vi.mock('firebase-functions/logger', async (original) => ({ ...(await original<typeof import('firebase-functions/logger')>()), error: logged.error }));
+
 const RESTORE_POINT = START;
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
+  logged.error.mockClear();
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
@@ -103,6 +109,7 @@ describe('reapplyDeletions', () => {
         { orgId: 'partial', outcome: 'would_purge' },
       ],
       accounts: { found: 1, erased: 0, failed: [] },
+      unreadableReceipts: [],
     });
     expect(await dumpProject(db)).toEqual(untouched);
 
@@ -126,6 +133,7 @@ describe('reapplyDeletions', () => {
       dryRun: false,
       organizations: ['active', 'gone', 'inGrace', 'partial'].map((orgId) => ({ orgId, outcome: 'absent' })),
       accounts: { found: 0, erased: 0, failed: [] },
+      unreadableReceipts: [],
     });
   });
 
@@ -147,6 +155,35 @@ describe('reapplyDeletions', () => {
     advance(DEFAULT_PURGE_LEASE_MS);
     const retried = await reapplyDeletions(deps, { restorePoint: RESTORE_POINT, purgedOrgIds: ['before'] });
     expect(retried.organizations.map((org) => org.outcome)).toEqual(['purged', 'purged', 'absent', 'purged', 'purged']);
+  });
+
+  it('reads of a receipt only its kind and subject, and passes over one it cannot read, reporting it', async () => {
+    const { db, deps } = await restoredProject('reapply-unreadable');
+    // Damaged where the re-apply does not look: `active` is purged all the same.
+    await db.doc(paths.deletionReceipt(orgReceiptId('active'))).update({ deletedDocuments: -1, collections: 'damaged' });
+    // Damaged where it looks, after the restore point: reported, and the run goes on.
+    const completedAt = Timestamp.fromMillis(START.getTime() + DAY);
+    await db.doc(paths.deletionReceipt('bad-subject')).set({ kind: 'organization', subjectId: 'orgs/acme', completedAt });
+    await db.doc(paths.deletionReceipt('no-kind')).set({ subjectId: 'acme', completedAt });
+
+    const report = await reapplyDeletions(deps, { restorePoint: RESTORE_POINT });
+    expect(report.unreadableReceipts).toEqual([
+      { item: paths.deletionReceipt('bad-subject'), error: expect.stringMatching(/^deletionReceipts\/bad-subject is invalid at subjectId: /) },
+      { item: paths.deletionReceipt('no-kind'), error: expect.stringMatching(/^deletionReceipts\/no-kind is invalid at kind: /) },
+    ]);
+    expect(report.organizations.map((org) => [org.orgId, org.outcome])).toEqual([
+      ['active', 'purged'],
+      ['gone', 'absent'],
+      ['inGrace', 'purged'],
+      ['partial', 'purged'],
+    ]);
+    expect(report.accounts).toEqual({ found: 1, erased: 1, failed: [] });
+    for (const receipt of ['bad-subject', 'no-kind']) {
+      expect(logged.error).toHaveBeenCalledWith(
+        SKIPPED_ITEM_MESSAGE,
+        expect.objectContaining({ job: 'reapplyDeletions', item: paths.deletionReceipt(receipt) }),
+      );
+    }
   });
 
   it('refuses bad options naming the field, changing nothing', async () => {

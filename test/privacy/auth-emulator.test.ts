@@ -199,9 +199,11 @@ describe('the restore runbook’s user lookup (adminUserDirectory)', () => {
     const env = { ...process.env, FIREBASE_AUTH_EMULATOR_HOST: authHost };
     const args = ['--project', projectId, '--restore-point', '2026-01-01T00:00:00Z'];
     const { stdout } = await promisify(execFile)(tsx, [script, 'copy', ...args, '--from', 'restored', '--path', paths.org('orgScript')], { env });
-    const report = JSON.parse(stdout) as { copied: string[]; refused: Array<{ path: string; reason: string }> };
-    expect(report.copied).toEqual([paths.org('orgScript'), paths.contact('orgScript', 'contact000000'), paths.member('orgScript', 'script-owner')]);
+    const report = JSON.parse(stdout) as { copied: number; refused: Array<{ path: string; reason: string }> };
+    expect(report.copied).toBe(3);
     expect(report.refused).toEqual([{ path: paths.member('orgScript', 'script-gone'), reason: 'the account is deleted (no Auth user)' }]);
-    expect((await db.doc(paths.contact('orgScript', 'contact000000')).get()).exists).toBe(true);
+    for (const path of [paths.org('orgScript'), paths.contact('orgScript', 'contact000000'), paths.member('orgScript', 'script-owner')]) {
+      expect((await db.doc(path).get()).exists, path).toBe(true);
+    }
   });
 });

@@ -9,10 +9,11 @@ import {
   type Firestore,
 } from 'firebase-admin/firestore';
 import { z } from 'zod';
-import { assertDocumentId } from '@leadpulse/model';
+import { assertDocumentId, paths } from '@leadpulse/model';
 import { compareDocumentIds, DEFAULT_PAGE_SIZE } from '../common/bulk';
+import { isAlreadyExists } from '../common/firestore-errors';
 import { describeError } from '../common/logging';
-import { isTombstone, valueAt, withValueAt, type RestoreGuard, type Review } from './restore-guard';
+import { accessOf, isTombstone, memberOrgOf, valueAt, withValueAt, type RestoreGuard, type Review } from './restore-guard';
 
 /** A path a copy starts from: a collection (`users`, `orgs/acme/contacts`) or a document and its tree (`orgs/acme`). */
 const prefixSchema = z.string().refine((path) => {
@@ -26,8 +27,6 @@ const prefixSchema = z.string().refine((path) => {
 
 export const copyBackOptionsSchema = z.strictObject({
   prefixes: z.array(prefixSchema).min(1, 'name at least one collection or document path'),
-  /** The instant the restored database holds (the backup's snapshot time, or the PITR time). */
-  restorePoint: z.date(),
   /** Replace documents that differ in the live database (the damage itself, once the operator has checked). */
   overwriteChanged: z.boolean().default(false),
   dryRun: z.boolean().default(false),
@@ -41,9 +40,9 @@ export interface CopyBackReport {
   dryRun: boolean;
   /** Documents read in the restored database. */
   scanned: number;
-  /** Written into the live database (in a dry run: would be). */
-  copied: string[];
-  /** Already identical in the live database. */
+  /** How many were written into the live database (in a dry run: would be); a count, so a large copy stays small. */
+  copied: number;
+  /** Already identical in the live database (an organization document: in the fields a copy may change). */
   identical: number;
   /** Different in the live database and left alone (changed after the restore point, or damaged): ISO update time. */
   changed: Array<{ path: string; updatedAt: string }>;
@@ -63,19 +62,18 @@ export interface CopyBackDeps {
   source: Firestore;
   /** `(default)`, the live database. */
   target: Firestore;
+  /** Built with the restore point: the instant the restored database holds. */
   guard: RestoreGuard;
   /** Called after each page with the report so far: progress lines with the cursor to resume from. */
   onPage?: (report: CopyBackReport) => void;
 }
 
-/** Firestore's gRPC code for a failed precondition (a create onto an existing document is ALREADY_EXISTS, 6). */
-const ALREADY_EXISTS = 6;
-
 /**
  * Copies documents lost from the live database back from a restored one, under the given paths: a document
  * missing in the live database is created, one identical there is left, one that differs is reported (and
- * replaced only with `overwriteChanged`), and one deleted on purpose after the restore point (the guard: deleted
- * organizations and accounts, removed members, erased contacts, revoked invitations) is never written. Pages of
+ * replaced only with `overwriteChanged`, an organization document in its display fields only), and one deleted on
+ * purpose after the restore point, or never to come back (the guard: deleted organizations and accounts, removed
+ * members, erased contacts, members whose role changed, invitations), is never written. Pages of
  * `pageSize`; documents are visited in one fixed order (path segment by segment, ids in Firestore's order), so a
  * run resumes after `startAfter`; running again changes nothing more.
  */
@@ -84,7 +82,7 @@ export async function copyBack(deps: CopyBackDeps, options: CopyBackOptions): Pr
   const report: CopyBackReport = {
     dryRun: args.dryRun,
     scanned: 0,
-    copied: [],
+    copied: 0,
     identical: 0,
     changed: [],
     overwritten: [],
@@ -170,15 +168,15 @@ class Copier {
       this.report.refused.push({ path, reason: review.refusal });
       return;
     }
-    let data = review.data;
     const ref = this.deps.target.doc(path);
     try {
       if (!live.exists) {
-        if (!this.args.dryRun) await ref.create(data);
-        this.report.copied.push(path);
+        if (!this.args.dryRun) await this.create(ref, review.data);
+        this.report.copied += 1;
         return;
       }
       const current = live.data() ?? {};
+      let data = this.deps.guard.keepLiveFields(path, current, review.data);
       // A reference this run anonymized that the live document has anonymized already: its tombstone stands.
       for (const field of review.anonymized) {
         const tombstone = valueAt(current, field);
@@ -198,22 +196,53 @@ class Copier {
       if (!this.args.dryRun) await this.overwrite(ref, live, data);
       this.report.overwritten.push(path);
     } catch (error) {
-      if (error instanceof ChangedMeanwhile || (error as { code?: number }).code === ALREADY_EXISTS) this.report.changedMeanwhile.push(path);
+      if (error instanceof ChangedMeanwhile || isAlreadyExists(error)) this.report.changedMeanwhile.push(path);
       else this.report.failed.push({ path, error: describeError(error) });
     }
   }
 
+  /** Creates the live document (fails with ALREADY_EXISTS if it exists by now). */
+  private async create(ref: DocumentReference, data: DocumentData): Promise<void> {
+    const org = this.organizationOf(ref);
+    if (!org) {
+      await ref.create(data);
+      return;
+    }
+    await this.deps.target.runTransaction(async (tx) => {
+      const [orgNow, now] = await tx.getAll(org, ref);
+      if (now.exists) throw new ChangedMeanwhile();
+      tx.create(ref, withAccessOf(orgNow, data));
+    });
+  }
+
   /** Replaces the live document only if it is still the version this run compared. */
   private async overwrite(ref: DocumentReference, live: DocumentSnapshot, data: DocumentData): Promise<void> {
+    const org = this.organizationOf(ref);
     await this.deps.target.runTransaction(async (tx) => {
-      const now = await tx.get(ref);
+      const [now, orgNow] = await tx.getAll(ref, ...(org ? [org] : []));
       if (!now.exists || !live.updateTime || !now.updateTime?.isEqual(live.updateTime)) throw new ChangedMeanwhile();
-      tx.set(ref, data);
+      tx.set(ref, orgNow ? withAccessOf(orgNow, data) : data);
     });
+  }
+
+  /**
+   * The live organization of a member document (null for any other). A member's access is the organization's as
+   * the transaction writing the member reads it: a change since the guard's review (a lapse, a deletion request)
+   * is the one written, and one committing meanwhile conflicts with that read, so one of the two retries.
+   */
+  private organizationOf(ref: DocumentReference): DocumentReference | null {
+    const orgId = memberOrgOf(ref.path);
+    return orgId === null ? null : this.deps.target.doc(paths.org(orgId));
   }
 }
 
 class ChangedMeanwhile extends Error {}
+
+/** A member's data with the access of its live organization `org` (as it was, if there is no such document). */
+function withAccessOf(org: DocumentSnapshot, member: DocumentData): DocumentData {
+  const access = accessOf(org);
+  return access ? { ...member, access } : member;
+}
 
 /** Copy order: path segment by segment, each in Firestore's id order; a document comes before what is below it. */
 export function comparePaths(a: string, b: string): number {

@@ -41,7 +41,13 @@ export interface ReapplyDeletionsReport {
   organizations: Array<{ orgId: string; outcome: 'absent' | 'would_purge' | 'purged' | 'failed'; deletedDocuments?: number; error?: string }>;
   /** People with data in the database and no Auth user: erased again (ids are not reported: the receipts name tombstones). */
   accounts: { found: number; erased: number; failed: SkippedItem[] };
+  /** Receipts completed after the restore point whose kind or subject cannot be read: their deletion is not re-applied. */
+  unreadableReceipts: SkippedItem[];
 }
+
+/** What the re-apply reads of a receipt: its kind, and an organization receipt's subject. */
+const [organizationReceipt, accountReceipt] = deletionReceiptSchema.options;
+const receiptSubjectSchema = z.discriminatedUnion('kind', [organizationReceipt.pick({ kind: true, subjectId: true }), accountReceipt.pick({ kind: true })]);
 
 export interface ReapplyDeletionsDeps {
   db: Firestore;
@@ -61,8 +67,8 @@ export interface ReapplyDeletionsDeps {
  */
 export async function reapplyDeletions(deps: ReapplyDeletionsDeps, options: ReapplyDeletionsOptions): Promise<ReapplyDeletionsReport> {
   const args = reapplyDeletionsOptionsSchema.parse(options);
-  const report: ReapplyDeletionsReport = { dryRun: args.dryRun, organizations: [], accounts: { found: 0, erased: 0, failed: [] } };
-  for (const orgId of await orgsDeletedSince(deps.db, args.restorePoint, args.purgedOrgIds)) {
+  const report: ReapplyDeletionsReport = { dryRun: args.dryRun, organizations: [], accounts: { found: 0, erased: 0, failed: [] }, unreadableReceipts: [] };
+  for (const orgId of await orgsDeletedSince(deps.db, args.restorePoint, args.purgedOrgIds, report.unreadableReceipts)) {
     report.organizations.push(await reapplyOrgDeletion(deps, orgId, args.dryRun));
   }
   const gone = await peopleWithoutAuthUser(deps, args.pageSize);
@@ -79,12 +85,17 @@ export async function reapplyDeletions(deps: ReapplyDeletionsDeps, options: Reap
   return report;
 }
 
-async function orgsDeletedSince(db: Firestore, restorePoint: Date, named: readonly string[]): Promise<string[]> {
+/** The organizations named, and those of receipts completed after the restore point; an unreadable receipt goes in `unreadable`. */
+async function orgsDeletedSince(db: Firestore, restorePoint: Date, named: readonly string[], unreadable: SkippedItem[]): Promise<string[]> {
   const orgIds = new Set(named);
   const receipts = await db.collection(serverCollections.deletionReceipts).where('completedAt', '>', Timestamp.fromDate(restorePoint)).get();
   for (const doc of receipts.docs) {
-    const receipt = readDocument(deletionReceiptSchema, doc);
-    if (receipt?.kind === 'organization') orgIds.add(receipt.subjectId);
+    try {
+      const receipt = readDocument(receiptSubjectSchema, doc);
+      if (receipt?.kind === 'organization') orgIds.add(receipt.subjectId);
+    } catch (error) {
+      unreadable.push(skipItem('reapplyDeletions', doc.ref.path, error));
+    }
   }
   return [...orgIds].sort();
 }

@@ -1,11 +1,11 @@
-import { Timestamp, type DocumentData, type Firestore } from 'firebase-admin/firestore';
+import { Timestamp, type DocumentData, type DocumentSnapshot, type Firestore } from 'firebase-admin/firestore';
 import type { Auth } from 'firebase-admin/auth';
 import {
   accountDeletionRequestId,
   accountDeletionRequestSchema,
   auditEntrySchema,
-  memberSchema,
   orgIdOf,
+  orgDisplayFields,
   organizationSchema,
   paths,
   serverCollections,
@@ -23,6 +23,8 @@ const orgAccessSchema = organizationSchema.pick({ access: true });
 const members: OrgCollection = 'members';
 const messages: OrgCollection = 'messages';
 const invites: OrgCollection = 'invites';
+/** The organization fields a copy may change on a live organization document; the rest is the server's. */
+const copiedOrgFields: ReadonlySet<string> = new Set(orgDisplayFields);
 
 /** What the restore needs from Firebase Auth (which a Firestore restore does not roll back). */
 export interface UserDirectory {
@@ -60,9 +62,6 @@ function deletedOnPurpose(orgId: string, entry: AuditEntry): string[] {
     case 'member.removed':
     case 'member.left':
       return entry.targetUid ? [paths.member(orgId, entry.targetUid)] : [];
-    case 'member.invite_revoked':
-    case 'member.joined': // an accepted invitation is deleted
-      return entry.targetId ? [paths.invite(orgId, entry.targetId)] : [];
     case 'contact.deleted':
     case 'privacy.contact_erased':
       return entry.targetId ? [paths.contact(orgId, entry.targetId)] : [];
@@ -78,8 +77,16 @@ interface OrgFacts {
   deletedPaths: Set<string>;
   /** Contacts erased or deleted after the restore point: their messages stay gone too (P11). */
   erasedContactIds: Set<string>;
-  /** Members who hold the admin or owner role now. */
-  managers: Set<string> | null;
+  /** Members whose role changed after the restore point (role changes, ownership transfers), from its audit log. */
+  roleChangedUids: Set<string>;
+}
+
+/** The members whose role the audit entry changed: a demoted or promoted member, both sides of a transfer. */
+function roleChanged(entry: AuditEntry): string[] {
+  if (entry.action === 'member.role_changed') return entry.targetUid ? [entry.targetUid] : [];
+  if (entry.action !== 'org.ownership_transferred') return [];
+  const previousOwner = entry.details?.previousOwnerUid;
+  return [entry.targetUid, typeof previousOwner === 'string' ? previousOwner : undefined].filter((uid) => uid !== undefined);
 }
 
 /**
@@ -112,7 +119,8 @@ export class RestoreGuard {
       const refusal = await this.refusal(doc.path, doc.data).catch((error: unknown) => `could not be checked: ${describeError(error)}`);
       const review = { refusal, ...this.anonymize(doc.path, doc.data) };
       // A member's access is a copy of the organization's (the rules read it there): it follows the live one, so a
-      // membership copied back never has more access than the organization has now (read-only, none).
+      // membership copied back never has more access than the organization has now (read-only, none). The copy
+      // reads it again in the transaction that writes the member.
       const access = liveAccess.get(memberOrgOf(doc.path) ?? '');
       if (access) review.data = { ...review.data, access };
       reviews.set(doc.path, review);
@@ -127,13 +135,8 @@ export class RestoreGuard {
     const snapshots = await this.live.getAll(...distinct.map((orgId) => this.live.doc(paths.org(orgId))));
     const access = new Map<string, AccessState>();
     snapshots.forEach((snapshot, i) => {
-      try {
-        const org = readDocument(orgAccessSchema, snapshot);
-        if (org) access.set(distinct[i], org.access);
-      } catch {
-        // Unreadable (logged by readDocument): its members come back without access until it is fixed.
-        access.set(distinct[i], 'none');
-      }
+      const orgAccess = accessOf(snapshot);
+      if (orgAccess) access.set(distinct[i], orgAccess);
     });
     return access;
   }
@@ -156,6 +159,11 @@ export class RestoreGuard {
     if (segments[0] === serverCollections.deletionRequests) {
       return 'deletion requests are never copied back: the live database decides what is being deleted';
     }
+    // Account deletion withdraws the invitations addressed to the person and records nothing that names them, so
+    // no check could tell such an invitation from another: none comes back (they expire in days; send them again).
+    if (orgIdOf(path) !== null && segments.length >= 4 && segments[2] === invites) {
+      return 'invitations are never copied back: one may be addressed to a person deleted since; send it again';
+    }
     const person = personOf(path);
     if (person) {
       const gone = this.gonePeople.get(person);
@@ -170,10 +178,22 @@ export class RestoreGuard {
     if (segments.length === 4 && segments[2] === messages && typeof data.contactId === 'string' && facts.erasedContactIds.has(data.contactId)) {
       return 'message of a contact deleted or erased after the restore point (audit log)';
     }
-    if (segments.length === 4 && segments[2] === invites && !(facts.managers?.has(String(data.invitedBy)) ?? false)) {
-      return 'invitation whose inviter is no longer an owner or admin (their invitations were revoked)';
+    if (memberOrgOf(path) !== null && facts.roleChangedUids.has(segments[3])) {
+      return 'member whose role changed after the restore point (audit log): the restored role is older';
     }
     return null;
+  }
+
+  /**
+   * The restored organization document as it may replace the live `current` one: its display fields from the
+   * restored copy, everything else (owner, plan, status, access, version...) as it is live, since the server moved
+   * those on after the restore point. Any other document: `restored` as it is.
+   */
+  keepLiveFields(path: string, current: DocumentData, restored: DocumentData): DocumentData {
+    const segments = path.split('/');
+    if (segments.length !== 2 || segments[0] !== paths.orgs()) return restored;
+    const pick = (data: DocumentData, copied: boolean) => Object.entries(data).filter(([field]) => copiedOrgFields.has(field) === copied);
+    return Object.fromEntries([...pick(current, false), ...pick(restored, true)]);
   }
 
   /** Why the live `current` must not be replaced by the restored `restored` even when told to overwrite, or null. */
@@ -216,25 +236,22 @@ export class RestoreGuard {
   }
 
   private async readOrgFacts(orgId: string): Promise<OrgFacts> {
-    const empty = { deletedPaths: new Set<string>(), erasedContactIds: new Set<string>(), managers: null };
+    const empty = { deletedPaths: new Set<string>(), erasedContactIds: new Set<string>(), roleChangedUids: new Set<string>() };
     const [receipt, request] = await this.live.getAll(this.live.doc(paths.deletionReceipt(orgReceiptId(orgId))), this.live.doc(paths.deletionRequest(orgId)));
     if (receipt.exists) return { ...empty, deleted: 'the organization is deleted (deletion receipt)' };
     if (request.exists) return { ...empty, deleted: 'the organization is being deleted (deletion request)' };
     const deletedPaths = new Set<string>();
     const erasedContactIds = new Set<string>();
+    const roleChangedUids = new Set<string>();
     const entries = await this.live.collection(paths.auditLog(orgId)).where('at', '>', Timestamp.fromDate(this.restorePoint)).get();
     for (const doc of entries.docs) {
       const entry = readDocument(auditEntrySchema, doc);
       if (!entry) continue;
       for (const deleted of deletedOnPurpose(orgId, entry)) deletedPaths.add(deleted);
       if ((entry.action === 'contact.deleted' || entry.action === 'privacy.contact_erased') && entry.targetId) erasedContactIds.add(entry.targetId);
+      for (const uid of roleChanged(entry)) roleChangedUids.add(uid);
     }
-    const managers = new Set<string>();
-    for (const doc of (await this.live.collection(paths.members(orgId)).where('role', 'in', ['owner', 'admin']).get()).docs) {
-      const member = readDocument(memberSchema, doc);
-      if (member) managers.add(member.uid);
-    }
-    return { deleted: null, deletedPaths, erasedContactIds, managers };
+    return { deleted: null, deletedPaths, erasedContactIds, roleChangedUids };
   }
 }
 
@@ -283,8 +300,18 @@ export function withValueAt(data: DocumentData, field: string, value: unknown): 
   return { ...data, [head]: withValueAt(typeof inner === 'object' && inner !== null ? inner : {}, rest.join('.'), value) };
 }
 
+/** A live organization document's access: what its members' documents carry (undefined: no such document). */
+export function accessOf(org: DocumentSnapshot): AccessState | undefined {
+  try {
+    return readDocument(orgAccessSchema, org)?.access;
+  } catch {
+    // Unreadable (logged by readDocument): its members come back without access until it is fixed.
+    return 'none';
+  }
+}
+
 /** The organization of a member document `orgs/{orgId}/members/{uid}`, or null. */
-function memberOrgOf(path: string): string | null {
+export function memberOrgOf(path: string): string | null {
   const segments = path.split('/');
   return segments.length === 4 && segments[0] === paths.orgs() && segments[2] === members ? segments[1] : null;
 }

@@ -1,5 +1,6 @@
 import { Timestamp, type DocumentSnapshot, type Firestore } from 'firebase-admin/firestore';
 import { AUDIT_ENTRY_VERSION, auditEntrySchema, paths, type AuditEntry } from '@leadpulse/model';
+import { isAlreadyExists } from '../common/firestore-errors';
 import { auditExpiresAt } from './audit';
 
 /**
@@ -24,9 +25,6 @@ export interface ClientAuditDeps {
   db: Firestore;
 }
 
-/** gRPC ALREADY_EXISTS: the create of a document that exists. */
-const ALREADY_EXISTS = 6;
-
 /**
  * Records one privileged change a client made directly in Firestore (the rules allowed it), with the acting
  * user from the event's auth context. The entry id derives from the event id, so a redelivered event finds its
@@ -46,7 +44,7 @@ async function recordClientChange(
   try {
     await deps.db.doc(paths.auditEntry(orgId, `client-${event.id}`)).create(auditEntrySchema.parse(entryData));
   } catch (error) {
-    if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+    if (!isAlreadyExists(error)) throw error;
   }
   return true;
 }
