@@ -103,10 +103,10 @@ async function orgsDeletedSince(db: Firestore, restorePoint: Date, named: readon
 async function reapplyOrgDeletion(deps: ReapplyDeletionsDeps, orgId: string, dryRun: boolean): Promise<ReapplyDeletionsReport['organizations'][number]> {
   const { db } = deps;
   const orgRef = db.doc(paths.org(orgId));
-  const hasData = (await orgRef.get()).exists || (await orgRef.listCollections()).length > 0;
-  if (!hasData) return { orgId, outcome: 'absent' };
-  if (dryRun) return { orgId, outcome: 'would_purge' };
   try {
+    const hasData = (await orgRef.get()).exists || (await orgRef.listCollections()).length > 0;
+    if (!hasData) return { orgId, outcome: 'absent' };
+    if (dryRun) return { orgId, outcome: 'would_purge' };
     await db.runTransaction(async (tx) => {
       const prepared = await prepareOrgDeletion(db, tx, orgId);
       const now = deps.purge.clock();
