@@ -165,9 +165,14 @@ function sortKeys(value: unknown): unknown {
 
 const deployBuild = z.looseObject({
   endpoints: z.record(z.string(), z.record(z.string(), z.unknown())),
-  params: z.array(z.looseObject({ name: z.string() })).optional(),
+  params: z.array(z.looseObject({ name: z.string(), type: z.string() })).optional(),
 });
 export type DeployBuild = z.infer<typeof deployBuild>;
+
+/** The checked-in manifest (deploy/functions-manifest.json, or another file a test names). */
+export function readDeployManifest(file = manifestFile): DeployBuild {
+  return readJson(file, deployBuild);
+}
 
 // firebase-tools' parse of the discovered manifest into the Build it deploys (validation, defaults such as
 // the runtime and the region placeholder it resolves at deploy), and the default region it passes.
@@ -307,7 +312,7 @@ export async function rehearseDeploy(options: RehearsalOptions = {}): Promise<vo
       return;
     }
     if (!existsSync(manifestPath)) throw new Error(`${manifestPath} is missing: run npm run deploy:rehearse -- --update`);
-    const differences = manifestDifferences(discovered, readJson(manifestPath, deployBuild));
+    const differences = manifestDifferences(discovered, readDeployManifest(manifestPath));
     if (differences.length > 0) {
       throw new Error(
         `the functions differ from ${manifestPath} (review, then npm run deploy:rehearse -- --update):\n${differences.map((line) => `  ${line}`).join('\n')}`,

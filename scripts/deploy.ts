@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { parseBillingCatalog } from '../functions/src/billing/catalog';
+import { ownEntry, parseBillingCatalog } from '../functions/src/billing/catalog';
+import { describeError } from '../functions/src/common/logging';
 import { checkGraceDays, DELETION_DEADLINE_DAYS } from '../functions/src/privacy/config';
-import { manifestFile, projectRoot } from './deploy-rehearsal';
+import { projectRoot, readDeployManifest, type DeployBuild } from './deploy-rehearsal';
 
 /** Days the daily backups are kept (`gcloud firestore backups schedules create --retention`, docs/operations.md). */
 export const BACKUP_RETENTION_DAYS = 14;
@@ -29,10 +30,8 @@ export const MAX_GRACE_DAYS_WITH_BACKUPS = DELETION_DEADLINE_DAYS - BACKUP_RETEN
 const INDEX_POLL_MS = 30_000;
 
 const firebaserc = z.looseObject({ projects: z.record(z.string(), z.string()) });
-const manifestParams = z.looseObject({
-  params: z.array(z.looseObject({ name: z.string(), type: z.string(), default: z.unknown().optional() })),
-});
-type ManifestParam = z.infer<typeof manifestParams>['params'][number];
+type DeclaredParam = NonNullable<DeployBuild['params']>[number];
+const INTEGER = /^-?\d+$/;
 
 /** Values written to the committed params files until someone fills in the real ones. */
 const PLACEHOLDER = /ReplaceWith|\.example(?=[/:]|$)/;
@@ -40,7 +39,7 @@ const PLACEHOLDER = /ReplaceWith|\.example(?=[/:]|$)/;
 /** The project an alias of .firebaserc names; demo projects (the emulator's) cannot be deployed to. */
 export function projectOfAlias(alias: string, rc: unknown): string {
   const projects = firebaserc.parse(rc).projects;
-  const projectId = Object.prototype.hasOwnProperty.call(projects, alias) ? projects[alias] : undefined;
+  const projectId = ownEntry(projects, alias);
   if (!projectId) throw new Error(`.firebaserc names no project for alias "${alias}" (it has: ${Object.keys(projects).join(', ')})`);
   if (projectId.startsWith('demo-')) throw new Error(`alias "${alias}" is ${projectId}, a demo project: it exists only in the emulators`);
   return projectId;
@@ -50,9 +49,17 @@ export function projectOfAlias(alias: string, rc: unknown): string {
  * What is wrong with the params a deploy would use (empty when nothing is): every param without a default has a
  * value, and the values the functions parse are the ones they accept, with none left a placeholder.
  */
-export function paramProblems(values: Record<string, string>, params: readonly ManifestParam[]): string[] {
+export function paramProblems(values: Record<string, string>, params: readonly DeclaredParam[]): string[] {
   const problems: string[] = [];
-  const valueOf = (name: string): string | undefined => (Object.prototype.hasOwnProperty.call(values, name) ? values[name] : undefined);
+  const valueOf = (name: string) => ownEntry(values, name);
+  /** Runs one of the functions' own checks, keeping what it throws as a problem. */
+  const check = (run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      problems.push(describeError(error));
+    }
+  };
   for (const param of params) {
     if (param.type === 'secret') continue;
     const value = valueOf(param.name);
@@ -61,17 +68,11 @@ export function paramProblems(values: Record<string, string>, params: readonly M
       continue;
     }
     if (PLACEHOLDER.test(value)) problems.push(`${param.name}: still a placeholder (${value.match(PLACEHOLDER)?.[0]}): put the real value in`);
-    else if (param.type === 'int' && !/^-?\d+$/.test(value)) problems.push(`${param.name}: must be an integer, got ${JSON.stringify(value)}`);
+    else if (param.type === 'int' && !INTEGER.test(value)) problems.push(`${param.name}: must be an integer, got ${JSON.stringify(value)}`);
     else if (param.type === 'boolean' && value !== 'true' && value !== 'false') problems.push(`${param.name}: must be true or false`);
   }
   const catalog = valueOf('BILLING_CATALOG');
-  if (catalog !== undefined && !PLACEHOLDER.test(catalog)) {
-    try {
-      parseBillingCatalog(catalog);
-    } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
-    }
-  }
+  if (catalog !== undefined && !PLACEHOLDER.test(catalog)) check(() => parseBillingCatalog(catalog));
   const appUrl = valueOf('BILLING_APP_URL');
   if (appUrl !== undefined && !PLACEHOLDER.test(appUrl) && !/^https:\/\/[^/?#]+$/.test(appUrl)) {
     problems.push('BILLING_APP_URL: must be the https origin of the web app (no path)');
@@ -81,13 +82,7 @@ export function paramProblems(values: Record<string, string>, params: readonly M
     problems.push("STRIPE_API_URL: a deployed backend talks to Stripe's own API, https://api.stripe.com");
   if (valueOf('ENFORCE_APP_CHECK') === 'false') problems.push('ENFORCE_APP_CHECK: false is for the local backend only');
   const graceDays = valueOf('ORG_DELETION_GRACE_DAYS');
-  if (graceDays !== undefined && /^-?\d+$/.test(graceDays)) {
-    try {
-      checkGraceDays(Number(graceDays));
-    } catch (error) {
-      problems.push(error instanceof Error ? error.message : String(error));
-    }
-  }
+  if (graceDays !== undefined && INTEGER.test(graceDays)) check(() => checkGraceDays(Number(graceDays)));
   if (graceDays !== undefined && Number(graceDays) > MAX_GRACE_DAYS_WITH_BACKUPS) {
     problems.push(
       `ORG_DELETION_GRACE_DAYS: at most ${MAX_GRACE_DAYS_WITH_BACKUPS} while backups are kept ${BACKUP_RETENTION_DAYS} days ` +
@@ -130,8 +125,8 @@ export function loadParams(functionsDir: string, projectId: string, alias: strin
 }
 
 /** The params the deploy manifest declares (deploy/functions-manifest.json, checked by the rehearsal). */
-export function declaredParams(): ManifestParam[] {
-  return manifestParams.parse(JSON.parse(readFileSync(manifestFile, 'utf8'))).params;
+export function declaredParams(): DeclaredParam[] {
+  return readDeployManifest().params ?? [];
 }
 
 function run(command: string[]): void {
@@ -157,12 +152,11 @@ async function main(): Promise<void> {
   if (positionals.length !== 1) throw new Error('usage: npm run deploy -- <alias> [--dry-run]   (aliases: .firebaserc)');
   const alias = positionals[0];
   const projectId = projectOfAlias(alias, JSON.parse(readFileSync(join(projectRoot, '.firebaserc'), 'utf8')));
-  const problems = paramProblems(loadParams(join(projectRoot, 'functions'), projectId, alias), declaredParams());
+  const params = declaredParams();
+  const problems = paramProblems(loadParams(join(projectRoot, 'functions'), projectId, alias), params);
   if (problems.length > 0) throw new Error(`the params of ${alias} (${projectId}) are not ready to deploy:\n  ${problems.join('\n  ')}`);
   console.log(`params of ${alias} (${projectId}): ready`);
-  const secretNames = declaredParams()
-    .filter((param) => param.type === 'secret')
-    .map((param) => param.name);
+  const secretNames = params.filter((param) => param.type === 'secret').map((param) => param.name);
   for (const command of deployCommands(alias, secretNames)) {
     if (values['dry-run']) console.log(command ? `would run: ${command.join(' ')}` : 'would wait until no index is CREATING');
     else if (command) run(command);
