@@ -27,7 +27,7 @@ import { closeOrgBilling } from '../functions/src/billing/close-billing';
 import { resyncAllStripeCustomers } from '../functions/src/billing/operators';
 import { STRIPE_API_VERSION, stripeHostOf } from '../functions/src/billing/runtime';
 import { systemClock } from '../functions/src/common/clock';
-import { DEFAULT_ORG_DELETION_GRACE_DAYS, DELETION_DEADLINE_DAYS } from '../functions/src/privacy/config';
+import { DEFAULT_ORG_DELETION_GRACE_DAYS, graceDaysSchema } from '../functions/src/privacy/config';
 import { adminUserDirectory, copyBack, reapplyDeletions, RestoreGuard } from '../functions/src/operations';
 
 const usage = `usage:
@@ -74,12 +74,7 @@ function fromEnvironment(): Pick<BillingDeps, 'stripe' | 'catalog'> & { graceDay
       // deletion with the deployed grace period (empty, as the runbook's export leaves it when unset: the default).
       ORG_DELETION_GRACE_DAYS: z.preprocess(
         (value) => (value === '' ? undefined : value),
-        z.coerce
-          .number()
-          .int()
-          .min(0)
-          .max(DELETION_DEADLINE_DAYS - 1)
-          .default(DEFAULT_ORG_DELETION_GRACE_DAYS),
+        z.coerce.number().pipe(graceDaysSchema).default(DEFAULT_ORG_DELETION_GRACE_DAYS),
       ),
     })
     .safeParse(process.env);

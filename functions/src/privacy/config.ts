@@ -1,4 +1,5 @@
 import { HttpsError } from 'firebase-functions/v2/https';
+import { z } from 'zod';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -11,8 +12,14 @@ export const DEFAULT_ORG_DELETION_GRACE_DAYS = 7;
  * The grace period leaves at least a day between its end and the deadline, for the retention job (which
  * runs several times a day) to purge.
  */
+export const graceDaysSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(DELETION_DEADLINE_DAYS - 1);
+
 export function checkGraceDays(graceDays: number): number {
-  if (!Number.isInteger(graceDays) || graceDays < 0 || graceDays > DELETION_DEADLINE_DAYS - 1) {
+  if (!graceDaysSchema.safeParse(graceDays).success) {
     throw new HttpsError('internal', `ORG_DELETION_GRACE_DAYS must be an integer from 0 to ${DELETION_DEADLINE_DAYS - 1}, got ${graceDays}`);
   }
   return graceDays;
