@@ -26,6 +26,7 @@ import {
   type Member,
   type OperatorErasureReason,
   type OrgCollection,
+  stampedVersion,
 } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import type { Clock } from '../common/clock';
@@ -293,9 +294,9 @@ interface OwnershipHandOver {
  */
 function handOverOwnership(db: Firestore, tx: Transaction, handOver: OwnershipHandOver, tombstone: string, now: Date): void {
   const { orgId, uid, successor, versions } = handOver;
-  tx.update(db.doc(paths.org(orgId)), { ownerUid: successor, schemaVersion: Math.max(versions.org ?? 1, ORGANIZATION_VERSION) });
-  tx.update(db.doc(paths.member(orgId, successor)), { role: 'owner', schemaVersion: Math.max(versions.successor ?? 1, MEMBER_VERSION) });
-  tx.update(db.doc(paths.member(orgId, uid)), { role: 'admin', schemaVersion: Math.max(versions.person ?? 1, MEMBER_VERSION) });
+  tx.update(db.doc(paths.org(orgId)), { ownerUid: successor, schemaVersion: stampedVersion(versions.org, ORGANIZATION_VERSION) });
+  tx.update(db.doc(paths.member(orgId, successor)), { role: 'owner', schemaVersion: stampedVersion(versions.successor, MEMBER_VERSION) });
+  tx.update(db.doc(paths.member(orgId, uid)), { role: 'admin', schemaVersion: stampedVersion(versions.person, MEMBER_VERSION) });
   writeAuditEntry(
     db,
     tx,

@@ -19,6 +19,7 @@ import {
   type StripeEventRecord,
   type StripeEventTarget,
   type SubscriptionMirror,
+  stampedVersion,
 } from '@leadpulse/model';
 import type { Clock } from '../common/clock';
 import { readDocument } from '../common/documents';
@@ -147,7 +148,7 @@ function ledgerFields(event: EventMeta, target: StripeEventTarget, previous: Str
   const receivedMs = receivedAt.seconds * 1000 + Math.floor(receivedAt.nanoseconds / 1e6);
   return {
     // Never lowered: an entry a newer release wrote keeps its version (and, merged, its fields).
-    schemaVersion: Math.max(previous?.schemaVersion ?? 1, STRIPE_EVENT_RECORD_VERSION),
+    schemaVersion: stampedVersion(previous?.schemaVersion, STRIPE_EVENT_RECORD_VERSION),
     type: event.type,
     created: event.created,
     livemode: event.livemode,
@@ -279,7 +280,7 @@ async function planEffect(
         deps,
         tx,
         event,
-        { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined, linkVersion: link.schemaVersion ?? 1 },
+        { orgId, customerId: facts.customerId, linkRef, alreadyDeleted: link.deletedAt !== undefined, linkVersion: link.schemaVersion },
         now,
       );
   }
@@ -345,7 +346,7 @@ async function planSubscriptionSync(deps: BillingDeps, tx: Transaction, event: E
     now,
   });
   const next: SubscriptionMirror = {
-    schemaVersion: Math.max(mirror?.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION),
+    schemaVersion: stampedVersion(mirror?.schemaVersion, SUBSCRIPTION_MIRROR_VERSION),
     customerId: mirror?.customerId ?? target.customerId,
     customerDeleted: mirror?.customerDeleted ?? false,
     ...fields,
@@ -363,7 +364,7 @@ async function planSubscriptionSync(deps: BillingDeps, tx: Transaction, event: E
     write: () => {
       // Merged: fields a newer release wrote (unknown to this one) survive, during a rolling deploy or a rollback.
       tx.set(mirrorRef, subscriptionMirrorSchema.parse(next), { merge: true });
-      if (plan !== org.plan) tx.update(orgRef, { plan, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
+      if (plan !== org.plan) tx.update(orgRef, { plan, schemaVersion: stampedVersion(org.schemaVersion, ORGANIZATION_VERSION) });
       writeAccess?.(access, org);
       if (auditableChange(mirror, next, org.access, access)) {
         writeAuditEntry(
@@ -396,8 +397,8 @@ interface CustomerDeletion {
   customerId: string;
   linkRef: DocumentReference;
   alreadyDeleted: boolean;
-  /** The stored link's `schemaVersion` (1 when absent). */
-  linkVersion: number;
+  /** The stored link's `schemaVersion` (absent: 1). */
+  linkVersion: number | undefined;
 }
 
 /**
@@ -416,7 +417,7 @@ async function planCustomerDeletion(deps: BillingDeps, tx: Transaction, event: E
     if (!deletion.alreadyDeleted)
       tx.update(deletion.linkRef, {
         deletedAt: Timestamp.fromDate(now),
-        schemaVersion: Math.max(deletion.linkVersion, STRIPE_CUSTOMER_LINK_VERSION),
+        schemaVersion: stampedVersion(deletion.linkVersion, STRIPE_CUSTOMER_LINK_VERSION),
       });
   };
   if (!org) return { outcome: 'ignored', reason: 'org_missing', orgId: deletion.orgId, write: tombstone };

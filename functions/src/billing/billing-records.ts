@@ -1,5 +1,5 @@
 import { Timestamp } from 'firebase-admin/firestore';
-import { BILLING_RECORD_RETENTION_YEARS, BILLING_RECORD_VERSION, type BillingRecord, type InvoiceFacts } from '@leadpulse/model';
+import { BILLING_RECORD_RETENTION_YEARS, BILLING_RECORD_VERSION, type BillingRecord, type InvoiceFacts, stampedVersion } from '@leadpulse/model';
 
 /** The date until which a record issued at `issuedAt` must be kept: the same calendar day 7 years later. */
 export function retainUntilOf(issuedAt: Date): Date {
@@ -33,7 +33,7 @@ export function nextBillingRecord(
   if (!factsAreNewer && existing === null) return null;
   const base = factsAreNewer ? billingRecordOf(facts, customerId, knownOrgId, fetchedAt) : { ...(existing as BillingRecord), orgId: knownOrgId };
   // Never lowers the version a newer release stamped (rolling deploy, rollback).
-  const schemaVersion = Math.max(existing?.schemaVersion ?? 1, BILLING_RECORD_VERSION);
+  const schemaVersion = stampedVersion(existing?.schemaVersion, BILLING_RECORD_VERSION);
   const next: BillingRecord = { ...base, schemaVersion, refunds, refundedAmount: Object.values(refunds).reduce((sum, amount) => sum + amount, 0) };
   return existing !== null && sameRecord(existing, next) ? null : next;
 }

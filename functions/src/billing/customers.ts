@@ -11,6 +11,7 @@ import {
   STRIPE_CUSTOMER_LINK_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
   type SubscriptionMirror,
+  stampedVersion,
 } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
 import { skipItem, type SkippedItem } from '../common/logging';
@@ -74,7 +75,7 @@ export async function linkCustomerToOrg(deps: BillingDeps, link: CustomerLink): 
     const next: SubscriptionMirror = mirror
       ? {
           ...mirror,
-          schemaVersion: Math.max(mirror.schemaVersion ?? 1, SUBSCRIPTION_MIRROR_VERSION),
+          schemaVersion: stampedVersion(mirror.schemaVersion, SUBSCRIPTION_MIRROR_VERSION),
           customerId: link.customerId,
           customerDeleted: false,
           updatedAt: Timestamp.fromDate(now),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Timestamp, type Firestore, type Transaction } from 'firebase-admin/firestore';
 import { HttpsError } from 'firebase-functions/v2/https';
-import { paths, RATE_LIMIT_COUNTER_VERSION, rateLimitCounterSchema } from '@leadpulse/model';
+import { paths, RATE_LIMIT_COUNTER_VERSION, rateLimitCounterSchema, stampedVersion } from '@leadpulse/model';
 import { readDocument } from './documents';
 
 /** At most `limit` calls per `windowMs` for one subject. */
@@ -62,7 +62,7 @@ export async function chargeRateLimits(
     const windowStart = current ? current.windowStart : Timestamp.fromDate(now);
     const next = rateLimitCounterSchema.parse({
       // Never lowers the version a newer release stamped (rolling deploy, rollback).
-      schemaVersion: Math.max(counter?.schemaVersion ?? 1, RATE_LIMIT_COUNTER_VERSION),
+      schemaVersion: stampedVersion(counter?.schemaVersion, RATE_LIMIT_COUNTER_VERSION),
       windowStart,
       count: (current?.count ?? 0) + 1,
       expiresAt: Timestamp.fromMillis(windowStart.toMillis() + limit.windowMs),

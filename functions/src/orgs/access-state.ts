@@ -8,6 +8,7 @@ import {
   type AccessState,
   type OrganizationState,
   type SubscriptionStatus,
+  stampedVersion,
 } from '@leadpulse/model';
 import { readDocument } from '../common/documents';
 
@@ -53,7 +54,7 @@ export async function prepareAccessUpdate(
 ): Promise<(access: AccessState, org: Pick<OrganizationState, 'schemaVersion'>) => void> {
   const members = (await tx.get(db.collection(paths.members(orgId)))).docs.map((doc) => ({ ref: doc.ref, stored: readDocument(memberVersionSchema, doc) }));
   return (access, org) => {
-    tx.update(db.doc(paths.org(orgId)), { access, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
-    for (const { ref, stored } of members) tx.update(ref, { access, schemaVersion: Math.max(stored?.schemaVersion ?? 1, MEMBER_VERSION) });
+    tx.update(db.doc(paths.org(orgId)), { access, schemaVersion: stampedVersion(org.schemaVersion, ORGANIZATION_VERSION) });
+    for (const { ref, stored } of members) tx.update(ref, { access, schemaVersion: stampedVersion(stored?.schemaVersion, MEMBER_VERSION) });
   };
 }

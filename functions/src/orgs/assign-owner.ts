@@ -7,6 +7,7 @@ import {
   organizationStateSchema,
   orgDeletionRequestSchema,
   paths,
+  stampedVersion,
 } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { readDocument } from '../common/documents';
@@ -43,10 +44,10 @@ export async function assignOwner(deps: AssignOwnerDeps, caller: Caller, data: u
     const previous = previousRef ? readDocument(memberSchema, await tx.get(previousRef)) : null;
     await requireOwnershipQuota(db, tx, args.uid, deps.maxOrgsPerOwner, 'the new owner');
 
-    tx.update(orgRef, { ownerUid: args.uid, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
-    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
+    tx.update(orgRef, { ownerUid: args.uid, schemaVersion: stampedVersion(org.schemaVersion, ORGANIZATION_VERSION) });
+    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: stampedVersion(target.member.schemaVersion, MEMBER_VERSION) });
     if (previousRef && previous) {
-      tx.update(previousRef, { role: 'admin', access: org.access, schemaVersion: Math.max(previous.schemaVersion ?? 1, MEMBER_VERSION) });
+      tx.update(previousRef, { role: 'admin', access: org.access, schemaVersion: stampedVersion(previous.schemaVersion, MEMBER_VERSION) });
     }
     writeAuditEntry(
       db,

@@ -7,6 +7,7 @@ import {
   removeMemberArgsSchema,
   transferOwnershipArgsSchema,
   type Role,
+  stampedVersion,
 } from '@leadpulse/model';
 import { parseArgs, type Caller } from '../common/callable';
 import { writeAuditEntry } from './audit';
@@ -41,7 +42,7 @@ export async function changeRole(deps: MembershipDeps, caller: Caller, data: unk
     const revoke = target.member.role === 'admin' ? await prepareInvitationRevocation(db, tx, args.orgId, args.uid) : null;
 
     // The member document carries the organization's access state for the rules: keep it in step.
-    tx.update(target.ref, { role: args.role, access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
+    tx.update(target.ref, { role: args.role, access: org.access, schemaVersion: stampedVersion(target.member.schemaVersion, MEMBER_VERSION) });
     const invitationsRevoked = revoke?.() ?? 0;
     writeAuditEntry(
       db,
@@ -132,9 +133,9 @@ export async function transferOwnership(
     }
     await requireOwnershipQuota(db, tx, args.newOwnerUid, deps.maxOrgsPerOwner, 'the new owner');
 
-    tx.update(orgRef, { ownerUid: args.newOwnerUid, schemaVersion: Math.max(org.schemaVersion ?? 1, ORGANIZATION_VERSION) });
-    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: Math.max(target.member.schemaVersion ?? 1, MEMBER_VERSION) });
-    tx.update(memberRef, { role: 'admin', access: org.access, schemaVersion: Math.max(member.schemaVersion ?? 1, MEMBER_VERSION) });
+    tx.update(orgRef, { ownerUid: args.newOwnerUid, schemaVersion: stampedVersion(org.schemaVersion, ORGANIZATION_VERSION) });
+    tx.update(target.ref, { role: 'owner', access: org.access, schemaVersion: stampedVersion(target.member.schemaVersion, MEMBER_VERSION) });
+    tx.update(memberRef, { role: 'admin', access: org.access, schemaVersion: stampedVersion(member.schemaVersion, MEMBER_VERSION) });
     writeAuditEntry(
       db,
       tx,

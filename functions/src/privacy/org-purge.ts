@@ -10,6 +10,7 @@ import {
   type DeletionReceipt,
   type OrgDeletionRequest,
   type PurgeProgress,
+  stampedVersion,
 } from '@leadpulse/model';
 import { DAY_MS } from './config';
 import type { Clock } from '../common/clock';
@@ -109,7 +110,7 @@ export async function purgeOrganization(deps: PurgeDeps, orgId: string, runId: s
       pages: held?.pages ?? 0,
     };
     // Never lowers the version a newer release stamped (rolling deploy, rollback).
-    const schemaVersion = Math.max(request.schemaVersion ?? 1, DELETION_REQUEST_VERSION);
+    const schemaVersion = stampedVersion(request.schemaVersion, DELETION_REQUEST_VERSION);
     tx.update(requestRef, { state: 'purging', purge, schemaVersion });
     return { ...request, state: 'purging', purge, schemaVersion };
   });

@@ -80,6 +80,10 @@ export function anchored(pattern: string): RegExp {
  * newer version's extra fields are ignored (reads are tolerant), so a rolling deploy or a rollback reads both.
  */
 export const schemaVersionSchema = z.number().int().min(1).optional();
+/** The version a writer stamps on a document it writes: its own, or the stored one if newer (never lowered). */
+export function stampedVersion(stored: number | undefined, current: number): number {
+  return Math.max(stored ?? 1, current);
+}
 /**
  * `schemaVersion` where a job reads it only to stamp a document it updates anyway (an access change flips every
  * member): a value that is no version (written by hand, say) reads as absent, so the update writes its own version
