@@ -196,13 +196,16 @@ const api = {
       };
       check();
     }),
-  /** Resolves once the listener has a snapshot from the server (not from cache) or an error. */
-  waitForServerSnapshot: (key: string) =>
+  /**
+   * Resolves once the listener has a snapshot from the server (not from cache), holding the document `containing`
+   * if given, or an error.
+   */
+  waitForServerSnapshot: (key: string, containing?: string) =>
     new Promise<Outcome<ListenerRecord['snapshots'][number]>>((resolve) => {
       const entry = listeners.get(key);
       if (!entry) throw new Error(`no listener ${key}`);
       const check = (): void => {
-        const found = entry.record.snapshots.find((s) => !s.fromCache);
+        const found = entry.record.snapshots.find((s) => !s.fromCache && (containing === undefined || s.ids.includes(containing)));
         if (found) resolve({ ok: found });
         else if (entry.record.error) resolve({ error: entry.record.error });
         else entry.waiters.push(check);

@@ -12,10 +12,17 @@ import { deleteApp, initializeApp } from 'firebase-admin/app';
 import { getAuth } from 'firebase-admin/auth';
 import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulator';
 import { paths } from '@leadpulse/model';
+import { z } from 'zod';
 import { demoPassword, demoProjectId, demoUsers } from '../../../scripts/seed-data';
 import { seedFirestore } from '../../../scripts/seed';
 
 const rulesFile = join(__dirname, '..', '..', '..', 'firestore.rules');
+
+/** The REST API's list response, as far as `contactIds` reads it. */
+const contactListSchema = z.object({
+  documents: z.array(z.object({ name: z.string() })).optional(),
+  nextPageToken: z.string().optional(),
+});
 
 interface AuthEmulatorApp {
   listen(port: number, host: string, callback: () => void): Server;
@@ -90,6 +97,18 @@ export class LocalBackend {
     });
     if (!response.ok) throw new Error(`commit failed: ${response.status} ${await response.text()}`);
     return contactId;
+  }
+
+  /** The ids of an organization's contacts as the emulator holds them (read as the owner), sorted. */
+  async contactIds(orgId: string): Promise<string[]> {
+    const database = `projects/${this.projectId}/databases/(default)`;
+    const response = await fetch(this.firestoreUrl(`/v1/${database}/documents/${paths.contacts(orgId)}?pageSize=1000&mask.fieldPaths=name`), {
+      headers: { authorization: 'Bearer owner' },
+    });
+    if (!response.ok) throw new Error(`list failed: ${response.status} ${await response.text()}`);
+    const listed = contactListSchema.parse(await response.json());
+    if (listed.nextPageToken) throw new Error('more contacts than one page');
+    return (listed.documents ?? []).map((document) => document.name.slice(document.name.lastIndexOf('/') + 1)).sort();
   }
 
   async stop(): Promise<void> {
