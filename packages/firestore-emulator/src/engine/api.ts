@@ -61,6 +61,90 @@ export interface ValidDocument {
   updateTime: ValidTimestamp;
 }
 
+/**
+ * What the Database methods answer (see ./index): the protobuf response messages with the members the engine
+ * always sets required and the others typed as it sets them. Each is assignable to its protobuf response type,
+ * which is what the server encodes.
+ */
+
+/** One write's result in a Commit or BatchWrite. */
+export interface WriteResult {
+  /** The document's update time after the write (its previous one when the write changed nothing); absent after a
+   *  delete, for a verify of a document that does not exist, and for a failed write of a BatchWrite. */
+  updateTime?: ValidTimestamp;
+  /** One per field transform of the write, in order, when it had any. */
+  transformResults?: ValidValue[];
+}
+
+export interface CommitResponse {
+  /** One per write, in request order. */
+  writeResults: WriteResult[];
+  commitTime: ValidTimestamp;
+}
+
+/** One write's outcome in a BatchWrite: OK without a message, or the error the write alone failed with. */
+export interface WriteStatus {
+  code: Code;
+  message?: string;
+}
+
+export interface BatchWriteResponse {
+  /** One per write, in request order; `{}` for a write that failed. */
+  writeResults: WriteResult[];
+  status: WriteStatus[];
+}
+
+/** Members of every response of a read RPC (BatchGetDocuments, RunQuery, RunAggregationQuery). */
+interface ReadResponse {
+  /** The time the read was served at. */
+  readTime: ValidTimestamp;
+  /** The id of the transaction the request began (new_transaction), on its first response only. */
+  transaction?: Buffer;
+}
+
+export type BatchGetDocumentsResponse = ReadResponse &
+  (
+    | { found: ValidDocument; missing?: undefined }
+    /** The full resource name of a requested document that does not exist at `readTime`. */
+    | { missing: string; found?: undefined }
+    /** The one response to a request for no documents that began a transaction: it carries the transaction id. */
+    | { found?: undefined; missing?: undefined; transaction: Buffer }
+  );
+
+export interface RunQueryResponse extends ReadResponse {
+  /** One result document; absent in the single response of a query that matched nothing. */
+  document?: ValidDocument;
+}
+
+export interface RunAggregationQueryResponse extends ReadResponse {
+  /** Each aggregation's result under its alias. */
+  result: { aggregateFields: Record<string, ValidValue> };
+}
+
+export interface BeginTransactionResponse {
+  transaction: Buffer;
+}
+
+/** ListDocuments with show_missing: a document that does not exist but has descendants, by name only. */
+export interface MissingDocument {
+  name: string;
+  fields?: undefined;
+  createTime?: undefined;
+  updateTime?: undefined;
+}
+
+export interface ListDocumentsResponse {
+  documents: (ValidDocument | MissingDocument)[];
+  /** Set when more documents follow: the page_token of the next page. */
+  nextPageToken?: string;
+}
+
+export interface ListCollectionIdsResponse {
+  collectionIds: string[];
+  /** Set when more ids follow: the page_token of the next page. */
+  nextPageToken?: string;
+}
+
 /** A document as an import or export holds it: its path below `.../documents` and its fields. */
 export interface DocumentContents {
   segments: readonly string[];

@@ -8,18 +8,30 @@ import * as protobuf from 'protobufjs';
 import {
   AccessDecision,
   AccessPolicy,
+  BatchGetDocumentsResponse,
+  BatchWriteResponse,
+  BeginTransactionResponse,
   Caller,
   Code,
   CommitEvent,
+  CommitResponse,
   DocumentContents,
   DocumentReader,
+  ListCollectionIdsResponse,
+  ListDocumentsResponse,
+  MissingDocument,
   RequestContext,
   RpcError,
+  RunAggregationQueryResponse,
+  RunQueryResponse,
   StructuredQuery,
   Timestamp,
   ValidDocument,
+  ValidTimestamp,
   ValidValue,
   WriteAccess,
+  WriteResult,
+  WriteStatus,
 } from './api';
 import type { AccessDecisionReport, Database, Engine, EngineOptions, TargetSnapshot, TtlRun } from './index';
 import type { IndexConfiguration, TtlPolicy } from './indexes';
@@ -257,7 +269,7 @@ class FirestoreDatabase implements Database {
     return this.floorMicros;
   }
 
-  currentReadTime(): Timestamp {
+  currentReadTime(): ValidTimestamp {
     return toTimestamp(this.readMicrosNow());
   }
 
@@ -327,7 +339,7 @@ class FirestoreDatabase implements Database {
     return (mask.fieldPaths ?? []).map((path) => parseFieldPath(path, 'mask'));
   }
 
-  async getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<google.firestore.v1.IDocument> {
+  async getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<ValidDocument> {
     checkFields(req, ['name', 'mask', 'transaction', 'readTime'], 'GetDocument');
     const name = req.name ?? '';
     this.names.document(name);
@@ -339,7 +351,7 @@ class FirestoreDatabase implements Database {
     return applyMask(doc, mask);
   }
 
-  async batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]> {
+  async batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<BatchGetDocumentsResponse[]> {
     checkFields(req, ['database', 'documents', 'mask', 'transaction', 'newTransaction', 'readTime'], 'BatchGetDocuments');
     this.names.checkDatabase(req.database);
     const documents = req.documents ?? [];
@@ -355,13 +367,14 @@ class FirestoreDatabase implements Database {
       throw error;
     }
     const readTime = toTimestamp(context.micros);
-    const responses: google.firestore.v1.IBatchGetDocumentsResponse[] = documents.map((name) => {
+    const responses: BatchGetDocumentsResponse[] = documents.map((name) => {
       const doc = this.store.read(name, context.micros);
       return doc ? { found: applyMask(doc, mask), readTime } : { missing: name, readTime };
     });
     if (context.newTransaction) {
-      if (responses.length === 0) responses.push({ readTime });
-      responses[0].transaction = context.newTransaction.id;
+      const transaction = context.newTransaction.id;
+      if (responses.length === 0) responses.push({ readTime, transaction });
+      else responses[0].transaction = transaction;
     }
     return responses;
   }
@@ -403,7 +416,7 @@ class FirestoreDatabase implements Database {
     return context;
   }
 
-  async runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunQueryResponse[]> {
+  async runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<RunQueryResponse[]> {
     checkFields(req, ['parent', 'structuredQuery', 'transaction', 'newTransaction', 'readTime', 'explainOptions'], 'RunQuery');
     if (req.explainOptions) throw unimplemented('query explain (explain_options)');
     const query = prepareQuery(req.parent ?? '', req.structuredQuery, this.names);
@@ -417,13 +430,13 @@ class FirestoreDatabase implements Database {
       throw error;
     }
     const readTime = toTimestamp(context.transaction?.readWrite ? this.readMicrosNow() : context.micros);
-    const responses: google.firestore.v1.IRunQueryResponse[] = documents.map((document) => ({ document, readTime }));
+    const responses: RunQueryResponse[] = documents.map((document) => ({ document, readTime }));
     if (responses.length === 0) responses.push({ readTime });
     if (context.newTransaction) responses[0].transaction = context.newTransaction.id;
     return responses;
   }
 
-  async runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunAggregationQueryResponse[]> {
+  async runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<RunAggregationQueryResponse[]> {
     checkFields(req, ['parent', 'structuredAggregationQuery', 'transaction', 'newTransaction', 'readTime', 'explainOptions'], 'RunAggregationQuery');
     if (req.explainOptions) throw unimplemented('query explain (explain_options)');
     const aggregationQuery = req.structuredAggregationQuery;
@@ -451,12 +464,12 @@ class FirestoreDatabase implements Database {
     const aggregateFields: Record<string, ValidValue> = {};
     for (const aggregation of aggregations) aggregateFields[aggregation.alias] = aggregation.compute(documents);
     const readTime = toTimestamp(context.transaction?.readWrite ? this.readMicrosNow() : context.micros);
-    const response: google.firestore.v1.IRunAggregationQueryResponse = { result: { aggregateFields }, readTime };
+    const response: RunAggregationQueryResponse = { result: { aggregateFields }, readTime };
     if (context.newTransaction) response.transaction = context.newTransaction.id;
     return [response];
   }
 
-  async listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IListDocumentsResponse> {
+  async listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<ListDocumentsResponse> {
     checkFields(req, ['parent', 'collectionId', 'pageSize', 'pageToken', 'orderBy', 'mask', 'transaction', 'readTime', 'showMissing'], 'ListDocuments');
     const parent = this.names.parent(req.parent);
     if (!req.collectionId) throw unimplemented('ListDocuments without a collection_id');
@@ -480,7 +493,7 @@ class FirestoreDatabase implements Database {
     const collection = [...parent, collectionId];
     const afterSegments = after === null ? null : this.names.document(after, 'page_token');
     /** Documents, and with show_missing the names of missing ones that have descendants. */
-    const documents: (ValidDocument | { name: string })[] = [];
+    const documents: (ValidDocument | MissingDocument)[] = [];
     let nextPageToken = '';
     /** Adds one listed document; false when the page is full. */
     const add = (segments: readonly string[], doc: ValidDocument | null): boolean => {
@@ -513,7 +526,7 @@ class FirestoreDatabase implements Database {
     return nextPageToken ? { documents, nextPageToken } : { documents };
   }
 
-  async listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<google.firestore.v1.IListCollectionIdsResponse> {
+  async listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<ListCollectionIdsResponse> {
     checkFields(req, ['parent', 'pageSize', 'pageToken', 'readTime'], 'ListCollectionIds');
     const parent = this.names.parent(req.parent);
     const pageSize = req.pageSize ?? 0;
@@ -567,7 +580,7 @@ class FirestoreDatabase implements Database {
   // -------------------------------------------------------------------------------------------------------
   // Transactions
 
-  async beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, _caller: Caller): Promise<google.firestore.v1.IBeginTransactionResponse> {
+  async beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, _caller: Caller): Promise<BeginTransactionResponse> {
     checkFields(req, ['database', 'options'], 'BeginTransaction');
     this.names.checkDatabase(req.database);
     return { transaction: this.startTransaction(req.options ?? {}).id };
@@ -583,7 +596,7 @@ class FirestoreDatabase implements Database {
   // -------------------------------------------------------------------------------------------------------
   // Writes
 
-  async commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<google.firestore.v1.ICommitResponse> {
+  async commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<CommitResponse> {
     checkFields(req, ['database', 'writes', 'transaction'], 'Commit');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
@@ -619,7 +632,7 @@ class FirestoreDatabase implements Database {
     }
   }
 
-  async batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<google.firestore.v1.IBatchWriteResponse> {
+  async batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<BatchWriteResponse> {
     checkFields(req, ['database', 'writes', 'labels'], 'BatchWrite');
     this.names.checkDatabase(req.database);
     const writes = req.writes ?? [];
@@ -642,8 +655,8 @@ class FirestoreDatabase implements Database {
     }
     // From here on everything is synchronous.
     const commitMicros = this.nextCommitMicros();
-    const writeResults: google.firestore.v1.IWriteResult[] = [];
-    const status: google.rpc.IStatus[] = [];
+    const writeResults: WriteResult[] = [];
+    const status: WriteStatus[] = [];
     for (const write of prepared) {
       try {
         if (blocked.has(write.name)) throw new RpcError(Code.ABORTED, CONTENTION_MESSAGE);

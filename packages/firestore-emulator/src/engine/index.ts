@@ -9,7 +9,23 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 
-import type { AccessPolicy, Caller, CommitEvent, DocumentContents, Timestamp, ValidDocument } from './api';
+import type {
+  AccessPolicy,
+  BatchGetDocumentsResponse,
+  BatchWriteResponse,
+  BeginTransactionResponse,
+  Caller,
+  CommitEvent,
+  CommitResponse,
+  DocumentContents,
+  ListCollectionIdsResponse,
+  ListDocumentsResponse,
+  RunAggregationQueryResponse,
+  RunQueryResponse,
+  Timestamp,
+  ValidDocument,
+  ValidTimestamp,
+} from './api';
 import { FirestoreEngine } from './engine';
 import type { IndexConfiguration } from './indexes';
 
@@ -95,7 +111,7 @@ export interface Engine {
 
 /** What a Listen target contains at one read time. */
 export interface TargetSnapshot {
-  readTime: Timestamp;
+  readTime: ValidTimestamp;
   /** Query targets: the matching documents in query order (with projection, offset and limit applied).
    *  Document targets: the existing documents, in request order. */
   documents: ValidDocument[];
@@ -109,23 +125,23 @@ export interface Database {
   /** `projects/{projectId}/databases/{databaseId}` */
   readonly name: string;
 
-  getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<google.firestore.v1.IDocument>;
+  getDocument(req: google.firestore.v1.IGetDocumentRequest, caller: Caller): Promise<ValidDocument>;
   /** One response per requested document (in request order); the first also carries `transaction` when the
    *  request asked for `newTransaction`. */
-  batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]>;
+  batchGetDocuments(req: google.firestore.v1.IBatchGetDocumentsRequest, caller: Caller): Promise<BatchGetDocumentsResponse[]>;
   /** Atomic. Besides update/delete/transform, a write may be `{ verify: name, currentDocument }` (field 5 of the
    *  Write message the web SDK compiles in, used by its transactions): the precondition is checked, nothing written. */
-  commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<google.firestore.v1.ICommitResponse>;
-  beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, caller: Caller): Promise<google.firestore.v1.IBeginTransactionResponse>;
+  commit(req: google.firestore.v1.ICommitRequest, caller: Caller): Promise<CommitResponse>;
+  beginTransaction(req: google.firestore.v1.IBeginTransactionRequest, caller: Caller): Promise<BeginTransactionResponse>;
   rollback(req: google.firestore.v1.IRollbackRequest, caller: Caller): Promise<void>;
   /** One response per result document (each with `readTime`), or a single response with only `readTime` when
    *  nothing matched; the first carries `transaction` for `newTransaction`. The server streams them in order. */
-  runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunQueryResponse[]>;
-  runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<google.firestore.v1.IRunAggregationQueryResponse[]>;
+  runQuery(req: google.firestore.v1.IRunQueryRequest, caller: Caller): Promise<RunQueryResponse[]>;
+  runAggregationQuery(req: google.firestore.v1.IRunAggregationQueryRequest, caller: Caller): Promise<RunAggregationQueryResponse[]>;
   /** Non-atomic: one WriteResult and one status per write. */
-  batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<google.firestore.v1.IBatchWriteResponse>;
-  listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<google.firestore.v1.IListDocumentsResponse>;
-  listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<google.firestore.v1.IListCollectionIdsResponse>;
+  batchWrite(req: google.firestore.v1.IBatchWriteRequest, caller: Caller): Promise<BatchWriteResponse>;
+  listDocuments(req: google.firestore.v1.IListDocumentsRequest, caller: Caller): Promise<ListDocumentsResponse>;
+  listCollectionIds(req: google.firestore.v1.IListCollectionIdsRequest, caller: Caller): Promise<ListCollectionIdsResponse>;
 
   /**
    * For the server's Listen stream: evaluates the `query` or `documents` part of a target as of `readTime`
@@ -136,7 +152,7 @@ export interface Database {
    */
   runTarget(target: google.firestore.v1.ITarget, caller: Caller, readTime?: Timestamp): Promise<TargetSnapshot>;
   /** The time a read now would be served at (never before the last commit). */
-  currentReadTime(): Timestamp;
+  currentReadTime(): ValidTimestamp;
   /**
    * An import: writes every document at one commit time (create and update time), replacing a document of the
    * same name; documents not named keep theirs. Validates every document first: one invalid document fails the

@@ -4,7 +4,7 @@
  * that fails anywhere changes nothing.
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
-import { Code, RpcError, ValidDocument, ValidTimestamp, ValidValue } from './api';
+import { Code, RpcError, ValidDocument, ValidTimestamp, ValidValue, WriteResult } from './api';
 import { NameParser } from './paths';
 import { checkTimestamp, Micros, requestTime, timestampSeconds, timestampsEqual, toTimestamp } from './time';
 import {
@@ -192,7 +192,7 @@ export interface DocumentOutcome {
 }
 
 export interface AppliedWrites {
-  writeResults: google.firestore.v1.IWriteResult[];
+  writeResults: WriteResult[];
   /** One per document the request wrote or verified, in order of first appearance. */
   outcomes: DocumentOutcome[];
 }
@@ -206,7 +206,7 @@ export function applyWrites(writes: PreparedWrite[], read: (name: string) => Val
   // serverTimestamp() has millisecond precision.
   const serverTimestamp: ValidValue = { timestampValue: requestTime(commitMicros) };
   const outcomes = new Map<string, DocumentOutcome>();
-  const writeResults: google.firestore.v1.IWriteResult[] = [];
+  const writeResults: WriteResult[] = [];
   const transformCount = new Map<string, number>();
 
   for (const write of writes) {
@@ -271,7 +271,7 @@ export function applyWrites(writes: PreparedWrite[], read: (name: string) => Val
       after = { name: write.name, fields, createTime: current?.createTime ?? commitTime, updateTime: commitTime };
       outcome.after = after;
     }
-    const result: google.firestore.v1.IWriteResult = { updateTime: after.updateTime };
+    const result: WriteResult = { updateTime: after.updateTime };
     if (write.transforms.length > 0) result.transformResults = transformResults;
     writeResults.push(result);
   }

@@ -13,7 +13,7 @@
  * target (TargetChange REMOVE with the cause).
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
-import { Caller, Code, RpcError, Timestamp } from '../engine/api';
+import { Caller, Code, RpcError, ValidDocument, ValidTimestamp } from '../engine/api';
 import type { Database, TargetSnapshot } from '../engine';
 import { EmulatorState } from './emulator-state';
 import type { StreamOutput, StreamSession } from './grpc-service';
@@ -37,7 +37,7 @@ type Evaluation = { state: TargetState; snapshot: TargetSnapshot } | { state: Ta
 
 /** What one document message must say after a round. */
 interface DocumentUpdate {
-  document?: google.firestore.v1.IDocument;
+  document?: ValidDocument;
   targetIds: number[];
   removedTargetIds: number[];
   /** Known deleted (a document target found it missing); otherwise checked before sending. */
@@ -191,7 +191,7 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
     this.send(evaluations, updates, readTime);
   }
 
-  private async evaluate(database: Database, state: TargetState, readTime: Timestamp): Promise<Evaluation> {
+  private async evaluate(database: Database, state: TargetState, readTime: ValidTimestamp): Promise<Evaluation> {
     try {
       return { state, snapshot: await database.runTarget(state.target, this.caller, readTime) };
     } catch (error) {
@@ -205,7 +205,7 @@ export class ListenSession implements StreamSession<google.firestore.v1.IListenR
   }
 
   /** Sends one round, synchronously, skipping targets the client removed meanwhile. */
-  private send(evaluations: Evaluation[], updates: Map<string, DocumentUpdate>, readTime: Timestamp): void {
+  private send(evaluations: Evaluation[], updates: Map<string, DocumentUpdate>, readTime: ValidTimestamp): void {
     const live = (id: number) => this.targets.get(id)?.removed === false;
     const resumeToken = resumeTokenFor(readTime);
     const added: TargetState[] = [];
@@ -272,8 +272,8 @@ function membershipTest(target: google.firestore.v1.ITarget): (name: string) => 
   };
 }
 
-function versionOf(document: google.firestore.v1.IDocument): string {
-  return `${document.updateTime?.seconds ?? ''}.${document.updateTime?.nanos ?? 0}`;
+function versionOf(document: ValidDocument): string {
+  return `${document.updateTime.seconds}.${document.updateTime.nanos}`;
 }
 
 function isResumed(target: google.firestore.v1.ITarget): boolean {
@@ -281,6 +281,6 @@ function isResumed(target: google.firestore.v1.ITarget): boolean {
 }
 
 /** Opaque to clients; ours records the read time it was issued at. */
-function resumeTokenFor(readTime: Timestamp): Buffer {
-  return Buffer.from(`${readTime.seconds ?? 0}.${readTime.nanos ?? 0}`, 'utf8');
+function resumeTokenFor(readTime: ValidTimestamp): Buffer {
+  return Buffer.from(`${readTime.seconds}.${readTime.nanos}`, 'utf8');
 }

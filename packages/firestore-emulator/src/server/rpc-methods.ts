@@ -62,34 +62,39 @@ async function writeOne(
   return database.getDocument({ name, readTime: committed.commitTime, ...(mask ? { mask } : {}) }, OWNER);
 }
 
+// Each engine-backed method states the protobuf message the transports encode: the engine's narrowed results
+// must stay assignable to it.
 export const rpcMethods = {
-  GetDocument: unary((state, req: google.firestore.v1.IGetDocumentRequest, caller) =>
+  GetDocument: unary((state, req: google.firestore.v1.IGetDocumentRequest, caller): Promise<google.firestore.v1.IDocument> =>
     at(state, databaseFromDocumentsPath(req.name, 'name')).getDocument(req, caller),
   ),
-  BatchGetDocuments: streaming((state, req: google.firestore.v1.IBatchGetDocumentsRequest, caller) =>
+  BatchGetDocuments: streaming((state, req: google.firestore.v1.IBatchGetDocumentsRequest, caller): Promise<google.firestore.v1.IBatchGetDocumentsResponse[]> =>
     at(state, databaseFromName(req.database, 'database')).batchGetDocuments(req, caller),
   ),
-  BeginTransaction: unary((state, req: google.firestore.v1.IBeginTransactionRequest, caller) =>
+  BeginTransaction: unary((state, req: google.firestore.v1.IBeginTransactionRequest, caller): Promise<google.firestore.v1.IBeginTransactionResponse> =>
     at(state, databaseFromName(req.database, 'database')).beginTransaction(req, caller),
   ),
-  Commit: unary((state, req: google.firestore.v1.ICommitRequest, caller) => at(state, databaseFromName(req.database, 'database')).commit(req, caller)),
+  Commit: unary((state, req: google.firestore.v1.ICommitRequest, caller): Promise<google.firestore.v1.ICommitResponse> =>
+    at(state, databaseFromName(req.database, 'database')).commit(req, caller),
+  ),
   Rollback: unary(async (state, req: google.firestore.v1.IRollbackRequest, caller) => {
     await at(state, databaseFromName(req.database, 'database')).rollback(req, caller);
     return {};
   }),
-  RunQuery: streaming((state, req: google.firestore.v1.IRunQueryRequest, caller) =>
+  RunQuery: streaming((state, req: google.firestore.v1.IRunQueryRequest, caller): Promise<google.firestore.v1.IRunQueryResponse[]> =>
     at(state, databaseFromDocumentsPath(req.parent, 'parent')).runQuery(req, caller),
   ),
-  RunAggregationQuery: streaming((state, req: google.firestore.v1.IRunAggregationQueryRequest, caller) =>
-    at(state, databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
+  RunAggregationQuery: streaming(
+    (state, req: google.firestore.v1.IRunAggregationQueryRequest, caller): Promise<google.firestore.v1.IRunAggregationQueryResponse[]> =>
+      at(state, databaseFromDocumentsPath(req.parent, 'parent')).runAggregationQuery(req, caller),
   ),
-  BatchWrite: unary((state, req: google.firestore.v1.IBatchWriteRequest, caller) =>
+  BatchWrite: unary((state, req: google.firestore.v1.IBatchWriteRequest, caller): Promise<google.firestore.v1.IBatchWriteResponse> =>
     at(state, databaseFromName(req.database, 'database')).batchWrite(req, caller),
   ),
-  ListDocuments: unary((state, req: google.firestore.v1.IListDocumentsRequest, caller) =>
+  ListDocuments: unary((state, req: google.firestore.v1.IListDocumentsRequest, caller): Promise<google.firestore.v1.IListDocumentsResponse> =>
     at(state, databaseFromDocumentsPath(req.parent, 'parent')).listDocuments(req, caller),
   ),
-  ListCollectionIds: unary((state, req: google.firestore.v1.IListCollectionIdsRequest, caller) =>
+  ListCollectionIds: unary((state, req: google.firestore.v1.IListCollectionIdsRequest, caller): Promise<google.firestore.v1.IListCollectionIdsResponse> =>
     at(state, databaseFromDocumentsPath(req.parent, 'parent')).listCollectionIds(req, caller),
   ),
   CreateDocument: unary(async (state, req: google.firestore.v1.ICreateDocumentRequest, caller) => {

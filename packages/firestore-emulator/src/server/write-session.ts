@@ -44,7 +44,7 @@ export class WriteSession implements StreamSession<google.firestore.v1.IWriteReq
       this.output.send({
         streamId: this.streamId,
         streamToken: this.nextToken(),
-        writeResults: committed.writeResults ?? [],
+        writeResults: committed.writeResults,
         commitTime: committed.commitTime,
       });
     });

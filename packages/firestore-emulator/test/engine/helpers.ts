@@ -3,8 +3,7 @@
  */
 import type { google } from '@google-cloud/firestore/build/protos/firestore_v1_proto_api';
 import { expect } from 'vitest';
-import { Caller, Code, createEngine, Database, Engine, EngineOptions, RpcError, ValidValue, Value } from '../../src/engine';
-import { present } from '../present';
+import { Caller, Code, createEngine, Database, Engine, EngineOptions, RpcError, ValidTimestamp, ValidValue, Value } from '../../src/engine';
 
 export type Write = google.firestore.v1.IWrite;
 export type Query = google.firestore.v1.IStructuredQuery;
@@ -163,7 +162,7 @@ export async function ids(db: Database, query: Query, parent = ROOT, caller: Cal
 /** Runs a query and returns the paths (below the documents root) of the result documents. */
 export async function names(db: Database, query: Query, parent = ROOT, caller: Caller = OWNER): Promise<string[]> {
   const responses = await db.runQuery({ parent, structuredQuery: query }, caller);
-  return responses.flatMap((r) => (r.document ? [present(r.document.name, 'document name').slice(ROOT.length + 1)] : []));
+  return responses.flatMap((r) => (r.document ? [r.document.name.slice(ROOT.length + 1)] : []));
 }
 
 export function collection(collectionId: string, rest: Query = {}): Query {
@@ -186,7 +185,6 @@ export async function expectRpcError(promise: Promise<unknown>, code: Code, mess
   return rpcError;
 }
 
-export function micros(timestamp: google.protobuf.ITimestamp | null | undefined): number {
-  const { seconds, nanos } = present(timestamp, 'timestamp');
-  return Number(seconds) * 1e6 + Math.floor((nanos ?? 0) / 1000);
+export function micros({ seconds, nanos }: ValidTimestamp): number {
+  return Number(seconds) * 1e6 + Math.floor(nanos / 1000);
 }

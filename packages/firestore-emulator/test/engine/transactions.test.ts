@@ -8,7 +8,7 @@ const CONTENTION = 'Too much contention on these documents. Please try again.';
 
 async function begin(db: Database, retryTransaction?: Uint8Array): Promise<Uint8Array> {
   const { transaction } = await db.beginTransaction({ database: DATABASE, options: { readWrite: retryTransaction ? { retryTransaction } : {} } }, OWNER);
-  return present(transaction, 'transaction');
+  return transaction;
 }
 
 async function readIn(db: Database, transaction: Uint8Array, path: string): Promise<Record<string, unknown> | null> {
@@ -108,11 +108,11 @@ describe('read times (MVCC)', () => {
   it('read-only transactions see one snapshot and take no locks', async () => {
     const { db } = setup();
     const first = await commit(db, [set('c/a', { v: 1 })]);
-    const transaction = present((await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER)).transaction, 'transaction');
+    const transaction = (await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER)).transaction;
     await commit(db, [set('c/a', { v: 2 })]); // not blocked: read-only transactions lock nothing
     expect(await readIn(db, transaction, 'c/a')).toEqual({ v: 1 });
     const past = await db.beginTransaction({ database: DATABASE, options: { readOnly: { readTime: first.commitTime } } }, OWNER);
-    expect(await readIn(db, present(past.transaction, 'transaction'), 'c/a')).toEqual({ v: 1 });
+    expect(await readIn(db, past.transaction, 'c/a')).toEqual({ v: 1 });
     await expectRpcError(db.commit({ database: DATABASE, writes: [set('c/a', { v: 3 })], transaction }, OWNER), Code.INVALID_ARGUMENT, /read-only transaction/);
   });
 
@@ -289,11 +289,11 @@ describe('read-write transactions', () => {
     await db.commit({ database: DATABASE, writes: [], transaction: committed }, OWNER);
     await expectRpcError(begin(db, committed), Code.INVALID_ARGUMENT, 'Invalid retry transaction.');
     const { transaction: readOnly } = await db.beginTransaction({ database: DATABASE, options: { readOnly: {} } }, OWNER);
-    await expectRpcError(begin(db, present(readOnly, 'transaction')), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
+    await expectRpcError(begin(db, readOnly), Code.INVALID_ARGUMENT, 'read-only transaction cannot be retried as read-write');
     await expectRpcError(db.beginTransaction({ database: DATABASE, options: { readOnly: {}, readWrite: {} } }, OWNER), Code.INVALID_ARGUMENT);
     const other = setup().engine.database('another-project', '(default)');
     const foreign = await other.beginTransaction({ database: 'projects/another-project/databases/(default)', options: {} }, OWNER);
-    await expectRpcError(readIn(db, present(foreign.transaction, 'transaction'), 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
+    await expectRpcError(readIn(db, foreign.transaction, 'c/a'), Code.INVALID_ARGUMENT, 'Invalid transaction.');
   });
 
   it('a failed commit ends the transaction and releases its locks', async () => {

@@ -56,6 +56,6 @@ describe('Engine.runTtl', () => {
     await db.commit({ database: db.name, transaction, writes: [set('sessions/a', { expiresAt: ts(T0 + 60) })] }, OWNER);
     expect((await running).deleted).toEqual([]);
     const current = await db.getDocument({ name: doc('sessions/a') }, OWNER);
-    expect(current.fields?.expiresAt).toEqual(ts(T0 + 60));
+    expect(current.fields.expiresAt).toEqual(ts(T0 + 60));
   });
 });
