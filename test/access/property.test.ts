@@ -208,6 +208,7 @@ describe('300 random cases through the emulator', () => {
       { numRuns: 300 },
     );
     console.log(`through the emulator: 300 random cases (${allowed} allowed) in ${Date.now() - started} ms`);
-    expect(allowed).toBeGreaterThan(10);
+    // About 8% of the cases are allowed (about 25 of 300); 5 or fewer happens about once in two million runs.
+    expect(allowed).toBeGreaterThan(5);
   });
 });

@@ -16,11 +16,18 @@ let backend: LocalBackend;
 let browser: Browser;
 let pageServer: PageServer;
 
+// Started side by side: firebase-tools' Auth emulator alone is CPU-bound (about 4 s on a quiet machine, over 25 s on a
+// loaded one). Each is kept as soon as it is up, so that afterAll stops it even when another failed to start.
 beforeAll(async () => {
-  browser = await launchChromium();
-  backend = await LocalBackend.start();
-  pageServer = await servePage(await bundleTestPage());
-}, 60_000);
+  const starts = await Promise.allSettled([
+    launchChromium().then((started) => (browser = started)),
+    LocalBackend.start().then((started) => (backend = started)),
+    bundleTestPage()
+      .then(servePage)
+      .then((started) => (pageServer = started)),
+  ]);
+  for (const start of starts) if (start.status === 'rejected') throw start.reason instanceof Error ? start.reason : new Error(String(start.reason));
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -33,6 +40,8 @@ const GLOBEX = 'globex';
 const uidOf = (role: string, orgId = ACME) => `${orgId}-${role}`;
 const emailOf = (role: string, orgId = ACME) => backend.users.find((u) => u.uid === uidOf(role, orgId))?.email ?? '';
 const now = { $serverTimestamp: true };
+/** How long the data viewer may take to show something: its fetches share a busy machine with the suite. */
+const POLL = { timeout: 15_000 };
 
 /** A page of its own (own cookies and IndexedDB) with the SDK started in `mode`; records the channel requests. */
 async function openClient(mode: TransportMode): Promise<{ context: BrowserContext; page: Page; backChannels: URL[] }> {
@@ -305,15 +314,15 @@ describe("the data viewer at the emulator's root URL", () => {
       const viewer = await context.newPage();
       const response = await viewer.goto(backend.firestoreUrl('/'));
       expect(response?.headers()['content-type']).toContain('text/html');
-      await expect.poll(() => viewer.getByTestId('project').inputValue()).toBe(backend.projectId);
+      await expect.poll(() => viewer.getByTestId('project').inputValue(), POLL).toBe(backend.projectId);
 
       await viewer.getByTestId('collections').getByText('orgs', { exact: true }).click();
       await viewer.getByTestId('documents').getByText('acme', { exact: true }).click();
-      await expect.poll(() => viewer.getByTestId('document').textContent()).toContain('name: "Acme Corp"');
+      await expect.poll(() => viewer.getByTestId('document').textContent(), POLL).toContain('name: "Acme Corp"');
       await viewer.getByTestId('browse-subcollections').click();
       await viewer.getByTestId('collections').getByText('contacts', { exact: true }).click();
       await viewer.getByTestId('documents').getByText('c-ada', { exact: true }).click();
-      await expect.poll(() => viewer.getByTestId('document').textContent()).toContain('name: "Ada Lovelace"');
+      await expect.poll(() => viewer.getByTestId('document').textContent(), POLL).toContain('name: "Ada Lovelace"');
       expect(await viewer.getByTestId('crumbs').textContent()).toBe('/orgs/acme');
 
       const denied = viewer.locator('tr[data-verdict="denied"]', { hasText: `documents/orgs/${GLOBEX}/contacts/c-nobody` }).first();
@@ -329,7 +338,7 @@ describe("the data viewer at the emulator's root URL", () => {
 
       viewer.once('dialog', (dialog) => void dialog.accept());
       await viewer.getByTestId('clear-data').click();
-      await expect.poll(() => viewer.getByTestId('status').textContent()).toBe('data cleared');
+      await expect.poll(() => viewer.getByTestId('status').textContent(), POLL).toBe('data cleared');
       expect(await viewer.getByTestId('collections').textContent()).toBe('No collections');
       const afterClear = await fetch(backend.firestoreUrl(`/v1/projects/${backend.projectId}/databases/(default)/documents/${paths.org(ACME)}`), {
         headers: { authorization: 'Bearer owner' },

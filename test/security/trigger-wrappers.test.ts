@@ -56,7 +56,7 @@ beforeAll(async () => {
   // The logs (reports, heartbeats, warnings) are not printed; firebase-functions' logger keeps the console it finds.
   for (const method of ['log', 'debug', 'info', 'warn', 'error'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
   functions = await import('../../functions/src/index');
-}, 60_000);
+}, 180_000); // firebase-tools' Auth emulator starts in about 4 s on a quiet machine, over 25 s on a loaded one
 afterAll(async () => {
   vi.restoreAllMocks();
   await closeDb();

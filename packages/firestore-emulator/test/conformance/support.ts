@@ -119,8 +119,11 @@ export class ListenerRecorder<T> {
     );
   }
 
-  /** Resolves with the latest value once it satisfies `predicate`; fails on a listener error or after a timeout. */
-  async waitFor(predicate: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  /**
+   * Resolves with the latest value once it satisfies `predicate`; fails on a listener error or after a timeout
+   * (generous: on a loaded machine a wait only makes the test slower, never wrongly green).
+   */
+  async waitFor(predicate: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.error !== undefined)
@@ -140,7 +143,7 @@ export class ListenerRecorder<T> {
   }
 
   /** Resolves with the error the listener fails with. */
-  async waitForError(timeoutMs = 5_000): Promise<unknown> {
+  async waitForError(timeoutMs = 20_000): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
     while (this.error === undefined) {
       const remaining = deadline - Date.now();
@@ -250,7 +253,7 @@ export class RawBidiStream {
   }
 
   /** Waits until `count` messages have arrived in total (or the stream ends) and returns them all. */
-  async waitForCount(count: number, timeoutMs = 5_000): Promise<Record<string, unknown>[]> {
+  async waitForCount(count: number, timeoutMs = 20_000): Promise<Record<string, unknown>[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.received.length < count && this.status === undefined) {
       const remaining = deadline - Date.now();

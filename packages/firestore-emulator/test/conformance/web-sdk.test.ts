@@ -114,10 +114,15 @@ describe('transactions (BatchGetDocuments, then Commit with preconditions)', () 
     await setDoc(ref, { value: 0 });
     await Promise.all(
       Array.from({ length: 10 }, () =>
-        runTransaction(db, async (tx) => {
-          const value = (await tx.get(ref)).get('value') as number;
-          tx.update(ref, { value: value + 1 });
-        }),
+        // Ten contenders take turns: more attempts than the default five, so a slow machine cannot exhaust them.
+        runTransaction(
+          db,
+          async (tx) => {
+            const value = (await tx.get(ref)).get('value') as number;
+            tx.update(ref, { value: value + 1 });
+          },
+          { maxAttempts: 20 },
+        ),
       ),
     );
     expect((await admin.doc('webt/counter').get()).get('value')).toBe(10);
