@@ -31,7 +31,6 @@ const clientOf = (uid: string) => env.authenticatedContext(uid, { email: `${uid}
 
 describe('access while an organization is being deleted', () => {
   it('is denied to every member from the request on, and restored by cancelling', async () => {
-    // Real timestamps: the rules compare with request.time.
     const now = new Date();
     const stripe = recordingCancellation();
     const deps = { db, clock: () => new Date(), graceDays: 7, cancelSubscription: stripe.cancel, reconcileBilling: stripe.reconcile, maxOrgsPerOwner: 5 };
