@@ -3,10 +3,12 @@
  * firestore.rules and the demo seed, and firebase-tools' Auth emulator (pure Node, in-process) with the demo
  * users. The Firestore emulator can be stopped and started again on the same port (the reconnect scenario).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
 import { getAuth } from 'firebase-admin/auth';
@@ -14,7 +16,7 @@ import { startEmulator, type RunningEmulator } from '@leadpulse/firestore-emulat
 import { paths } from '@leadpulse/model';
 import { z } from 'zod';
 import { demoPassword, demoProjectId, demoUsers } from '../../../scripts/seed-data';
-import { seedFirestore } from '../../../scripts/seed';
+import { writeEmulatorData } from '../../../scripts/seed';
 
 const rulesFile = join(__dirname, '..', '..', '..', 'firestore.rules');
 
@@ -35,10 +37,16 @@ export class LocalBackend {
   private firestore: RunningEmulator | undefined;
   private authServer: Server | undefined;
 
-  private constructor(readonly firestorePort: number) {}
+  private constructor(
+    readonly firestorePort: number,
+    /** emulator-data/ as the committed seed writes it, which each start imports. */
+    private readonly seedDirectory: string,
+  ) {}
 
   static async start(): Promise<LocalBackend> {
-    const backend = new LocalBackend(await freePort());
+    const seedDirectory = mkdtempSync(join(tmpdir(), 'leadpulse-browser-seed-'));
+    writeEmulatorData(seedDirectory);
+    const backend = new LocalBackend(await freePort(), seedDirectory);
     await backend.startFirestore();
     await backend.startAuth();
     return backend;
@@ -54,16 +62,12 @@ export class LocalBackend {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  /** Starts the Firestore emulator (again) on its port, with the rules and the demo seed. */
+  /**
+   * Starts the Firestore emulator (again) on its port, with the rules and the demo seed, as `npm start` does: the
+   * seed is imported before the port opens, so a client that reconnects at once never meets an empty database.
+   */
   async startFirestore(): Promise<void> {
-    this.firestore = await startEmulator({ host: '127.0.0.1', port: this.firestorePort, rulesFile });
-    // seedFirestore points firebase-admin at the host through the environment; this process has no other use for it.
-    const previous = process.env.FIRESTORE_EMULATOR_HOST;
-    try {
-      await seedFirestore(this.firestoreHost, this.projectId);
-    } finally {
-      restoreEnv('FIRESTORE_EMULATOR_HOST', previous);
-    }
+    this.firestore = await startEmulator({ host: '127.0.0.1', port: this.firestorePort, rulesFile, importDirectory: this.seedDirectory });
   }
 
   async stopFirestore(): Promise<void> {
@@ -113,6 +117,7 @@ export class LocalBackend {
 
   async stop(): Promise<void> {
     await this.stopFirestore();
+    rmSync(this.seedDirectory, { recursive: true, force: true });
     const server = this.authServer;
     if (server) {
       server.closeAllConnections();
