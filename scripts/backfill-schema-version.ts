@@ -23,6 +23,7 @@ import {
   randomUsageEventShard,
   RATE_LIMIT_COUNTER_VERSION,
   serverCollections,
+  storedSchemaVersionSchema,
   STRIPE_CUSTOMER_LINK_VERSION,
   STRIPE_EVENT_RECORD_VERSION,
   SUBSCRIPTION_MIRROR_VERSION,
@@ -160,8 +161,7 @@ export async function backfillSchemaVersion(db: Firestore, kind: BackfillKind, o
       for (const doc of page.docs) {
         if (!backfill.includes(doc.ref.path)) continue;
         report.scanned += 1;
-        const stored: unknown = doc.get('schemaVersion');
-        const version = typeof stored === 'number' ? stored : 1;
+        const version = storedSchemaVersionSchema.parse(doc.get('schemaVersion')) ?? 1;
         if (version > backfill.version) report.newer += 1;
         if (version >= backfill.version) continue;
         report.upgraded += 1;
