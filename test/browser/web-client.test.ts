@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { paths } from '@leadpulse/model';
 import type { TransportMode } from './page/client';
+import { AUTH_EMULATOR_START_TIMEOUT_MS } from '../support/auth-emulator';
 import { LocalBackend } from './support/backend';
 import { bundleTestPage, call, launchChromium, ok, REBOUND_HOST, servePage, type PageServer } from './support/browser';
 
@@ -16,8 +17,8 @@ let backend: LocalBackend;
 let browser: Browser;
 let pageServer: PageServer;
 
-// Started side by side: firebase-tools' Auth emulator alone is CPU-bound (about 4 s on a quiet machine, over 25 s on a
-// loaded one). Each is kept as soon as it is up, so that afterAll stops it even when another failed to start.
+// Started side by side, the Auth emulator being the slow one. Each is kept as soon as it is up, so that afterAll stops
+// it even when another failed to start.
 beforeAll(async () => {
   const starts = await Promise.allSettled([
     launchChromium().then((started) => (browser = started)),
@@ -27,7 +28,7 @@ beforeAll(async () => {
       .then((started) => (pageServer = started)),
   ]);
   for (const start of starts) if (start.status === 'rejected') throw start.reason instanceof Error ? start.reason : new Error(String(start.reason));
-}, 180_000);
+}, AUTH_EMULATOR_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();
@@ -340,7 +341,7 @@ describe("the data viewer at the emulator's root URL", () => {
       await viewer.getByTestId('clear-data').click();
       await expect.poll(() => viewer.getByTestId('status').textContent(), POLL).toBe('data cleared');
       expect(await viewer.getByTestId('collections').textContent()).toBe('No collections');
-      const afterClear = await fetch(backend.firestoreUrl(`/v1/projects/${backend.projectId}/databases/(default)/documents/${paths.org(ACME)}`), {
+      const afterClear = await fetch(backend.firestoreUrl(`/v1/${backend.databaseName}/documents/${paths.org(ACME)}`), {
         headers: { authorization: 'Bearer owner' },
       });
       expect(afterClear.status).toBe(404);
@@ -375,7 +376,7 @@ describe('a DNS-rebinding page', () => {
         return Promise.all(attempts.map(async (attempt) => (await attempt).status));
       }, backend.projectId);
       expect(statuses).toEqual([403, 403, 403]);
-      const stillThere = await fetch(backend.firestoreUrl(`/v1/projects/${backend.projectId}/databases/(default)/documents/${paths.org(ACME)}`), {
+      const stillThere = await fetch(backend.firestoreUrl(`/v1/${backend.databaseName}/documents/${paths.org(ACME)}`), {
         headers: { authorization: 'Bearer owner' },
       });
       expect(stillThere.status).toBe(200);

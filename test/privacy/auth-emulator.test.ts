@@ -6,8 +6,7 @@
  * several seconds to start (measured and printed below).
  */
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,13 +22,10 @@ import type { Caller } from '../../functions/src/common/callable';
 import { handleExportRequest } from '../../functions/src/privacy/export';
 import { adminUserDirectory } from '../../functions/src/operations/restore-guard';
 import { setOperator } from '../../scripts/grant-operator';
+import { AUTH_EMULATOR_START_TIMEOUT_MS, startAuthEmulator, type RunningAuthEmulator } from '../support/auth-emulator';
 import { START, freshProject, manualClock, recordingCancellation, seedOrg, seedUser } from './support';
 
-interface AuthEmulatorServer {
-  listen(port: number, host: string, callback: () => void): Server;
-}
-
-let authServer: Server;
+let authEmulator: RunningAuthEmulator;
 let authHost: string;
 let app: App;
 let auth: Auth;
@@ -39,27 +35,19 @@ let projectId: string;
 
 beforeAll(async () => {
   const started = Date.now();
-  // firebase-tools' own Auth emulator, as `firebase emulators:start --only auth` runs it.
-  const { createApp } = createRequire(__filename)('firebase-tools/lib/emulator/auth/server') as {
-    createApp: (projectId: string) => Promise<AuthEmulatorServer>;
-  };
   ({ db, projectId, close: closeDb } = freshProject('privacy-auth'));
-  const emulatorApp = await createApp(projectId);
-  await new Promise<void>((resolve) => {
-    authServer = emulatorApp.listen(0, '127.0.0.1', resolve);
-  });
-  authHost = `127.0.0.1:${(authServer.address() as AddressInfo).port}`;
+  authEmulator = await startAuthEmulator(projectId);
+  authHost = authEmulator.host;
   process.env.FIREBASE_AUTH_EMULATOR_HOST = authHost;
   console.log(`firebase-tools Auth emulator started in ${Date.now() - started} ms`);
   app = initializeApp({ projectId }, `auth-${projectId}`);
   auth = getAuth(app);
-}, 180_000); // firebase-tools' Auth emulator starts in about 4 s on a quiet machine, over 25 s on a loaded one
+}, AUTH_EMULATOR_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await deleteApp(app);
   await closeDb();
-  await new Promise<void>((resolve) => authServer.close(() => resolve()));
-  authServer.closeAllConnections();
+  await authEmulator.stop();
   delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
 });
 

@@ -5,8 +5,7 @@
  * functions as request handlers), with the params and secrets in process.env, against the offline Firestore
  * emulator and firebase-tools' Auth emulator. Each shows an effect of its handler, or a refusal only it makes.
  */
-import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
 import Stripe from 'stripe';
@@ -17,6 +16,7 @@ import { paths, serverCollections } from '@leadpulse/model';
 import { adminAccountAuth } from '../../functions/src/accounts/account-auth';
 import { deleteAccount } from '../../functions/src/accounts/account-deletion';
 import { signUnsubscribeToken } from '../../functions/src/privacy/marketing';
+import { AUTH_EMULATOR_START_TIMEOUT_MS, startAuthEmulator, type RunningAuthEmulator } from '../support/auth-emulator';
 import { freshProject, seedOrg, seedUser, subscriptionMirror, usageEventRecord } from '../privacy/support';
 import { provideFunctionParams } from '../support/function-params';
 
@@ -24,30 +24,20 @@ const DAY = 24 * 60 * 60 * 1000;
 const WEBHOOK_SECRET = 'whsec_trigger_wrappers';
 const SIGNING_KEY = 'unsubscribe-signing-key-of-the-trigger-wrapper-test';
 
-interface AuthEmulatorServer {
-  listen(port: number, host: string, callback: () => void): Server;
-}
-
 let functions: Record<string, unknown>;
 let db: Firestore;
 let closeDb: () => Promise<void>;
-let authServer: Server;
+let authEmulator: RunningAuthEmulator;
 
 beforeAll(async () => {
   let projectId: string;
   ({ db, projectId, close: closeDb } = freshProject('trigger-wrappers'));
-  // Account deletion ends with Auth: firebase-tools' own Auth emulator (offline), as test/privacy/auth-emulator.test.ts.
-  const { createApp } = createRequire(__filename)('firebase-tools/lib/emulator/auth/server') as {
-    createApp: (projectId: string) => Promise<AuthEmulatorServer>;
-  };
-  const emulatorApp = await createApp(projectId);
-  await new Promise<void>((resolve) => {
-    authServer = emulatorApp.listen(0, '127.0.0.1', resolve);
-  });
+  // Account deletion ends with Auth: firebase-tools' own Auth emulator (offline).
+  authEmulator = await startAuthEmulator(projectId);
   // What the Functions runtime provides: the project, the params' values and the secrets.
   provideFunctionParams({
     GCLOUD_PROJECT: projectId,
-    FIREBASE_AUTH_EMULATOR_HOST: `127.0.0.1:${(authServer.address() as AddressInfo).port}`,
+    FIREBASE_AUTH_EMULATOR_HOST: authEmulator.host,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     // Nothing here may reach Stripe: a call would fail against this closed port.
     STRIPE_API_URL: 'http://127.0.0.1:9',
@@ -56,12 +46,11 @@ beforeAll(async () => {
   // The logs (reports, heartbeats, warnings) are not printed; firebase-functions' logger keeps the console it finds.
   for (const method of ['log', 'debug', 'info', 'warn', 'error'] as const) vi.spyOn(console, method).mockImplementation(() => undefined);
   functions = await import('../../functions/src/index');
-}, 180_000); // firebase-tools' Auth emulator starts in about 4 s on a quiet machine, over 25 s on a loaded one
+}, AUTH_EMULATOR_START_TIMEOUT_MS);
 afterAll(async () => {
   vi.restoreAllMocks();
   await closeDb();
-  await new Promise<void>((resolve) => authServer.close(() => resolve()));
-  authServer.closeAllConnections();
+  await authEmulator.stop();
   delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
 });
 

@@ -4,10 +4,7 @@
  * users. The Firestore emulator can be stopped and started again on the same port (the reconnect scenario).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
@@ -17,6 +14,7 @@ import { paths } from '@leadpulse/model';
 import { z } from 'zod';
 import { demoPassword, demoProjectId, demoUsers } from '../../../scripts/seed-data';
 import { writeEmulatorData } from '../../../scripts/seed';
+import { startAuthEmulator, type RunningAuthEmulator } from '../../support/auth-emulator';
 
 const rulesFile = join(__dirname, '..', '..', '..', 'firestore.rules');
 
@@ -26,16 +24,14 @@ const contactListSchema = z.object({
   nextPageToken: z.string().optional(),
 });
 
-interface AuthEmulatorApp {
-  listen(port: number, host: string, callback: () => void): Server;
-}
-
 export class LocalBackend {
   readonly projectId = demoProjectId;
+  /** The `(default)` database's resource name, as the REST API takes it. */
+  readonly databaseName = `projects/${demoProjectId}/databases/(default)`;
   readonly password = demoPassword;
   readonly users = demoUsers;
   private firestore: RunningEmulator | undefined;
-  private authServer: Server | undefined;
+  private auth: RunningAuthEmulator | undefined;
 
   private constructor(
     readonly firestorePort: number,
@@ -57,9 +53,8 @@ export class LocalBackend {
   }
 
   get authUrl(): string {
-    const address = this.authServer?.address() as AddressInfo | undefined;
-    if (!address) throw new Error('the Auth emulator is not running');
-    return `http://127.0.0.1:${address.port}`;
+    if (!this.auth) throw new Error('the Auth emulator is not running');
+    return `http://${this.auth.host}`;
   }
 
   /**
@@ -85,9 +80,8 @@ export class LocalBackend {
    * a contact with `createdAt`/`updatedAt` set to the commit time. Returns its id.
    */
   async createContactAsOwner(orgId: string, contactId: string, fields: { name: string; status: string; createdBy: string; notes?: string }): Promise<string> {
-    const database = `projects/${this.projectId}/databases/(default)`;
-    const name = `${database}/documents/${paths.contact(orgId, contactId)}`;
-    const response = await fetch(this.firestoreUrl(`/v1/${database}/documents:commit`), {
+    const name = `${this.databaseName}/documents/${paths.contact(orgId, contactId)}`;
+    const response = await fetch(this.firestoreUrl(`/v1/${this.databaseName}/documents:commit`), {
       method: 'POST',
       headers: { authorization: 'Bearer owner', 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -105,8 +99,7 @@ export class LocalBackend {
 
   /** The ids of an organization's contacts as the emulator holds them (read as the owner), sorted. */
   async contactIds(orgId: string): Promise<string[]> {
-    const database = `projects/${this.projectId}/databases/(default)`;
-    const response = await fetch(this.firestoreUrl(`/v1/${database}/documents/${paths.contacts(orgId)}?pageSize=1000&mask.fieldPaths=name`), {
+    const response = await fetch(this.firestoreUrl(`/v1/${this.databaseName}/documents/${paths.contacts(orgId)}?pageSize=1000&mask.fieldPaths=name`), {
       headers: { authorization: 'Bearer owner' },
     });
     if (!response.ok) throw new Error(`list failed: ${response.status} ${await response.text()}`);
@@ -118,23 +111,13 @@ export class LocalBackend {
   async stop(): Promise<void> {
     await this.stopFirestore();
     rmSync(this.seedDirectory, { recursive: true, force: true });
-    const server = this.authServer;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await this.auth?.stop();
   }
 
   private async startAuth(): Promise<void> {
-    const { createApp } = createRequire(__filename)('firebase-tools/lib/emulator/auth/server') as {
-      createApp: (projectId: string) => Promise<AuthEmulatorApp>;
-    };
-    const app = await createApp(this.projectId);
-    await new Promise<void>((resolve) => {
-      this.authServer = app.listen(0, '127.0.0.1', resolve);
-    });
+    this.auth = await startAuthEmulator(this.projectId);
     const previous = process.env.FIREBASE_AUTH_EMULATOR_HOST;
-    process.env.FIREBASE_AUTH_EMULATOR_HOST = this.authUrl.replace('http://', '');
+    process.env.FIREBASE_AUTH_EMULATOR_HOST = this.auth.host;
     const admin = initializeApp({ projectId: this.projectId }, `browser-suite-auth-${Date.now()}`);
     try {
       for (const user of this.users) {
